@@ -1,0 +1,90 @@
+import * as tf from '../tf';
+import { UserError } from '../errors';
+import { batchedLogDet } from './logdet';
+
+/** How the kurtosis excess K−3 is penalised; `linear` is the paper's λ(K−3). */
+export type KurtosisPenalty = 'linear' | 'abs' | 'squared';
+
+export interface GccsOptions {
+  /** Distance of each target mean from the origin along its axis (μ_T). */
+  muT: number;
+  /** Standard deviation of every target Gaussian (σ_T). */
+  sigmaT: number;
+  /** Weight of the kurtosis term (λ). */
+  lambda: number;
+  kurtosis: KurtosisPenalty;
+  /**
+   * Added to the diagonal of each batch covariance, as a multiple of σ_T², so that its
+   * log-determinant stays finite when a class has ≤ D samples in a batch.
+   */
+  ridge: number;
+}
+
+export const GCCS_DEFAULTS: GccsOptions = { muT: 70, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 };
+
+/** Warnings about a GCCS configuration: the paper asks μ_T/σ_T > √(2D) so the classes separate. */
+export function gccsWarnings(options: GccsOptions, numClasses: number): string[] {
+  const bound = Math.sqrt(2 * numClasses);
+  if (options.muT / options.sigmaT <= bound) {
+    return [`μ_T/σ_T = ${(options.muT / options.sigmaT).toFixed(3)} ≤ √(2D) = ${bound.toFixed(3)}: the target Gaussians overlap; raise μ_T or lower σ_T`];
+  }
+  return [];
+}
+
+export function validateGccsOptions(options: GccsOptions): void {
+  if (!(options.sigmaT > 0)) throw new UserError(`GCCS σ_T must be > 0 (got ${options.sigmaT})`);
+  if (!Number.isFinite(options.muT)) throw new UserError(`GCCS μ_T must be a number (got ${options.muT})`);
+  if (!(options.lambda >= 0)) throw new UserError(`GCCS λ must be ≥ 0 (got ${options.lambda})`);
+  if (!(options.ridge >= 0)) throw new UserError(`GCCS ridge must be ≥ 0 (got ${options.ridge})`);
+  if (!['linear', 'abs', 'squared'].includes(options.kurtosis)) {
+    throw new UserError(`GCCS kurtosis penalty must be linear, abs or squared (got ${options.kurtosis})`);
+  }
+}
+
+/**
+ * The GCCS loss of a batch: Σ over classes i with ≥ 2 samples of
+ *   log(|Σ_T|/|Σ_Oi|) − D + tr(Σ_T⁻¹Σ_Oi) + (μ_Ti−μ_Oi)ᵀΣ_T⁻¹(μ_Ti−μ_Oi) + λ·penalty(K_i − 3),
+ * with Σ_T = σ_T²I, μ_Ti = μ_T·e_i, batch statistics by maximum likelihood (divide by n_i)
+ * plus the ridge, and K_i the mean over dimensions of the standardised fourth moment.
+ * All classes are computed at once with a one-hot mask, so the cost does not grow with a loop.
+ */
+export function gccsLoss(z: tf.Tensor2D, labels: Int32Array, options: GccsOptions): tf.Scalar {
+  return tf.tidy(() => {
+    const [batch, dims] = z.shape;
+    const counts = new Float32Array(dims);
+    for (let b = 0; b < batch; b++) counts[labels[b]]++;
+    const active = counts.map((n) => (n >= 2 ? 1 : 0));
+    const safeCounts = counts.map((n) => Math.max(n, 1));
+
+    const sigma2 = options.sigmaT * options.sigmaT;
+    const ridge = options.ridge * sigma2;
+    const mask = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), dims), 'float32'); // [B, K]
+    const n = tf.tensor1d(safeCounts); // [K]
+    const classMeans = tf.div(tf.matMul(mask, z, true, false), tf.reshape(n, [dims, 1])); // [K, D]
+    const centred = tf.sub(z, tf.matMul(mask, classMeans)); // each row minus its class mean
+
+    // Σ_k = Σ_b mask_bk c_b c_bᵀ / n_k: per-sample outer products, summed per class by one matmul.
+    const outer = tf.reshape(tf.mul(tf.expandDims(centred, 2), tf.expandDims(centred, 1)), [batch, dims * dims]);
+    const eye = tf.eye(dims);
+    const covariances = tf.add(
+      tf.reshape(tf.div(tf.matMul(mask, outer, true, false), tf.reshape(n, [dims, 1])), [dims, dims, dims]),
+      tf.mul(eye, ridge),
+    ) as tf.Tensor3D;
+
+    const m2 = tf.add(tf.div(tf.matMul(mask, tf.square(centred), true, false), tf.reshape(n, [dims, 1])), ridge); // [K, D]
+    const m4 = tf.div(tf.matMul(mask, tf.square(tf.square(centred)), true, false), tf.reshape(n, [dims, 1]));
+    const kurtosis = tf.mean(tf.div(m4, tf.square(m2)), 1); // [K]
+
+    const logDetTarget = dims * Math.log(sigma2);
+    const targets = tf.mul(eye, options.muT);
+    const kl = tf.addN([
+      tf.sub(logDetTarget - dims, batchedLogDet(covariances)),
+      tf.div(tf.sum(m2, 1), sigma2),
+      tf.div(tf.sum(tf.square(tf.sub(targets, classMeans)), 1), sigma2),
+    ]);
+    const excess = tf.sub(kurtosis, 3);
+    const penalty = options.kurtosis === 'linear' ? excess : options.kurtosis === 'abs' ? tf.abs(excess) : tf.square(excess);
+    const perClass = tf.add(kl, tf.mul(penalty, options.lambda));
+    return tf.sum(tf.mul(perClass, tf.tensor1d(active))) as tf.Scalar;
+  });
+}

@@ -1,0 +1,26 @@
+import * as tf from '../tf';
+import { crossEntropyLoss } from './crossEntropy';
+import { GCCS_DEFAULTS, GccsOptions, gccsLoss, validateGccsOptions } from './gccs';
+
+export { GCCS_DEFAULTS, gccsLoss, gccsWarnings, validateGccsOptions } from './gccs';
+export type { GccsOptions, KurtosisPenalty } from './gccs';
+export { crossEntropyLoss } from './crossEntropy';
+
+/** The training objective and its parameters, as stored in a model's gccs.json. */
+export type LossConfig = ({ kind: 'gccs' } & GccsOptions) | { kind: 'crossentropy' };
+
+export function lossConfig(kind: 'gccs' | 'crossentropy', overrides: Partial<GccsOptions> = {}): LossConfig {
+  if (kind === 'crossentropy') return { kind };
+  const config: LossConfig = { kind, ...GCCS_DEFAULTS, ...overrides };
+  validateGccsOptions(config);
+  return config;
+}
+
+export function computeLoss(config: LossConfig, z: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  return config.kind === 'gccs' ? gccsLoss(z, labels, config) : crossEntropyLoss(z, labels);
+}
+
+/** The decision rule of both losses: ŷ = argmax_i z_i. */
+export function predict(z: tf.Tensor2D): tf.Tensor1D {
+  return tf.argMax(z, 1) as tf.Tensor1D;
+}
