@@ -5,7 +5,7 @@ import * as tf from '../tf';
  * with gradient Σ⁻¹ (symmetric). TensorFlow.js has no Cholesky op, and D is the number of
  * classes (small), so the factorisation runs in float64 JavaScript.
  */
-export const batchedLogDet = tf.customGrad((matrices: tf.Tensor) => {
+export const batchedLogDet = tf.customGrad(((matrices: tf.Tensor) => {
   const [count, size] = matrices.shape;
   const values = matrices.dataSync();
   const logDets = new Float32Array(count);
@@ -20,7 +20,7 @@ export const batchedLogDet = tf.customGrad((matrices: tf.Tensor) => {
     value: tf.tensor1d(logDets),
     gradFunc: (dy: tf.Tensor) => tf.mul(tf.reshape(dy, [count, 1, 1]), tf.tensor3d(inverses, [count, size, size])),
   };
-}) as (matrices: tf.Tensor3D) => tf.Tensor1D;
+}) as Parameters<typeof tf.customGrad>[0]) as unknown as (matrices: tf.Tensor3D) => tf.Tensor1D;
 
 /** log|A| and A⁻¹ of a symmetric positive-definite matrix, by Cholesky in float64; NaN if not PD. */
 export function choleskyLogDetInverse(a: ArrayLike<number>, n: number): { logDet: number; inverse: Float64Array } {

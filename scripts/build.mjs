@@ -1,0 +1,19 @@
+// Bundles the engine library, the CLI (and later the extension, worker and webviews) with esbuild,
+// and puts the wasm backend's binaries beside the bundles, where the backend looks for them.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const optionalNative = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: optionalNative, logLevel: 'warning' };
+
+mkdirSync('dist', { recursive: true });
+await Promise.all([
+  build({ ...common, entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' }),
+  build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
+]);
+
+const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDir, file), join('dist', file));

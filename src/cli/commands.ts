@@ -1,0 +1,217 @@
+import * as path from 'node:path';
+import { DATASET_KINDS, loadDataset, makeSplits } from '../core/data';
+import { UserError } from '../core/errors';
+import { writeFileAtomic } from '../core/io/atomic';
+import { ModelMeta, loadModelDir } from '../core/io/modelDir';
+import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
+import { computeOutputs, evaluateModel } from '../core/metrics';
+import { ARCHITECTURES } from '../core/models';
+import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS } from '../core/train/defaults';
+import { DatasetSpec, TrainConfig, train } from '../core/train/trainer';
+import { FlagSpecs, ParsedFlags } from './args';
+import { ProgressBar } from './progress';
+
+/** Flags every command has. */
+export const COMMON_FLAGS: FlagSpecs = {
+  backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], description: 'compute backend', default: 'auto' },
+  json: { type: 'boolean', description: 'print one JSON object on stdout (for machines); no progress bar' },
+  verbose: { type: 'boolean', description: 'print stack traces with errors' },
+  help: { type: 'boolean', description: 'show this help' },
+};
+
+const DATA_FLAGS: FlagSpecs = {
+  dataset: { type: 'string', choices: DATASET_KINDS, description: 'dataset kind', default: 'synthetic (eval/latent: the one in the model\'s gccs.json)' },
+  data: { type: 'string', description: 'file or folder of the dataset (mnist/fmnist: the IDX folder; folder: one sub-folder per class)' },
+  'train-range': { type: 'string', description: 'training examples as start:end indices into the pool (train files first, then test files)' },
+  'test-range': { type: 'string', description: 'test examples as start:end indices into the pool' },
+  'val-fraction': { type: 'number', description: 'fraction of the training examples held out for validation', default: String(TRAIN_DEFAULTS.validationFraction) },
+  seed: { type: 'integer', description: 'seed for splits, shuffling, initialisation and dropout', default: String(TRAIN_DEFAULTS.seed) },
+  'synthetic-train': { type: 'integer', description: 'synthetic dataset: training examples', default: '5000' },
+  'synthetic-test': { type: 'integer', description: 'synthetic dataset: test examples', default: '1000' },
+};
+
+export const TRAIN_FLAGS: FlagSpecs = {
+  ...DATA_FLAGS,
+  model: { type: 'string', description: `architecture (${ARCHITECTURES.join(', ')}) or a workspace model.json to give a linear head`, default: TRAIN_DEFAULTS.model },
+  'fine-tune': { type: 'string', description: 'start from this saved model (paper: a cross-entropy model trained further with GCCS; lr 1e-3, no decay)' },
+  loss: { type: 'string', choices: ['gccs', 'crossentropy'], description: 'training loss', default: 'gccs' },
+  'mu-t': { type: 'number', description: 'GCCS target mean μ_T', default: String(GCCS_DEFAULTS.muT) },
+  'sigma-t': { type: 'number', description: 'GCCS target standard deviation σ_T', default: String(GCCS_DEFAULTS.sigmaT) },
+  lambda: { type: 'number', description: 'GCCS kurtosis weight λ', default: String(GCCS_DEFAULTS.lambda) },
+  kurtosis: { type: 'string', choices: ['linear', 'abs', 'squared'], description: 'GCCS kurtosis penalty form', default: GCCS_DEFAULTS.kurtosis },
+  ridge: { type: 'number', description: 'GCCS covariance ridge, × σ_T²', default: String(GCCS_DEFAULTS.ridge) },
+  optimizer: { type: 'string', choices: ['adam', 'sgd'], description: 'optimizer', default: TRAIN_DEFAULTS.optimizer.kind },
+  lr: { type: 'number', description: 'initial learning rate', default: String(TRAIN_DEFAULTS.optimizer.learningRate) },
+  momentum: { type: 'number', description: 'SGD momentum', default: String(TRAIN_DEFAULTS.optimizer.momentum) },
+  'weight-decay': { type: 'number', description: 'weight decay (SGD: L2 in the gradient; Adam: decoupled)', default: String(TRAIN_DEFAULTS.optimizer.weightDecay) },
+  'clip-norm': { type: 'number', description: 'clip gradients to this global L2 norm', default: 'off' },
+  schedule: { type: 'string', choices: ['cosine', 'constant'], description: 'learning-rate schedule', default: TRAIN_DEFAULTS.optimizer.schedule },
+  'batch-size': { type: 'integer', description: 'batch size', default: String(TRAIN_DEFAULTS.batchSize) },
+  epochs: { type: 'integer', description: 'epochs', default: String(TRAIN_DEFAULTS.epochs) },
+  out: { type: 'string', description: 'output folder for the model (model.json, weights, gccs.json, checkpoint/)', default: 'models/<dataset>-<loss>' },
+  resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
+};
+
+export const EVAL_FLAGS: FlagSpecs = {
+  ...DATA_FLAGS,
+  model: { type: 'string', description: 'model folder, model.json or gccs.json (required)' },
+  split: { type: 'string', choices: ['test', 'validation', 'train'], description: 'which split to evaluate', default: 'test' },
+};
+
+export const LATENT_FLAGS: FlagSpecs = {
+  ...EVAL_FLAGS,
+  count: { type: 'integer', description: 'number of samples', default: '1000' },
+  format: { type: 'string', choices: ['json', 'csv'], description: 'output format', default: 'json' },
+  output: { type: 'string', description: 'write to this file (atomically) instead of stdout' },
+};
+
+export interface CommandContext {
+  flags: ParsedFlags;
+  backend: string;
+  /** Human-readable lines (stderr); JSON results go to stdout. */
+  log: (line: string) => void;
+}
+
+function str(flags: ParsedFlags, name: string): string | undefined {
+  return flags[name] as string | undefined;
+}
+function num(flags: ParsedFlags, name: string): number | undefined {
+  return flags[name] as number | undefined;
+}
+
+function datasetSpec(flags: ParsedFlags, meta: ModelMeta | null): DatasetSpec {
+  const kind = (str(flags, 'dataset') ?? meta?.dataset.kind ?? 'synthetic') as DatasetSpec['kind'];
+  const fromMeta = meta && !flags.dataset && meta.dataset.source !== 'built-in' ? meta.dataset.source : undefined;
+  return {
+    kind,
+    path: str(flags, 'data') ?? fromMeta,
+    seed: num(flags, 'seed') ?? meta?.seed ?? TRAIN_DEFAULTS.seed,
+    syntheticTrain: num(flags, 'synthetic-train'),
+    syntheticTest: num(flags, 'synthetic-test'),
+  };
+}
+
+export async function trainCommand({ flags, backend, log }: CommandContext) {
+  const fineTune = str(flags, 'fine-tune');
+  const defaults = fineTune ? FINE_TUNE_DEFAULTS : TRAIN_DEFAULTS;
+  const lossKind = (str(flags, 'loss') ?? 'gccs') as 'gccs' | 'crossentropy';
+  const dataset = datasetSpec(flags, null);
+  const config: TrainConfig = {
+    dataset,
+    split: {
+      trainRange: str(flags, 'train-range') ?? null,
+      testRange: str(flags, 'test-range') ?? null,
+      validationFraction: num(flags, 'val-fraction') ?? defaults.validationFraction,
+    },
+    model: str(flags, 'model') ?? defaults.model,
+    fineTuneFrom: fineTune ?? null,
+    loss: lossConfig(lossKind, {
+      muT: num(flags, 'mu-t'),
+      sigmaT: num(flags, 'sigma-t'),
+      lambda: num(flags, 'lambda'),
+      kurtosis: str(flags, 'kurtosis') as 'linear' | undefined,
+      ridge: num(flags, 'ridge'),
+    }),
+    optimizer: {
+      kind: (str(flags, 'optimizer') ?? defaults.optimizer.kind) as 'adam' | 'sgd',
+      learningRate: num(flags, 'lr') ?? defaults.optimizer.learningRate,
+      momentum: num(flags, 'momentum') ?? defaults.optimizer.momentum,
+      weightDecay: num(flags, 'weight-decay') ?? defaults.optimizer.weightDecay,
+      clipNorm: num(flags, 'clip-norm') ?? defaults.optimizer.clipNorm,
+      schedule: (str(flags, 'schedule') ?? defaults.optimizer.schedule) as 'cosine' | 'constant',
+    },
+    batchSize: num(flags, 'batch-size') ?? defaults.batchSize,
+    epochs: num(flags, 'epochs') ?? defaults.epochs,
+    seed: num(flags, 'seed') ?? defaults.seed,
+    outDir: str(flags, 'out') ?? path.join('models', `${dataset.kind}-${lossKind}`),
+    resume: Boolean(flags.resume),
+  };
+  const bar = flags.json ? null : new ProgressBar();
+  const result = await train(config, backend, (event) => {
+    switch (event.type) {
+      case 'start':
+        log(`training ${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossKind} on ${dataset.kind}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
+        break;
+      case 'warning':
+        log(`warning: ${event.message}`);
+        break;
+      case 'step':
+        bar?.update(`epoch ${event.epoch}/${config.epochs}`, event.step, event.steps, `loss ${event.loss.toFixed(4)}`);
+        break;
+      case 'epoch': {
+        bar?.clear();
+        const r = event.record;
+        const validation = r.validationAccuracy === null ? '' : ` val acc ${(100 * r.validationAccuracy).toFixed(2)}%`;
+        log(`epoch ${r.epoch}/${config.epochs}: loss ${r.loss.toFixed(4)} train acc ${(100 * r.trainAccuracy).toFixed(2)}%${validation} lr ${r.learningRate.toExponential(2)} (${r.seconds.toFixed(1)} s)`);
+        break;
+      }
+    }
+  });
+  log(`test accuracy ${(100 * result.testAccuracy).toFixed(2)}% — model written to ${result.outDir} (${result.meta.trainingSeconds.toFixed(1)} s of training)`);
+  return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
+}
+
+async function modelAndSplit(flags: ParsedFlags) {
+  const location = str(flags, 'model');
+  if (!location) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
+  const { model, meta, modelJson } = await loadModelDir(location);
+  const spec = datasetSpec(flags, meta);
+  const dataset = await loadDataset(spec);
+  const width = model.outputs[0].shape[1];
+  if (width !== dataset.classNames.length) {
+    throw new UserError(`${modelJson}: the model has ${width} outputs but dataset ${dataset.source} has ${dataset.classNames.length} classes`);
+  }
+  const splits = makeSplits(dataset, {
+    trainRange: str(flags, 'train-range') ?? meta?.dataset.trainRange ?? undefined,
+    testRange: str(flags, 'test-range') ?? meta?.dataset.testRange ?? undefined,
+    valFraction: num(flags, 'val-fraction') ?? meta?.dataset.validationFraction ?? TRAIN_DEFAULTS.validationFraction,
+    seed: spec.seed ?? TRAIN_DEFAULTS.seed,
+  });
+  const splitName = str(flags, 'split') ?? 'test';
+  const examples = splitName === 'train' ? splits.train : splitName === 'validation' ? splits.validation : splits.test;
+  if (!examples) throw new UserError(`there is no ${splitName} split (validation fraction is 0)`);
+  const modelShape = model.inputs[0].shape.slice(1);
+  if (modelShape.join(',') !== examples.shape.join(',')) {
+    throw new UserError(`${modelJson}: the model takes inputs of shape [${modelShape.join(', ')}] but the dataset's images are [${examples.shape.join(', ')}]`);
+  }
+  return { model, meta, modelJson, dataset, examples, splitName };
+}
+
+export async function evalCommand({ flags, log }: CommandContext) {
+  const { model, meta, modelJson, dataset, examples, splitName } = await modelAndSplit(flags);
+  const muT = meta?.loss.kind === 'gccs' ? meta.loss.muT : GCCS_DEFAULTS.muT;
+  const evaluation = evaluateModel(model, examples, muT, num(flags, 'seed') ?? 0);
+  model.dispose();
+  log(`${modelJson} on the ${splitName} split of ${dataset.source} (${evaluation.count} images)`);
+  log(`accuracy ${(100 * evaluation.accuracy).toFixed(2)}%  macro F-score ${evaluation.macroF1.toFixed(4)}`);
+  const s = evaluation.separation;
+  log(`r_AB ${s.mean.toFixed(3)} (95% CI ${s.ci95[0].toFixed(3)}–${s.ci95[1].toFixed(3)}, ${s.pairs} class pairs)`);
+  log('confusion (rows: true class, columns: predicted):');
+  evaluation.confusion.forEach((row, i) => log(`  ${dataset.classNames[i].padEnd(12).slice(0, 12)} ${row.map((v) => String(v).padStart(5)).join('')}`));
+  log('latent statistics per class: count, kurtosis, distance of the mean to its vertex');
+  evaluation.latent.forEach((c) => log(`  ${dataset.classNames[c.classIndex].padEnd(12).slice(0, 12)} ${String(c.count).padStart(6)} ${c.kurtosis.toFixed(3).padStart(8)} ${c.distanceToVertex.toFixed(3).padStart(10)}`));
+  return { model: modelJson, split: splitName, dataset: dataset.source, classNames: dataset.classNames, ...evaluation };
+}
+
+export async function latentCommand({ flags, log }: CommandContext) {
+  const { model, modelJson, examples } = await modelAndSplit(flags);
+  const count = Math.min(num(flags, 'count') ?? 1000, examples.labels.length);
+  if (count < 1) throw new UserError('flag --count must be ≥ 1');
+  const subset = { ...examples, labels: examples.labels.subarray(0, count), pixels: examples.pixels.subarray(0, count * examples.shape.reduce((a, b) => a * b, 1)) };
+  const { z, dims } = computeOutputs(model, subset);
+  model.dispose();
+  const rows = Array.from({ length: count }, (_, n) => ({ label: subset.labels[n], z: Array.from(z.subarray(n * dims, (n + 1) * dims)) }));
+  const format = str(flags, 'format') ?? 'json';
+  const text =
+    format === 'csv'
+      ? [['label', ...Array.from({ length: dims }, (_, i) => `z${i}`)].join(','), ...rows.map((r) => [r.label, ...r.z].join(','))].join('\n') + '\n'
+      : JSON.stringify({ model: modelJson, dims, samples: rows }) + '\n';
+  const output = str(flags, 'output');
+  if (output) {
+    writeFileAtomic(output, text);
+    log(`wrote z of ${count} samples (${dims} dimensions) to ${output}`);
+    return { output, count, dims };
+  }
+  if (!flags.json) process.stdout.write(text);
+  return format === 'json' ? JSON.parse(text) : { csv: text };
+}

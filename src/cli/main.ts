@@ -1,0 +1,62 @@
+import { initBackend, BackendName } from '../core/backend';
+import { UserError } from '../core/errors';
+import { ENGINE_VERSION } from '../core/version';
+import { FlagSpecs, helpText, parseFlags } from './args';
+import { COMMON_FLAGS, CommandContext, EVAL_FLAGS, LATENT_FLAGS, TRAIN_FLAGS, evalCommand, latentCommand, trainCommand } from './commands';
+
+interface Command {
+  summary: string;
+  flags: FlagSpecs;
+  run: (context: CommandContext) => Promise<unknown>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  train: { summary: 'Train a classifier with the GCCS loss (or cross-entropy), checkpointing every epoch, and write the model.', flags: TRAIN_FLAGS, run: trainCommand },
+  eval: { summary: 'Evaluate a model: accuracy, macro F-score, confusion matrix, r_AB and latent statistics per class.', flags: EVAL_FLAGS, run: evalCommand },
+  latent: { summary: 'Write the latent vectors z of N samples as JSON or CSV.', flags: LATENT_FLAGS, run: latentCommand },
+};
+
+const USAGE = `gccs ${ENGINE_VERSION} — GCCS Robustness Lab engine
+
+Usage: gccs <command> [flags]    (gccs <command> --help for its flags)
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join('\n')}
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    const [name, ...rest] = argv;
+    if (!name || name === '--help' || name === 'help') {
+      process.stdout.write(USAGE);
+      return name ? 0 : 2;
+    }
+    if (name === '--version') {
+      process.stdout.write(`${ENGINE_VERSION}\n`);
+      return 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new UserError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    const specs = { ...command.flags, ...COMMON_FLAGS };
+    const flags = parseFlags(name, rest, specs);
+    if (flags.help) {
+      process.stdout.write(helpText(name, command.summary, specs));
+      return 0;
+    }
+    const log = (line: string) => process.stderr.write(line + '\n');
+    const backend = await initBackend((flags.backend as BackendName | undefined) ?? 'auto');
+    log(`backend: ${backend.name} (${backend.detail})`);
+    const result = await command.run({ flags, backend: backend.name, log: flags.json ? () => undefined : log });
+    if (flags.json) process.stdout.write(JSON.stringify({ backend: backend.name, ...(result as object) }) + '\n');
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`gccs: error: ${message.split('\n')[0]}\n`);
+    if (verbose && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
+    else if (!(error instanceof UserError)) process.stderr.write('(an internal error: run again with --verbose for the stack trace)\n');
+    return error instanceof UserError ? 2 : 1;
+  }
+}

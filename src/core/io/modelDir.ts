@@ -1,0 +1,92 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { UserError } from '../errors';
+import type { LossConfig } from '../loss';
+import type { OptimizerConfig } from '../train/optimizer';
+import { writeJsonAtomic } from './atomic';
+import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
+
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  /** Accuracy on the training batches as they were trained (dropout on). */
+  trainAccuracy: number;
+  /** Accuracy on the validation split in inference mode (null without one). */
+  validationAccuracy: number | null;
+  learningRate: number;
+  seconds: number;
+}
+
+/** The sidecar gccs.json: all that is needed to reproduce and interpret a model. */
+export interface ModelMeta {
+  engineVersion: string;
+  createdAt: string;
+  dataset: {
+    kind: string;
+    source: string;
+    trainRange: string | null;
+    testRange: string | null;
+    validationFraction: number;
+    splitSeed: number;
+    trainCount: number;
+    validationCount: number;
+    testCount: number;
+  };
+  inputShape: number[];
+  numClasses: number;
+  classNames: string[];
+  architecture: string;
+  loss: LossConfig;
+  training: {
+    optimizer: OptimizerConfig;
+    batchSize: number;
+    epochs: number;
+    fineTunedFrom: string | null;
+  };
+  backend: string;
+  seed: number;
+  epochs: EpochRecord[];
+  trainingSeconds: number;
+}
+
+export const META_FILE = 'gccs.json';
+
+/** Accepts a model folder, its model.json or its gccs.json and gives the model.json path. */
+export function resolveModelJson(location: string): string {
+  if (fs.existsSync(location) && fs.statSync(location).isDirectory()) return path.join(location, 'model.json');
+  if (path.basename(location) === META_FILE) return path.join(path.dirname(location), 'model.json');
+  return location;
+}
+
+export async function saveModelDir(dir: string, model: tfl.LayersModel, meta: ModelMeta): Promise<void> {
+  await saveLayersModel(model, dir);
+  writeJsonAtomic(path.join(dir, META_FILE), meta);
+}
+
+export interface LoadedModel {
+  model: tfl.LayersModel;
+  /** null for a LayersModel that this engine did not train. */
+  meta: ModelMeta | null;
+  modelJson: string;
+}
+
+export async function loadModelDir(location: string): Promise<LoadedModel> {
+  const modelJson = resolveModelJson(location);
+  const model = await loadLayersModelFile(modelJson);
+  const metaFile = path.join(path.dirname(modelJson), META_FILE);
+  let meta: ModelMeta | null = null;
+  if (fs.existsSync(metaFile)) {
+    try {
+      meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
+    } catch (error) {
+      throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
+    }
+  }
+  const width = model.outputs[0].shape[1];
+  if (meta && width !== meta.numClasses) {
+    throw new UserError(`${modelJson}: the model has ${width} outputs but ${META_FILE} says ${meta.numClasses} classes`);
+  }
+  return { model, meta, modelJson };
+}

@@ -1,0 +1,102 @@
+import * as tf from '../tf';
+import { UserError } from '../errors';
+
+export interface OptimizerConfig {
+  kind: 'adam' | 'sgd';
+  learningRate: number;
+  /** SGD only: heavy-ball momentum (0 = plain SGD). */
+  momentum: number;
+  /** SGD: L2 added to the gradient (as the paper's setup); Adam: decoupled (AdamW). */
+  weightDecay: number;
+  /** Rescale gradients whose global L2 norm exceeds this (null = never). */
+  clipNorm: number | null;
+  schedule: 'cosine' | 'constant';
+}
+
+export function validateOptimizerConfig(config: OptimizerConfig): void {
+  if (!['adam', 'sgd'].includes(config.kind)) throw new UserError(`--optimizer must be adam or sgd (got ${config.kind})`);
+  if (!(config.learningRate > 0)) throw new UserError(`--lr must be > 0 (got ${config.learningRate})`);
+  if (!(config.momentum >= 0 && config.momentum < 1)) throw new UserError(`--momentum must be in [0, 1) (got ${config.momentum})`);
+  if (!(config.weightDecay >= 0)) throw new UserError(`--weight-decay must be ≥ 0 (got ${config.weightDecay})`);
+  if (config.clipNorm !== null && !(config.clipNorm > 0)) throw new UserError(`--clip-norm must be > 0 (got ${config.clipNorm})`);
+  if (!['cosine', 'constant'].includes(config.schedule)) throw new UserError(`--schedule must be cosine or constant (got ${config.schedule})`);
+}
+
+/** Cosine decay from the initial rate to 0 over the whole run (the paper's schedule), or constant. */
+export function learningRateAt(config: OptimizerConfig, step: number, totalSteps: number): number {
+  if (config.schedule === 'constant') return config.learningRate;
+  return 0.5 * config.learningRate * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps));
+}
+
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const ADAM_EPSILON = 1e-7;
+
+/**
+ * SGD (with momentum) and Adam on a list of variables, written out here rather than taken from
+ * tf.train so that weight decay, clipping and the state saved in checkpoints are all explicit.
+ */
+export class Optimizer {
+  /** Adam: first and second moments; SGD: the momentum buffer (second unused). */
+  private readonly slots: tf.Variable[][];
+  private steps = 0;
+
+  constructor(private readonly config: OptimizerConfig, private readonly variables: tf.Variable[]) {
+    const slotCount = config.kind === 'adam' ? 2 : config.momentum > 0 ? 1 : 0;
+    this.slots = variables.map((v) => Array.from({ length: slotCount }, () => tf.variable(tf.zerosLike(v), false)));
+  }
+
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  apply(gradients: tf.Tensor[], learningRate: number): void {
+    this.steps++;
+    const { config } = this;
+    tf.tidy(() => {
+      const scale = config.clipNorm === null ? null : clipScale(gradients, config.clipNorm);
+      this.variables.forEach((variable, i) => {
+        let g = scale ? tf.mul(gradients[i], scale) : gradients[i];
+        if (config.kind === 'adam') {
+          const [m, v] = this.slots[i];
+          m.assign(tf.add(tf.mul(m, ADAM_BETA1), tf.mul(g, 1 - ADAM_BETA1)));
+          v.assign(tf.add(tf.mul(v, ADAM_BETA2), tf.mul(tf.square(g), 1 - ADAM_BETA2)));
+          const mHat = tf.div(m, 1 - ADAM_BETA1 ** this.steps);
+          const vHat = tf.div(v, 1 - ADAM_BETA2 ** this.steps);
+          const update = tf.add(tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM_EPSILON)), tf.mul(variable, config.weightDecay));
+          variable.assign(tf.sub(variable, tf.mul(update, learningRate)));
+        } else {
+          if (config.weightDecay > 0) g = tf.add(g, tf.mul(variable, config.weightDecay));
+          if (config.momentum > 0) {
+            const [buffer] = this.slots[i];
+            buffer.assign(tf.add(tf.mul(buffer, config.momentum), g));
+            g = buffer;
+          }
+          variable.assign(tf.sub(variable, tf.mul(g, learningRate)));
+        }
+      });
+    });
+  }
+
+  /** The optimizer's state as plain arrays, for checkpoints. */
+  saveState(): { steps: number; slots: Float32Array[] } {
+    return { steps: this.steps, slots: this.slots.flat().map((slot) => slot.dataSync() as Float32Array) };
+  }
+
+  loadState(state: { steps: number; slots: Float32Array[] }): void {
+    const flat = this.slots.flat();
+    if (flat.length !== state.slots.length) throw new UserError('checkpoint optimizer state does not match this optimizer');
+    flat.forEach((slot, i) => tf.tidy(() => slot.assign(tf.tensor(state.slots[i], slot.shape))));
+    this.steps = state.steps;
+  }
+
+  dispose(): void {
+    this.slots.flat().forEach((slot) => slot.dispose());
+  }
+}
+
+/** min(1, maxNorm / ‖g‖₂) over all gradients, as a tensor so no value leaves the backend. */
+function clipScale(gradients: tf.Tensor[], maxNorm: number): tf.Scalar {
+  const norm = tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g)))));
+  return tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-12))) as tf.Scalar;
+}

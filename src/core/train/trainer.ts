@@ -1,0 +1,218 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '../tf';
+import { batchOrders, loadDataset, makeBatch, makeSplits } from '../data';
+import { UserError } from '../errors';
+import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelDir';
+import { LossConfig, computeLoss, gccsWarnings } from '../loss';
+import { accuracy, argmaxRows, computeOutputs } from '../metrics';
+import { ModelSource, createModel } from '../models';
+import { ENGINE_VERSION } from '../version';
+import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
+
+export type DatasetSpec = Parameters<typeof loadDataset>[0];
+
+export interface TrainConfig {
+  dataset: DatasetSpec;
+  split: { trainRange: string | null; testRange: string | null; validationFraction: number };
+  /** A built-in architecture or a workspace model.json; ignored when fine-tuning. */
+  model: ModelSource;
+  /** Start from this saved model (its architecture and weights) instead of a fresh one. */
+  fineTuneFrom: string | null;
+  loss: LossConfig;
+  optimizer: OptimizerConfig;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  outDir: string;
+  /** Continue from the checkpoint in outDir. */
+  resume: boolean;
+}
+
+export type TrainEvent =
+  | { type: 'start'; backend: string; trainCount: number; validationCount: number; testCount: number; stepsPerEpoch: number; epochs: number; startEpoch: number }
+  | { type: 'warning'; message: string }
+  | { type: 'step'; epoch: number; step: number; steps: number; loss: number }
+  | { type: 'epoch'; record: EpochRecord };
+
+export interface TrainResult {
+  outDir: string;
+  meta: ModelMeta;
+  testAccuracy: number;
+}
+
+/** Training stopped by the caller (between two steps); the last checkpoint stays usable. */
+export class TrainingCancelled extends Error {
+  constructor() {
+    super('training cancelled');
+    this.name = 'TrainingCancelled';
+  }
+}
+
+/**
+ * Trains a model, checkpointing every epoch into `outDir/checkpoint`, and writes the final
+ * model with its gccs.json into `outDir`. Progress goes out through `onEvent` only.
+ */
+export async function train(config: TrainConfig, backend: string, onEvent: (event: TrainEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
+  validateTrainConfig(config);
+  const dataset = await loadDataset(config.dataset);
+  const splits = makeSplits(dataset, {
+    trainRange: config.split.trainRange ?? undefined,
+    testRange: config.split.testRange ?? undefined,
+    valFraction: config.split.validationFraction,
+    seed: config.seed,
+  });
+  const numClasses = dataset.classNames.length;
+  const inputShape = [...splits.train.shape];
+  if (config.loss.kind === 'gccs') gccsWarnings(config.loss, numClasses).forEach((message) => onEvent({ type: 'warning', message }));
+
+  const configKey = JSON.stringify({ ...config, resume: undefined, epochs: undefined });
+  let model: tfl.LayersModel;
+  let fineTunedFrom: string | null = null;
+  let architecture = config.model;
+  let records: EpochRecord[] = [];
+  let elapsedSeconds = 0;
+  const checkpoint = config.resume ? await readCheckpoint(config.outDir, configKey) : null;
+  if (checkpoint) {
+    model = checkpoint.model;
+    records = checkpoint.state.records;
+    elapsedSeconds = checkpoint.state.elapsedSeconds;
+  } else if (config.fineTuneFrom) {
+    const start = await loadModelDir(config.fineTuneFrom);
+    if (start.model.outputs[0].shape[1] !== numClasses) {
+      throw new UserError(`${start.modelJson}: the model has ${start.model.outputs[0].shape[1]} outputs but the dataset has ${numClasses} classes`);
+    }
+    model = start.model;
+    fineTunedFrom = start.modelJson;
+    architecture = start.meta?.architecture ?? start.modelJson;
+  } else {
+    model = await createModel(config.model, inputShape, numClasses, config.seed);
+  }
+  const width = model.outputs[0].shape[1];
+  if (width !== numClasses) throw new UserError(`the model has ${width} outputs but the dataset has ${numClasses} classes`);
+
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = new Optimizer(config.optimizer, variables);
+  if (checkpoint) optimizer.loadState({ steps: checkpoint.state.optimizerSteps, slots: checkpoint.slots });
+
+  const trainCount = splits.train.labels.length;
+  const stepsPerEpoch = Math.ceil(trainCount / config.batchSize);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const startEpoch = records.length + 1;
+  onEvent({
+    type: 'start',
+    backend,
+    trainCount,
+    validationCount: splits.validation?.labels.length ?? 0,
+    testCount: splits.test.labels.length,
+    stepsPerEpoch,
+    epochs: config.epochs,
+    startEpoch,
+  });
+
+  try {
+    for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
+      const started = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let step = 0;
+      let learningRate = 0;
+      for (const indices of batchOrders(trainCount, config.batchSize, config.seed * 7919 + epoch)) {
+        if (signal?.aborted) throw new TrainingCancelled();
+        learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps);
+        const labels = Int32Array.from(indices, (i) => splits.train.labels[i]);
+        const { loss, hits } = trainStep(model, variables, optimizer, config.loss, splits.train, indices, labels, learningRate);
+        step++;
+        if (!Number.isFinite(loss)) {
+          const last = records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${config.outDir}/checkpoint` : 'no checkpoint was written yet';
+          throw new UserError(`training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}; ${last}. Lower --lr or set --clip-norm`);
+        }
+        lossSum += loss * labels.length;
+        correct += hits;
+        onEvent({ type: 'step', epoch, step, steps: stepsPerEpoch, loss });
+        // Let the event loop breathe (progress output, cancellation messages).
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const validationAccuracy = splits.validation ? accuracyOf(model, splits.validation) : null;
+      const seconds = (performance.now() - started) / 1000;
+      elapsedSeconds += seconds;
+      const record: EpochRecord = { epoch, loss: lossSum / trainCount, trainAccuracy: correct / trainCount, validationAccuracy, learningRate, seconds };
+      records.push(record);
+      const { steps, slots } = optimizer.saveState();
+      await writeCheckpoint(config.outDir, model, { configKey, epochsDone: epoch, records, elapsedSeconds, optimizerSteps: steps }, slots);
+      onEvent({ type: 'epoch', record });
+    }
+
+    const meta: ModelMeta = {
+      engineVersion: ENGINE_VERSION,
+      createdAt: new Date().toISOString(),
+      dataset: {
+        kind: dataset.kind,
+        source: dataset.source,
+        trainRange: config.split.trainRange,
+        testRange: config.split.testRange,
+        validationFraction: config.split.validationFraction,
+        splitSeed: config.seed,
+        trainCount,
+        validationCount: splits.validation?.labels.length ?? 0,
+        testCount: splits.test.labels.length,
+      },
+      inputShape,
+      numClasses,
+      classNames: dataset.classNames,
+      architecture,
+      loss: config.loss,
+      training: { optimizer: config.optimizer, batchSize: config.batchSize, epochs: config.epochs, fineTunedFrom },
+      backend,
+      seed: config.seed,
+      epochs: records,
+      trainingSeconds: elapsedSeconds,
+    };
+    await saveModelDir(config.outDir, model, meta);
+    return { outDir: config.outDir, meta, testAccuracy: accuracyOf(model, splits.test) };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/** One optimisation step; returns the batch loss and how many samples the batch got right. */
+function trainStep(
+  model: tfl.LayersModel,
+  variables: tf.Variable[],
+  optimizer: Optimizer,
+  loss: LossConfig,
+  examples: Parameters<typeof makeBatch>[0],
+  indices: ArrayLike<number>,
+  labels: Int32Array,
+  learningRate: number,
+): { loss: number; hits: number } {
+  return tf.tidy(() => {
+    const { x } = makeBatch(examples, indices);
+    // z is kept out of variableGrads' own scope so the step's accuracy needs no second forward pass.
+    const forward: { z?: tf.Tensor2D } = {};
+    const { value, grads } = tf.variableGrads(() => {
+      forward.z = tf.keep(model.apply(x, { training: true }) as tf.Tensor2D);
+      return computeLoss(loss, forward.z, labels);
+    }, variables);
+    optimizer.apply(variables.map((v) => grads[v.name]), learningRate);
+    const z = forward.z as tf.Tensor2D;
+    const predictions = argmaxRows(z.dataSync() as Float32Array, z.shape[1]);
+    z.dispose();
+    return { loss: value.dataSync()[0], hits: Math.round(accuracy(predictions, labels) * labels.length) };
+  });
+}
+
+function accuracyOf(model: tfl.LayersModel, examples: Parameters<typeof computeOutputs>[1]): number {
+  const { z, dims } = computeOutputs(model, examples);
+  return accuracy(argmaxRows(z, dims), examples.labels);
+}
+
+function validateTrainConfig(config: TrainConfig): void {
+  validateOptimizerConfig(config.optimizer);
+  if (!Number.isInteger(config.batchSize) || config.batchSize < 2) throw new UserError(`--batch-size must be an integer ≥ 2 (got ${config.batchSize})`);
+  if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new UserError(`--epochs must be an integer ≥ 1 (got ${config.epochs})`);
+  if (!Number.isInteger(config.seed)) throw new UserError(`--seed must be an integer (got ${config.seed})`);
+  const v = config.split.validationFraction;
+  if (!(v >= 0 && v < 1)) throw new UserError(`--val-fraction must be in [0, 1) (got ${v})`);
+}
