@@ -1,0 +1,30 @@
+import * as tfl from '@tensorflow/tfjs-layers';
+
+/** Seeded weight initialisers: every layer gets its own seed derived from the run's seed. */
+export class SeededInit {
+  private next: number;
+
+  constructor(seed: number) {
+    this.next = seed * 1000;
+  }
+
+  glorot() {
+    return tfl.initializers.glorotUniform({ seed: this.next++ });
+  }
+
+  he() {
+    return tfl.initializers.heNormal({ seed: this.next++ });
+  }
+
+  seed(): number {
+    return this.next++;
+  }
+}
+
+/** The GCCS head: D linear outputs, no activation (z = H(x)). */
+export function linearHead(numClasses: number, init: SeededInit) {
+  return tfl.layers.dense({ units: numClasses, activation: 'linear', kernelInitializer: init.glorot(), name: 'logits' });
+}
+
+/** Dense layers in the paper keep 80% of units during training. */
+export const DENSE_DROPOUT = 0.2;
