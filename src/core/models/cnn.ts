@@ -14,7 +14,7 @@ export function buildCnn(inputShape: number[], numClasses: number, seed: number)
   model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tfl.layers.flatten());
   model.add(tfl.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init.he() }));
-  model.add(tfl.layers.dropout({ rate: DENSE_DROPOUT, seed: init.seed() }));
+  model.add(tfl.layers.dropout({ rate: DENSE_DROPOUT }));
   model.add(linearHead(numClasses, init));
   return model;
 }

@@ -15,10 +15,6 @@ export class SeededInit {
   he() {
     return tfl.initializers.heNormal({ seed: this.next++ });
   }
-
-  seed(): number {
-    return this.next++;
-  }
 }
 
 /** The GCCS head: D linear outputs, no activation (z = H(x)). */
@@ -26,5 +22,8 @@ export function linearHead(numClasses: number, init: SeededInit) {
   return tfl.layers.dense({ units: numClasses, activation: 'linear', kernelInitializer: init.glorot(), name: 'logits' });
 }
 
-/** Dense layers in the paper keep 80% of units during training. */
+/**
+ * Dense layers in the paper keep 80% of units during training. Dropout layers get no seed: a
+ * seeded tfjs dropout draws the same mask at every step.
+ */
 export const DENSE_DROPOUT = 0.2;

@@ -8,7 +8,7 @@ export function buildMlp(inputShape: number[], numClasses: number, seed: number,
   model.add(tfl.layers.flatten({ inputShape }));
   for (const units of hidden) {
     model.add(tfl.layers.dense({ units, activation: 'relu', kernelInitializer: init.he() }));
-    model.add(tfl.layers.dropout({ rate: DENSE_DROPOUT, seed: init.seed() }));
+    model.add(tfl.layers.dropout({ rate: DENSE_DROPOUT }));
   }
   model.add(linearHead(numClasses, init));
   return model;
