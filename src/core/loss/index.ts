@@ -11,7 +11,8 @@ export type LossConfig = ({ kind: 'gccs' } & GccsOptions) | { kind: 'crossentrop
 
 export function lossConfig(kind: 'gccs' | 'crossentropy', overrides: Partial<GccsOptions> = {}): LossConfig {
   if (kind === 'crossentropy') return { kind };
-  const config: LossConfig = { kind, ...GCCS_DEFAULTS, ...overrides };
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const config: LossConfig = { kind, ...GCCS_DEFAULTS, ...given };
   validateGccsOptions(config);
   return config;
 }

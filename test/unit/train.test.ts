@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '../../src/core/tf';
+import { initBackend } from '../../src/core/backend';
+import { UserError } from '../../src/core/errors';
+import { loadModelDir } from '../../src/core/io/modelDir';
+import { lossConfig } from '../../src/core/loss';
+import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
+import { TrainConfig, TrainingCancelled, train } from '../../src/core/train/trainer';
+
+function config(outDir: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    dataset: { kind: 'synthetic', syntheticTrain: 400, syntheticTest: 100, seed: 1 },
+    split: { trainRange: null, testRange: null, validationFraction: 0.1 },
+    model: 'cnn',
+    fineTuneFrom: null,
+    loss: lossConfig('gccs'),
+    optimizer: TRAIN_DEFAULTS.optimizer,
+    batchSize: 100,
+    epochs: 3,
+    seed: 1,
+    outDir,
+    resume: false,
+    ...overrides,
+  };
+}
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-train-'));
+
+test('no tensor leaks: tf.memory().numTensors is the same after epoch 2 as after epoch 1', async () => {
+  await initBackend('wasm');
+  const counts: number[] = [];
+  const result = await train(config(tempDir()), 'wasm', (event) => {
+    if (event.type === 'epoch') counts.push(tf.memory().numTensors);
+  });
+  assert.equal(counts.length, 3);
+  assert.equal(counts[1], counts[0], `tensors after each epoch: ${counts.join(', ')}`);
+  assert.equal(counts[2], counts[0]);
+  assert.equal(result.meta.epochs.length, 3);
+});
+
+test('a cancelled run resumes from its checkpoint and finishes with every epoch recorded', async () => {
+  await initBackend('wasm');
+  const outDir = tempDir();
+  const controller = new AbortController();
+  await assert.rejects(
+    train(config(outDir, { loss: lossConfig('crossentropy') }), 'wasm', (event) => {
+      if (event.type === 'epoch') controller.abort();
+    }, controller.signal),
+    TrainingCancelled,
+  );
+  assert.ok(fs.existsSync(path.join(outDir, 'checkpoint', 'state.json')), 'epoch 1 was checkpointed');
+  assert.ok(!fs.existsSync(path.join(outDir, 'model.json')), 'no final model yet');
+  let startEpoch = 0;
+  const result = await train(config(outDir, { loss: lossConfig('crossentropy'), resume: true }), 'wasm', (event) => {
+    if (event.type === 'start') startEpoch = event.startEpoch;
+  });
+  assert.equal(startEpoch, 2);
+  assert.deepEqual(result.meta.epochs.map((r) => r.epoch), [1, 2, 3]);
+  const { meta, model } = await loadModelDir(outDir);
+  assert.equal(meta?.numClasses, 10);
+  assert.equal(meta?.loss.kind, 'crossentropy');
+  assert.equal(meta?.backend, 'wasm');
+  model.dispose();
+  // Resuming with another configuration is refused rather than mixed.
+  await assert.rejects(train(config(outDir, { resume: true, batchSize: 50 }), 'wasm', () => undefined), /different training configuration/);
+});
+
+test('a diverging run stops with a clear error naming the epoch and step', async () => {
+  await initBackend('wasm');
+  const diverging = config(tempDir(), {
+    model: 'mlp',
+    optimizer: { ...TRAIN_DEFAULTS.optimizer, kind: 'sgd', learningRate: 1e6, momentum: 0, schedule: 'constant' },
+  });
+  await assert.rejects(train(diverging, 'wasm', () => undefined), (error: unknown) => {
+    assert.ok(error instanceof UserError);
+    assert.match(error.message, /^training diverged: the loss became (NaN|Infinity|-Infinity) at epoch 1, step \d+/);
+    return true;
+  });
+});
+
+test('GCCS on the synthetic dataset learns (a smoke test of the whole loop)', async () => {
+  await initBackend('wasm');
+  const result = await train(config(tempDir(), { dataset: { kind: 'synthetic', syntheticTrain: 1500, syntheticTest: 300, seed: 2 }, epochs: 4 }), 'wasm', () => undefined);
+  assert.ok(result.testAccuracy > 0.5, `test accuracy ${result.testAccuracy}`);
+});
