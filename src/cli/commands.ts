@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { DATASET_KINDS, loadDataset, makeSplits } from '../core/data';
+import { DATASET_KINDS, DatasetSpec, loadDataset, makeSplits } from '../core/data';
 import { UserError } from '../core/errors';
 import { writeFileAtomic } from '../core/io/atomic';
 import { ModelMeta, loadModelDir } from '../core/io/modelDir';
@@ -7,7 +7,7 @@ import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { computeOutputs, evaluateModel } from '../core/metrics';
 import { ARCHITECTURES } from '../core/models';
 import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS } from '../core/train/defaults';
-import { DatasetSpec, TrainConfig, train } from '../core/train/trainer';
+import { TrainConfig, train } from '../core/train/trainer';
 import { FlagSpecs, ParsedFlags } from './args';
 import { ProgressBar } from './progress';
 
@@ -25,7 +25,7 @@ const DATA_FLAGS: FlagSpecs = {
   'train-range': { type: 'string', description: 'training examples as start:end indices into the pool (train files first, then test files)' },
   'test-range': { type: 'string', description: 'test examples as start:end indices into the pool' },
   'val-fraction': { type: 'number', description: 'fraction of the training examples held out for validation', default: String(TRAIN_DEFAULTS.validationFraction) },
-  seed: { type: 'integer', description: 'seed for splits, shuffling, initialisation and dropout', default: String(TRAIN_DEFAULTS.seed) },
+  seed: { type: 'integer', description: 'seed for splits, shuffling, the synthetic data and initialisation (dropout is not seeded)', default: String(TRAIN_DEFAULTS.seed) },
   'synthetic-train': { type: 'integer', description: 'synthetic dataset: training examples', default: '5000' },
   'synthetic-test': { type: 'integer', description: 'synthetic dataset: test examples', default: '1000' },
 };
@@ -79,16 +79,18 @@ function num(flags: ParsedFlags, name: string): number | undefined {
   return flags[name] as number | undefined;
 }
 
+/** The dataset named by the flags; eval and latent default to the one the model was trained on. */
 function datasetSpec(flags: ParsedFlags, meta: ModelMeta | null): DatasetSpec {
-  const kind = (str(flags, 'dataset') ?? meta?.dataset.kind ?? 'synthetic') as DatasetSpec['kind'];
-  const fromMeta = meta && !flags.dataset && meta.dataset.source !== 'built-in' ? meta.dataset.source : undefined;
-  return {
-    kind,
-    path: str(flags, 'data') ?? fromMeta,
-    seed: num(flags, 'seed') ?? meta?.seed ?? TRAIN_DEFAULTS.seed,
+  const base: Partial<DatasetSpec> = meta && !flags.dataset ? meta.dataset.spec : {};
+  const given = {
+    kind: str(flags, 'dataset'),
+    path: str(flags, 'data'),
+    seed: num(flags, 'seed'),
     syntheticTrain: num(flags, 'synthetic-train'),
     syntheticTest: num(flags, 'synthetic-test'),
   };
+  const spec = { kind: 'synthetic', seed: TRAIN_DEFAULTS.seed, ...base, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  return spec as DatasetSpec;
 }
 
 export async function trainCommand({ flags, backend, log }: CommandContext) {
@@ -165,7 +167,7 @@ async function modelAndSplit(flags: ParsedFlags) {
     trainRange: str(flags, 'train-range') ?? meta?.dataset.trainRange ?? undefined,
     testRange: str(flags, 'test-range') ?? meta?.dataset.testRange ?? undefined,
     valFraction: num(flags, 'val-fraction') ?? meta?.dataset.validationFraction ?? TRAIN_DEFAULTS.validationFraction,
-    seed: spec.seed ?? TRAIN_DEFAULTS.seed,
+    seed: num(flags, 'seed') ?? meta?.dataset.splitSeed ?? TRAIN_DEFAULTS.seed,
   });
   const splitName = str(flags, 'split') ?? 'test';
   const examples = splitName === 'train' ? splits.train : splitName === 'validation' ? splits.validation : splits.test;

@@ -13,5 +13,5 @@ export { FINE_TUNE_DEFAULTS, TRAIN_DEFAULTS } from './train/defaults';
 export { learningRateAt } from './train/optimizer';
 export type { OptimizerConfig } from './train/optimizer';
 export { TrainingCancelled, train } from './train/trainer';
-export type { DatasetSpec, TrainConfig, TrainEvent, TrainResult } from './train/trainer';
+export type { TrainConfig, TrainEvent, TrainResult } from './train/trainer';
 export { ENGINE_VERSION } from './version';

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
+import type { DatasetSpec } from '../data';
 import type { LossConfig } from '../loss';
 import type { OptimizerConfig } from '../train/optimizer';
 import { writeJsonAtomic } from './atomic';
@@ -24,6 +25,8 @@ export interface ModelMeta {
   engineVersion: string;
   createdAt: string;
   dataset: {
+    /** How to load the same data again (eval and latent default to it). */
+    spec: DatasetSpec;
     kind: string;
     source: string;
     trainRange: string | null;

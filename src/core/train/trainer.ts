@@ -1,6 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { batchOrders, loadDataset, makeBatch, makeSplits } from '../data';
+import { DatasetSpec, batchOrders, loadDataset, makeBatch, makeSplits } from '../data';
 import { UserError } from '../errors';
 import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelDir';
 import { LossConfig, computeLoss, gccsWarnings } from '../loss';
@@ -9,8 +9,6 @@ import { ModelSource, createModel } from '../models';
 import { ENGINE_VERSION } from '../version';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
-
-export type DatasetSpec = Parameters<typeof loadDataset>[0];
 
 export interface TrainConfig {
   dataset: DatasetSpec;
@@ -147,6 +145,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
       engineVersion: ENGINE_VERSION,
       createdAt: new Date().toISOString(),
       dataset: {
+        spec: config.dataset,
         kind: dataset.kind,
         source: dataset.source,
         trainRange: config.split.trainRange,
