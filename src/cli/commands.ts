@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { DATASET_KINDS, DatasetSpec, loadDataset, makeSplits } from '../core/data';
+import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetSpec, DownloadableKind, downloadDataset, loadDataset, makeSplits } from '../core/data';
 import { UserError } from '../core/errors';
 import { writeFileAtomic } from '../core/io/atomic';
 import { ModelMeta, loadModelDir } from '../core/io/modelDir';
@@ -216,4 +216,17 @@ export async function latentCommand({ flags, log }: CommandContext) {
   }
   if (!flags.json) process.stdout.write(text);
   return format === 'json' ? JSON.parse(text) : { csv: text };
+}
+
+export const DOWNLOAD_FLAGS: FlagSpecs = {
+  dataset: { type: 'string', choices: DOWNLOADABLE_KINDS, description: 'dataset to download (required)' },
+  folder: { type: 'string', description: 'where to put the files', default: '~/.cache/gccs-lab/<dataset>' },
+};
+
+export async function downloadCommand({ flags, log }: CommandContext) {
+  const kind = str(flags, 'dataset') as DownloadableKind | undefined;
+  if (!kind) throw new UserError(`flag --dataset is required (${DOWNLOADABLE_KINDS.join(', ')})`);
+  const folder = await downloadDataset(kind, { folder: str(flags, 'folder'), log });
+  log(`${kind} is ready in ${folder}`);
+  return { dataset: kind, folder };
 }

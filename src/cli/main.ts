@@ -2,18 +2,21 @@ import { initBackend, BackendName } from '../core/backend';
 import { UserError } from '../core/errors';
 import { ENGINE_VERSION } from '../core/version';
 import { FlagSpecs, helpText, parseFlags } from './args';
-import { COMMON_FLAGS, CommandContext, EVAL_FLAGS, LATENT_FLAGS, TRAIN_FLAGS, evalCommand, latentCommand, trainCommand } from './commands';
+import { COMMON_FLAGS, CommandContext, DOWNLOAD_FLAGS, EVAL_FLAGS, LATENT_FLAGS, TRAIN_FLAGS, downloadCommand, evalCommand, latentCommand, trainCommand } from './commands';
 
 interface Command {
   summary: string;
   flags: FlagSpecs;
   run: (context: CommandContext) => Promise<unknown>;
+  /** Commands that compute pick a backend and print it first. */
+  computes: boolean;
 }
 
 const COMMANDS: Record<string, Command> = {
-  train: { summary: 'Train a classifier with the GCCS loss (or cross-entropy), checkpointing every epoch, and write the model.', flags: TRAIN_FLAGS, run: trainCommand },
-  eval: { summary: 'Evaluate a model: accuracy, macro F-score, confusion matrix, r_AB and latent statistics per class.', flags: EVAL_FLAGS, run: evalCommand },
-  latent: { summary: 'Write the latent vectors z of N samples as JSON or CSV.', flags: LATENT_FLAGS, run: latentCommand },
+  train: { summary: 'Train a classifier with the GCCS loss (or cross-entropy), checkpointing every epoch, and write the model.', flags: TRAIN_FLAGS, run: trainCommand, computes: true },
+  eval: { summary: 'Evaluate a model: accuracy, macro F-score, confusion matrix, r_AB and latent statistics per class.', flags: EVAL_FLAGS, run: evalCommand, computes: true },
+  latent: { summary: 'Write the latent vectors z of N samples as JSON or CSV.', flags: LATENT_FLAGS, run: latentCommand, computes: true },
+  download: { summary: 'Download MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 into the cache, verifying SHA-256.', flags: DOWNLOAD_FLAGS, run: downloadCommand, computes: false },
 };
 
 const USAGE = `gccs ${ENGINE_VERSION} — GCCS Robustness Lab engine
@@ -47,10 +50,14 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const log = (line: string) => process.stderr.write(line + '\n');
-    const backend = await initBackend((flags.backend as BackendName | undefined) ?? 'auto');
-    log(`backend: ${backend.name} (${backend.detail})`);
-    const result = await command.run({ flags, backend: backend.name, log: flags.json ? () => undefined : log });
-    if (flags.json) process.stdout.write(JSON.stringify({ backend: backend.name, ...(result as object) }) + '\n');
+    let backend: string | undefined;
+    if (command.computes) {
+      const info = await initBackend((flags.backend as BackendName | undefined) ?? 'auto');
+      log(`backend: ${info.name} (${info.detail})`);
+      backend = info.name;
+    }
+    const result = await command.run({ flags, backend: backend ?? 'none', log: flags.json ? () => undefined : log });
+    if (flags.json) process.stdout.write(JSON.stringify({ backend, ...(result as object) }) + '\n');
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

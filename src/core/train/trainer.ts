@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { DatasetSpec, batchOrders, loadDataset, makeBatch, makeSplits } from '../data';
@@ -53,6 +54,8 @@ export class TrainingCancelled extends Error {
  */
 export async function train(config: TrainConfig, backend: string, onEvent: (event: TrainEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
   validateTrainConfig(config);
+  // An absolute data path keeps the model's gccs.json usable from any working folder.
+  if (config.dataset.path) config = { ...config, dataset: { ...config.dataset, path: path.resolve(config.dataset.path) } };
   const dataset = await loadDataset(config.dataset);
   const splits = makeSplits(dataset, {
     trainRange: config.split.trainRange ?? undefined,
