@@ -1,0 +1,51 @@
+import {
+  BatchMatMul,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  getKernel,
+  KernelFunc,
+  MaxPoolGrad,
+  registerKernel,
+  Tile,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+import { makeBatchMatMul } from './batch_mat_mul';
+import { conv2DBackpropFilter } from './conv2d_backprop_filter';
+import { makeConv2DBackpropInput } from './conv2d_backprop_input';
+import { makeMaxPoolGrad } from './max_pool_grad';
+import { makeTile } from './tile';
+
+/** Kernels the wasm backend lacks, added here. */
+const added: Record<string, KernelFunc> = {
+  [Conv2DBackpropFilter]: conv2DBackpropFilter,
+};
+
+/** Built-in kernels replaced by faster (or correct) compositions that fall back to the original. */
+const replaced: Record<string, (builtin: KernelFunc) => KernelFunc> = {
+  [Conv2DBackpropInput]: makeConv2DBackpropInput,
+  [MaxPoolGrad]: makeMaxPoolGrad,
+  [BatchMatMul]: makeBatchMatMul,
+  [Tile]: makeTile,
+};
+
+export const customKernelNames = [...Object.keys(added), ...Object.keys(replaced)];
+
+let registered = false;
+
+/**
+ * Registers the custom wasm kernels; idempotent. Must run before the wasm backend initializes:
+ * kernel setup functions (which bind the native functions) run at initialization.
+ */
+export function registerCustomKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const [kernelName, kernelFunc] of Object.entries(added)) {
+    registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+  for (const [kernelName, make] of Object.entries(replaced)) {
+    const builtin = getKernel(kernelName, 'wasm');
+    unregisterKernel(kernelName, 'wasm');
+    // Keep the built-in's setup: the fallback path and other kernels' compositions call it.
+    registerKernel({ kernelName, backendName: 'wasm', setupFunc: builtin.setupFunc, kernelFunc: make(builtin.kernelFunc) });
+  }
+}
