@@ -41,6 +41,9 @@ export async function initBackend(requested: BackendName): Promise<BackendInfo> 
 }
 
 async function select(requested: BackendName): Promise<BackendInfo> {
+  // Production mode skips TensorFlow.js's debug checks and its console banners (the trainer
+  // checks the loss for NaN itself).
+  tf.enableProdMode();
   switch (requested) {
     case 'tensorflow': {
       const native = await tryTensorflow();
