@@ -46,7 +46,7 @@ test('downloadable kinds without a path look in the cache, and say how to fill i
   t.after(() => rmSync(root, { recursive: true, force: true }));
   await rejectsUser(
     data.loadDataset({ kind: 'mnist', cacheRoot: root }),
-    new RegExp(`mnist is not in the download cache \\(${path.join(root, 'mnist').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): download it first \\(gccs download mnist\\) or pass --data <folder>`),
+    new RegExp(`mnist is not in the download cache \\(${path.join(root, 'mnist').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): download it first \\(gccs download --dataset mnist\\) or pass --data <folder>`),
   );
   mkdirSync(path.join(root, 'fmnist'));
   await rejectsUser(data.loadDataset({ kind: 'fmnist', cacheRoot: root }), /fmnist: no Fashion-MNIST files/);
