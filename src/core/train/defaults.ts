@@ -8,7 +8,7 @@ import type { OptimizerConfig } from './optimizer';
  */
 export const TRAIN_DEFAULTS = {
   model: 'cnn',
-  optimizer: { kind: 'adam', learningRate: 1e-3, momentum: 0.9, weightDecay: 1e-3, clipNorm: null, schedule: 'cosine' } as OptimizerConfig,
+  optimizer: { kind: 'adam', learningRate: 1e-3, momentum: 0.9, beta2: 0.999, weightDecay: 1e-3, clipNorm: null, schedule: 'cosine' } as OptimizerConfig,
   batchSize: 200,
   epochs: 20,
   seed: 0,

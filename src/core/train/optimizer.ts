@@ -6,6 +6,8 @@ export interface OptimizerConfig {
   learningRate: number;
   /** SGD only: heavy-ball momentum (0 = plain SGD). */
   momentum: number;
+  /** Adam only: decay of the second-moment estimate. */
+  beta2: number;
   /** SGD: L2 added to the gradient (as the paper's setup); Adam: decoupled (AdamW). */
   weightDecay: number;
   /** Rescale gradients whose global L2 norm exceeds this (null = never). */
@@ -17,6 +19,7 @@ export function validateOptimizerConfig(config: OptimizerConfig): void {
   if (!['adam', 'sgd'].includes(config.kind)) throw new UserError(`--optimizer must be adam or sgd (got ${config.kind})`);
   if (!(config.learningRate > 0)) throw new UserError(`--lr must be > 0 (got ${config.learningRate})`);
   if (!(config.momentum >= 0 && config.momentum < 1)) throw new UserError(`--momentum must be in [0, 1) (got ${config.momentum})`);
+  if (!(config.beta2 > 0 && config.beta2 < 1)) throw new UserError(`--beta2 must be in (0, 1) (got ${config.beta2})`);
   if (!(config.weightDecay >= 0)) throw new UserError(`--weight-decay must be ≥ 0 (got ${config.weightDecay})`);
   if (config.clipNorm !== null && !(config.clipNorm > 0)) throw new UserError(`--clip-norm must be > 0 (got ${config.clipNorm})`);
   if (!['cosine', 'constant'].includes(config.schedule)) throw new UserError(`--schedule must be cosine or constant (got ${config.schedule})`);
@@ -29,7 +32,6 @@ export function learningRateAt(config: OptimizerConfig, step: number, totalSteps
 }
 
 const ADAM_BETA1 = 0.9;
-const ADAM_BETA2 = 0.999;
 const ADAM_EPSILON = 1e-7;
 
 /**
@@ -60,9 +62,9 @@ export class Optimizer {
         if (config.kind === 'adam') {
           const [m, v] = this.slots[i];
           m.assign(tf.add(tf.mul(m, ADAM_BETA1), tf.mul(g, 1 - ADAM_BETA1)));
-          v.assign(tf.add(tf.mul(v, ADAM_BETA2), tf.mul(tf.square(g), 1 - ADAM_BETA2)));
+          v.assign(tf.add(tf.mul(v, config.beta2), tf.mul(tf.square(g), 1 - config.beta2)));
           const mHat = tf.div(m, 1 - ADAM_BETA1 ** this.steps);
-          const vHat = tf.div(v, 1 - ADAM_BETA2 ** this.steps);
+          const vHat = tf.div(v, 1 - config.beta2 ** this.steps);
           const update = tf.add(tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM_EPSILON)), tf.mul(variable, config.weightDecay));
           variable.assign(tf.sub(variable, tf.mul(update, learningRate)));
         } else {
