@@ -1,0 +1,207 @@
+/**
+ * Adversarial attacks, in the manner of Foolbox 3: FGSM, PGD and TGSM are configurations of one L∞
+ * sign-gradient core (gradientCore.ts); JSMA, DeepFool and SPSA are small modules. This file is the
+ * one registry: which parameters each attack takes, their defaults and their validation.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '../tf';
+import { makeBatch } from '../data/batches';
+import type { Examples } from '../data/types';
+import { UserError } from '../errors';
+import { argmaxRows } from '../metrics/classification';
+import { Attack, AttackCancelled, AttackOutput, AttackParams, ResolvedParams, classCount, outputsOf } from './common';
+import { deepfool } from './deepfool';
+import { fgsm } from './fgsm';
+import { jsma } from './jsma';
+import { pgd } from './pgd';
+import { spsa } from './spsa';
+import { tgsm } from './tgsm';
+
+export { AttackCancelled } from './common';
+export type { AttackLoss, AttackOutput, AttackParams, ResolvedParams, TargetRule } from './common';
+
+const ATTACKS = { fgsm, pgd, tgsm, jsma, deepfool, spsa };
+
+export type AttackName = keyof typeof ATTACKS;
+export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
+
+/** The parameters attack N takes, defaults filled in. */
+export type ResolvedAttackParams<N extends AttackName> = Pick<ResolvedParams, (typeof ATTACKS)[N]['keys'][number]>;
+
+/**
+ * Shared defaults (an attack's own `defaults` override them). stepSize defaults to 2.5ε/K and
+ * overshoot to 0.02, as in the papers; ε has no single value there (it is swept), 0.1 is a start.
+ */
+const DEFAULTS: Omit<ResolvedParams, 'stepSize'> = {
+  eps: 0.1,
+  steps: 5,
+  randomStart: false,
+  loss: 'crossentropy',
+  muT: 70,
+  target: 'next',
+  maxIterations: 50,
+  gamma: 0.1,
+  overshoot: 0.02,
+  iterations: 100,
+  samples: 64,
+  delta: 0.01,
+  learningRate: 0.01,
+  earlyStop: true,
+};
+
+const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+const isPositive = (v: unknown) => typeof v === 'number' && v > 0 && Number.isFinite(v);
+const isBoolean = (v: unknown) => typeof v === 'boolean';
+
+/** Each parameter's test and what it must be, for the error message. */
+const CHECKS: { [K in keyof ResolvedParams]: [(value: unknown) => boolean, string] } = {
+  eps: [(v) => typeof v === 'number' && v >= 0 && v <= 1, 'a number in [0, 1]'],
+  steps: [isCount, 'a whole number ≥ 1'],
+  stepSize: [isPositive, 'a number > 0'],
+  randomStart: [isBoolean, 'true or false'],
+  loss: [(v) => v === 'crossentropy' || v === 'margin' || v === 'latent', 'crossentropy, margin or latent'],
+  muT: [isPositive, 'a number > 0'],
+  target: [(v) => v === 'next' || v === 'least-likely' || (Number.isInteger(v) && (v as number) >= 0), 'next, least-likely or a class index ≥ 0'],
+  maxIterations: [isCount, 'a whole number ≥ 1'],
+  gamma: [(v) => typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]'],
+  overshoot: [(v) => typeof v === 'number' && v >= 0 && Number.isFinite(v), 'a number ≥ 0'],
+  iterations: [isCount, 'a whole number ≥ 1'],
+  samples: [isCount, 'a whole number ≥ 1'],
+  delta: [isPositive, 'a number > 0'],
+  learningRate: [isPositive, 'a number > 0'],
+  earlyStop: [isBoolean, 'true or false'],
+};
+
+function attackOf(name: string): Attack<keyof ResolvedParams> {
+  if (!Object.hasOwn(ATTACKS, name)) throw new UserError(`unknown attack "${name}": expected one of ${ATTACK_NAMES.join(', ')}`);
+  return ATTACKS[name as AttackName] as Attack<keyof ResolvedParams>;
+}
+
+/**
+ * The parameters `name` takes, the given ones over the defaults. Throws a one-line UserError for an
+ * unknown attack, a parameter the attack does not take, or a value out of range.
+ */
+export function resolveAttackParams<N extends AttackName>(name: N, given: AttackParams = {}): ResolvedAttackParams<N> {
+  const attack = attackOf(name);
+  const stated = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as AttackParams;
+  for (const key of Object.keys(stated)) {
+    if (!(attack.keys as string[]).includes(key)) throw new UserError(`${name} takes no parameter "${key}" (it takes ${attack.keys.join(', ')})`);
+  }
+  const merged = { ...DEFAULTS, ...attack.defaults, ...stated };
+  const all: ResolvedParams = { ...merged, stepSize: stated.stepSize ?? (2.5 * merged.eps) / merged.steps };
+  for (const key of attack.keys) {
+    const [valid, expected] = CHECKS[key];
+    if (!valid(all[key])) throw new UserError(`${name}: ${key} must be ${expected} (got ${JSON.stringify(all[key])})`);
+  }
+  return Object.fromEntries(attack.keys.map((key) => [key, all[key]])) as ResolvedAttackParams<N>;
+}
+
+/**
+ * Attacks one batch x [B, H, W, C] (pixels in [0, 1]) with its true labels. The caller owns and
+ * disposes the returned tensor; `seed` fixes every random draw (PGD/TGSM random start, SPSA).
+ * An abort through `signal` stops the attack between two iterations with AttackCancelled.
+ */
+export async function attackBatch(
+  model: tfl.LayersModel,
+  name: AttackName,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+  params: AttackParams,
+  seed: number,
+  signal?: AbortSignal,
+): Promise<AttackOutput> {
+  const output = await attackOf(name).run(model, x, labels, resolveAttackParams(name, params), seed, signal);
+  if (signal?.aborted) {
+    output.adversarial.dispose();
+    throw new AttackCancelled();
+  }
+  return output;
+}
+
+export interface AttackEvaluationOptions {
+  /** Default 100, as in the paper. */
+  batchSize?: number;
+  seed: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface AttackEvaluation<N extends AttackName> {
+  /** Fraction of all samples classified correctly after the attack (clean mistakes count as wrong). */
+  accuracy: number;
+  cleanAccuracy: number;
+  count: number;
+  /**
+   * DeepFool: ρ = mean of ‖r‖₂/‖x‖₂ over the samples classified correctly before the attack
+   * (the others need no perturbation); NaN if there are none.
+   */
+  rho?: number;
+  /** JSMA: mean fraction of input values changed, over the samples classified correctly before the attack; NaN if none. */
+  meanChangedPixels?: number;
+  seconds: number;
+  params: ResolvedAttackParams<N>;
+}
+
+/**
+ * Attacks every example, batch by batch in order, and reports accuracy under attack. Batch i uses
+ * seed + i, so a run is reproducible. Cancelled through `signal` with AttackCancelled.
+ */
+export async function evaluateAttack<N extends AttackName>(
+  model: tfl.LayersModel,
+  examples: Examples,
+  name: N,
+  params: AttackParams,
+  options: AttackEvaluationOptions,
+): Promise<AttackEvaluation<N>> {
+  const resolved = resolveAttackParams(name, params);
+  const batchSize = options.batchSize ?? 100;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`attack batch size must be a whole number ≥ 1 (got ${batchSize})`);
+  const started = performance.now();
+  const count = examples.labels.length;
+  const dims = classCount(model);
+  let clean = 0;
+  let robust = 0;
+  // Filled only for the attacks that report them.
+  let ratios: number[] | undefined;
+  let changed: number[] | undefined;
+
+  for (let start = 0, batchIndex = 0; start < count; start += batchSize, batchIndex++) {
+    if (options.signal?.aborted) throw new AttackCancelled();
+    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
+    const { x, y } = makeBatch(examples, indices);
+    y.dispose();
+    const labels = examples.labels.subarray(start, start + indices.length);
+    try {
+      const before = argmaxRows(outputsOf(model, x), dims);
+      const output = await attackBatch(model, name, x, labels, resolved, options.seed + batchIndex, options.signal);
+      const after = argmaxRows(outputsOf(model, output.adversarial), dims);
+      output.adversarial.dispose();
+      const { perturbationNorms, changedPixelFraction } = output;
+      const imageNorms = perturbationNorms && (tf.tidy(() => tf.norm(tf.reshape(x, [indices.length, -1]), 2, 1).dataSync()) as Float32Array);
+      if (perturbationNorms) ratios ??= [];
+      if (changedPixelFraction) changed ??= [];
+      labels.forEach((label, b) => {
+        if (before[b] !== label) return;
+        clean++;
+        if (after[b] === label) robust++;
+        // An all-black image has no relative perturbation.
+        if (perturbationNorms && imageNorms && imageNorms[b] > 0) ratios?.push(perturbationNorms[b] / imageNorms[b]);
+        if (changedPixelFraction) changed?.push(changedPixelFraction[b]);
+      });
+    } finally {
+      x.dispose();
+    }
+    options.onProgress?.(start + indices.length, count);
+  }
+
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  return {
+    accuracy: count ? robust / count : 0,
+    cleanAccuracy: count ? clean / count : 0,
+    count,
+    rho: ratios && mean(ratios),
+    meanChangedPixels: changed && mean(changed),
+    seconds: (performance.now() - started) / 1000,
+    params: resolved,
+  };
+}
