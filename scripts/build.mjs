@@ -1,5 +1,6 @@
-// Bundles the engine library, the CLI (and later the extension, worker and webviews) with esbuild,
-// and puts the wasm backend's binaries beside the bundles, where the backend looks for them.
+// Bundles the engine library, the CLI and the background worker (and later the extension and
+// webviews) with esbuild, and puts the wasm backend's binaries beside the bundles, where the backend
+// looks for them, and chart.js's browser build, which sweep reports inline.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,7 +14,9 @@ mkdirSync('dist', { recursive: true });
 await Promise.all([
   build({ ...common, entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
+  build({ ...common, entryPoints: ['src/worker/index.ts'], outfile: 'dist/worker.js' }),
 ]);
 
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 for (const file of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDir, file), join('dist', file));
+copyFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), join('dist', 'chart.umd.min.js'));

@@ -3,6 +3,7 @@ import { UserError } from '../core/errors';
 import { ENGINE_VERSION } from '../core/version';
 import { FlagSpecs, helpText, parseFlags } from './args';
 import { COMMON_FLAGS, CommandContext, DOWNLOAD_FLAGS, EVAL_FLAGS, LATENT_FLAGS, TRAIN_FLAGS, downloadCommand, evalCommand, latentCommand, trainCommand } from './commands';
+import { ATTACK_FLAGS, SWEEP_FLAGS, attackCommand, sweepCommand } from './sweepCommands';
 
 interface Command {
   summary: string;
@@ -16,6 +17,9 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'Train a classifier with the GCCS loss (or cross-entropy), checkpointing every epoch, and write the model.', flags: TRAIN_FLAGS, run: trainCommand, computes: true },
   eval: { summary: 'Evaluate a model: accuracy, macro F-score, confusion matrix, r_AB and latent statistics per class.', flags: EVAL_FLAGS, run: evalCommand, computes: true },
   latent: { summary: 'Write the latent vectors z of N samples as JSON or CSV.', flags: LATENT_FLAGS, run: latentCommand, computes: true },
+  // The sweep commands compute in worker processes, which pick the backend themselves.
+  attack: { summary: 'Attack a model over an ε grid and print accuracy vs ε (on background workers).', flags: ATTACK_FLAGS, run: attackCommand, computes: false },
+  sweep: { summary: 'Run a robustness sweep (models × attacks × grids) from a config file; resumable; writes an HTML report.', flags: SWEEP_FLAGS, run: sweepCommand, computes: false },
   download: { summary: 'Download MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 into the cache, verifying SHA-256.', flags: DOWNLOAD_FLAGS, run: downloadCommand, computes: false },
 };
 

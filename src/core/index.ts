@@ -1,4 +1,6 @@
 /** The GCCS Robustness Lab engine as a library: `require('gccs-lab/core')`. No `vscode` here. */
+export { ATTACK_NAMES, AttackCancelled, attackBatch, evaluateAttack, resolveAttackParams } from './attacks';
+export type { AttackEvaluation, AttackEvaluationOptions, AttackLoss, AttackName, AttackOutput, AttackParams, ResolvedAttackParams, ResolvedParams, TargetRule } from './attacks';
 export { initBackend } from './backend';
 export type { BackendName } from './backend';
 export * from './data';
@@ -9,6 +11,7 @@ export * from './loss';
 export * from './metrics';
 export { ARCHITECTURES, createModel, withLinearHead } from './models';
 export type { Architecture, ModelSource } from './models';
+export * from './sweep';
 export { FINE_TUNE_DEFAULTS, TRAIN_DEFAULTS } from './train/defaults';
 export { learningRateAt } from './train/optimizer';
 export type { OptimizerConfig } from './train/optimizer';

@@ -1,0 +1,216 @@
+/**
+ * Sweep configurations: loading and validating them (schema/sweep.schema.json, then each attack's
+ * own parameter checks), and expanding them into cells with stable ids.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import SCHEMA from '../../../schema/sweep.schema.json';
+import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
+import { UserError } from '../errors';
+import { META_FILE, ModelMeta, resolveModelJson } from '../io/modelDir';
+import { parseGrid } from './grid';
+import { JsonSchema, formatPath, validateJson } from './jsonSchema';
+import { CellData, GRID_KEYS, GridKey, SweepCell, SweepConfig, SweepDataConfig } from './types';
+
+export const SWEEP_SCHEMA = SCHEMA as unknown as JsonSchema;
+
+export const SWEEP_DEFAULTS = { count: 1000, batchSize: 100, seed: 0 };
+
+/** A problem at a place in a configuration; the message names the configuration (e.g. its file) and the JSON path. */
+export class SweepConfigError extends UserError {
+  constructor(
+    readonly label: string,
+    readonly path: (string | number)[],
+    readonly problem: string,
+  ) {
+    super(`${label}: ${path.length ? `${formatPath(path)}: ` : ''}${problem}`);
+  }
+}
+
+/** Checks a configuration against the schema; `label` names it in errors. */
+export function validateSweepConfig(value: unknown, label = 'sweep config'): SweepConfig {
+  const problem = validateJson(value, SWEEP_SCHEMA);
+  if (problem) throw new SweepConfigError(label, problem.path, problem.message);
+  return value as SweepConfig;
+}
+
+/** Reads and validates a configuration file; its relative paths become relative to the file. */
+export function loadSweepConfig(file: string): SweepConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UserError(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  return withAbsolutePaths(validateSweepConfig(value, file), path.dirname(path.resolve(file)));
+}
+
+function withAbsolutePaths(config: SweepConfig, base: string): SweepConfig {
+  const data = config.data && {
+    ...config.data,
+    ...(config.data.path !== undefined && { path: path.resolve(base, config.data.path) }),
+    ...(config.data.cacheRoot !== undefined && { cacheRoot: path.resolve(base, config.data.cacheRoot) }),
+  };
+  return { ...config, models: config.models.map((model) => path.resolve(base, model)), ...(data && { data }) };
+}
+
+/** A configuration with every default filled in and every grid expanded: what the configHash covers. */
+export interface NormalizedSweep {
+  models: string[];
+  attacks: { name: AttackName; grid: Partial<Record<GridKey, number[]>>; params: AttackParams }[];
+  data: SweepDataConfig | null;
+  count: number;
+  batchSize: number;
+  seed: number;
+}
+
+export interface SweepPlan {
+  sweep: NormalizedSweep;
+  configHash: string;
+  cells: SweepCell[];
+}
+
+/** JSON with sorted keys, so equal values hash equally. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function stableHash(value: unknown): string {
+  return createHash('sha256').update(canonical(value)).digest('hex').slice(0, 16);
+}
+
+const keysOf = (name: AttackName) => Object.keys(resolveAttackParams(name)) as (keyof AttackParams)[];
+
+/**
+ * Every parameter of attack `name`, defaults filled in. ε = 0 leaves each image as it is whatever
+ * the attack (the cell measures clean accuracy), but the registry refuses the step size it derives
+ * from it (2.5ε/K = 0): the other parameters are checked at ε = 1 and that step size recorded as 0.
+ */
+function resolveCellParams(name: AttackName, given: AttackParams): AttackParams {
+  if (given.eps !== 0) return resolveAttackParams(name, given);
+  const atOne: AttackParams = resolveAttackParams(name, { ...given, eps: 1 });
+  return { ...atOne, eps: 0, ...(atOne.stepSize !== undefined && given.stepSize === undefined && { stepSize: 0 }) };
+}
+
+/** Runs a registry check, turning its UserError into one at `at` in the configuration. */
+function checked<T>(label: string, at: (string | number)[], check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof UserError && !(error instanceof SweepConfigError)) throw new SweepConfigError(label, at, error.message);
+    throw error;
+  }
+}
+
+function normalize(config: SweepConfig, label: string): NormalizedSweep {
+  const attacks = config.attacks.map(({ name, params = {}, ...grids }, i) => {
+    for (const [key, value] of Object.entries(params)) checked(label, ['attacks', i, 'params', key], () => resolveAttackParams(name, { [key]: value }));
+    const takes = keysOf(name);
+    const grid: Partial<Record<GridKey, number[]>> = {};
+    for (const key of GRID_KEYS) {
+      const given = grids[key];
+      const at = ['attacks', i, key];
+      if (given === undefined) {
+        if (takes.includes(key)) grid[key] = [resolveAttackParams(name)[key] as number];
+        continue;
+      }
+      const values = typeof given === 'string' ? checked(label, at, () => parseGrid(given)) : given;
+      // A grid written as a string gets the checks a list gets.
+      const problem = validateJson(values, SWEEP_SCHEMA.$defs?.attack.properties?.[key] ?? {}, SWEEP_SCHEMA, at);
+      if (problem) throw new SweepConfigError(label, problem.path, problem.message);
+      values.forEach((value, j) => checked(label, [...at, j], () => resolveCellParams(name, { [key]: value })));
+      grid[key] = [...new Set(values)].sort((a, b) => a - b);
+    }
+    return { name, grid, params };
+  });
+  const { models, data } = withAbsolutePaths(config, process.cwd());
+  return {
+    models,
+    attacks,
+    data: data ?? null,
+    count: config.count ?? SWEEP_DEFAULTS.count,
+    batchSize: config.batchSize ?? SWEEP_DEFAULTS.batchSize,
+    seed: config.seed ?? SWEEP_DEFAULTS.seed,
+  };
+}
+
+/** The model's gccs.json, or null for a LayersModel this engine did not train. */
+function readModelMeta(label: string, model: string, index: number): ModelMeta | null {
+  const modelJson = resolveModelJson(model);
+  if (!fs.existsSync(modelJson)) throw new SweepConfigError(label, ['models', index], `no model at ${model} (expected a model folder, its model.json or gccs.json)`);
+  const metaFile = path.join(path.dirname(modelJson), META_FILE);
+  if (!fs.existsSync(metaFile)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
+  } catch (error) {
+    throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** The test split a model is attacked on: the configured data, else the model's own. */
+function cellData(override: SweepDataConfig | null, meta: ModelMeta | null, label: string, model: string, index: number): CellData {
+  if (override) {
+    const { testRange, ...spec } = override;
+    return { spec, trainRange: null, testRange: testRange ?? null, validationFraction: 0, splitSeed: spec.seed ?? 0 };
+  }
+  if (!meta) throw new SweepConfigError(label, ['models', index], `${model} has no ${META_FILE} to take its test split from: give the data to attack on (the config's data, or --dataset/--data)`);
+  const { spec, trainRange, testRange, validationFraction, splitSeed } = meta.dataset;
+  return { spec, trainRange, testRange, validationFraction, splitSeed };
+}
+
+/** Every combination of the grids' values, ε first. */
+function gridPoints(grid: Partial<Record<GridKey, number[]>>): Partial<Record<GridKey, number>>[] {
+  return GRID_KEYS.reduce<Partial<Record<GridKey, number>>[]>(
+    (points, key) => (grid[key] ? points.flatMap((point) => grid[key]!.map((value) => ({ ...point, [key]: value }))) : points),
+    [{}],
+  );
+}
+
+/**
+ * Validates a configuration (schema, each attack's parameters, the models) and expands it to cells,
+ * model by model. A cell's id hashes all that determines its result, so equal cells from two
+ * entries are run once and a resumed sweep recognises its finished cells.
+ */
+export function planSweep(config: SweepConfig, label = 'sweep config'): SweepPlan {
+  const sweep = normalize(validateSweepConfig(config, label), label);
+  const cells: SweepCell[] = [];
+  const seen = new Set<string>();
+  sweep.models.forEach((model, m) => {
+    const meta = readModelMeta(label, model, m);
+    const data = cellData(sweep.data, meta, label, model, m);
+    sweep.attacks.forEach((attack, entry) => {
+      for (const point of gridPoints(attack.grid)) {
+        const given: AttackParams = { ...attack.params, ...point };
+        // The latent loss aims at the model's own simplex vertices.
+        if (keysOf(attack.name).includes('muT') && given.muT === undefined && meta?.loss.kind === 'gccs') given.muT = meta.loss.muT;
+        const params = checked(label, ['attacks', entry], () => resolveCellParams(attack.name, given));
+        const identity = { model, attack: attack.name, params, data, count: sweep.count, batchSize: sweep.batchSize, seed: sweep.seed };
+        const id = stableHash(identity);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        cells.push({ id, entry, ...identity, eps: point.eps ?? null, iterations: point.iterations ?? null, samples: point.samples ?? null });
+      }
+    });
+  });
+  return { sweep, configHash: stableHash(sweep), cells };
+}
+
+const GRID_LABELS: Record<GridKey, string> = { eps: 'ε', iterations: 'IT', samples: 'BS' };
+
+/** A few words naming a cell, for progress and errors. */
+export function describeCell(cell: SweepCell): string {
+  const grid = GRID_KEYS.filter((key) => cell[key] !== null).map((key) => ` ${GRID_LABELS[key]}=${cell[key]}`);
+  return `${cell.attack}${grid.join('')} on ${cell.model}`;
+}

@@ -1,0 +1,66 @@
+/** Runs sweep cells inside one process (a worker): loads what a cell needs once and attacks. */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { AttackName, AttackParams, evaluateAttack } from '../attacks';
+import { Examples, loadDataset, makeSplits, subset } from '../data';
+import { UserError } from '../errors';
+import { loadModelDir } from '../io/modelDir';
+import type { CellData, CellEvaluation, SweepCell } from './types';
+
+interface TestSplit {
+  test: Examples;
+  classes: number;
+  source: string;
+}
+
+function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (!value) cache.set(key, (value = load()));
+  return value;
+}
+
+/** NaN (nothing to average) becomes null, as JSON would write it anyway. */
+const orNull = (value: number) => (Number.isNaN(value) ? null : value);
+
+/** Evaluates cells one after another, keeping the models and test splits loaded for the next cells. */
+export class CellEvaluator {
+  private readonly models = new Map<string, Promise<{ model: tfl.LayersModel; modelJson: string }>>();
+  private readonly splits = new Map<string, Promise<TestSplit>>();
+
+  constructor(private readonly backend: string) {}
+
+  async evaluate(cell: SweepCell, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<CellEvaluation> {
+    const { model, modelJson } = await cached(this.models, cell.model, () => loadModelDir(cell.model));
+    const { test, classes, source } = await cached(this.splits, JSON.stringify(cell.data), () => testSplit(cell.data));
+    const width = model.outputs[0].shape[1];
+    if (width !== classes) throw new UserError(`${modelJson}: the model has ${width} outputs but dataset ${source} has ${classes} classes`);
+    const inputShape = model.inputs[0].shape.slice(1);
+    if (inputShape.join(',') !== test.shape.join(',')) {
+      throw new UserError(`${modelJson}: the model takes inputs of shape [${inputShape.join(', ')}] but the dataset's images are [${test.shape.join(', ')}]`);
+    }
+    const examples = subset(test, Int32Array.from({ length: Math.min(cell.count, test.labels.length) }, (_, i) => i));
+    // FGSM at ε = 0 is the identity: one clean pass, whatever the cell's attack.
+    const [name, params]: [AttackName, AttackParams] = cell.eps === 0 ? ['fgsm', { eps: 0 }] : [cell.attack, cell.params];
+    const result = await evaluateAttack(model, examples, name, params, { batchSize: cell.batchSize, seed: cell.seed, signal, onProgress });
+    return {
+      cellId: cell.id,
+      accuracy: result.accuracy,
+      cleanAccuracy: result.cleanAccuracy,
+      count: result.count,
+      ...(result.rho !== undefined && { rho: orNull(result.rho) }),
+      ...(result.meanChangedPixels !== undefined && { meanChangedPixels: orNull(result.meanChangedPixels) }),
+      seconds: result.seconds,
+      backend: this.backend,
+    };
+  }
+}
+
+async function testSplit(data: CellData): Promise<TestSplit> {
+  const dataset = await loadDataset(data.spec);
+  const { test } = makeSplits(dataset, {
+    trainRange: data.trainRange ?? undefined,
+    testRange: data.testRange ?? undefined,
+    valFraction: data.validationFraction,
+    seed: data.splitSeed,
+  });
+  return { test, classes: dataset.classNames.length, source: dataset.source };
+}

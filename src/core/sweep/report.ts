@@ -1,0 +1,104 @@
+/**
+ * The HTML report of a sweep: one self-contained file (chart.js inlined) with the accuracy-vs-ε
+ * chart of each attack, one line per model (the paper's Figure 4), and every table of the summary.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../io/atomic';
+import type { NormalizedSweep } from './config';
+import type { SummaryTable, SweepSummary } from './summary';
+
+const CHART_FILE = 'chart.umd.min.js';
+
+/** chart.js's browser build: the build copies it beside the bundle; from source it is in node_modules. */
+function chartJs(): string {
+  const beside = path.join(__dirname, CHART_FILE);
+  const file = fs.existsSync(beside) ? beside : path.join(path.dirname(createRequire(__filename).resolve('chart.js')), CHART_FILE);
+  return fs.readFileSync(file, 'utf8');
+}
+
+const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+
+function table({ title, columns, rows }: SummaryTable): string {
+  const head = columns.map((column) => `<th>${escape(column)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join('')}</tr>`).join('\n');
+  return `<table><caption>${escape(title)}</caption>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
+}
+
+export interface ReportInfo {
+  configHash: string;
+  sweep: NormalizedSweep;
+  resultsFile?: string;
+}
+
+export function renderReport(summary: SweepSummary, { configHash, sweep, resultsFile }: ReportInfo): string {
+  const charts = summary.sections.flatMap((section, i) => (section.chart ? [{ id: `chart-${i}`, ...section.chart }] : []));
+  const data = sweep.data ? `${sweep.data.kind}${sweep.data.path ? ` (${sweep.data.path})` : ''}${sweep.data.testRange ? `, test range ${sweep.data.testRange}` : ''}` : "each model's own test split";
+  const facts = [
+    `${summary.finished} of ${summary.total} cells finished`,
+    `data: ${data}`,
+    `the first ${sweep.count} test samples`,
+    `batch size ${sweep.batchSize}`,
+    `seed ${sweep.seed}`,
+    `backend: ${summary.backends.join(', ') || '—'}`,
+    `configHash ${configHash}`,
+    ...(resultsFile ? [`results: ${resultsFile}`] : []),
+  ];
+  const sections = summary.sections.map((section, i) => `<section>
+<h2>${escape(section.title)}</h2>
+<p class="params">${section.parameters.map(escape).join('<br>') || 'no parameters'}</p>
+${section.chart ? `<div class="chart"><canvas id="chart-${i}"></canvas></div>` : ''}
+${section.tables.map(table).join('\n')}
+</section>`);
+  // JSON inside <script>: "<" escaped so no string can close the element.
+  const chartData = JSON.stringify(charts).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Robustness sweep ${configHash}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.chart { position: relative; height: 22em; }
+.params, .facts { color: #555; font-size: 0.9em; }
+.warning { background: #fff3cd; border-left: 4px solid #e0a800; padding: 0.5em 1em; }
+</style>
+</head>
+<body>
+<h1>Robustness sweep</h1>
+<p class="facts">${facts.map(escape).join(' · ')}</p>
+${summary.warnings.map((warning) => `<p class="warning">⚠ ${escape(warning)}</p>`).join('\n')}
+${table(summary.clean)}
+${sections.join('\n')}
+<script>${chartJs()}</script>
+<script>
+for (const chart of ${chartData}) {
+  new Chart(document.getElementById(chart.id), {
+    type: 'line',
+    data: { datasets: chart.series.map((s) => ({ label: s.label, data: s.points.map((p) => ({ x: p.eps, y: 100 * p.accuracy })) })) },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: { title: { display: true, text: chart.title } },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: 'ε' } },
+        y: { min: 0, max: 100, title: { display: true, text: 'accuracy (%)' } },
+      },
+    },
+  });
+}
+</script>
+</body>
+</html>
+`;
+}
+
+/** Writes the report atomically: a reader never sees half of it. */
+export function writeReport(file: string, summary: SweepSummary, info: ReportInfo): void {
+  writeFileAtomic(file, renderReport(summary, info));
+}

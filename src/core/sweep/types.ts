@@ -1,0 +1,95 @@
+/** The shapes of a robustness sweep: its configuration, its cells and the result lines. */
+import type { AttackName, AttackParams } from '../attacks';
+import type { DatasetSpec } from '../data';
+
+/** The parameters a sweep may vary over a grid; every other attack parameter is fixed per entry. */
+export const GRID_KEYS = ['eps', 'iterations', 'samples'] as const;
+export type GridKey = (typeof GRID_KEYS)[number];
+
+/** A grid: a list of values or "start:stop:step" (stop included). */
+export type Grid = number[] | string;
+
+export interface SweepAttackConfig {
+  name: AttackName;
+  /** ε grid (attacks with an ε budget); default: the attack's default ε. */
+  eps?: Grid;
+  /** SPSA: iterations IT; default: the attack's default. */
+  iterations?: Grid;
+  /** SPSA: ±δ pairs per gradient estimate BS; default: the attack's default. */
+  samples?: Grid;
+  /** The other parameters (loss, steps, …), fixed for the entry. */
+  params?: Omit<AttackParams, GridKey>;
+}
+
+/** Data to attack every model on instead of each model's own test split. */
+export interface SweepDataConfig extends DatasetSpec {
+  /** start:end into the dataset's pool; default: its test part (or a seeded 20% of a one-part dataset). */
+  testRange?: string;
+}
+
+export interface SweepConfig {
+  /** Model folders (or their model.json / gccs.json). */
+  models: string[];
+  attacks: SweepAttackConfig[];
+  /** Default: each model's own test split, as recorded in its gccs.json. */
+  data?: SweepDataConfig;
+  /** The first `count` test samples (default 1000). */
+  count?: number;
+  /** Default 100, as in the paper. */
+  batchSize?: number;
+  /** Attack seed (default 0); batch i of a cell uses seed + i. */
+  seed?: number;
+}
+
+/** Where a cell's examples come from: a test split, as makeSplits draws it. */
+export interface CellData {
+  spec: DatasetSpec;
+  trainRange: string | null;
+  testRange: string | null;
+  validationFraction: number;
+  splitSeed: number;
+}
+
+/** One unit of work: one model, one attack, one grid point. */
+export interface SweepCell {
+  /** Hash of everything that determines the result (not of `entry`). */
+  id: string;
+  /** Index of the attack entry in the configuration it came from. */
+  entry: number;
+  /** Absolute path of the model folder (or file) as configured. */
+  model: string;
+  attack: AttackName;
+  /** Every parameter the attack takes, defaults filled in. */
+  params: AttackParams;
+  /** ε, IT and BS of the cell; null where the attack has no such parameter. */
+  eps: number | null;
+  iterations: number | null;
+  samples: number | null;
+  data: CellData;
+  count: number;
+  batchSize: number;
+  seed: number;
+}
+
+/** What a worker measures for a cell. */
+export interface CellEvaluation {
+  cellId: string;
+  /** Accuracy under attack; samples misclassified clean count as failures. */
+  accuracy: number;
+  cleanAccuracy: number;
+  /** Samples attacked (fewer than the cell's count when the test split is smaller). */
+  count: number;
+  /** DeepFool's ρ (null when no sample was classified correctly). */
+  rho?: number | null;
+  /** JSMA's mean fraction of input values changed (null when no sample was classified correctly). */
+  meanChangedPixels?: number | null;
+  seconds: number;
+  backend: string;
+}
+
+/** One line of the results file. */
+export interface CellResult extends Omit<CellEvaluation, 'cellId'> {
+  configHash: string;
+  cell: SweepCell;
+  finishedAt: string;
+}

@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ATTACK_NAMES, resolveAttackParams } from '../../src/core/attacks';
+import { DATASET_KINDS } from '../../src/core/data';
+import { UserError } from '../../src/core/errors';
+import { GRID_KEYS, SWEEP_SCHEMA, SweepConfig, loadSweepConfig, parseGrid, planSweep } from '../../src/core/sweep';
+
+/** A model folder as far as planning is concerned: a model.json and, optionally, a gccs.json. */
+function fakeModel(withMeta = true): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-plan-'));
+  fs.writeFileSync(path.join(dir, 'model.json'), '{}');
+  const meta = {
+    dataset: { spec: { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300, seed: 1 }, trainRange: null, testRange: null, validationFraction: 0.1, splitSeed: 1 },
+    loss: { kind: 'gccs', muT: 50, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 },
+    numClasses: 10,
+  };
+  if (withMeta) fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(meta));
+  return dir;
+}
+
+function assertOneLine(run: () => unknown, pattern: RegExp | string) {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof UserError, `a UserError: ${error}`);
+    assert.ok(!error.message.includes('\n'), 'one line');
+    if (typeof pattern === 'string') assert.equal(error.message, pattern);
+    else assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+test('ε grids: start:stop:step includes stop within rounding; comma lists; bad grids are one-line errors', () => {
+  assert.deepEqual(parseGrid('0:0.1:0.01'), [0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]);
+  assert.deepEqual(parseGrid('0:0.3:0.1'), [0, 0.1, 0.2, 0.3]);
+  assert.deepEqual(parseGrid('0.1:0.25:0.1'), [0.1, 0.2]);
+  assert.deepEqual(parseGrid('0.05'), [0.05]);
+  assert.deepEqual(parseGrid('0, 0.05,0.1'), [0, 0.05, 0.1]);
+  assert.deepEqual(parseGrid('10:40:10'), [10, 20, 30, 40]);
+  assertOneLine(() => parseGrid('0:0.1'), /^"0:0\.1" is not a grid: expected start:stop:step/);
+  assertOneLine(() => parseGrid('0,,0.1'), /is not a grid/);
+  assertOneLine(() => parseGrid('a:b:c'), /is not a grid/);
+  assertOneLine(() => parseGrid('0:0.1:0'), 'grid "0:0.1:0": the step must be > 0');
+  assertOneLine(() => parseGrid('0.1:0:0.01'), 'grid "0.1:0:0.01": stop is below start');
+  assertOneLine(() => parseGrid('0:1:0.0001'), /has 10001 points/);
+});
+
+test('configuration errors name the file and the JSON path, in one line', () => {
+  const model = fakeModel();
+  const file = 'sweep.json';
+  const plan = (config: object) => () => planSweep(config as SweepConfig, file);
+  const pgd = { name: 'pgd', eps: [0.1] };
+  assertOneLine(plan({ models: [model], attacks: [pgd, pgd, { name: 'pgdd' }] }), 'sweep.json: attacks[2].name: unknown attack "pgdd" (fgsm, pgd, tgsm, jsma, deepfool, spsa)');
+  assertOneLine(plan({ attacks: [pgd] }), 'sweep.json: missing "models"');
+  assertOneLine(plan({ models: [], attacks: [pgd] }), 'sweep.json: models: needs at least 1 item');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: [0, -0.1] }] }), 'sweep.json: attacks[0].eps[1]: must be ≥ 0 (got -0.1)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: '-0.1:0.1:0.1' }] }), 'sweep.json: attacks[0].eps[0]: must be ≥ 0 (got -0.1)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: '0:0.1' }] }), 'sweep.json: attacks[0].eps: must look like 0:0.1:0.01 or 0,0.05,0.1 (got "0:0.1")');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: '0:0.1:x' }] }), /^sweep\.json: attacks\[0\]\.eps: "0:0\.1:x" is not a grid/);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: 0.1 }] }), 'sweep.json: attacks[0].eps: must be a list or a string (got 0.1)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', epsilon: [0.1] }] }), 'sweep.json: attacks[0].epsilon: unknown property (expected name, eps, iterations, samples, params)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: 0 } }] }), 'sweep.json: attacks[0].params.steps: pgd: steps must be a whole number ≥ 1 (got 0)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: 2.5 } }] }), 'sweep.json: attacks[0].params.steps: must be a whole number (got 2.5)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { loss: 'hinge' } }] }), 'sweep.json: attacks[0].params.loss: unknown attack loss "hinge" (crossentropy, margin, latent)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'fgsm', params: { gamma: 0.1 } }] }), 'sweep.json: attacks[0].params.gamma: fgsm takes no parameter "gamma" (it takes eps, loss, muT)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'deepfool', eps: [0.1] }] }), /^sweep\.json: attacks\[0\]\.eps\[0\]: deepfool takes no parameter "eps"/);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', iterations: [5] }] }), /^sweep\.json: attacks\[0\]\.iterations\[0\]: pgd takes no parameter "iterations"/);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'spsa', samples: [0] }] }), 'sweep.json: attacks[0].samples[0]: must be ≥ 1 (got 0)');
+  assertOneLine(plan({ models: [model], attacks: [pgd], count: 0 }), 'sweep.json: count: must be ≥ 1 (got 0)');
+  assertOneLine(plan({ models: [model], attacks: [pgd], data: { kind: 'imagenet' } }), /^sweep\.json: data\.kind: unknown dataset kind "imagenet"/);
+  assertOneLine(plan({ models: [model], attacks: [pgd], data: { kind: 'mnist', testRange: 'all' } }), 'sweep.json: data.testRange: must look like 8000:10000 (got "all")');
+  assertOneLine(plan({ models: [path.join(model, 'nope')], attacks: [pgd] }), /^sweep\.json: models\[0\]: no model at .*nope/);
+  assertOneLine(plan({ models: [fakeModel(false)], attacks: [pgd] }), /^sweep\.json: models\[0\]: .* has no gccs\.json to take its test split from/);
+});
+
+test('a configuration file: invalid JSON is one line; relative paths are relative to the file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-file-'));
+  const file = path.join(dir, 'sweep.json');
+  fs.writeFileSync(file, '{ "models": [');
+  assertOneLine(() => loadSweepConfig(file), new RegExp(`^${file}: not valid JSON`));
+  fs.writeFileSync(file, JSON.stringify({ models: ['models/a'], attacks: [{ name: 'fgsm' }], data: { kind: 'mnist', path: 'data/mnist' } }));
+  const config = loadSweepConfig(file);
+  assert.deepEqual(config.models, [path.join(dir, 'models/a')]);
+  assert.equal(config.data?.path, path.join(dir, 'data/mnist'));
+});
+
+test('the schema agrees with the attack registry and the dataset kinds', () => {
+  const attack = SWEEP_SCHEMA.$defs!.attack;
+  assert.deepEqual(attack.properties!.name.enum, ATTACK_NAMES);
+  const taken = new Set(ATTACK_NAMES.flatMap((name) => Object.keys(resolveAttackParams(name))));
+  const gridded = GRID_KEYS as readonly string[];
+  assert.deepEqual(Object.keys(attack.properties!.params.properties!).sort(), [...taken].filter((key) => !gridded.includes(key)).sort());
+  assert.ok(GRID_KEYS.every((key) => taken.has(key) && attack.properties![key]));
+  assert.deepEqual(SWEEP_SCHEMA.$defs!.data.properties!.kind.enum, [...DATASET_KINDS]);
+  // The defaults the schema documents are the registry's.
+  for (const [key, schema] of Object.entries(attack.properties!.params.properties!)) {
+    if (schema.default === undefined) continue;
+    for (const name of ATTACK_NAMES) {
+      const params = resolveAttackParams(name) as Record<string, unknown>;
+      if (key in params) assert.equal(params[key], schema.default, `${name}.${key}`);
+    }
+  }
+});
+
+test('cells: ε × IT × BS for SPSA, one for DeepFool and JSMA; ids stable, ε = 0 is the clean baseline', () => {
+  const model = fakeModel();
+  const config: SweepConfig = {
+    models: [model],
+    attacks: [
+      { name: 'spsa', eps: [0.1, 0.05], iterations: [5, 10], samples: '8,16,32' },
+      { name: 'deepfool' },
+      { name: 'jsma', params: { gamma: 0.2 } },
+      { name: 'pgd', eps: '0:0.1:0.05', params: { loss: 'latent' } },
+      { name: 'pgd', eps: [0.05], params: { loss: 'latent' } },
+    ],
+    count: 300,
+  };
+  const { cells, configHash } = planSweep(config);
+  const of = (entry: number) => cells.filter((cell) => cell.entry === entry);
+  assert.equal(of(0).length, 2 * 2 * 3);
+  assert.deepEqual(of(0).map((cell) => [cell.eps, cell.iterations, cell.samples]).slice(0, 4), [[0.05, 5, 8], [0.05, 5, 16], [0.05, 5, 32], [0.05, 10, 8]]);
+  assert.deepEqual(of(0)[0].params, { ...resolveAttackParams('spsa'), eps: 0.05, iterations: 5, samples: 8 });
+  assert.equal(of(1).length, 1);
+  assert.deepEqual([of(1)[0].eps, of(1)[0].iterations, of(1)[0].samples], [null, null, null]);
+  assert.deepEqual(of(1)[0].params, { overshoot: 0.02, maxIterations: 50 });
+  assert.equal(of(2).length, 1);
+  assert.equal(of(2)[0].params.gamma, 0.2);
+  const pgd = of(3);
+  assert.deepEqual(pgd.map((cell) => cell.eps), [0, 0.05, 0.1]);
+  assert.deepEqual(pgd.map((cell) => cell.params.stepSize), [0, 0.025, 0.05], 'stepSize 2.5ε/K, 0 at ε = 0');
+  assert.ok(pgd.every((cell) => cell.params.muT === 50), "the latent loss takes μ_T from the model's gccs.json");
+  assert.equal(of(4).length, 0, 'a cell equal to an earlier one runs once');
+  assert.equal(new Set(cells.map((cell) => cell.id)).size, cells.length);
+  assert.deepEqual(pgd[0].data, { spec: { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300, seed: 1 }, trainRange: null, testRange: null, validationFraction: 0.1, splitSeed: 1 });
+  assert.ok(cells.every((cell) => cell.count === 300 && cell.batchSize === 100 && cell.seed === 0));
+
+  const again = planSweep(JSON.parse(JSON.stringify(config)));
+  assert.equal(again.configHash, configHash);
+  assert.deepEqual(again.cells.map((cell) => cell.id), cells.map((cell) => cell.id));
+  const reseeded = planSweep({ ...config, seed: 1 });
+  assert.notEqual(reseeded.configHash, configHash);
+  assert.ok(reseeded.cells.every((cell, i) => cell.id !== cells[i].id));
+  // Another data source changes every cell.
+  const override = planSweep({ ...config, data: { kind: 'synthetic', testRange: '0:100' } });
+  assert.deepEqual(override.cells[0].data, { spec: { kind: 'synthetic' }, trainRange: null, testRange: '0:100', validationFraction: 0, splitSeed: 0 });
+  // A model without gccs.json is fine when the data is given.
+  assert.equal(planSweep({ models: [fakeModel(false)], attacks: [{ name: 'deepfool' }], data: { kind: 'synthetic' } }).cells.length, 1);
+});

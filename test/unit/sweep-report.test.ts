@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CellResult, SweepCell, SweepConfig, formatSummary, planSweep, renderReport, summarizeSweep } from '../../src/core/sweep';
+
+function fakeModel(name: string): string {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-report-')), name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'model.json'), '{}');
+  const spec = { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300 };
+  fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ dataset: { spec, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 }, loss: { kind: 'crossentropy' } }));
+  return dir;
+}
+
+/** Results as the accuracy function says, the way a sweep would have written them. */
+function fabricate(config: SweepConfig, accuracy: (cell: SweepCell) => number) {
+  const plan = planSweep(config);
+  const results: CellResult[] = plan.cells.map((cell) => ({
+    configHash: plan.configHash,
+    cell,
+    accuracy: accuracy(cell),
+    cleanAccuracy: 0.9,
+    count: 300,
+    ...(cell.attack === 'deepfool' && { rho: 0.1234 }),
+    ...(cell.attack === 'jsma' && { meanChangedPixels: 0.02 }),
+    seconds: 1,
+    backend: 'wasm',
+    finishedAt: '2025-01-01T00:00:00.000Z',
+  }));
+  return { plan, results };
+}
+
+const config = (models: string[]): SweepConfig => ({
+  models,
+  attacks: [
+    { name: 'fgsm', eps: [0, 0.05, 0.1] },
+    { name: 'pgd', eps: [0, 0.05, 0.1] },
+    { name: 'spsa', eps: [0.05, 0.1], iterations: [5, 10], samples: [8, 16] },
+    { name: 'deepfool' },
+    { name: 'jsma' },
+  ],
+  count: 300,
+});
+
+test('the report: a chart per ε attack, chart.js inline, every table, the parameters', () => {
+  const models = [fakeModel('robust'), fakeModel('plain')];
+  const { plan, results } = fabricate(config(models), (cell) => (cell.eps ? 0.9 - 4 * cell.eps - (cell.iterations ?? 0) / 100 : 0.9));
+  const summary = summarizeSweep(plan.cells, results);
+  assert.deepEqual(summary.warnings, []);
+  const html = renderReport(summary, { configHash: plan.configHash, sweep: plan.sweep, resultsFile: 'r.jsonl' });
+  // The report is large: say which pattern is missing, not the whole file.
+  const has = (pattern: RegExp, text = html) => assert.ok(pattern.test(text), `${pattern} is in the report`);
+  assert.equal(html.match(/<canvas /g)?.length, 3, 'FGSM, PGD and SPSA have an ε axis');
+  has(/Chart\.js v4/);
+  assert.ok(!/<script src=/.test(html), 'self-contained');
+  has(/<caption>SPSA \(attacks\[2\]\), ε = 0\.1<\/caption>/);
+  has(/<th>IT \\ BS<\/th><th>8<\/th><th>16<\/th>/);
+  has(/<th>ρ<\/th>/);
+  has(/<td>0\.1234<\/td>/);
+  has(/<th>changed pixels<\/th>/);
+  has(/stepSize: 0, 0\.025, 0\.05<br>/);
+  has(/<td>robust<\/td><td>90\.00%<\/td>/);
+  const text = formatSummary(summary).join('\n');
+  assert.match(text, /^ {2}ε {5}robust {2}plain$/m);
+  assert.match(text, /^ {2}0\.05 {2}70\.00% {2}70\.00%$/m);
+  // Unfinished cells are shown as such.
+  const partial = summarizeSweep(plan.cells, results.slice(0, 3));
+  assert.match(formatSummary(partial).join('\n'), /3 of 32 cells finished/);
+  has(/<td>—<\/td>/, renderReport(partial, { configHash: plan.configHash, sweep: plan.sweep }));
+});
+
+test('possible gradient masking is flagged: accuracy rising with ε, PGD weaker than FGSM, SPSA far stronger', () => {
+  const model = fakeModel('masked');
+  const accuracy = (cell: SweepCell) => {
+    if (cell.eps === 0) return 0.9;
+    if (cell.attack === 'fgsm') return cell.eps === 0.05 ? 0.5 : 0.6;
+    if (cell.attack === 'pgd') return 0.7;
+    return 0.2;
+  };
+  const { plan, results } = fabricate(config([model]), accuracy);
+  const summary = summarizeSweep(plan.cells, results);
+  assert.deepEqual(summary.warnings, [
+    'possible gradient masking: FGSM (attacks[0]) accuracy of masked rises with ε (50.00% at ε = 0.05 → 60.00% at ε = 0.1)',
+    'possible gradient masking: PGD (70.00%) is weaker than FGSM (50.00%) on masked at ε = 0.05 (and at 1 more ε)',
+    'possible gradient masking: gradient-free SPSA brings masked to 20.00% at ε = 0.05, the best gradient attack only to 50.00% (and at 1 more ε)',
+  ]);
+  const html = renderReport(summary, { configHash: plan.configHash, sweep: plan.sweep });
+  assert.equal(html.match(/class="warning"/g)?.length, 3);
+  assert.ok(formatSummary(summary).includes(`warning: ${summary.warnings[1]}`));
+});
