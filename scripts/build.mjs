@@ -1,5 +1,5 @@
-// Bundles the engine library, the CLI and the background worker (and later the extension and
-// webviews) with esbuild, and puts the wasm backend's binaries beside the bundles, where the backend
+// Bundles the engine library, the CLI, the background worker, the VS Code extension host (no
+// TensorFlow.js: it forks the worker and the CLI) and the webviews (browser, chart.js bundled) with esbuild, and puts the wasm backend's binaries beside the bundles, where the backend
 // looks for them, and chart.js's browser build, which sweep reports inline.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -10,11 +10,14 @@ const require = createRequire(import.meta.url);
 const optionalNative = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: optionalNative, logLevel: 'warning' };
 
-mkdirSync('dist', { recursive: true });
+mkdirSync('dist/webview', { recursive: true });
 await Promise.all([
   build({ ...common, entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
   build({ ...common, entryPoints: ['src/worker/index.ts'], outfile: 'dist/worker.js' }),
+  // The extension host: 'vscode' is provided by VS Code at run time.
+  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
+  build({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', minify: true, sourcemap: true, logLevel: 'warning', entryPoints: ['webview/robustness.ts'], outfile: 'dist/webview/robustness.js' }),
 ]);
 
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));

@@ -3,7 +3,9 @@
  * now, the VS Code extension host and its webviews later. Types only: no vscode, no TensorFlow.js.
  */
 import type { BackendName } from './core/backend';
+import type { SweepSummary } from './core/sweep/summary';
 import type { CellEvaluation, SweepCell } from './core/sweep/types';
+import type { TrainConfig, TrainEvent } from './core/train/trainer';
 
 /** Host → worker. */
 export type HostRequest =
@@ -11,7 +13,9 @@ export type HostRequest =
   | { type: 'init'; backend: BackendName }
   /** Evaluate one cell; one at a time. Answered by `progress`…, then `cellDone`, `cancelled` or `error`. */
   | { type: 'runCell'; cell: SweepCell }
-  /** Abort the running cell (between two attack iterations); ignored when idle. */
+  /** Train a model; one at a time. Answered by `trainEvent`…, then `trainDone`, `cancelled` or `error`. */
+  | { type: 'train'; config: TrainConfig }
+  /** Abort the running cell (between two attack iterations) or training (between two steps); ignored when idle. */
   | { type: 'cancel' };
 
 /** Worker → host. */
@@ -19,7 +23,41 @@ export type WorkerMessage =
   | { type: 'ready'; backend: string; detail: string }
   | { type: 'progress'; cellId: string; done: number; total: number }
   | { type: 'cellDone'; result: CellEvaluation }
+  /** `cellId` is "" when training was cancelled (its last epoch checkpoint stays usable). */
   | { type: 'cancelled'; cellId: string }
+  /** One progress event of the engine's train(). */
+  | { type: 'trainEvent'; event: TrainEvent }
+  | { type: 'trainDone'; outDir: string; testAccuracy: number }
   /** A failed request; `cellId` when a cell failed. User errors are bad input, shown as one line. */
   | { type: 'error'; cellId?: string; message: string; isUserError: boolean }
   | { type: 'log'; message: string };
+
+// ---- Extension host ↔ robustness webview (webview/robustness.ts, src/host/reportPanel.ts) ----
+
+/** What the robustness panel shows: the summary of one or more sweeps' results. */
+export interface PanelData {
+  title: string;
+  /** The results files the summary was made from. */
+  sources: string[];
+  summary: SweepSummary;
+}
+
+/** The panel's persisted state (vscode getState/setState, and the serializer's restore argument). */
+export interface PanelState {
+  /** The results files to reload when the panel comes back after a reload. */
+  sources: string[];
+  /** The last data shown, to draw at once when the panel becomes visible again. */
+  data?: PanelData;
+}
+
+/** Host → webview. */
+export type HostToWebview = { type: 'show'; data: PanelData };
+
+/** Webview → host. */
+export type WebviewToHost =
+  /** The script is running and wants its data. */
+  | { type: 'ready' }
+  /** Save a chart as PNG: `dataUrl` from canvas.toDataURL('image/png'). */
+  | { type: 'savePng'; name: string; dataUrl: string }
+  /** Save a table (or a chart's points) as CSV text. */
+  | { type: 'saveCsv'; name: string; csv: string };

@@ -1,5 +1,5 @@
 /**
- * A background worker process: evaluates the sweep cells its host sends, one at a time, speaking
+ * A background worker process: evaluates the sweep cells its host sends, or trains a model, one request at a time, speaking
  * only the protocol of src/protocol.ts over the IPC channel (bundled to dist/worker.js).
  */
 import { format } from 'node:util';
@@ -7,6 +7,7 @@ import { AttackCancelled } from '../core/attacks';
 import { initBackend } from '../core/backend';
 import { UserError } from '../core/errors';
 import { CellEvaluator } from '../core/sweep/evaluateCell';
+import { TrainingCancelled, train } from '../core/train/trainer';
 import type { HostRequest, WorkerMessage } from '../protocol';
 
 const send = (message: WorkerMessage) => process.send?.(message);
@@ -15,6 +16,7 @@ const send = (message: WorkerMessage) => process.send?.(message);
 console.log = console.info = console.warn = (...args: unknown[]) => send({ type: 'log', message: format(...args) });
 
 let evaluator: CellEvaluator | undefined;
+let backendName: string | undefined;
 let running: AbortController | undefined;
 
 function fail(error: unknown, cellId?: string): void {
@@ -28,6 +30,7 @@ async function handle(request: HostRequest): Promise<void> {
       try {
         const info = await initBackend(request.backend);
         evaluator = new CellEvaluator(info.name);
+        backendName = info.name;
         send({ type: 'ready', backend: info.name, detail: info.detail });
       } catch (error) {
         fail(error);
@@ -43,6 +46,20 @@ async function handle(request: HostRequest): Promise<void> {
       } catch (error) {
         if (error instanceof AttackCancelled) send({ type: 'cancelled', cellId: cell.id });
         else fail(error, cell.id);
+      } finally {
+        running = undefined;
+      }
+      return;
+    }
+    case 'train': {
+      if (!backendName) return fail(new Error('train before init'));
+      running = new AbortController();
+      try {
+        const result = await train(request.config, backendName, (event) => send({ type: 'trainEvent', event }), running.signal);
+        send({ type: 'trainDone', outDir: result.outDir, testAccuracy: result.testAccuracy });
+      } catch (error) {
+        if (error instanceof TrainingCancelled) send({ type: 'cancelled', cellId: '' });
+        else fail(error);
       } finally {
         running = undefined;
       }

@@ -1,0 +1,29 @@
+/**
+ * The VS Code extension host: orchestration only. Training and attacks run in child processes
+ * (dist/worker.js, dist/cli.js); this bundle never loads TensorFlow.js (a test checks it).
+ * Every disposable is registered here, in context.subscriptions.
+ */
+import * as vscode from 'vscode';
+import { cancelJobCommand, evaluateRobustnessCommand, openReportCommand, trainCommand } from './host/commands';
+import { JobRunner } from './host/jobRunner';
+import { ReportPanels } from './host/reportPanel';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('GCCS', { log: true });
+  const runner = new JobRunner(log);
+  const panels = new ReportPanels(context.extensionUri, log);
+  const deps = { extensionUri: context.extensionUri, runner, panels, log };
+  context.subscriptions.push(
+    log,
+    runner,
+    panels,
+    vscode.commands.registerCommand('gccs.train', (uri?: vscode.Uri) => trainCommand(deps, uri)),
+    vscode.commands.registerCommand('gccs.evaluateRobustness', (uri?: vscode.Uri) => evaluateRobustnessCommand(deps, uri)),
+    vscode.commands.registerCommand('gccs.cancelJob', () => cancelJobCommand(deps)),
+    vscode.commands.registerCommand('gccs.openReport', () => openReportCommand(deps)),
+  );
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions: the runner's dispose cancels a running job.
+}

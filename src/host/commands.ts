@@ -1,0 +1,214 @@
+/**
+ * The command handlers: Train, Evaluate Robustness, Cancel Job, Open Report. They ask what they
+ * need, check it, and hand a job to the JobRunner; the work itself runs in child processes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parseGrid } from '../core/sweep/grid';
+import { ExperimentError, loadExperiment } from './experiment';
+import type { JobRunner } from './jobRunner';
+import { resultsFiles } from './panelData';
+import type { ReportPanels } from './reportPanel';
+import { readSettings } from './settings';
+import { runCliSweep } from './sweepProcess';
+import { runTrainWorker } from './trainWorker';
+
+export const ATTACKS = ['fgsm', 'pgd', 'tgsm', 'jsma', 'deepfool', 'spsa'] as const;
+/** Attacks with an ε grid; deepfool and jsma run once per model. */
+const EPS_ATTACKS = ['fgsm', 'pgd', 'tgsm', 'spsa'];
+
+export interface CommandDeps {
+  extensionUri: vscode.Uri;
+  runner: JobRunner;
+  panels: ReportPanels;
+  log: vscode.LogOutputChannel;
+}
+
+const dist = (deps: CommandDeps, file: string) => vscode.Uri.joinPath(deps.extensionUri, 'dist', file).fsPath;
+
+/** The experiment to train: the explorer's resource, else the active *.gccs.json editor, else a pick. */
+async function experimentFile(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
+  if (uri instanceof vscode.Uri) return uri;
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && active.uri.scheme === 'file' && active.fileName.endsWith('.gccs.json')) {
+    if (active.isDirty) await active.save();
+    return active.uri;
+  }
+  const found = await vscode.workspace.findFiles('**/*.gccs.json', '**/node_modules/**', 50);
+  if (found.length === 0) {
+    void vscode.window.showErrorMessage('GCCS: no *.gccs.json experiment in the workspace: create one (see schema/experiment.schema.json) and run Train again.');
+    return undefined;
+  }
+  if (found.length === 1) return found[0];
+  const pick = await vscode.window.showQuickPick(
+    found.map((file) => ({ label: path.basename(file.fsPath), description: vscode.workspace.asRelativePath(file), file })),
+    { title: 'GCCS: Train', placeHolder: 'Experiment to train' },
+  );
+  return pick?.file;
+}
+
+export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise<void> {
+  const file = await experimentFile(uri);
+  if (!file) return;
+  let config;
+  try {
+    config = loadExperiment(file.fsPath);
+  } catch (error) {
+    if (error instanceof ExperimentError) {
+      deps.log.error(`${file.fsPath}: ${error.field || '(file)'}: ${error.problem}`);
+      void vscode.window.showErrorMessage(`GCCS: ${error.message}`);
+      return;
+    }
+    throw error;
+  }
+  const settings = readSettings();
+  const name = path.basename(file.fsPath);
+  await deps.runner.enqueue({
+    title: `Training ${name}`,
+    run: async ({ signal, report, log }) => {
+      let epochs = config.epochs;
+      const { outDir, testAccuracy } = await runTrainWorker(config, {
+        workerFile: dist(deps, 'worker.js'),
+        backend: settings.backend,
+        signal,
+        onLog: (line) => log.info(line),
+        onEvent: (event) => {
+          switch (event.type) {
+            case 'start':
+              epochs = event.epochs;
+              log.info(`${name}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps on ${event.backend}`);
+              return;
+            case 'warning':
+              return log.warn(`${name}: ${event.message}`);
+            case 'step':
+              return report(`epoch ${event.epoch}/${epochs}, step ${event.step}/${event.steps}, loss ${event.loss.toFixed(4)}`, (event.epoch - 1 + event.step / event.steps) / epochs);
+            case 'epoch': {
+              const r = event.record;
+              const validation = r.validationAccuracy === null ? '' : `, validation ${(100 * r.validationAccuracy).toFixed(2)}%`;
+              return log.info(`${name}: epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}, train ${(100 * r.trainAccuracy).toFixed(2)}%${validation} (${r.seconds.toFixed(1)} s)`);
+            }
+          }
+        },
+      });
+      return `trained ${name}: test accuracy ${(100 * testAccuracy).toFixed(2)}%, model in ${vscode.workspace.asRelativePath(outDir)}`;
+    },
+  });
+}
+
+/** The model to evaluate: the explorer's model.json / gccs.json (or folder), else a file picker. */
+async function modelPath(uri: vscode.Uri | undefined): Promise<string | undefined> {
+  if (uri instanceof vscode.Uri) return uri.fsPath;
+  const picked = await vscode.window.showOpenDialog({
+    title: 'GCCS: model to evaluate (its model.json or gccs.json)',
+    canSelectMany: false,
+    filters: { 'GCCS model': ['json'] },
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+  return picked?.[0]?.fsPath;
+}
+
+/** "models/mnist-gccs/model.json" → "mnist-gccs". */
+export function modelName(model: string): string {
+  const base = path.basename(model);
+  return base === 'model.json' || base === 'gccs.json' ? path.basename(path.dirname(model)) : base.replace(/\.json$/, '');
+}
+
+export function gridProblem(text: string): string | undefined {
+  try {
+    parseGrid(text);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.Uri): Promise<void> {
+  const picked0 = await modelPath(uri);
+  if (!picked0) return;
+  // The model's folder: results and charts are labelled by its name.
+  const model = ['model.json', 'gccs.json'].includes(path.basename(picked0)) ? path.dirname(picked0) : picked0;
+  const settings = readSettings();
+  const picked = await vscode.window.showQuickPick(
+    ATTACKS.map((name) => ({ label: name, description: EPS_ATTACKS.includes(name) ? 'ε grid' : 'once per model', picked: settings.defaultAttacks.includes(name) })),
+    { title: `GCCS: attacks on ${modelName(model)}`, canPickMany: true },
+  );
+  if (!picked?.length) return;
+  const attacks = picked.map((item) => item.label);
+  let eps = settings.defaultEpsilons;
+  if (attacks.some((name) => EPS_ATTACKS.includes(name))) {
+    const entered = await vscode.window.showInputBox({
+      title: 'GCCS: ε grid',
+      prompt: 'start:stop:step (stop included) or a comma list; ε is relative to each image (‖n‖∞ ≤ ε·‖x‖∞)',
+      value: settings.defaultEpsilons,
+      validateInput: gridProblem,
+    });
+    if (entered === undefined) return;
+    eps = entered.trim();
+  }
+  const countText = await vscode.window.showInputBox({
+    title: 'GCCS: samples',
+    prompt: 'Attack the first N test samples',
+    value: String(settings.sampleCount),
+    validateInput: (text) => (/^\s*[1-9]\d*\s*$/.test(text) ? undefined : 'a whole number ≥ 1'),
+  });
+  if (countText === undefined) return;
+
+  const name = modelName(model);
+  fs.mkdirSync(settings.resultsFolder, { recursive: true });
+  const resultsFile = path.join(settings.resultsFolder, `${name}.jsonl`);
+  const reportFile = path.join(settings.resultsFolder, `${name}.html`);
+  const configFile = path.join(settings.resultsFolder, `${name}.sweep.json`);
+  let resume = false;
+  if (fs.existsSync(resultsFile) && fs.statSync(resultsFile).size > 0) {
+    const choice = await vscode.window.showWarningMessage(
+      `GCCS: ${vscode.workspace.asRelativePath(resultsFile)} already has results.`,
+      { modal: true, detail: 'Resume runs only the missing cells (same attacks, grid and samples); Start Over deletes the old results.' },
+      'Resume',
+      'Start Over',
+    );
+    if (!choice) return;
+    if (choice === 'Start Over') fs.rmSync(resultsFile);
+    resume = choice === 'Resume';
+  }
+  const config = {
+    $schema: vscode.Uri.joinPath(deps.extensionUri, 'schema', 'sweep.schema.json').toString(),
+    models: [model],
+    attacks: attacks.map((attack) => (EPS_ATTACKS.includes(attack) ? { name: attack, eps } : { name: attack })),
+    count: Number(countText),
+  };
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+  await deps.runner.enqueue({
+    title: `Robustness of ${name}`,
+    run: async ({ signal, report, log }) => {
+      await runCliSweep({
+        cliFile: dist(deps, 'cli.js'),
+        configFile,
+        resultsFile,
+        reportFile,
+        resume,
+        workers: settings.workers,
+        backend: settings.backend,
+        signal,
+        onLine: (line) => log.info(`${name}: ${line}`),
+        onProgress: (finished, total) => report(`${finished}/${total} cells`, finished / total),
+      });
+      deps.panels.show(resultsFiles(settings.resultsFolder));
+      return `robustness of ${name}: results in ${vscode.workspace.asRelativePath(resultsFile)}, report ${vscode.workspace.asRelativePath(reportFile)}`;
+    },
+  });
+}
+
+export function cancelJobCommand(deps: CommandDeps): void {
+  if (!deps.runner.cancel()) void vscode.window.showInformationMessage('GCCS: no job is running.');
+}
+
+export function openReportCommand(deps: CommandDeps): void {
+  const folder = readSettings().resultsFolder;
+  const files = resultsFiles(folder);
+  if (files.length === 0) {
+    void vscode.window.showInformationMessage(`GCCS: no results in ${vscode.workspace.asRelativePath(folder)} yet: run GCCS: Evaluate Robustness first.`);
+    return;
+  }
+  deps.panels.show(files);
+}

@@ -1,0 +1,109 @@
+/**
+ * The robustness panel (webview type gccs.robustness): shows the summary of sweep results files
+ * with the browser bundle dist/webview/robustness.js. One panel, revealed and refreshed on each
+ * Open Report; restored after a reload by the registered serializer from the webview's state.
+ */
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import type { HostToWebview, PanelState, WebviewToHost } from '../protocol';
+import { panelData } from './panelData';
+import { webviewHtml } from './webviewHtml';
+
+export const PANEL_TYPE = 'gccs.robustness';
+
+export class ReportPanels implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private sources: string[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, {
+        deserializeWebviewPanel: async (panel, state: PanelState | undefined) => this.attach(panel, state?.sources ?? []),
+      }),
+    );
+  }
+
+  /** Shows the panel with these results files (the first is the newest). */
+  show(sources: string[]): void {
+    if (this.panel) {
+      this.sources = sources;
+      this.panel.reveal(undefined, true);
+      this.post();
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'GCCS Robustness', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, this.options());
+    this.attach(panel, sources);
+  }
+
+  private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+  }
+
+  private attach(panel: vscode.WebviewPanel, sources: string[]): void {
+    this.panel?.dispose();
+    this.panel = panel;
+    this.sources = sources;
+    const { webview } = panel;
+    webview.options = this.options();
+    webview.html = webviewHtml({
+      title: 'GCCS Robustness',
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'robustness.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css')).toString(),
+    });
+    const subscription = webview.onDidReceiveMessage((message: WebviewToHost) => void this.onMessage(message));
+    panel.onDidDispose(() => {
+      subscription.dispose();
+      if (this.panel === panel) this.panel = undefined;
+    });
+  }
+
+  private post(): void {
+    if (!this.panel) return;
+    try {
+      const message: HostToWebview = { type: 'show', data: panelData(this.sources) };
+      void this.panel.webview.postMessage(message);
+    } catch (error) {
+      this.log.error(`robustness panel: ${(error as Error).message}`);
+      void vscode.window.showErrorMessage(`GCCS: cannot show the results: ${(error as Error).message}`);
+    }
+  }
+
+  private async onMessage(message: WebviewToHost): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        return this.post();
+      case 'savePng': {
+        const base64 = message.dataUrl.replace(/^data:image\/png;base64,/, '');
+        return this.save(`${message.name}.png`, { 'PNG image': ['png'] }, Buffer.from(base64, 'base64'));
+      }
+      case 'saveCsv':
+        return this.save(`${message.name}.csv`, { CSV: ['csv'] }, Buffer.from(message.csv, 'utf8'));
+    }
+  }
+
+  private async save(name: string, filters: Record<string, string[]>, bytes: Buffer): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters });
+    if (!target) return;
+    try {
+      await fs.promises.writeFile(target.fsPath, bytes);
+      this.log.info(`saved ${target.fsPath}`);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`GCCS: cannot save ${target.fsPath}: ${(error as Error).message}`);
+    }
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const dist = path.resolve(__dirname, '../../dist');
+
+// npm test builds before the unit tests; dist/extension.js is what the .vsix ships as "main".
+test('the extension bundle does not contain TensorFlow.js (the extension host only orchestrates)', () => {
+  const file = path.join(dist, 'extension.js');
+  assert.ok(fs.existsSync(file), 'run npm run build first');
+  const text = fs.readFileSync(file, 'utf8');
+  assert.ok(!/tfjs/i.test(text), 'no tfjs module in dist/extension.js');
+  assert.ok(!text.includes('@tensorflow'), 'no @tensorflow package in dist/extension.js');
+  assert.ok(fs.statSync(file).size < 300_000, `dist/extension.js is ${fs.statSync(file).size} bytes`);
+  assert.match(text, /require\("vscode"\)/, "'vscode' stays external");
+});
+
+test('the webview bundle includes chart.js and nothing of Node', () => {
+  const file = path.join(dist, 'webview', 'robustness.js');
+  assert.ok(fs.existsSync(file), 'run npm run build first');
+  const text = fs.readFileSync(file, 'utf8');
+  assert.ok(text.includes('LineController') || text.includes('"line"'), 'chart.js is bundled');
+  assert.ok(!/require\("(node:)?(fs|path|child_process)"\)/.test(text));
+  assert.ok(!/tfjs/i.test(text));
+});

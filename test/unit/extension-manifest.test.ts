@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const extensionSource = fs.readFileSync(path.join(root, 'src/extension.ts'), 'utf8');
+
+test('every contributed command has category GCCS and is registered in src/extension.ts, and vice versa', () => {
+  const commands: { command: string; title: string; category: string }[] = manifest.contributes.commands;
+  assert.deepEqual(commands.map((c) => c.command).sort(), ['gccs.cancelJob', 'gccs.evaluateRobustness', 'gccs.openReport', 'gccs.train']);
+  for (const command of commands) assert.equal(command.category, 'GCCS', command.command);
+  const registered = [...extensionSource.matchAll(/registerCommand\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
+  assert.deepEqual(registered, commands.map((c) => c.command).sort());
+  // Menus name only contributed commands.
+  for (const items of Object.values(manifest.contributes.menus) as { command: string }[][]) {
+    for (const item of items) assert.ok(registered.includes(item.command), item.command);
+  }
+});
+
+test('the manifest: main, extensionKind, activation, schemas and settings', () => {
+  assert.equal(manifest.main, './dist/extension.js');
+  assert.deepEqual(manifest.extensionKind, ['workspace']);
+  assert.ok(manifest.activationEvents.includes('workspaceContains:**/*.gccs.json'));
+  assert.ok(manifest.activationEvents.includes('onWebviewPanel:gccs.robustness'));
+  const evaluate = manifest.contributes.menus['explorer/context'].find((m: { command: string }) => m.command === 'gccs.evaluateRobustness');
+  assert.match(evaluate.when, /model\.json/);
+  assert.match(evaluate.when, /gccs\.json/);
+  for (const { url } of manifest.contributes.jsonValidation) assert.ok(fs.existsSync(path.join(root, url)), url);
+  assert.deepEqual(manifest.contributes.jsonValidation.map((v: { fileMatch: string }) => v.fileMatch), ['*.gccs.json', '*.sweep.json']);
+  const settings = manifest.contributes.configuration.properties;
+  assert.deepEqual(settings['gccs.backend'].enum, ['auto', 'tensorflow', 'wasm', 'cpu']);
+  assert.equal(settings['gccs.workers'].default, 0);
+  assert.deepEqual(settings['gccs.defaultAttacks'].default, ['fgsm', 'pgd']);
+  assert.equal(settings['gccs.defaultEpsilons'].default, '0:0.3:0.05');
+  assert.equal(settings['gccs.sampleCount'].default, 1000);
+  assert.equal(settings['gccs.resultsFolder'].default, '.gccs/results');
+  // The settings' defaults are what the settings module falls back to.
+  const settingsSource = fs.readFileSync(path.join(root, 'src/host/settings.ts'), 'utf8');
+  for (const [key, spec] of Object.entries(settings) as [string, { default: unknown }][]) {
+    assert.ok(settingsSource.includes(`'${key.slice(5)}', ${JSON.stringify(spec.default).replace(/"/g, "'").replace(/,/g, ', ')}`), key);
+  }
+});
+
+test('the extension host imports nothing of the engine that loads TensorFlow.js', () => {
+  const hostFiles = [path.join(root, 'src/extension.ts'), ...fs.readdirSync(path.join(root, 'src/host')).map((f) => path.join(root, 'src/host', f))];
+  const allowed = ['core/sweep/jsonSchema', 'core/sweep/grid', 'core/sweep/results', 'core/sweep/summary', 'core/train/defaults'];
+  for (const file of hostFiles) {
+    for (const [, , spec] of fs.readFileSync(file, 'utf8').matchAll(/^import (type )?.*from '([^']+)'/gm)) {
+      if (!spec.includes('core/')) continue;
+      const typeOnly = new RegExp(`^import type .*from '${spec}'`, 'm').test(fs.readFileSync(file, 'utf8'));
+      assert.ok(typeOnly || allowed.some((a) => spec.endsWith(a)), `${path.basename(file)} imports ${spec}`);
+    }
+  }
+});

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GCCS_DEFAULTS } from '../../src/core/loss/gccs';
+import { ARCHITECTURES } from '../../src/core/models';
+import { DATASET_KINDS } from '../../src/core/data';
+import { validateJson } from '../../src/core/sweep/jsonSchema';
+import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
+import { BUILT_IN_MODELS, EXPERIMENT_SCHEMA, ExperimentError, loadExperiment, parseExperiment } from '../../src/host/experiment';
+
+const valid = {
+  $schema: '../schema/experiment.schema.json',
+  dataset: { kind: 'mnist', path: 'data/mnist' },
+  split: { trainRange: '0:8000', testRange: '8000:10000', validationFraction: 0.1 },
+  model: 'cnn',
+  loss: { kind: 'gccs', muT: 70, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 },
+  optimizer: { kind: 'adam', learningRate: 0.003 },
+  batchSize: 200,
+  epochs: 20,
+  seed: 0,
+  outDir: 'models/mnist-gccs',
+};
+
+test('the experiment schema accepts a valid experiment and rejects bad ones, naming the field', () => {
+  assert.equal(validateJson(valid, EXPERIMENT_SCHEMA), undefined);
+  assert.equal(validateJson({ dataset: { kind: 'synthetic' }, outDir: 'm' }, EXPERIMENT_SCHEMA), undefined);
+  assert.deepEqual(validateJson({ ...valid, loss: { ...valid.loss, kurtosis: 'cubic' } }, EXPERIMENT_SCHEMA), { path: ['loss', 'kurtosis'], message: 'unknown kurtosis penalty "cubic" (linear, abs, squared)' });
+  assert.deepEqual(validateJson({ ...valid, epochs: 0 }, EXPERIMENT_SCHEMA)?.path, ['epochs']);
+  assert.deepEqual(validateJson({ ...valid, dataset: { kind: 'imagenet' } }, EXPERIMENT_SCHEMA)?.path, ['dataset', 'kind']);
+  assert.deepEqual(validateJson({ ...valid, batchsize: 10 }, EXPERIMENT_SCHEMA)?.path, ['batchsize']);
+  assert.deepEqual(validateJson({ dataset: { kind: 'synthetic' } }, EXPERIMENT_SCHEMA)?.message, 'missing "outDir"');
+  assert.deepEqual(validateJson({ ...valid, split: { trainRange: '0-8000' } }, EXPERIMENT_SCHEMA)?.path, ['split', 'trainRange']);
+});
+
+test("the schema's defaults and enums are the engine's", () => {
+  const defs = EXPERIMENT_SCHEMA.$defs!;
+  const defaults = (def: string) => Object.fromEntries(Object.entries(defs[def].properties!).flatMap(([k, v]) => (v.default === undefined ? [] : [[k, v.default]])));
+  assert.deepEqual(defaults('loss'), { kind: 'gccs', ...GCCS_DEFAULTS });
+  assert.deepEqual(defaults('optimizer'), { ...TRAIN_DEFAULTS.optimizer });
+  assert.equal(defaults('split').validationFraction, TRAIN_DEFAULTS.validationFraction);
+  const top = EXPERIMENT_SCHEMA.properties!;
+  assert.equal(top.model.default, TRAIN_DEFAULTS.model);
+  assert.equal(top.batchSize.default, TRAIN_DEFAULTS.batchSize);
+  assert.equal(top.epochs.default, TRAIN_DEFAULTS.epochs);
+  assert.equal(top.seed.default, TRAIN_DEFAULTS.seed);
+  assert.deepEqual(defs.dataset.properties!.kind.enum, [...DATASET_KINDS]);
+  assert.deepEqual(BUILT_IN_MODELS, [...ARCHITECTURES]);
+});
+
+test('an experiment file becomes a TrainConfig: defaults filled, paths relative to the file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-experiment-'));
+  const file = path.join(dir, 'small.gccs.json');
+  fs.writeFileSync(file, JSON.stringify({ dataset: { kind: 'synthetic' }, model: 'mlp', loss: { kind: 'gccs', muT: 50 }, outDir: 'models/small' }));
+  const config = loadExperiment(file);
+  assert.deepEqual(config.loss, { ...GCCS_DEFAULTS, muT: 50, kind: 'gccs' });
+  assert.deepEqual(config.optimizer, TRAIN_DEFAULTS.optimizer);
+  assert.deepEqual(config.split, { trainRange: null, testRange: null, validationFraction: 0.1 });
+  assert.equal(config.outDir, path.join(dir, 'models/small'));
+  assert.equal(config.model, 'mlp');
+  assert.equal(config.epochs, 20);
+  assert.equal(config.resume, false);
+  assert.equal(parseExperiment(file, JSON.stringify({ ...valid })).dataset.path, path.join(dir, 'data/mnist'));
+  assert.equal(parseExperiment(file, JSON.stringify({ ...valid, model: 'nets/model.json' })).model, path.join(dir, 'nets/model.json'));
+  assert.deepEqual(parseExperiment(file, JSON.stringify({ ...valid, loss: { kind: 'crossentropy' } })).loss, { kind: 'crossentropy' });
+});
+
+test('a bad experiment file is one line naming the file and the field', () => {
+  const file = '/ws/bad.gccs.json';
+  const error = (text: string) => {
+    try {
+      parseExperiment(file, text);
+    } catch (e) {
+      assert.ok(e instanceof ExperimentError);
+      return e.message;
+    }
+    assert.fail('no error');
+  };
+  assert.equal(error(JSON.stringify({ ...valid, optimizer: { kind: 'rmsprop' } })), 'bad.gccs.json: optimizer.kind: unknown optimizer "rmsprop" (adam, sgd)');
+  assert.equal(error(JSON.stringify({ ...valid, loss: { kind: 'crossentropy', muT: 3 } })), 'bad.gccs.json: loss.muT: applies to the gccs loss only');
+  assert.equal(error(JSON.stringify({ ...valid, split: { trainRange: '10:5' } })), 'bad.gccs.json: split.trainRange: end must be above start (got "10:5")');
+  assert.equal(error(JSON.stringify({ ...valid, dataset: { kind: 'folder' } })), 'bad.gccs.json: dataset.path: dataset kind "folder" needs a path (its folder)');
+  assert.match(error('{ "dataset": '), /^bad\.gccs\.json: not valid JSON/);
+});

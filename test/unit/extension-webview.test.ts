@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CellResult } from '../../src/core/sweep/types';
+import { panelData, resultsFiles } from '../../src/host/panelData';
+import { cliSweepArgs, parseCellLine } from '../../src/host/sweepProcess';
+import { contentSecurityPolicy, newNonce, webviewHtml } from '../../src/host/webviewHtml';
+
+const page = { title: 'GCCS <Robustness>', cspSource: 'https://file+.vscode-resource.vscode-cdn.net', scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/robustness.js', styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css' };
+
+test('the webview HTML puts the nonce on every script and a CSP without remote sources', () => {
+  const nonce = newNonce();
+  assert.match(nonce, /^[A-Za-z0-9]{16,}$/);
+  assert.notEqual(newNonce(), nonce);
+  const html = webviewHtml({ ...page, nonce });
+  const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+  assert.ok(scripts.length >= 1);
+  for (const script of scripts) assert.ok(script.includes(`nonce="${nonce}"`), script);
+  const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1];
+  assert.ok(csp, 'a CSP meta tag');
+  assert.equal(csp.replace(/&#39;/g, "'"), contentSecurityPolicy(page.cspSource, nonce));
+  const directives = Object.fromEntries(csp.replace(/&#39;/g, "'").split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name, sources]));
+  assert.deepEqual(directives['default-src'], ["'none'"]);
+  assert.deepEqual(directives['script-src'], [`'nonce-${nonce}'`]);
+  for (const sources of Object.values(directives) as string[][]) {
+    for (const source of sources) assert.ok(source === page.cspSource || /^'|^data:$/.test(source), `no remote source: ${source}`);
+    assert.ok(!sources.includes("'unsafe-inline'") && !sources.includes("'unsafe-eval'") && !sources.includes('*'));
+  }
+  // Every resource comes through asWebviewUri (the cspSource origin); no inline handlers, escaped title.
+  for (const [, url] of html.matchAll(/(?:src|href)="([^"]+)"/g)) assert.ok(url.startsWith(page.cspSource), url);
+  assert.ok(!/\son[a-z]+=/.test(html));
+  assert.ok(html.includes('GCCS &lt;Robustness&gt;'));
+});
+
+test('panel data merges results files: one chart per attack with the models overlaid', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-panel-'));
+  const result = (model: string, attack: 'fgsm' | 'deepfool', entry: number, eps: number | null, accuracy: number): CellResult => ({
+    configHash: `hash-${model}`,
+    cell: { id: `${model}-${attack}-${eps}`, entry, model: `/m/${model}`, attack, params: {} as CellResult['cell']['params'], eps, iterations: null, samples: null, data: null, count: 100, seed: 0, batchSize: 100 } as unknown as CellResult['cell'],
+    accuracy, cleanAccuracy: 0.99, count: 100, seconds: 1, backend: 'wasm', finishedAt: '2026-01-01T00:00:00Z', ...(attack === 'deepfool' ? { rho: 0.2 } : {}),
+  } as unknown as CellResult);
+  const a = path.join(dir, 'ce.jsonl');
+  const b = path.join(dir, 'gccs.jsonl');
+  fs.writeFileSync(a, [result('ce', 'fgsm', 0, 0, 0.99), result('ce', 'fgsm', 0, 0.1, 0.5)].map((r) => JSON.stringify(r) + '\n').join(''));
+  fs.writeFileSync(b, [result('gccs', 'deepfool', 0, null, 0.01), result('gccs', 'fgsm', 1, 0, 0.99), result('gccs', 'fgsm', 1, 0.1, 0.8)].map((r) => JSON.stringify(r) + '\n').join(''));
+  fs.utimesSync(a, new Date(1000), new Date(1000));
+  assert.deepEqual(resultsFiles(dir), [b, a]);
+  const data = panelData(resultsFiles(dir));
+  assert.deepEqual(data.sources, [b, a]);
+  const fgsm = data.summary.sections.find((s) => s.title === 'FGSM');
+  assert.ok(fgsm?.chart);
+  assert.deepEqual(fgsm.chart.series.map((s) => s.label).sort(), ['ce', 'gccs']);
+  const deepfool = data.summary.sections.find((s) => s.title === 'DeepFool');
+  assert.ok(deepfool?.tables[0].columns.includes('ρ'));
+});
+
+test('the sweep process: CLI arguments and progress lines', () => {
+  assert.deepEqual(cliSweepArgs({ cliFile: 'cli.js', configFile: 'c.json', resultsFile: 'r.jsonl', reportFile: 'r.html', resume: true, workers: 2, backend: 'wasm' }), ['sweep', '--config', 'c.json', '--out', 'r.jsonl', '--report', 'r.html', '--backend', 'wasm', '--workers', '2', '--resume']);
+  assert.deepEqual(parseCellLine('[3/12] mnist fgsm ε=0.1: accuracy 80.00% (1.2 s)'), { finished: 3, total: 12 });
+  assert.equal(parseCellLine('backend: wasm'), undefined);
+});

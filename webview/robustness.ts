@@ -1,0 +1,167 @@
+/**
+ * The robustness panel's script (bundled for the browser to dist/webview/robustness.js, chart.js
+ * included): accuracy-vs-ε charts per attack with the models overlaid, the DeepFool ρ / JSMA / SPSA
+ * tables, PNG and CSV export through the host. Colours come from the --vscode-* theme variables;
+ * state survives hiding and reloads through getState/setState. Messages: src/protocol.ts.
+ */
+import { CategoryScale, Chart, Legend, LineController, LineElement, LinearScale, PointElement, Title, Tooltip } from 'chart.js';
+import type { Plugin } from 'chart.js';
+import type { SummaryChart, SummaryTable } from '../src/core/sweep/summary';
+import type { HostToWebview, PanelData, PanelState, WebviewToHost } from '../src/protocol';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip, Title);
+
+interface VsCodeApi {
+  postMessage(message: WebviewToHost): void;
+  getState(): PanelState | undefined;
+  setState(state: PanelState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app') as HTMLElement;
+let current: PanelData | undefined;
+let charts: Chart[] = [];
+
+const cssVar = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const PALETTE = ['--vscode-charts-blue', '--vscode-charts-red', '--vscode-charts-green', '--vscode-charts-orange', '--vscode-charts-purple', '--vscode-charts-yellow'];
+const FALLBACK = ['#3794ff', '#f14c4c', '#89d185', '#d18616', '#b180d7', '#cca700'];
+
+/** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1". */
+const slug = (text: string) => text.toLowerCase().replace(/ε/g, 'e').replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '') || 'gccs';
+
+const csvCell = (text: string) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+const toCsv = (rows: string[][]) => rows.map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function button(label: string, title: string, onClick: () => void): HTMLButtonElement {
+  const node = element('button', label);
+  node.title = title;
+  node.addEventListener('click', onClick);
+  return node;
+}
+
+function tableView(table: SummaryTable): HTMLElement {
+  const wrap = element('div', undefined, 'table');
+  const node = element('table');
+  node.append(element('caption', table.title));
+  const head = element('tr');
+  table.columns.forEach((column) => head.append(element('th', column)));
+  node.append(element('thead'));
+  node.tHead?.append(head);
+  const body = element('tbody');
+  for (const row of table.rows) {
+    const tr = element('tr');
+    row.forEach((cell) => tr.append(element('td', cell)));
+    body.append(tr);
+  }
+  node.append(body);
+  const tools = element('div', undefined, 'tools');
+  tools.append(button('CSV', `Save "${table.title}" as CSV`, () => vscode.postMessage({ type: 'saveCsv', name: slug(table.title), csv: toCsv([table.columns, ...table.rows]) })));
+  wrap.append(tools, node);
+  return wrap;
+}
+
+/** A chart's points as CSV: one row per ε, one column per series. */
+function chartCsv(chart: SummaryChart): string {
+  const eps = [...new Set(chart.series.flatMap((s) => s.points.map((p) => p.eps)))].sort((a, b) => a - b);
+  const rows = eps.map((e) => [String(e), ...chart.series.map((s) => String(s.points.find((p) => p.eps === e)?.accuracy ?? ''))]);
+  return toCsv([['eps', ...chart.series.map((s) => s.label)], ...rows]);
+}
+
+/** Paints the editor background under the chart, so an exported PNG is not transparent. */
+const background: Plugin<'line'> = {
+  id: 'gccsBackground',
+  beforeDraw: (chart) => {
+    const { ctx, width, height } = chart;
+    ctx.save();
+    ctx.fillStyle = cssVar('--vscode-editor-background', '#1e1e1e');
+    ctx.fillRect(0, 0, width, height);
+    ctx.restore();
+  },
+};
+
+function chartView(chart: SummaryChart): HTMLElement {
+  const wrap = element('div', undefined, 'chart');
+  const canvas = element('canvas');
+  const box = element('div', undefined, 'canvas');
+  box.append(canvas);
+  const foreground = cssVar('--vscode-foreground', '#cccccc');
+  const grid = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', '#80808040'));
+  const instance = new Chart(canvas, {
+    type: 'line',
+    data: {
+      datasets: chart.series.map((series, i) => {
+        const colour = cssVar(PALETTE[i % PALETTE.length], FALLBACK[i % FALLBACK.length]);
+        return { label: series.label, data: series.points.map((p) => ({ x: p.eps, y: 100 * p.accuracy })), borderColor: colour, backgroundColor: colour, tension: 0, pointRadius: 3 };
+      }),
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      color: foreground,
+      font: { family: cssVar('--vscode-font-family', 'sans-serif') },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: 'ε', color: foreground }, ticks: { color: foreground }, grid: { color: grid } },
+        y: { min: 0, max: 100, title: { display: true, text: 'accuracy (%)', color: foreground }, ticks: { color: foreground }, grid: { color: grid } },
+      },
+      plugins: { legend: { labels: { color: foreground } }, title: { display: true, text: chart.title, color: foreground } },
+    },
+    plugins: [background],
+  });
+  charts.push(instance);
+  const tools = element('div', undefined, 'tools');
+  tools.append(
+    button('PNG', `Save "${chart.title}" as PNG`, () => vscode.postMessage({ type: 'savePng', name: slug(chart.title), dataUrl: instance.toBase64Image('image/png') })),
+    button('CSV', `Save the points of "${chart.title}" as CSV`, () => vscode.postMessage({ type: 'saveCsv', name: slug(chart.title), csv: chartCsv(chart) })),
+  );
+  wrap.append(tools, box);
+  return wrap;
+}
+
+function render(data: PanelData): void {
+  charts.forEach((chart) => chart.destroy());
+  charts = [];
+  app.replaceChildren();
+  const { summary } = data;
+  app.append(element('h1', data.title));
+  app.append(element('p', `${summary.finished} of ${summary.total} cells · backend ${summary.backends.join(', ') || '—'} · ${data.sources.length} results file${data.sources.length === 1 ? '' : 's'}`, 'facts'));
+  if (summary.warnings.length) {
+    const list = element('ul', undefined, 'warnings');
+    summary.warnings.forEach((warning) => list.append(element('li', warning)));
+    app.append(list);
+  }
+  app.append(tableView(summary.clean));
+  for (const section of summary.sections) {
+    const node = element('section');
+    node.append(element('h2', section.title));
+    if (section.parameters.length) node.append(element('p', section.parameters.join(' · '), 'params'));
+    if (section.chart) node.append(chartView(section.chart));
+    section.tables.forEach((table) => node.append(tableView(table)));
+    app.append(node);
+  }
+  if (summary.total === 0) app.append(element('p', 'No finished cells yet.', 'empty'));
+}
+
+function show(data: PanelData): void {
+  current = data;
+  vscode.setState({ sources: data.sources, data });
+  render(data);
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+  if (event.data?.type === 'show') show(event.data.data);
+});
+
+// Theme switches change the body's class: redraw with the new colours.
+new MutationObserver(() => current && render(current)).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+const saved = vscode.getState();
+if (saved?.data) show(saved.data);
+vscode.postMessage({ type: 'ready' });
