@@ -6,6 +6,7 @@ import { ModelMeta, loadModelDir } from '../core/io/modelDir';
 import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { computeOutputs, evaluateModel } from '../core/metrics';
 import { ARCHITECTURES } from '../core/models';
+import { assertInputShape, assertOutputWidth } from '../core/models/compatibility';
 import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS } from '../core/train/defaults';
 import { TrainConfig, train } from '../core/train/trainer';
 import { FlagSpecs, ParsedFlags } from './args';
@@ -161,10 +162,7 @@ async function modelAndSplit(flags: ParsedFlags) {
   const { model, meta, modelJson } = await loadModelDir(location);
   const spec = datasetSpec(flags, meta);
   const dataset = await loadDataset(spec);
-  const width = model.outputs[0].shape[1];
-  if (width !== dataset.classNames.length) {
-    throw new UserError(`${modelJson}: the model has ${width} outputs but dataset ${dataset.source} has ${dataset.classNames.length} classes`);
-  }
+  assertOutputWidth(model, modelJson, dataset.classNames.length, dataset.source);
   const splits = makeSplits(dataset, {
     trainRange: str(flags, 'train-range') ?? meta?.dataset.trainRange ?? undefined,
     testRange: str(flags, 'test-range') ?? meta?.dataset.testRange ?? undefined,
@@ -174,10 +172,7 @@ async function modelAndSplit(flags: ParsedFlags) {
   const splitName = str(flags, 'split') ?? 'test';
   const examples = splitName === 'train' ? splits.train : splitName === 'validation' ? splits.validation : splits.test;
   if (!examples) throw new UserError(`there is no ${splitName} split (validation fraction is 0)`);
-  const modelShape = model.inputs[0].shape.slice(1);
-  if (modelShape.join(',') !== examples.shape.join(',')) {
-    throw new UserError(`${modelJson}: the model takes inputs of shape [${modelShape.join(', ')}] but the dataset's images are [${examples.shape.join(', ')}]`);
-  }
+  assertInputShape(model, modelJson, examples.shape);
   return { model, meta, modelJson, dataset, examples, splitName };
 }
 

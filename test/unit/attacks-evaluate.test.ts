@@ -7,20 +7,13 @@ import type { Examples } from '../../src/core/data';
 import { UserError } from '../../src/core/errors';
 import { ATTACK_NAMES, AttackName, AttackParams, attackBatch, evaluateAttack, resolveAttackParams } from '../../src/core/attacks';
 import { Random } from '../../src/core/random';
+import { linearModel as linearModelOf } from '../helpers/linearModel';
 
 const SIDE = 6;
 const SIZE = SIDE * SIDE;
 const CLASSES = 3;
 
-/** z = Wx + b on a flattened SIDE×SIDE image; w[k] is class k's weight row. */
-function linearModel(w: number[][], b: number[]): tfl.LayersModel {
-  const model = tfl.sequential();
-  model.add(tfl.layers.flatten({ inputShape: [SIDE, SIDE, 1] }));
-  model.add(tfl.layers.dense({ units: w.length }));
-  const kernel = Float32Array.from({ length: SIZE * w.length }, (_, i) => w[i % w.length][Math.floor(i / w.length)]);
-  model.setWeights([tf.tensor2d(kernel, [SIZE, w.length]), tf.tensor1d(b)]);
-  return model;
-}
+const linearModel = (w: number[][], b: number[]) => linearModelOf(w, b, SIDE);
 
 /** Class k is "bright block k" (rows 2k, 2k+1): weight 1 on its block, −0.2 elsewhere. */
 const blockModel = () =>

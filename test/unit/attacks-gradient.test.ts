@@ -6,19 +6,12 @@ import { initBackend } from '../../src/core/backend';
 import { AttackName, AttackParams, attackBatch } from '../../src/core/attacks';
 import { attackLoss } from '../../src/core/attacks/objectives';
 import { Random } from '../../src/core/random';
+import { linearModel as linearModelOf } from '../helpers/linearModel';
 
 const SIDE = 4;
 const SIZE = SIDE * SIDE;
 
-/** z = Wx + b on a flattened SIDE×SIDE image; w[k] is class k's weight row. */
-function linearModel(w: number[][], b: number[]): tfl.LayersModel {
-  const model = tfl.sequential();
-  model.add(tfl.layers.flatten({ inputShape: [SIDE, SIDE, 1] }));
-  model.add(tfl.layers.dense({ units: w.length }));
-  const kernel = Float32Array.from({ length: SIZE * w.length }, (_, i) => w[i % w.length][Math.floor(i / w.length)]);
-  model.setWeights([tf.tensor2d(kernel, [SIZE, w.length]), tf.tensor1d(b)]);
-  return model;
-}
+const linearModel = (w: number[][], b: number[]) => linearModelOf(w, b, SIDE);
 
 function randomRows(random: Random, rows: number, size: number, lo: number, hi: number): number[][] {
   return Array.from({ length: rows }, () => Array.from({ length: size }, () => random.uniform(lo, hi)));

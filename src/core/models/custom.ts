@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { UserError } from '../errors';
+import { assertInputShape } from './compatibility';
 import { loadLayersModelFile } from '../io/layersModelFiles';
 import { SeededInit, linearHead } from './layers';
 
@@ -10,10 +10,7 @@ import { SeededInit, linearHead } from './layers';
  */
 export async function loadCustomModel(modelJson: string, inputShape: number[], numClasses: number, seed: number) {
   const base = await loadLayersModelFile(modelJson);
-  const modelInput = base.inputs[0].shape.slice(1);
-  if (modelInput.length !== inputShape.length || modelInput.some((d, i) => d !== null && d !== inputShape[i])) {
-    throw new UserError(`${modelJson}: the model takes inputs of shape [${modelInput.join(', ')}] but the dataset's images are [${inputShape.join(', ')}]`);
-  }
+  assertInputShape(base, modelJson, inputShape);
   return withLinearHead(base, numClasses, seed);
 }
 

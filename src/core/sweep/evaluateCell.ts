@@ -2,7 +2,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AttackName, AttackParams, evaluateAttack } from '../attacks';
 import { Examples, loadDataset, makeSplits, subset } from '../data';
-import { UserError } from '../errors';
+import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { loadModelDir } from '../io/modelDir';
 import type { CellData, CellEvaluation, SweepCell } from './types';
 
@@ -31,12 +31,8 @@ export class CellEvaluator {
   async evaluate(cell: SweepCell, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<CellEvaluation> {
     const { model, modelJson } = await cached(this.models, cell.model, () => loadModelDir(cell.model));
     const { test, classes, source } = await cached(this.splits, JSON.stringify(cell.data), () => testSplit(cell.data));
-    const width = model.outputs[0].shape[1];
-    if (width !== classes) throw new UserError(`${modelJson}: the model has ${width} outputs but dataset ${source} has ${classes} classes`);
-    const inputShape = model.inputs[0].shape.slice(1);
-    if (inputShape.join(',') !== test.shape.join(',')) {
-      throw new UserError(`${modelJson}: the model takes inputs of shape [${inputShape.join(', ')}] but the dataset's images are [${test.shape.join(', ')}]`);
-    }
+    assertOutputWidth(model, modelJson, classes, source);
+    assertInputShape(model, modelJson, test.shape);
     const examples = subset(test, Int32Array.from({ length: Math.min(cell.count, test.labels.length) }, (_, i) => i));
     // FGSM at ε = 0 is the identity: one clean pass, whatever the cell's attack.
     const [name, params]: [AttackName, AttackParams] = cell.eps === 0 ? ['fgsm', { eps: 0 }] : [cell.attack, cell.params];

@@ -7,6 +7,7 @@ import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelD
 import { LossConfig, computeLoss, gccsWarnings } from '../loss';
 import { accuracy, argmaxRows, computeOutputs } from '../metrics';
 import { ModelSource, createModel } from '../models';
+import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { ENGINE_VERSION } from '../version';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
@@ -80,17 +81,15 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
     elapsedSeconds = checkpoint.state.elapsedSeconds;
   } else if (config.fineTuneFrom) {
     const start = await loadModelDir(config.fineTuneFrom);
-    if (start.model.outputs[0].shape[1] !== numClasses) {
-      throw new UserError(`${start.modelJson}: the model has ${start.model.outputs[0].shape[1]} outputs but the dataset has ${numClasses} classes`);
-    }
     model = start.model;
     fineTunedFrom = start.modelJson;
     architecture = start.meta?.architecture ?? start.modelJson;
   } else {
     model = await createModel(config.model, inputShape, numClasses, config.seed);
   }
-  const width = model.outputs[0].shape[1];
-  if (width !== numClasses) throw new UserError(`the model has ${width} outputs but the dataset has ${numClasses} classes`);
+  const modelName = fineTunedFrom ?? (checkpoint ? `${config.outDir}/checkpoint` : String(config.model));
+  assertOutputWidth(model, modelName, numClasses, dataset.source);
+  assertInputShape(model, modelName, inputShape);
 
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = new Optimizer(config.optimizer, variables);
