@@ -1,0 +1,218 @@
+/**
+ * Integration tests run INSIDE a real VS Code extension host (code-server, see
+ * scripts/integration.mjs). VS Code loads the bundle of this file as the extension tests module
+ * and calls run(); no mocha: each test is an async function, results go to
+ * <workspace>/.gccs-integration-result.json and a rejection makes the extension host exit 1.
+ *
+ * Evaluate Robustness asks for attacks, ε grid and sample count with quick picks / input boxes;
+ * the tests answer them by replacing vscode.window.showQuickPick / showInputBox /
+ * showWarningMessage on the extension's own API object (a module under the extension's folder
+ * gets the same `vscode` object as dist/extension.js), then invoke the real command.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'gccs-lab.gccs-lab';
+const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport'];
+
+interface Outcome {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+function withTimeout<T>(what: string, promise: Thenable<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (error) => (clearTimeout(timer), reject(error)),
+    );
+  });
+}
+
+/** Replaces some vscode.window functions for the duration of fn. */
+async function stubbingWindow<T>(stubs: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+  const window = vscode.window as unknown as Record<string, unknown>;
+  const saved = Object.fromEntries(Object.keys(stubs).map((key) => [key, window[key]]));
+  Object.assign(window, stubs);
+  try {
+    return await fn();
+  } finally {
+    Object.assign(window, saved);
+  }
+}
+
+/** Progress messages of the GCCS notifications, recorded by wrapping vscode.window.withProgress. */
+const progressLog: string[] = [];
+function recordProgress(): void {
+  const window = vscode.window as unknown as Record<string, unknown>;
+  const original = vscode.window.withProgress.bind(vscode.window);
+  window.withProgress = (options: vscode.ProgressOptions, task: (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Thenable<unknown>) =>
+    original(options, (progress, token) =>
+      task(
+        {
+          report: (value) => {
+            progressLog.push(`${options.title ?? ''}: ${value.message ?? ''}`);
+            progress.report(value);
+          },
+        },
+        token,
+      ),
+    );
+}
+
+function webviewTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview);
+}
+
+export async function run(): Promise<void> {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!root) throw new Error('integration tests need a workspace folder (open ?folder=…)');
+  const resultFile = path.join(root, '.gccs-integration-result.json');
+  const outcomes: Outcome[] = [];
+  const started = Date.now();
+  const logLine = (line: string) => {
+    console.log(line);
+    fs.appendFileSync(path.join(root, '.gccs-integration.log'), line + '\n');
+  };
+
+  const tinyExperiment = path.join(root, 'tiny.gccs.json');
+  const tinyModel = path.join(root, 'models', 'tiny');
+  const resultsFolder = path.join(root, '.gccs', 'results');
+
+  const tests: [string, () => Promise<void>][] = [
+    [
+      'the four GCCS commands are registered',
+      async () => {
+        const extension = vscode.extensions.getExtension(EXTENSION_ID);
+        assert.ok(extension, `extension ${EXTENSION_ID} is loaded`);
+        await extension.activate();
+        const commands = await vscode.commands.getCommands(true);
+        for (const command of COMMANDS) assert.ok(commands.includes(command), `${command} is registered`);
+      },
+    ],
+    [
+      'GCCS: Train trains a tiny synthetic experiment and writes model.json + gccs.json',
+      async () => {
+        fs.writeFileSync(
+          tinyExperiment,
+          JSON.stringify(
+            {
+              dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 100 },
+              model: 'mlp',
+              loss: { kind: 'gccs' },
+              batchSize: 50,
+              epochs: 1,
+              outDir: 'models/tiny',
+            },
+            null,
+            2,
+          ),
+        );
+        await withTimeout('gccs.train', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(tinyExperiment)), 120_000);
+        for (const file of ['model.json', 'gccs.json']) assert.ok(fs.existsSync(path.join(tinyModel, file)), `models/tiny/${file} was written`);
+        JSON.parse(fs.readFileSync(path.join(tinyModel, 'gccs.json'), 'utf8'));
+      },
+    ],
+    [
+      'GCCS: Evaluate Robustness writes the sweep config, results and report and opens the panel',
+      async () => {
+        const asked: string[] = [];
+        await stubbingWindow(
+          {
+            // attacks: fgsm only
+            showQuickPick: async (items: readonly vscode.QuickPickItem[] | Thenable<readonly vscode.QuickPickItem[]>, options?: vscode.QuickPickOptions) => {
+              asked.push(`quickPick ${options?.title}`);
+              const list = await items;
+              return options?.canPickMany ? list.filter((item) => item.label === 'fgsm') : list.find((item) => item.label === 'fgsm');
+            },
+            showInputBox: async (options?: vscode.InputBoxOptions) => {
+              asked.push(`inputBox ${options?.title}`);
+              const answer = options?.title?.includes('ε') ? '0,0.1' : '20';
+              const problem = await options?.validateInput?.(answer);
+              assert.ok(!problem, `answer ${answer} to ${options?.title} is valid: ${problem}`);
+              return answer;
+            },
+            showWarningMessage: async (_message: string, ...rest: unknown[]) => {
+              asked.push('warning');
+              return rest.includes('Start Over') ? 'Start Over' : undefined;
+            },
+          },
+          () => withTimeout('gccs.evaluateRobustness', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 180_000),
+        );
+        assert.deepEqual(asked, ['quickPick GCCS: attacks on tiny', 'inputBox GCCS: ε grid', 'inputBox GCCS: samples']);
+        for (const file of ['tiny.sweep.json', 'tiny.jsonl', 'tiny.html']) assert.ok(fs.existsSync(path.join(resultsFolder, file)), `.gccs/results/${file} was written`);
+        const lines = fs.readFileSync(path.join(resultsFolder, 'tiny.jsonl'), 'utf8').split('\n').filter((line) => line.trim());
+        assert.ok(lines.length >= 2, `tiny.jsonl has a header and results (${lines.length} lines)`);
+        const tab = await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        assert.equal(tab.label, 'GCCS Robustness');
+      },
+    ],
+    [
+      'GCCS: Cancel Job stops a running training and leaves earlier results intact',
+      async () => {
+        const before = {
+          model: fs.readFileSync(path.join(tinyModel, 'model.json'), 'utf8'),
+          results: fs.readFileSync(path.join(resultsFolder, 'tiny.jsonl'), 'utf8'),
+          report: fs.readFileSync(path.join(resultsFolder, 'tiny.html'), 'utf8'),
+        };
+        const longExperiment = path.join(root, 'long.gccs.json');
+        fs.writeFileSync(
+          longExperiment,
+          JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 3000, syntheticTest: 100 }, model: 'mlp', batchSize: 50, epochs: 200, outDir: 'models/long' }, null, 2),
+        );
+        const seen = progressLog.length;
+        const t0 = Date.now();
+        const training = vscode.commands.executeCommand('gccs.train', vscode.Uri.file(longExperiment));
+        let settled = false;
+        void Promise.resolve(training).finally(() => (settled = true));
+        await waitFor('the long training to report steps', () => progressLog.slice(seen).some((line) => line.includes('long.gccs.json') && line.includes('step')), 60_000);
+        assert.equal(settled, false, 'the long training is still running');
+        await vscode.commands.executeCommand('gccs.cancelJob');
+        const tCancel = Date.now();
+        await withTimeout('the cancelled training', training, 30_000);
+        logLine(`  (training ran ${tCancel - t0} ms, stopped ${Date.now() - tCancel} ms after Cancel Job)`);
+        assert.ok(!fs.existsSync(path.join(root, 'models', 'long', 'model.json')), 'the cancelled training wrote no final model');
+        assert.equal(fs.readFileSync(path.join(tinyModel, 'model.json'), 'utf8'), before.model, 'models/tiny/model.json unchanged');
+        assert.equal(fs.readFileSync(path.join(resultsFolder, 'tiny.jsonl'), 'utf8'), before.results, 'tiny.jsonl unchanged');
+        assert.equal(fs.readFileSync(path.join(resultsFolder, 'tiny.html'), 'utf8'), before.report, 'tiny.html unchanged');
+        // the runner is free again: a second Cancel Job finds nothing to cancel (shows a note, no error)
+        await vscode.commands.executeCommand('gccs.cancelJob');
+      },
+    ],
+  ];
+
+  recordProgress();
+  for (const [name, fn] of tests) {
+    const t0 = Date.now();
+    try {
+      await fn();
+      outcomes.push({ name, ok: true, ms: Date.now() - t0 });
+      logLine(`ok   ${name} (${Date.now() - t0} ms)`);
+    } catch (error) {
+      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      outcomes.push({ name, ok: false, ms: Date.now() - t0, error: text });
+      logLine(`FAIL ${name} (${Date.now() - t0} ms)\n${text}`);
+    }
+  }
+  const passed = outcomes.filter((o) => o.ok).length;
+  const failed = outcomes.length - passed;
+  fs.writeFileSync(resultFile, JSON.stringify({ passed, failed, ms: Date.now() - started, tests: outcomes, progress: progressLog.slice(-20) }, null, 2) + '\n');
+  if (failed) throw new Error(`${failed} integration test(s) failed`);
+}
