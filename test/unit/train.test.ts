@@ -87,3 +87,13 @@ test('GCCS on the synthetic dataset learns (a smoke test of the whole loop)', as
   const result = await train(config(tempDir(), { dataset: { kind: 'synthetic', syntheticTrain: 1500, syntheticTest: 300, seed: 2 }, epochs: 4 }), 'wasm', () => undefined);
   assert.ok(result.testAccuracy > 0.5, `test accuracy ${result.testAccuracy}`);
 });
+
+test('fine-tuning starts from a saved model and records where it came from', async () => {
+  await initBackend('wasm');
+  const source = tempDir();
+  await train(config(source, { model: 'mlp', loss: lossConfig('crossentropy'), epochs: 1 }), 'wasm', () => undefined);
+  const tuned = await train(config(tempDir(), { fineTuneFrom: source, epochs: 1 }), 'wasm', () => undefined);
+  assert.equal(tuned.meta.architecture, 'mlp');
+  assert.equal(tuned.meta.training.fineTunedFrom, path.join(source, 'model.json'));
+  assert.equal(tuned.meta.loss.kind, 'gccs');
+});
