@@ -12,6 +12,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 
 const EXTENSION_ID = 'gccs-lab.gccs-lab';
@@ -21,6 +22,7 @@ interface Outcome {
   name: string;
   ok: boolean;
   ms: number;
+  note?: string;
   error?: string;
 }
 
@@ -77,6 +79,39 @@ function recordProgress(): void {
     );
 }
 
+/** Percentile (0–100) of ascending numbers, nearest rank. */
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/**
+ * Measures the extension host's event-loop lag while fn runs: the drift of a 10 ms setInterval
+ * (how late each tick fires) and perf_hooks.monitorEventLoopDelay at 10 ms resolution.
+ */
+async function measuringEventLoopLag<T>(fn: () => Promise<T>): Promise<{ value: T; samples: number; ms: number; max: number; p99: number; histMax: number; histP99: number }> {
+  const PERIOD = 10;
+  const drifts: number[] = [];
+  const histogram = monitorEventLoopDelay({ resolution: PERIOD });
+  const t0 = performance.now();
+  let last = t0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    drifts.push(Math.max(0, now - last - PERIOD));
+    last = now;
+  }, PERIOD);
+  histogram.enable();
+  try {
+    const value = await fn();
+    const ms = performance.now() - t0;
+    const sorted = [...drifts].sort((a, b) => a - b);
+    return { value, samples: drifts.length, ms, max: sorted[sorted.length - 1] ?? NaN, p99: percentile(sorted, 99), histMax: histogram.max / 1e6, histP99: histogram.percentile(99) / 1e6 };
+  } finally {
+    clearInterval(timer);
+    histogram.disable();
+  }
+}
+
 function webviewTabs(): vscode.Tab[] {
   return vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview);
 }
@@ -96,7 +131,8 @@ export async function run(): Promise<void> {
   const tinyModel = path.join(root, 'models', 'tiny');
   const resultsFolder = path.join(root, '.gccs', 'results');
 
-  const tests: [string, () => Promise<void>][] = [
+  /** A test resolves with nothing or with a note for its output line. */
+  const tests: [string, () => Promise<void | string>][] = [
     [
       'the four GCCS commands are registered',
       async () => {
@@ -196,15 +232,34 @@ export async function run(): Promise<void> {
         await vscode.commands.executeCommand('gccs.cancelJob');
       },
     ],
+    [
+      'the extension host event loop stays responsive (max lag < 100 ms) while GCCS: Train runs in the worker',
+      async () => {
+        const lagExperiment = path.join(root, 'lag.gccs.json');
+        fs.writeFileSync(
+          lagExperiment,
+          JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 1500, syntheticTest: 100 }, model: 'mlp', batchSize: 50, epochs: 2, outDir: 'models/lag' }, null, 2),
+        );
+        const seen = progressLog.length;
+        const lag = await measuringEventLoopLag(() => withTimeout('gccs.train (lag)', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(lagExperiment)), 120_000));
+        assert.ok(fs.existsSync(path.join(root, 'models', 'lag', 'model.json')), 'models/lag/model.json was written (the training ran to the end)');
+        const steps = progressLog.slice(seen).filter((line) => line.includes('lag.gccs.json') && line.includes('step')).length;
+        assert.ok(steps > 0, 'the training reported steps');
+        assert.ok(lag.samples >= 20, `enough samples (${lag.samples} over ${lag.ms.toFixed(0)} ms)`);
+        const note = `event-loop lag over ${(lag.ms / 1000).toFixed(1)} s of training (${steps} progress reports), ${lag.samples} samples every 10 ms: max ${lag.max.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms; monitorEventLoopDelay: max ${lag.histMax.toFixed(1)} ms, p99 ${lag.histP99.toFixed(1)} ms`;
+        assert.ok(lag.max < 100, `max event-loop lag ${lag.max.toFixed(1)} ms < 100 ms (${note})`);
+        return note;
+      },
+    ],
   ];
 
   recordProgress();
   for (const [name, fn] of tests) {
     const t0 = Date.now();
     try {
-      await fn();
-      outcomes.push({ name, ok: true, ms: Date.now() - t0 });
-      logLine(`ok   ${name} (${Date.now() - t0} ms)`);
+      const note = await fn();
+      outcomes.push({ name, ok: true, ms: Date.now() - t0, ...(note ? { note } : {}) });
+      logLine(`ok   ${name} (${Date.now() - t0} ms)${note ? `: ${note}` : ''}`);
     } catch (error) {
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
       outcomes.push({ name, ok: false, ms: Date.now() - t0, error: text });

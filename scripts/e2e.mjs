@@ -1,0 +1,220 @@
+// End-to-end UI test: the extension installed the way a user's VS Code has it (its folder
+// gccs-lab.gccs-lab-<version> — package.json, dist, media, schema, README — in code-server's
+// --extensions-dir; @vscode/vsce is not a dependency, so no .vsix), driven through headless
+// Chromium like a person: command palette → GCCS: Train, Explorer context menu on the new
+// model.json → Evaluate Robustness, prompts answered with the keyboard, then the GCCS Robustness
+// panel's chart is checked for drawn pixels inside the webview. Screenshots go to
+// test-artifacts/e2e/*.png. code-server preparation and launch: scripts/codeServer.mjs.
+//
+// Environment: as scripts/integration.mjs; GCCS_E2E_KEEP=1 keeps the temp dir.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchBrowser, makeLog, prepareCodeServer, prepareWorkspace, repo, run, startCodeServer } from './codeServer.mjs';
+
+const log = makeLog('e2e');
+const artifacts = join(repo, 'test-artifacts', 'e2e');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(what, probe, ms, every = 250) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+/** The built extension as an installed extension folder. */
+function installExtension(extensionsDir) {
+  const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+  const folder = join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`);
+  mkdirSync(folder, { recursive: true });
+  for (const entry of ['package.json', 'dist', 'media', 'schema', 'README.md']) cpSync(join(repo, entry), join(folder, entry), { recursive: true });
+  return folder;
+}
+
+/** Inside every frame (the webview is two iframes deep): how much the robustness chart canvases have drawn. */
+async function chartPixels(page) {
+  for (const frame of page.frames()) {
+    const found = await frame
+      .evaluate(() => {
+        const canvases = [...document.querySelectorAll('canvas')];
+        if (canvases.length === 0) return undefined;
+        return canvases.map((canvas) => {
+          const { width, height } = canvas;
+          if (!width || !height) return { width, height, drawn: 0, colours: 0, dataUrl: 0, emptyDataUrl: 0 };
+          const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+          // the chart fills its background (for PNG export): "drawn" = differs from the corner pixel
+          const bg = [data[0], data[1], data[2], data[3]];
+          let drawn = 0;
+          const colours = new Set();
+          for (let i = 0; i < data.length; i += 4) {
+            if (Math.abs(data[i] - bg[0]) + Math.abs(data[i + 1] - bg[1]) + Math.abs(data[i + 2] - bg[2]) + Math.abs(data[i + 3] - bg[3]) > 24) {
+              drawn++;
+              if (colours.size < 64) colours.add(`${data[i]},${data[i + 1]},${data[i + 2]}`);
+            }
+          }
+          const empty = document.createElement('canvas');
+          empty.width = width;
+          empty.height = height;
+          return { width, height, drawn, colours: colours.size, dataUrl: canvas.toDataURL().length, emptyDataUrl: empty.toDataURL().length };
+        });
+      })
+      .catch(() => undefined);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+const results = [];
+let fatal;
+async function step(name, fn) {
+  if (fatal) {
+    results.push({ name, ok: false, note: 'skipped: an earlier step failed' });
+    console.log(`SKIP ${name}`);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    const note = await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)${note ? `: ${note}` : ''}`);
+  } catch (error) {
+    fatal = error;
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name} (${Date.now() - t0} ms)\n${error?.stack ?? error}`);
+  }
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'gccs-e2e-'));
+let codeServer;
+let browser;
+let page;
+try {
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  log('npm run build');
+  run('npm', ['run', 'build'], repo);
+  const cs = prepareCodeServer(log);
+  const extensionsDir = join(tmp, 'extensions');
+  log(`installed ${installExtension(extensionsDir)}`);
+  const workspace = prepareWorkspace(tmp, { 'gccs.workers': 1, 'gccs.backend': 'cpu' }, { 'explorer.compactFolders': false, 'workbench.tips.enabled': false });
+  writeFileSync(
+    join(workspace, 'tiny.gccs.json'),
+    JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 100 }, model: 'mlp', loss: { kind: 'gccs' }, batchSize: 50, epochs: 1, outDir: 'models/tiny' }, null, 2) + '\n',
+  );
+  codeServer = await startCodeServer({ cs, tmp, extensionsDir, log });
+  ({ browser, page } = await launchBrowser());
+  page.on('pageerror', (error) => log(`page error: ${error.message}`));
+  const shot = async (name) => {
+    await page.screenshot({ path: join(artifacts, name) });
+    log(`screenshot test-artifacts/e2e/${name}`);
+  };
+  const explorerRow = (label) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace('.', '\\.')}$`) }) });
+  const quickInput = page.locator('.quick-input-widget');
+  const quickTitle = page.locator('.quick-input-widget .quick-input-title');
+  const model = join(workspace, 'models', 'tiny');
+  const resultsFolder = join(workspace, '.gccs', 'results');
+
+  await step('the workbench opens the workspace with the experiment in the Explorer', async () => {
+    await page.goto(`${codeServer.base}/?folder=${encodeURIComponent(workspace)}`);
+    await explorerRow('tiny.gccs.json').waitFor({ state: 'visible', timeout: 60_000 });
+  });
+
+  await step('F1 → "GCCS: Train" → Enter trains the experiment (model files appear)', async () => {
+    await page.locator('.part.editor').click();
+    await page.keyboard.press('F1');
+    await quickInput.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.type('GCCS: Train', { delay: 20 });
+    const entry = page.locator('.quick-input-list .monaco-list-row', { hasText: 'GCCS: Train' }).first();
+    await entry.waitFor({ state: 'visible', timeout: 30_000 }); // the extension's contributions are loaded
+    await page.keyboard.press('Enter');
+    // more than one experiment: a quick pick asks which; pick the highlighted one
+    const asked = await quickTitle.filter({ hasText: 'GCCS: Train' }).waitFor({ state: 'visible', timeout: 2_000 }).then(() => true, () => false);
+    if (asked) await page.keyboard.press('Enter');
+    const t0 = Date.now();
+    await waitUntil('models/tiny/model.json and gccs.json', () => existsSync(join(model, 'model.json')) && existsSync(join(model, 'gccs.json')), 120_000);
+    const done = await page.locator('.notification-toast', { hasText: 'trained tiny.gccs.json' }).waitFor({ state: 'visible', timeout: 15_000 }).then(() => 'the "trained" notification is shown', () => 'no "trained" notification seen');
+    // the Explorer shows the new folder (file watcher) and the notification has slid in
+    await explorerRow('models').waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {});
+    await sleep(600);
+    await shot('01-after-train.png');
+    return `model files after ${Date.now() - t0} ms; ${done}`;
+  });
+
+  await step('Explorer: right-click models/tiny/model.json shows "Evaluate Robustness"', async () => {
+    for (const folder of ['models', 'tiny']) {
+      const row = explorerRow(folder);
+      const visible = await row.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+      if (!visible) {
+        // the file watcher missed it: refresh the Explorer as a person would
+        await page.keyboard.press('F1');
+        await page.keyboard.type('File: Refresh Explorer', { delay: 10 });
+        await page.keyboard.press('Enter');
+        await row.waitFor({ state: 'visible', timeout: 10_000 });
+      }
+      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+    }
+    const file = explorerRow('model.json');
+    await file.waitFor({ state: 'visible', timeout: 10_000 });
+    await file.click({ button: 'right' });
+    const item = page.locator('.context-view .action-item', { hasText: 'Evaluate Robustness' });
+    await item.waitFor({ state: 'visible', timeout: 10_000 });
+    await item.hover();
+    await shot('02-context-menu.png');
+    await item.click();
+  });
+
+  await step('the prompts answered with the keyboard start the sweep, which writes results', async () => {
+    await quickTitle.filter({ hasText: 'GCCS: attacks on tiny' }).waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Enter'); // the preselected attacks (gccs.defaultAttacks: fgsm, pgd)
+    await quickTitle.filter({ hasText: 'GCCS: ε grid' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('0,0.1', { delay: 20 });
+    await page.keyboard.press('Enter');
+    await quickTitle.filter({ hasText: 'GCCS: samples' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('50', { delay: 20 });
+    await page.keyboard.press('Enter');
+    const t0 = Date.now();
+    await waitUntil('.gccs/results/tiny.jsonl and tiny.html', () => existsSync(join(resultsFolder, 'tiny.jsonl')) && existsSync(join(resultsFolder, 'tiny.html')), 180_000);
+    const config = JSON.parse(readFileSync(join(resultsFolder, 'tiny.sweep.json'), 'utf8'));
+    const attacks = config.attacks.map((a) => `${a.name}${a.eps ? ` ε ${a.eps}` : ''}`).join(', ');
+    if (config.count !== 50 || !config.attacks.every((a) => a.eps === '0,0.1')) throw new Error(`unexpected sweep config: ${JSON.stringify(config)}`);
+    return `sweep ${attacks}, ${config.count} samples; results after ${Date.now() - t0} ms`;
+  });
+
+  await step('the "GCCS Robustness" panel opens and its chart canvas has drawn pixels', async () => {
+    await page.locator('.tabs-container .tab', { hasText: 'GCCS Robustness' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const canvases = await waitUntil(
+      'a chart canvas with drawn pixels in the webview',
+      async () => {
+        const found = await chartPixels(page);
+        return found?.length && found.every((c) => c.drawn > 0.005 * c.width * c.height && c.colours >= 3 && c.dataUrl > 2 * c.emptyDataUrl) ? found : undefined;
+      },
+      30_000,
+      500,
+    );
+    await sleep(800); // chart.js animation settles
+    await shot('03-panel-chart.png');
+    return canvases.map((c, i) => `canvas ${i + 1} ${c.width}×${c.height}: ${c.drawn} pixels differ from the background (${((100 * c.drawn) / (c.width * c.height)).toFixed(1)}%), ${c.colours}${c.colours >= 64 ? '+' : ''} colours, toDataURL ${c.dataUrl} chars vs ${c.emptyDataUrl} empty`).join('; ');
+  });
+} catch (error) {
+  fatal ??= error;
+  console.error(error);
+  results.push({ name: 'setup', ok: false });
+} finally {
+  if (fatal && page) await page.screenshot({ path: join(artifacts, 'failure.png') }).catch(() => {});
+  await browser?.close().catch(() => {});
+  codeServer?.stop();
+  if (!fatal && !process.env.GCCS_E2E_KEEP) rmSync(tmp, { recursive: true, force: true });
+  else log(`kept ${tmp}`);
+}
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+log(`screenshots: ${existsSync(artifacts) ? readdirSync(artifacts).join(', ') : 'none'}`);
+console.log(`${passed} passed, ${failed} failed`);
+log(`done in ${log.elapsed().toFixed(1)} s`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
