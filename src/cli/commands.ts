@@ -52,6 +52,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   epochs: { type: 'integer', description: 'epochs', default: String(TRAIN_DEFAULTS.epochs) },
   out: { type: 'string', description: 'output folder for the model (model.json, weights, gccs.json, checkpoint/)', default: 'models/<dataset>-<loss>' },
   resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
+  'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: '0' },
 };
 
 export const EVAL_FLAGS: FlagSpecs = {
@@ -130,6 +131,7 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
     seed: num(flags, 'seed') ?? defaults.seed,
     outDir: str(flags, 'out') ?? path.join('models', `${dataset.kind}-${lossKind}`),
     resume: Boolean(flags.resume),
+    augmentShift: num(flags, 'augment-shift') ?? 0,
   };
   const bar = flags.json ? null : new ProgressBar();
   const result = await train(config, backend, (event) => {

@@ -1,11 +1,15 @@
 /** Mini-batches: byte images become float tensors only a batch at a time, never the whole set at once. */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors';
-import { permutation } from '../random';
+import { Random, permutation } from '../random';
+import { shiftImages } from './augment';
 import type { Examples } from './types';
 
-/** The examples at `indices` as x [B, H, W, C] float32 in [0, 1] and y [B] int32. */
-export function makeBatch(examples: Examples, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor1D } {
+/**
+ * The examples at `indices` as x [B, H, W, C] float32 in [0, 1] and y [B] int32; with `shift`,
+ * each image moved by up to that many pixels (training augmentation).
+ */
+export function makeBatch(examples: Examples, indices: ArrayLike<number>, shift?: { maxShift: number; random: Random }): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const [height, width, channels] = examples.shape;
   const size = height * width * channels;
   const count = examples.labels.length;
@@ -20,6 +24,7 @@ export function makeBatch(examples: Examples, indices: ArrayLike<number>): { x: 
     for (let i = 0; i < size; i++) x[b * size + i] = examples.pixels[start + i] / 255;
     y[b] = examples.labels[index];
   }
+  if (shift && shift.maxShift > 0) shiftImages(x, examples.shape, shift.maxShift, shift.random);
   return { x: tf.tensor4d(x, [indices.length, height, width, channels], 'float32'), y: tf.tensor1d(y, 'int32') };
 }
 

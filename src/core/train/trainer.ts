@@ -8,6 +8,7 @@ import { LossConfig, computeLoss, gccsWarnings } from '../loss';
 import { accuracy, argmaxRows, computeOutputs } from '../metrics';
 import { ModelSource, createModel } from '../models';
 import { assertInputShape, assertOutputWidth } from '../models/compatibility';
+import { Random } from '../random';
 import { ENGINE_VERSION } from '../version';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
@@ -27,6 +28,8 @@ export interface TrainConfig {
   outDir: string;
   /** Continue from the checkpoint in outDir. */
   resume: boolean;
+  /** Training augmentation: shift each image by up to this many pixels (0 = none, as the paper). */
+  augmentShift?: number;
 }
 
 export type TrainEvent =
@@ -117,11 +120,12 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
       let correct = 0;
       let step = 0;
       let learningRate = 0;
+      const shift = { maxShift: config.augmentShift ?? 0, random: new Random(config.seed * 104729 + epoch) };
       for (const indices of batchOrders(trainCount, config.batchSize, config.seed * 7919 + epoch)) {
         if (signal?.aborted) throw new TrainingCancelled();
         learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps);
         const labels = Int32Array.from(indices, (i) => splits.train.labels[i]);
-        const { loss, hits } = trainStep(model, variables, optimizer, config.loss, splits.train, indices, labels, learningRate);
+        const { loss, hits } = tf.tidy(() => trainStep(model, variables, optimizer, config.loss, makeBatch(splits.train, indices, shift).x, labels, learningRate));
         step++;
         if (!Number.isFinite(loss)) {
           const last = records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${config.outDir}/checkpoint` : 'no checkpoint was written yet';
@@ -183,13 +187,11 @@ function trainStep(
   variables: tf.Variable[],
   optimizer: Optimizer,
   loss: LossConfig,
-  examples: Parameters<typeof makeBatch>[0],
-  indices: ArrayLike<number>,
+  x: tf.Tensor4D,
   labels: Int32Array,
   learningRate: number,
 ): { loss: number; hits: number } {
   return tf.tidy(() => {
-    const { x } = makeBatch(examples, indices);
     // z is kept out of variableGrads' own scope so the step's accuracy needs no second forward pass.
     const forward: { z?: tf.Tensor2D } = {};
     const { value, grads } = tf.variableGrads(() => {
