@@ -75,18 +75,21 @@ export interface LoadedModel {
   modelJson: string;
 }
 
+/** The gccs.json beside a model.json, or null for a LayersModel this engine did not train. */
+export function readModelMeta(modelJson: string): ModelMeta | null {
+  const metaFile = path.join(path.dirname(modelJson), META_FILE);
+  if (!fs.existsSync(metaFile)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
+  } catch (error) {
+    throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
 export async function loadModelDir(location: string): Promise<LoadedModel> {
   const modelJson = resolveModelJson(location);
   const model = await loadLayersModelFile(modelJson);
-  const metaFile = path.join(path.dirname(modelJson), META_FILE);
-  let meta: ModelMeta | null = null;
-  if (fs.existsSync(metaFile)) {
-    try {
-      meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
-    } catch (error) {
-      throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
-    }
-  }
+  const meta = readModelMeta(modelJson);
   const width = model.outputs[0].shape[1];
   if (meta && width !== meta.numClasses) {
     throw new UserError(`${modelJson}: the model has ${width} outputs but ${META_FILE} says ${meta.numClasses} classes`);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import SCHEMA from '../../../schema/sweep.schema.json';
 import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
 import { UserError } from '../errors';
-import { META_FILE, ModelMeta, resolveModelJson } from '../io/modelDir';
+import { META_FILE, ModelMeta, readModelMeta, resolveModelJson } from '../io/modelDir';
 import { parseGrid } from './grid';
 import { JsonSchema, formatPath, validateJson } from './jsonSchema';
 import { CellData, GRID_KEYS, GridKey, SweepCell, SweepConfig, SweepDataConfig } from './types';
@@ -146,17 +146,11 @@ function normalize(config: SweepConfig, label: string): NormalizedSweep {
   };
 }
 
-/** The model's gccs.json, or null for a LayersModel this engine did not train. */
-function readModelMeta(label: string, model: string, index: number): ModelMeta | null {
+/** The model's gccs.json (null for a LayersModel this engine did not train), after checking the model exists. */
+function configuredModelMeta(label: string, model: string, index: number): ModelMeta | null {
   const modelJson = resolveModelJson(model);
   if (!fs.existsSync(modelJson)) throw new SweepConfigError(label, ['models', index], `no model at ${model} (expected a model folder, its model.json or gccs.json)`);
-  const metaFile = path.join(path.dirname(modelJson), META_FILE);
-  if (!fs.existsSync(metaFile)) return null;
-  try {
-    return JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
-  } catch (error) {
-    throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
-  }
+  return readModelMeta(modelJson);
 }
 
 /** The test split a model is attacked on: the configured data, else the model's own. */
@@ -188,7 +182,7 @@ export function planSweep(config: SweepConfig, label = 'sweep config'): SweepPla
   const cells: SweepCell[] = [];
   const seen = new Set<string>();
   sweep.models.forEach((model, m) => {
-    const meta = readModelMeta(label, model, m);
+    const meta = configuredModelMeta(label, model, m);
     const data = cellData(sweep.data, meta, label, model, m);
     sweep.attacks.forEach((attack, entry) => {
       for (const point of gridPoints(attack.grid)) {

@@ -125,7 +125,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
         if (signal?.aborted) throw new TrainingCancelled();
         learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps);
         const labels = Int32Array.from(indices, (i) => splits.train.labels[i]);
-        const { loss, hits } = tf.tidy(() => trainStep(model, variables, optimizer, config.loss, makeBatch(splits.train, indices, shift).x, labels, learningRate));
+        const { loss, hits } = trainStep(model, variables, optimizer, config.loss, () => makeBatch(splits.train, indices, shift).x, labels, learningRate);
         step++;
         if (!Number.isFinite(loss)) {
           const last = records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${config.outDir}/checkpoint` : 'no checkpoint was written yet';
@@ -187,11 +187,12 @@ function trainStep(
   variables: tf.Variable[],
   optimizer: Optimizer,
   loss: LossConfig,
-  x: tf.Tensor4D,
+  batch: () => tf.Tensor4D,
   labels: Int32Array,
   learningRate: number,
 ): { loss: number; hits: number } {
   return tf.tidy(() => {
+    const x = batch();
     // z is kept out of variableGrads' own scope so the step's accuracy needs no second forward pass.
     const forward: { z?: tf.Tensor2D } = {};
     const { value, grads } = tf.variableGrads(() => {
@@ -202,7 +203,7 @@ function trainStep(
     const z = forward.z as tf.Tensor2D;
     const predictions = argmaxRows(z.dataSync() as Float32Array, z.shape[1]);
     z.dispose();
-    return { loss: value.dataSync()[0], hits: Math.round(accuracy(predictions, labels) * labels.length) };
+    return { loss: value.dataSync()[0], hits: predictions.filter((p, i) => p === labels[i]).length };
   });
 }
 
