@@ -13,6 +13,7 @@ import type { ReportPanels } from './reportPanel';
 import { readSettings } from './settings';
 import { runCliSweep } from './sweepProcess';
 import { runTrainWorker } from './trainWorker';
+import { newExperimentWizard } from './wizardUi';
 
 export const ATTACKS = ['fgsm', 'pgd', 'tgsm', 'jsma', 'deepfool', 'spsa'] as const;
 /** Attacks with an ε grid; deepfool and jsma run once per model. */
@@ -27,18 +28,12 @@ export interface CommandDeps {
 
 const dist = (deps: CommandDeps, file: string) => vscode.Uri.joinPath(deps.extensionUri, 'dist', file).fsPath;
 
-/** The experiment to train: the explorer's resource, else the active *.gccs.json editor, else a pick. */
-async function experimentFile(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
-  if (uri instanceof vscode.Uri) return uri;
-  const active = vscode.window.activeTextEditor?.document;
-  if (active && active.uri.scheme === 'file' && active.fileName.endsWith('.gccs.json')) {
-    if (active.isDirty) await active.save();
-    return active.uri;
-  }
+/** An existing experiment: the only one in the workspace, a pick among several, or a file dialog when there is none. */
+async function pickExperimentFile(): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles('**/*.gccs.json', '**/node_modules/**', 50);
   if (found.length === 0) {
-    void vscode.window.showErrorMessage('GCCS: no *.gccs.json experiment in the workspace: create one (see schema/experiment.schema.json) and run Train again.');
-    return undefined;
+    const picked = await vscode.window.showOpenDialog({ title: 'GCCS: experiment to train', canSelectMany: false, filters: { 'GCCS experiment': ['json'] }, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
+    return picked?.[0];
   }
   if (found.length === 1) return found[0];
   const pick = await vscode.window.showQuickPick(
@@ -46,6 +41,25 @@ async function experimentFile(uri: vscode.Uri | undefined): Promise<vscode.Uri |
     { title: 'GCCS: Train', placeHolder: 'Experiment to train' },
   );
   return pick?.file;
+}
+
+/** The experiment to train: the explorer's resource, else the active *.gccs.json editor, else run one or create one. */
+async function experimentFile(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
+  if (uri instanceof vscode.Uri) return uri;
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && active.uri.scheme === 'file' && active.fileName.endsWith('.gccs.json')) {
+    if (active.isDirty) await active.save();
+    return active.uri;
+  }
+  const how = await vscode.window.showQuickPick(
+    [
+      { label: 'Run an experiment file…', description: 'a *.gccs.json of the workspace', create: false },
+      { label: 'New experiment…', description: 'dataset, model, loss, epochs and name, then train', create: true },
+    ],
+    { title: 'GCCS: Train', placeHolder: 'No experiment file is open' },
+  );
+  if (!how) return undefined;
+  return how.create ? newExperimentWizard() : pickExperimentFile();
 }
 
 export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise<void> {
@@ -57,7 +71,7 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
   } catch (error) {
     if (error instanceof ExperimentError) {
       deps.log.error(`${file.fsPath}: ${error.field || '(file)'}: ${error.problem}`);
-      void vscode.window.showErrorMessage(`GCCS: ${error.message}`);
+      void vscode.window.showErrorMessage(`GCCS: ${error.message}`, 'Open File').then((choice) => choice && vscode.window.showTextDocument(file, { preview: false }));
       return;
     }
     throw error;
