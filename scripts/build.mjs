@@ -15,6 +15,7 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
   build({ ...common, entryPoints: ['src/worker/index.ts'], outfile: 'dist/worker.js' }),
+  build({ ...common, entryPoints: ['src/worker/replica.ts'], outfile: 'dist/replica.js' }),
   // The extension host: 'vscode' is provided by VS Code at run time.
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   build({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', minify: true, sourcemap: true, logLevel: 'warning', entryPoints: ['webview/robustness.ts'], outfile: 'dist/webview/robustness.js' }),

@@ -53,6 +53,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   out: { type: 'string', description: 'output folder for the model (model.json, weights, gccs.json, checkpoint/)', default: 'models/<dataset>-<loss>' },
   resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
   'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: '0' },
+  workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: '1' },
 };
 
 export const EVAL_FLAGS: FlagSpecs = {
@@ -132,12 +133,13 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
     outDir: str(flags, 'out') ?? path.join('models', `${dataset.kind}-${lossKind}`),
     resume: Boolean(flags.resume),
     augmentShift: num(flags, 'augment-shift') ?? 0,
+    workers: num(flags, 'workers') ?? 1,
   };
   const bar = flags.json ? null : new ProgressBar();
   const result = await train(config, backend, (event) => {
     switch (event.type) {
       case 'start':
-        log(`training ${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossKind} on ${dataset.kind}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
+        log(`training ${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossKind} on ${dataset.kind}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps${config.workers! > 1 ? ` on ${config.workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
         break;
       case 'warning':
         log(`warning: ${event.message}`);

@@ -79,6 +79,7 @@ export function parseExperiment(file: string, text: string): TrainConfig {
     outDir: resolve(raw.outDir as string),
     resume: (raw.resume as boolean | undefined) ?? false,
     augmentShift: (raw.augmentShift as number | undefined) ?? 0,
+    workers: (raw.workers as number | undefined) ?? 1,
   };
 }
 

@@ -1,17 +1,20 @@
 import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { DatasetSpec, batchOrders, loadDataset, makeBatch, makeSplits } from '../data';
+import { DatasetSpec, Examples, batchOrders, loadDataset, makeBatch, makeSplits } from '../data';
 import { UserError } from '../errors';
 import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelDir';
-import { LossConfig, computeLoss, gccsWarnings } from '../loss';
+import { LossConfig, gccsWarnings } from '../loss';
 import { accuracy, argmaxRows, computeOutputs } from '../metrics';
 import { ModelSource, createModel } from '../models';
 import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { Random } from '../random';
 import { ENGINE_VERSION } from '../version';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import type { BackendName } from '../backend';
+import { ReplicaGroup, batchShares } from './dataParallel';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
+import { batchGradients } from './step';
 
 export interface TrainConfig {
   dataset: DatasetSpec;
@@ -30,6 +33,11 @@ export interface TrainConfig {
   resume: boolean;
   /** Training augmentation: shift each image by up to this many pixels (0 = none, as the paper). */
   augmentShift?: number;
+  /**
+   * Processes that train together, each on its share of every batch (data parallel; default 1).
+   * GCCS's class statistics are then estimated per share. Not part of the checkpoint's identity.
+   */
+  workers?: number;
 }
 
 export type TrainEvent =
@@ -71,7 +79,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   const inputShape = [...splits.train.shape];
   if (config.loss.kind === 'gccs') gccsWarnings(config.loss, numClasses).forEach((message) => onEvent({ type: 'warning', message }));
 
-  const configKey = JSON.stringify({ ...config, resume: undefined, epochs: undefined });
+  const configKey = JSON.stringify({ ...config, resume: undefined, epochs: undefined, workers: undefined });
   let model: tfl.LayersModel;
   let fineTunedFrom: string | null = null;
   let architecture = config.model;
@@ -113,7 +121,11 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
     startEpoch,
   });
 
+  const workers = config.workers ?? 1;
+  let replicas: ReplicaGroup | null = null;
   try {
+    // Data parallel: the replicas start from this process's model and optimizer state.
+    if (workers > 1) replicas = await ReplicaGroup.start({ processes: workers, backend: backend as BackendName, model, variables, optimizer, optimizerConfig: config.optimizer, loss: config.loss });
     for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
       const started = performance.now();
       let lossSum = 0;
@@ -124,19 +136,21 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
       for (const indices of batchOrders(trainCount, config.batchSize, config.seed * 7919 + epoch)) {
         if (signal?.aborted) throw new TrainingCancelled();
         learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps);
-        const labels = Int32Array.from(indices, (i) => splits.train.labels[i]);
-        const { loss, hits } = trainStep(model, variables, optimizer, config.loss, () => makeBatch(splits.train, indices, shift).x, labels, learningRate);
+        const { loss, hits } = replicas
+          ? await replicas.step(batchShares(splits.train, indices, workers, shift), inputShape, learningRate)
+          : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate);
         step++;
         if (!Number.isFinite(loss)) {
           const last = records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${config.outDir}/checkpoint` : 'no checkpoint was written yet';
           throw new UserError(`training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}; ${last}. Lower --lr or set --clip-norm`);
         }
-        lossSum += loss * labels.length;
+        lossSum += loss * indices.length;
         correct += hits;
         onEvent({ type: 'step', epoch, step, steps: stepsPerEpoch, loss });
         // Let the event loop breathe (progress output, cancellation messages).
         await new Promise((resolve) => setImmediate(resolve));
       }
+      await replicas?.assertInSync();
       const validationAccuracy = splits.validation ? accuracyOf(model, splits.validation) : null;
       const seconds = (performance.now() - started) / 1000;
       elapsedSeconds += seconds;
@@ -176,34 +190,29 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
     await saveModelDir(config.outDir, model, meta);
     return { outDir: config.outDir, meta, testAccuracy: accuracyOf(model, splits.test) };
   } finally {
+    await replicas?.close();
     optimizer.dispose();
     model.dispose();
   }
 }
 
-/** One optimisation step; returns the batch loss and how many samples the batch got right. */
+/** One optimisation step in this process; returns the batch loss and how many samples the batch got right. */
 function trainStep(
   model: tfl.LayersModel,
   variables: tf.Variable[],
   optimizer: Optimizer,
   loss: LossConfig,
-  batch: () => tf.Tensor4D,
-  labels: Int32Array,
+  examples: Examples,
+  indices: Int32Array,
+  shift: { maxShift: number; random: Random },
   learningRate: number,
 ): { loss: number; hits: number } {
   return tf.tidy(() => {
-    const x = batch();
-    // z is kept out of variableGrads' own scope so the step's accuracy needs no second forward pass.
-    const forward: { z?: tf.Tensor2D } = {};
-    const { value, grads } = tf.variableGrads(() => {
-      forward.z = tf.keep(model.apply(x, { training: true }) as tf.Tensor2D);
-      return computeLoss(loss, forward.z, labels);
-    }, variables);
-    optimizer.apply(variables.map((v) => grads[v.name]), learningRate);
-    const z = forward.z as tf.Tensor2D;
-    const predictions = argmaxRows(z.dataSync() as Float32Array, z.shape[1]);
-    z.dispose();
-    return { loss: value.dataSync()[0], hits: predictions.filter((p, i) => p === labels[i]).length };
+    const { x } = makeBatch(examples, indices, shift);
+    const labels = Int32Array.from(indices, (i) => examples.labels[i]);
+    const { grads, ...outcome } = batchGradients(model, variables, loss, x, labels);
+    optimizer.apply(grads, learningRate);
+    return outcome;
   });
 }
 
@@ -216,6 +225,8 @@ function validateTrainConfig(config: TrainConfig): void {
   validateOptimizerConfig(config.optimizer);
   if (!Number.isInteger(config.batchSize) || config.batchSize < 2) throw new UserError(`--batch-size must be an integer ≥ 2 (got ${config.batchSize})`);
   if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new UserError(`--epochs must be an integer ≥ 1 (got ${config.epochs})`);
+  const workers = config.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be an integer ≥ 1 (got ${workers})`);
   if (!Number.isInteger(config.seed)) throw new UserError(`--seed must be an integer (got ${config.seed})`);
   const v = config.split.validationFraction;
   if (!(v >= 0 && v < 1)) throw new UserError(`--val-fraction must be in [0, 1) (got ${v})`);

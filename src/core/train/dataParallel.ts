@@ -1,0 +1,258 @@
+/**
+ * Data-parallel training: the training process (the leader) and N−1 forked replica processes
+ * (src/worker/replica.ts) each compute the gradients of their share of every batch; the leader
+ * averages them, weighted by share size, and one identical optimizer update keeps the weights in
+ * sync. Batch statistics (GCCS's class means and covariances, BatchNorm) are those of each share.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '../tf';
+import { makeBatch } from '../data/batches';
+import type { Random } from '../random';
+import type { Examples } from '../data/types';
+import type { BackendName } from '../backend';
+import type { LossConfig } from '../loss';
+import { Optimizer, OptimizerConfig } from './optimizer';
+import { batchGradients } from './step';
+
+/**
+ * How replicas stay in sync after the leader has averaged the gradients: `gradients` sends the
+ * average and every replica applies the same update; `weights` lets the leader alone apply it and
+ * sends the new weights.
+ */
+export type ReplicaSync = 'gradients' | 'weights';
+
+/** Leader → replica. */
+export type ReplicaRequest =
+  | { type: 'init'; backend: BackendName; artifacts: tf.io.ModelArtifacts; loss: LossConfig; optimizer: OptimizerConfig; optimizerState: { steps: number; slots: Float32Array[] } | null }
+  | { type: 'step'; x: Float32Array; shape: number[]; labels: Int32Array }
+  | { type: 'gradients'; gradients: Float32Array[]; learningRate: number }
+  | { type: 'weights'; weights: Float32Array[] }
+  | { type: 'digest' };
+
+/** Replica → leader. */
+export type ReplicaMessage =
+  | { type: 'ready' }
+  | { type: 'gradients'; gradients: Float32Array[]; loss: number; hits: number }
+  | { type: 'digest'; digest: string }
+  | { type: 'error'; message: string };
+
+/** One share of a batch: its pixels [n, H, W, C] and labels. */
+export interface BatchShare {
+  x: Float32Array;
+  labels: Int32Array;
+}
+
+/**
+ * Cuts `indices` into `count` consecutive shares of nearly equal size and makes each one's
+ * pixels; with `shift`, the shares draw their shifts in order, as one batch would.
+ */
+export function batchShares(examples: Examples, indices: Int32Array, count: number, shift?: { maxShift: number; random: Random }): BatchShare[] {
+  return Array.from({ length: count }, (_, r) => {
+    const share = indices.subarray(Math.round((r * indices.length) / count), Math.round(((r + 1) * indices.length) / count));
+    const x = tf.tidy(() => makeBatch(examples, share, shift).x.dataSync().slice() as Float32Array);
+    return { x, labels: Int32Array.from(share, (i) => examples.labels[i]) };
+  });
+}
+
+/** Bundled, dist/replica.js sits beside this code; from source (under tsx) the replica's source runs through tsx. */
+function replicaEntry(): { file: string; execArgv: string[] } {
+  if (path.extname(__filename) === '.ts') return { file: path.resolve(__dirname, '../../worker/replica.ts'), execArgv: ['--import', 'tsx'] };
+  return { file: path.join(__dirname, 'replica.js'), execArgv: [] };
+}
+
+interface Replica {
+  child: ChildProcess;
+  pid: number;
+  /** The end of its stderr, for crash reports. */
+  stderr: string;
+  /** Resolves with its next message. */
+  waiting?: { resolve: (message: ReplicaMessage) => void; reject: (error: Error) => void };
+}
+
+export interface ReplicaGroupOptions {
+  /** Processes in all, the leader included (≥ 2). */
+  processes: number;
+  backend: BackendName;
+  model: tfl.LayersModel;
+  variables: tf.Variable[];
+  optimizer: Optimizer;
+  optimizerConfig: OptimizerConfig;
+  loss: LossConfig;
+  sync?: ReplicaSync;
+}
+
+/** The leader's handle on its replicas; `close` ends them. */
+export class ReplicaGroup {
+  private failure: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly options: ReplicaGroupOptions & { sync: ReplicaSync },
+    private readonly replicas: Replica[],
+  ) {}
+
+  /** Forks the replicas and gives each the model, its weights and the optimizer state. */
+  static async start(options: ReplicaGroupOptions): Promise<ReplicaGroup> {
+    const entry = replicaEntry();
+    const replicas: Replica[] = [];
+    const group = new ReplicaGroup({ sync: 'gradients', ...options }, replicas);
+    for (let r = 1; r < options.processes; r++) {
+      // 'advanced' serialization sends typed arrays as bytes, not JSON.
+      const child = fork(entry.file, [], { execArgv: entry.execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const replica: Replica = { child, pid: child.pid ?? -1, stderr: '' };
+      replicas.push(replica);
+      child.stderr?.on('data', (chunk: Buffer) => (replica.stderr = (replica.stderr + chunk.toString()).slice(-2000)));
+      child.on('message', (message: ReplicaMessage) => group.onMessage(replica, message));
+      child.on('error', (error) => group.fail(new Error(`training replica ${replica.pid}: ${error.message}`)));
+      child.on('exit', (code, signal) => group.onExit(replica, code, signal));
+    }
+    const optimizerState = group.options.sync === 'gradients' ? options.optimizer.saveState() : null;
+    const artifacts = await modelArtifacts(options.model);
+    const init: ReplicaRequest = { type: 'init', backend: options.backend, artifacts, loss: options.loss, optimizer: options.optimizerConfig, optimizerState };
+    try {
+      await Promise.all(replicas.map((replica) => group.request(replica, init, 'ready')));
+    } catch (error) {
+      await group.close();
+      throw error;
+    }
+    return group;
+  }
+
+  /**
+   * One training step on a batch cut into one share per process (share 0 is the leader's). The
+   * replicas work on theirs while the leader works on its own. Returns the batch's mean loss and
+   * how many samples it got right.
+   */
+  async step(shares: BatchShare[], imageShape: number[], learningRate: number): Promise<{ loss: number; hits: number }> {
+    const { model, variables, optimizer, loss, sync } = this.options;
+    if (shares.length !== this.replicas.length + 1) throw new Error(`step needs ${this.replicas.length + 1} shares (got ${shares.length})`);
+    const total = shares.reduce((n, share) => n + share.labels.length, 0);
+    // A batch smaller than the group leaves some replicas without a share.
+    const pending = this.replicas.map((replica, r) => {
+      const share = shares[r + 1];
+      if (share.labels.length === 0) return Promise.resolve(null);
+      return this.request(replica, { type: 'step', x: share.x, shape: [share.labels.length, ...imageShape], labels: share.labels }, 'gradients');
+    });
+    const own = shares[0];
+    const local = tf.tidy(() => {
+      const { grads, loss: value, hits } = batchGradients(model, variables, loss, tf.tensor4d(own.x, [own.labels.length, ...imageShape] as [number, number, number, number]), own.labels);
+      return { gradients: grads.map((g) => g.dataSync() as Float32Array), loss: value, hits };
+    });
+    const results = [local, ...(await Promise.all(pending))];
+
+    // The batch's gradient is the mean over its samples: each share's mean weighted by its size.
+    const averaged = variables.map((v) => new Float32Array(v.size));
+    let lossSum = 0;
+    let hits = 0;
+    results.forEach((result, r) => {
+      if (!result) return;
+      const weight = shares[r].labels.length / total;
+      lossSum += result.loss * weight;
+      hits += result.hits;
+      result.gradients.forEach((g, i) => {
+        const sum = averaged[i];
+        for (let j = 0; j < g.length; j++) sum[j] += weight * g[j];
+      });
+    });
+
+    tf.tidy(() => optimizer.apply(averaged.map((g, i) => tf.tensor(g, variables[i].shape)), learningRate));
+    const update: ReplicaRequest =
+      sync === 'gradients'
+        ? { type: 'gradients', gradients: averaged, learningRate }
+        : { type: 'weights', weights: variables.map((v) => v.dataSync() as Float32Array) };
+    // Replicas take it before their next share: messages arrive in order, so no answer is awaited.
+    for (const replica of this.replicas) this.send(replica, update);
+    return { loss: lossSum, hits };
+  }
+
+  /**
+   * Checks that every replica holds exactly the leader's weights (the same update on the same
+   * numbers gives the same bits), so that a drifting replica cannot go unnoticed.
+   */
+  async assertInSync(): Promise<void> {
+    const expected = weightsDigest(this.options.variables);
+    const answers = await Promise.all(this.replicas.map((replica) => this.request(replica, { type: 'digest' }, 'digest')));
+    answers.forEach(({ digest }, r) => {
+      if (digest !== expected) throw new Error(`training replica ${this.replicas[r].pid} no longer holds the leader's weights`);
+    });
+  }
+
+  /** Ends the replicas (they exit when their channel closes) and waits until they have. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      this.replicas.map((replica) => {
+        if (replica.child.exitCode !== null || replica.child.signalCode !== null) return undefined;
+        return new Promise<void>((resolve) => {
+          replica.child.once('exit', () => resolve());
+          if (replica.child.connected) replica.child.disconnect();
+          else replica.child.kill();
+        });
+      }),
+    );
+  }
+
+  private send(replica: Replica, request: ReplicaRequest): void {
+    if (this.failure) throw this.failure;
+    replica.child.send(request);
+  }
+
+  private request<T extends ReplicaMessage['type']>(replica: Replica, request: ReplicaRequest, answer: T): Promise<Extract<ReplicaMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      replica.waiting = {
+        resolve: (message) => {
+          if (message.type === answer) resolve(message as Extract<ReplicaMessage, { type: T }>);
+          else reject(new Error(`training replica ${replica.pid} answered ${message.type} to ${request.type}`));
+        },
+        reject,
+      };
+      this.send(replica, request);
+    });
+  }
+
+  private onMessage(replica: Replica, message: ReplicaMessage): void {
+    if (message.type === 'error') return this.fail(new Error(`training replica ${replica.pid} failed: ${message.message}`));
+    const waiting = replica.waiting;
+    replica.waiting = undefined;
+    waiting?.resolve(message);
+  }
+
+  private onExit(replica: Replica, code: number | null, signal: string | null): void {
+    if (this.closed) return;
+    const said = replica.stderr.trim().split('\n').pop();
+    this.fail(new Error(`training replica ${replica.pid} stopped (${code !== null ? `exit code ${code}` : `signal ${signal}`})${said ? `: ${said}` : ''}`));
+  }
+
+  /** The first failure stops the group: every pending and later request rejects with it. */
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const replica of this.replicas) {
+      const waiting = replica.waiting;
+      replica.waiting = undefined;
+      waiting?.reject(this.failure);
+    }
+  }
+}
+
+/** SHA-256 of the variables' values, in order. */
+export function weightsDigest(variables: tf.Variable[]): string {
+  const hash = createHash('sha256');
+  for (const v of variables) hash.update(new Uint8Array((v.dataSync() as Float32Array).slice().buffer));
+  return hash.digest('hex');
+}
+
+/** The model's topology and weights in memory, as a replica rebuilds it. */
+async function modelArtifacts(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return captured!;
+}
