@@ -4,6 +4,7 @@ import { ENGINE_VERSION } from '../core/version';
 import { FlagSpecs, helpText, parseFlags } from './args';
 import { COMMON_FLAGS, CommandContext, DOWNLOAD_FLAGS, EVAL_FLAGS, LATENT_FLAGS, TRAIN_FLAGS, downloadCommand, evalCommand, latentCommand, trainCommand } from './commands';
 import { ATTACK_FLAGS, SWEEP_FLAGS, attackCommand, sweepCommand } from './sweepCommands';
+import { BACKEND_INSTALL_FLAGS, BACKEND_STATUS_FLAGS, BACKEND_VERIFY_FLAGS, backendInstallCommand, backendStatusCommand, backendVerifyCommand } from './backendCommands';
 
 interface Command {
   summary: string;
@@ -21,6 +22,10 @@ const COMMANDS: Record<string, Command> = {
   attack: { summary: 'Attack a model over an ε grid and print accuracy vs ε (on background workers).', flags: ATTACK_FLAGS, run: attackCommand, computes: false },
   sweep: { summary: 'Run a robustness sweep (models × attacks × grids) from a config file; resumable; writes an HTML report.', flags: SWEEP_FLAGS, run: sweepCommand, computes: false },
   download: { summary: 'Download MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 into the cache, verifying SHA-256.', flags: DOWNLOAD_FLAGS, run: downloadCommand, computes: false },
+  // Two-word commands: `gccs backend install` is looked up as "backend install".
+  'backend install': { summary: 'Install native TensorFlow (--gpu: CUDA) into its own folder, check that it loads, and prefer it.', flags: BACKEND_INSTALL_FLAGS, run: backendInstallCommand, computes: false },
+  'backend status': { summary: 'Show the native TensorFlow install and the backend --backend auto picks.', flags: BACKEND_STATUS_FLAGS, run: backendStatusCommand, computes: false },
+  'backend verify': { summary: 'Load the installed native TensorFlow and check that it computes.', flags: BACKEND_VERIFY_FLAGS, run: backendVerifyCommand, computes: false },
 };
 
 const USAGE = `gccs ${ENGINE_VERSION} — GCCS Robustness Lab engine
@@ -29,14 +34,14 @@ Usage: gccs <command> [flags]    (gccs <command> --help for its flags)
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(15)} ${c.summary}`)
   .join('\n')}
 `;
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   try {
-    const [name, ...rest] = argv;
+    const [name, ...rest] = argv[0] === 'backend' && argv[1] && !argv[1].startsWith('-') ? [`backend ${argv[1]}`, ...argv.slice(2)] : argv;
     if (!name || name === '--help' || name === 'help') {
       process.stdout.write(USAGE);
       return name ? 0 : 2;

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend';
 import { UserError } from '../../src/core/errors';
+import { fakeNativeModules } from '../helpers/fakeNativeModules';
 
 // tfjs-node is not installed in this environment, so 'auto' settles on wasm.
 
@@ -62,31 +63,8 @@ test('switching back and forth keeps results consistent', async () => {
   assert.deepEqual(await product(), a);
 });
 
-/**
- * A stand-in for tfjs-node under GCCS_NATIVE_MODULES: it registers a 'tensorflow' backend (the
- * cpu backend under that name) with the tfjs-core it requires. Its own nested tfjs-core must not
- * load: the backend has to land in the engine initBackend uses.
- */
-function fakeNativeModules(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-native-'));
-  const pkg = path.join(root, 'node_modules', '@tensorflow', 'tfjs-node');
-  const nestedCore = path.join(pkg, 'node_modules', '@tensorflow', 'tfjs-core');
-  fs.mkdirSync(nestedCore, { recursive: true });
-  fs.writeFileSync(path.join(nestedCore, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-core', main: 'index.js' }));
-  fs.writeFileSync(path.join(nestedCore, 'index.js'), "throw new Error('a second tfjs-core was loaded');\n");
-  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node', main: 'index.js' }));
-  fs.writeFileSync(path.join(pkg, 'index.js'), [
-    "const tf = require('@tensorflow/tfjs-core');",
-    `const { MathBackendCPU } = require(${JSON.stringify(require.resolve('@tensorflow/tfjs-backend-cpu'))});`,
-    "tf.registerBackend('tensorflow', () => new MathBackendCPU(), 3);",
-    "tf.copyRegisteredKernels('cpu', 'tensorflow');",
-    "exports.version = { 'tfjs-node': '0.0.0-fake' };",
-  ].join('\n'));
-  return path.join(root, 'node_modules');
-}
-
 test('GCCS_NATIVE_MODULES: tfjs-node found there is used, and registers into our tfjs-core', async () => {
-  const modules = fakeNativeModules();
+  const modules = fakeNativeModules(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-native-')));
   process.env.GCCS_NATIVE_MODULES = modules;
   try {
     const info = await initBackend('tensorflow');

@@ -7,6 +7,7 @@ import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../errors';
 import { customKernelNames, registerCustomKernels } from './kernels/register';
+import { nativeModulesSearchPath } from './nativeInstall';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type ActiveBackend = 'tensorflow' | 'wasm' | 'cpu';
@@ -49,7 +50,7 @@ async function select(requested: BackendName): Promise<BackendInfo> {
       const native = await tryTensorflow();
       if (typeof native !== 'string') return native;
       const install = native === NOT_INSTALLED
-        ? '; install it with `npm install @tensorflow/tfjs-node` (or point GCCS_NATIVE_MODULES at the node_modules folder holding it),'
+        ? '; install it with `gccs backend install` (or point GCCS_NATIVE_MODULES at the node_modules folder holding it),'
         : ';';
       throw new UserError(`${native}${install} or use --backend wasm`);
     }
@@ -76,7 +77,12 @@ const NOT_INSTALLED = '@tensorflow/tfjs-node is not installed';
 
 /** The active backend's info, or a short reason why native TensorFlow can't be used. */
 async function tryTensorflow(): Promise<BackendInfo | string> {
-  const found = findNativePackage();
+  let found;
+  try {
+    found = findNativePackage(nativeModulesSearchPath());
+  } catch (err) {
+    return (err as Error).message;
+  }
   if (!found) return NOT_INSTALLED;
   try {
     const nativeModule = requireSharingCore(found.file) as { version?: Record<string, string> };
@@ -88,8 +94,8 @@ async function tryTensorflow(): Promise<BackendInfo | string> {
   }
 }
 
-function findNativePackage(): { name: string; file: string } | undefined {
-  const extra = process.env.GCCS_NATIVE_MODULES;
+/** `extra`: a node_modules folder searched first (GCCS_NATIVE_MODULES, or the one `gccs backend install` recorded). */
+function findNativePackage(extra: string | undefined): { name: string; file: string } | undefined {
   for (const name of NATIVE_PACKAGES) {
     for (const paths of extra ? [[extra], undefined] : [undefined]) {
       try {
