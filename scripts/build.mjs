@@ -18,7 +18,9 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/worker/replica.ts'], outfile: 'dist/replica.js' }),
   // The extension host: 'vscode' is provided by VS Code at run time.
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
-  build({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', minify: true, sourcemap: true, logLevel: 'warning', entryPoints: ['webview/robustness.ts'], outfile: 'dist/webview/robustness.js' }),
+  ...['robustness', 'latent', 'training'].map((name) =>
+    build({ bundle: true, platform: 'browser', target: 'es2022', format: 'iife', minify: true, sourcemap: true, logLevel: 'warning', entryPoints: [`webview/${name}.ts`], outfile: `dist/webview/${name}.js` }),
+  ),
 ]);
 
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));

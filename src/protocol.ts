@@ -3,6 +3,7 @@
  * now, the VS Code extension host and its webviews later. Types only: no vscode, no TensorFlow.js.
  */
 import type { BackendName } from './core/backend';
+import type { EpochRecord } from './core/io/modelDir';
 import type { SweepSummary } from './core/sweep/summary';
 import type { CellEvaluation, SweepCell } from './core/sweep/types';
 import type { TrainConfig, TrainEvent } from './core/train/trainer';
@@ -61,3 +62,83 @@ export type WebviewToHost =
   | { type: 'savePng'; name: string; dataUrl: string }
   /** Save a table (or a chart's points) as CSV text. */
   | { type: 'saveCsv'; name: string; csv: string };
+
+// ---- Extension host ↔ latent space webview (webview/latent.ts, src/host/latentPanel.ts) ----
+
+/** One sample's outputs z, and its outputs after the attack when one was asked for. */
+export interface LatentSample {
+  label: number;
+  z: number[];
+  zAttacked?: number[];
+}
+
+/** Latent vectors of one model, from `gccs latent --json`. */
+export interface LatentData {
+  /** The model folder (or its checkpoint/ during training). */
+  modelDir: string;
+  title: string;
+  /** Where the points come from, e.g. "test split, 500 samples, checkpoint after epoch 3". */
+  detail: string;
+  classNames: string[];
+  dims: number;
+  /** μ_T of a GCCS model; null for cross-entropy. */
+  muT: number | null;
+  attack: { name: string; eps: number } | null;
+  samples: LatentSample[];
+}
+
+/** What the host computes: the samples and the attack. Projection and classes are the webview's own. */
+export interface LatentRequest {
+  count: number;
+  attack: 'none' | 'fgsm' | 'pgd' | 'tgsm';
+  eps: number;
+}
+
+export interface LatentView {
+  projection: 'vertices' | 'simplex' | 'pca';
+  /** 2 or 3 classes for the vertex plane; the classes drawn otherwise (empty: all). */
+  classes: number[];
+}
+
+export interface LatentState {
+  modelDir?: string;
+  request: LatentRequest;
+  view: LatentView;
+  data?: LatentData;
+}
+
+export type HostToLatent =
+  | { type: 'latent'; data: LatentData }
+  /** A computation started (busy) or failed; the panel says it instead of staying blank. */
+  | { type: 'status'; message: string; busy: boolean; isError: boolean };
+
+export type LatentToHost =
+  /** The script runs; `modelDir` from its saved state, if any. */
+  | { type: 'ready'; modelDir?: string; request: LatentRequest }
+  /** Recompute with another sample count or attack. */
+  | { type: 'request'; request: LatentRequest }
+  /** Pick another model folder. */
+  | { type: 'pickModel' };
+
+// ---- Extension host ↔ training webview (webview/training.ts, src/host/trainingPanel.ts) ----
+
+export interface TrainingData {
+  /** The model's output folder. */
+  outDir: string;
+  title: string;
+  /** Finished epochs, in order. */
+  epochs: EpochRecord[];
+  /** Planned epochs (the x axis), ≥ epochs.length. */
+  totalEpochs: number;
+  /** "training: epoch 3/10", "finished", "cancelled at epoch 2", … */
+  status: string;
+  live: boolean;
+}
+
+export interface TrainingState {
+  outDir?: string;
+  data?: TrainingData;
+}
+
+export type HostToTraining = { type: 'training'; data: TrainingData } | { type: 'status'; message: string; isError: boolean };
+export type TrainingToHost = { type: 'ready'; outDir?: string };

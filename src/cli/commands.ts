@@ -1,4 +1,10 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { AttackName, attackBatch } from '../core/attacks';
+import { outputsOf } from '../core/attacks/common';
+import { makeBatch } from '../core/data/batches';
+import type { Examples } from '../core/data/types';
 import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetSpec, DownloadableKind, downloadDataset, loadDataset, makeSplits } from '../core/data';
 import { UserError } from '../core/errors';
 import { writeFileAtomic } from '../core/io/atomic';
@@ -67,6 +73,9 @@ export const LATENT_FLAGS: FlagSpecs = {
   count: { type: 'integer', description: 'number of samples', default: '1000' },
   format: { type: 'string', choices: ['json', 'csv'], description: 'output format', default: 'json' },
   output: { type: 'string', description: 'write to this file (atomically) instead of stdout' },
+  attack: { type: 'string', choices: ['fgsm', 'pgd', 'tgsm'], description: 'also give each sample\'s z after this attack (JSON: zAttacked), to see how far it moves' },
+  eps: { type: 'number', description: 'ε of --attack (relative to each image)', default: '0.1' },
+  'train-config': { type: 'string', description: 'training configuration (JSON, as a *.gccs.json resolves to) naming the data of a model without gccs.json, e.g. a checkpoint/ during training' },
 };
 
 export interface CommandContext {
@@ -160,10 +169,26 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
   return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
 }
 
+/** The dataset and split of a --train-config file, where a model without gccs.json takes them from. */
+function metaOfTrainConfig(file: string): ModelMeta {
+  let config: TrainConfig;
+  try {
+    config = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainConfig;
+  } catch (error) {
+    throw new UserError(`${file}: cannot read the training configuration (${(error as Error).message})`);
+  }
+  if (!config?.dataset?.kind || !config.split) throw new UserError(`${file}: not a training configuration (dataset.kind and split are required)`);
+  const { dataset, split, loss, seed } = config;
+  return { dataset: { spec: dataset, trainRange: split.trainRange, testRange: split.testRange, validationFraction: split.validationFraction, splitSeed: seed ?? TRAIN_DEFAULTS.seed }, loss } as ModelMeta;
+}
+
 async function modelAndSplit(flags: ParsedFlags) {
   const location = str(flags, 'model');
   if (!location) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
-  const { model, meta, modelJson } = await loadModelDir(location);
+  const loaded = await loadModelDir(location);
+  const { model, modelJson } = loaded;
+  const trainConfig = str(flags, 'train-config');
+  const meta = loaded.meta ?? (trainConfig ? metaOfTrainConfig(trainConfig) : null);
   const spec = datasetSpec(flags, meta);
   const dataset = await loadDataset(spec);
   assertOutputWidth(model, modelJson, dataset.classNames.length, dataset.source);
@@ -196,19 +221,43 @@ export async function evalCommand({ flags, log }: CommandContext) {
   return { model: modelJson, split: splitName, dataset: dataset.source, classNames: dataset.classNames, ...evaluation };
 }
 
+/** z of every example after an L∞ attack at ε, batch i with seed + i (as in sweeps). */
+async function attackedOutputs(model: LayersModel, examples: Examples, attack: AttackName, eps: number, seed: number): Promise<Float32Array> {
+  const batchSize = 100;
+  const count = examples.labels.length;
+  const dims = model.outputs[0].shape[1] as number;
+  const z = new Float32Array(count * dims);
+  for (let start = 0, batchIndex = 0; start < count; start += batchSize, batchIndex++) {
+    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
+    const { x, y } = makeBatch(examples, indices);
+    y.dispose();
+    const { adversarial } = await attackBatch(model, attack, x, examples.labels.subarray(start, start + indices.length), { eps }, seed + batchIndex);
+    x.dispose();
+    z.set(outputsOf(model, adversarial), start * dims);
+    adversarial.dispose();
+  }
+  return z;
+}
+
 export async function latentCommand({ flags, log }: CommandContext) {
-  const { model, modelJson, examples } = await modelAndSplit(flags);
+  const { model, meta, modelJson, dataset, examples, splitName } = await modelAndSplit(flags);
   const count = Math.min(num(flags, 'count') ?? 1000, examples.labels.length);
   if (count < 1) throw new UserError('flag --count must be ≥ 1');
   const subset = { ...examples, labels: examples.labels.subarray(0, count), pixels: examples.pixels.subarray(0, count * examples.shape.reduce((a, b) => a * b, 1)) };
   const { z, dims } = computeOutputs(model, subset);
+  const attack = str(flags, 'attack') as AttackName | undefined;
+  const eps = num(flags, 'eps') ?? 0.1;
+  const attacked = attack ? await attackedOutputs(model, subset, attack, eps, num(flags, 'seed') ?? 0) : null;
   model.dispose();
-  const rows = Array.from({ length: count }, (_, n) => ({ label: subset.labels[n], z: Array.from(z.subarray(n * dims, (n + 1) * dims)) }));
+  const row = (values: Float32Array, n: number) => Array.from(values.subarray(n * dims, (n + 1) * dims));
+  const rows = Array.from({ length: count }, (_, n) => ({ label: subset.labels[n], z: row(z, n), ...(attacked ? { zAttacked: row(attacked, n) } : {}) }));
   const format = str(flags, 'format') ?? 'json';
+  const muT = meta?.loss?.kind === 'gccs' ? meta.loss.muT : null;
+  const header = ['label', ...Array.from({ length: dims }, (_, i) => `z${i}`), ...(attacked ? Array.from({ length: dims }, (_, i) => `z${i}_attacked`) : [])];
   const text =
     format === 'csv'
-      ? [['label', ...Array.from({ length: dims }, (_, i) => `z${i}`)].join(','), ...rows.map((r) => [r.label, ...r.z].join(','))].join('\n') + '\n'
-      : JSON.stringify({ model: modelJson, dims, samples: rows }) + '\n';
+      ? [header.join(','), ...rows.map((r) => [r.label, ...r.z, ...(r.zAttacked ?? [])].join(','))].join('\n') + '\n'
+      : JSON.stringify({ model: modelJson, dims, classNames: dataset.classNames, muT, split: splitName, ...(attack ? { attack: { name: attack, eps } } : {}), samples: rows }) + '\n';
   const output = str(flags, 'output');
   if (output) {
     writeFileAtomic(output, text);

@@ -8,6 +8,7 @@ import { readResultsFile } from '../core/sweep/results';
 import { summarizeSweep } from '../core/sweep/summary';
 import type { CellResult, SweepCell } from '../core/sweep/types';
 import type { PanelData } from '../protocol';
+import { modelsSection } from './compareData';
 
 /** The results files (*.jsonl) of a folder, newest first. */
 export function resultsFiles(folder: string): string[] {
@@ -46,6 +47,8 @@ export function panelData(files: string[]): PanelData {
     if (section.chart) section.chart.title = section.title;
     for (const table of section.tables) table.title = table.title.replace(/ \(attacks\[\d+\]\)/, '');
   }
+  const models = modelsSection(files);
+  if (models) summary.sections.unshift(models);
   const title = files.length === 1 ? path.basename(files[0], '.jsonl') : `${files.length} results files`;
   return { title: `Robustness: ${title}`, sources: files, summary };
 }

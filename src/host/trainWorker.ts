@@ -40,6 +40,19 @@ export class JobUserError extends Error {
   }
 }
 
+/** What panels that follow trainings see: the engine's events, then how the training ended. */
+export type TrainingNotice = TrainEvent | { type: 'finished'; outcome: 'done' | 'cancelled' | 'failed'; message: string };
+type TrainingListener = (config: TrainConfig, notice: TrainingNotice) => void;
+const trainingListeners = new Set<TrainingListener>();
+
+/** Follow every training run through runTrainWorker (the latent and training panels); dispose to stop. */
+export function onTraining(listener: TrainingListener): { dispose(): void } {
+  trainingListeners.add(listener);
+  return { dispose: () => trainingListeners.delete(listener) };
+}
+
+const notify = (config: TrainConfig, notice: TrainingNotice) => trainingListeners.forEach((listener) => listener(config, notice));
+
 export function runTrainWorker(config: TrainConfig, options: TrainWorkerOptions): Promise<{ outDir: string; testAccuracy: number }> {
   return new Promise((resolve, reject) => {
     const child = fork(options.workerFile, [], {
@@ -68,6 +81,7 @@ export function runTrainWorker(config: TrainConfig, options: TrainWorkerOptions)
           if (options.signal?.aborted) return finish({ error: new JobCancelled('training') });
           return void send({ type: 'train', config });
         case 'trainEvent':
+          notify(config, message.event);
           return options.onEvent?.(message.event);
         case 'trainDone':
           return finish({ ok: { outDir: message.outDir, testAccuracy: message.testAccuracy } });
@@ -89,6 +103,8 @@ export function runTrainWorker(config: TrainConfig, options: TrainWorkerOptions)
         const how = code !== null ? `exit code ${code}` : `signal ${signalName}`;
         outcome = { error: new Error(`the GCCS worker crashed (${how}) while training${said ? `: ${said}` : ''}`) };
       }
+      const { error } = outcome as { error?: Error };
+      notify(config, { type: 'finished', outcome: !error ? 'done' : error instanceof JobCancelled ? 'cancelled' : 'failed', message: error?.message ?? '' });
       if ('ok' in outcome) resolve(outcome.ok);
       else reject(outcome.error);
     });

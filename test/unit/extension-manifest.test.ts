@@ -9,7 +9,7 @@ const extensionSource = fs.readFileSync(path.join(root, 'src/extension.ts'), 'ut
 
 test('every contributed command has category GCCS and is registered in src/extension.ts, and vice versa', () => {
   const commands: { command: string; title: string; category: string }[] = manifest.contributes.commands;
-  assert.deepEqual(commands.map((c) => c.command).sort(), ['gccs.cancelJob', 'gccs.evaluateRobustness', 'gccs.openReport', 'gccs.train']);
+  assert.deepEqual(commands.map((c) => c.command).sort(), ['gccs.cancelJob', 'gccs.compareModels', 'gccs.evaluateRobustness', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.train']);
   for (const command of commands) assert.equal(command.category, 'GCCS', command.command);
   const registered = [...extensionSource.matchAll(/registerCommand\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
   assert.deepEqual(registered, commands.map((c) => c.command).sort());
@@ -23,7 +23,10 @@ test('the manifest: main, extensionKind, activation, schemas and settings', () =
   assert.equal(manifest.main, './dist/extension.js');
   assert.deepEqual(manifest.extensionKind, ['workspace']);
   assert.ok(manifest.activationEvents.includes('workspaceContains:**/*.gccs.json'));
-  assert.ok(manifest.activationEvents.includes('onWebviewPanel:gccs.robustness'));
+  for (const panel of ['robustness', 'latent', 'training']) assert.ok(manifest.activationEvents.includes(`onWebviewPanel:gccs.${panel}`), panel);
+  // Every panel type with an activation event has its serializer registered.
+  const hostSources = fs.readdirSync(path.join(root, 'src/host')).map((f) => fs.readFileSync(path.join(root, 'src/host', f), 'utf8')).join('\n');
+  for (const type of ['PANEL_TYPE', 'LATENT_PANEL_TYPE', 'TRAINING_PANEL_TYPE']) assert.ok(hostSources.includes(`registerWebviewPanelSerializer(${type}`), type);
   const evaluate = manifest.contributes.menus['explorer/context'].find((m: { command: string }) => m.command === 'gccs.evaluateRobustness');
   assert.match(evaluate.when, /model\.json/);
   assert.match(evaluate.when, /gccs\.json/);

@@ -1,0 +1,66 @@
+/**
+ * GCCS: Compare Models: pick two or more model folders or results files; evaluates each model's
+ * clean metrics and r_AB (`gccs eval --json`, as a job) and opens the robustness panel with their
+ * accuracy-vs-ε curves overlaid and the models table above them.
+ */
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { runCliJson } from './cliJson';
+import { SavedEvaluation, comparisonFiles, evaluationFile, modelName, resultsModels } from './compareData';
+import type { JobRunner } from './jobRunner';
+import type { ReportPanels } from './reportPanel';
+import { readSettings } from './settings';
+
+export interface CompareDeps {
+  extensionUri: vscode.Uri;
+  runner: JobRunner;
+  panels: ReportPanels;
+}
+
+export async function compareModelsCommand(deps: CompareDeps, _clicked?: vscode.Uri, selected?: vscode.Uri[]): Promise<void> {
+  const { resultsFolder } = readSettings();
+  // From the explorer with several items selected: those; else a picker.
+  let picked = selected && selected.length > 1 ? selected : undefined;
+  picked ??= await vscode.window.showOpenDialog({
+    title: 'GCCS: Compare Models: two or more model folders or results files (*.jsonl)',
+    canSelectFiles: true,
+    canSelectFolders: true,
+    canSelectMany: true,
+    defaultUri: fs.existsSync(resultsFolder) ? vscode.Uri.file(resultsFolder) : vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+  if (!picked?.length) return;
+  const { files, problems } = comparisonFiles(picked.map((u) => u.fsPath), resultsFolder);
+  if (problems.length) {
+    void vscode.window.showErrorMessage(`GCCS: cannot compare: ${problems.join('; ')}`);
+    return;
+  }
+  if (files.length < 2) {
+    void vscode.window.showErrorMessage(`GCCS: Compare Models needs two or more models with results (got ${files.length}: ${files.map((f) => modelName(f)).join(', ') || 'none'}).`);
+    return;
+  }
+  await deps.runner.enqueue({
+    title: `Comparing ${files.length} models`,
+    run: async ({ signal, report, log }) => {
+      const settings = readSettings();
+      for (const [i, file] of files.entries()) {
+        // One evaluation per results file, redone when the model is newer than it.
+        const [model] = resultsModels(file);
+        const target = evaluationFile(file);
+        if (!model || !fs.existsSync(model)) {
+          log.warn(`${file}: its model ${model ?? '(none named)'} is gone: no clean metrics for it`);
+          continue;
+        }
+        if (fs.existsSync(target) && fs.statSync(target).mtimeMs >= fs.statSync(model).mtimeMs) continue;
+        report(`evaluating ${modelName(model)}`, i / files.length);
+        const evaluation = await runCliJson<SavedEvaluation>(['eval', '--model', model, '--backend', settings.backend], {
+          cliFile: vscode.Uri.joinPath(deps.extensionUri, 'dist', 'cli.js').fsPath,
+          signal,
+        });
+        fs.writeFileSync(target, JSON.stringify(evaluation) + '\n');
+        log.info(`${modelName(model)}: test accuracy ${(100 * evaluation.accuracy).toFixed(2)}%, r_AB ${evaluation.separation.mean.toFixed(3)}`);
+      }
+      deps.panels.show(files);
+      return `compared ${files.map((f) => modelName(f)).join(', ')}`;
+    },
+  });
+}

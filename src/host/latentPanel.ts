@@ -1,0 +1,218 @@
+/**
+ * The latent space panel (webview type gccs.latent, script dist/webview/latent.js). The host runs
+ * `gccs latent --json` (cliJson.ts) on the shown model and posts the points; the webview projects
+ * and draws them. The panel follows the work: it reloads when the model's files change on disk,
+ * switches to the model of the active *.gccs.json experiment, and during a training shows the
+ * checkpoint written at each epoch end. Restored after a reload by its serializer.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { TrainConfig } from '../core/train/trainer';
+import type { HostToLatent, LatentRequest, LatentState, LatentToHost } from '../protocol';
+import { runCliJson } from './cliJson';
+import { ExperimentError, loadExperiment } from './experiment';
+import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from './latentData';
+import { loadPanelPage, panelOptions } from './panelShell';
+import { JobCancelled, JobUserError, TrainingNotice, onTraining } from './trainWorker';
+
+export const LATENT_PANEL_TYPE = 'gccs.latent';
+
+/** What to compute: a model folder, or a training's checkpoint (with the run's configuration for its data). */
+interface Target {
+  modelDir: string;
+  training?: { config: TrainConfig; epoch: number };
+}
+
+export class LatentPanels implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private target: Target | undefined;
+  private request: LatentRequest = LATENT_DEFAULTS;
+  private running: AbortController | undefined;
+  private watcher: vscode.FileSystemWatcher | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private readonly trainConfigFile = path.join(os.tmpdir(), `gccs-latent-train-config-${process.pid}.json`);
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(LATENT_PANEL_TYPE, {
+        deserializeWebviewPanel: async (panel, state: LatentState | undefined) => {
+          // The script's `ready` carries the saved model folder and request.
+          this.attach(panel);
+          this.request = state?.request ?? LATENT_DEFAULTS;
+        },
+      }),
+      vscode.window.onDidChangeActiveTextEditor((editor) => this.followExperiment(editor?.document)),
+      onTraining((config, notice) => this.onTraining(config, notice)),
+    );
+  }
+
+  /** GCCS: Show Latent Space: on the explorer's model.json / gccs.json / folder / experiment, else the active experiment, else a picked folder. */
+  async showCommand(uri?: vscode.Uri): Promise<void> {
+    let location = uri instanceof vscode.Uri ? uri.fsPath : undefined;
+    const active = vscode.window.activeTextEditor?.document;
+    if (!location && active?.fileName.endsWith('.gccs.json')) location = active.fileName;
+    location ??= await pickModelFolder();
+    if (!location) return;
+    try {
+      const modelDir = location.endsWith('.gccs.json') ? experimentModel(location) : modelFolder(location);
+      this.open();
+      this.follow({ modelDir });
+    } catch (error) {
+      if (!(error instanceof LatentInputError || error instanceof ExperimentError)) throw error;
+      void vscode.window.showErrorMessage(`GCCS: ${error.message}`);
+    }
+  }
+
+  private open(): void {
+    if (this.panel) return this.panel.reveal(undefined, true);
+    const panel = vscode.window.createWebviewPanel(LATENT_PANEL_TYPE, 'GCCS Latent Space', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
+    this.attach(panel);
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel?.dispose();
+    this.panel = panel;
+    loadPanelPage(panel, this.extensionUri, 'GCCS Latent Space', 'latent');
+    const subscription = panel.webview.onDidReceiveMessage((message: LatentToHost) => this.onMessage(message));
+    panel.onDidDispose(() => {
+      subscription.dispose();
+      if (this.panel !== panel) return;
+      this.panel = undefined;
+      this.target = undefined;
+      this.running?.abort();
+      this.watch(undefined);
+    });
+  }
+
+  private onMessage(message: LatentToHost): void {
+    switch (message.type) {
+      case 'ready':
+        this.request = message.request;
+        if (this.target) return void this.compute();
+        if (message.modelDir) return this.follow({ modelDir: message.modelDir });
+        return this.post({ type: 'status', message: 'No model yet: run GCCS: Show Latent Space on a model folder, or open a *.gccs.json experiment that has been trained.', busy: false, isError: false });
+      case 'request':
+        this.request = message.request;
+        return void this.compute();
+      case 'pickModel':
+        return void this.showCommand();
+    }
+  }
+
+  private post(message: HostToLatent): void {
+    void this.panel?.webview.postMessage(message);
+  }
+
+  private follow(target: Target): void {
+    this.target = target;
+    this.watch(target.training ? undefined : target.modelDir);
+    void this.compute();
+  }
+
+  /** Reload when the model is rewritten (a training finishing, gccs train from a terminal). */
+  private watch(modelDir: string | undefined): void {
+    this.watcher?.dispose();
+    this.watcher = undefined;
+    if (!modelDir) return;
+    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(modelDir), '{model.json,gccs.json}'));
+    const reload = () => {
+      clearTimeout(this.reloadTimer);
+      // Several files change per save: wait for the last one.
+      this.reloadTimer = setTimeout(() => this.target?.modelDir === modelDir && !this.target.training && void this.compute(), 700);
+    };
+    this.watcher.onDidChange(reload);
+    this.watcher.onDidCreate(reload);
+  }
+
+  private followExperiment(document: vscode.TextDocument | undefined): void {
+    if (!this.panel || !document?.fileName.endsWith('.gccs.json') || this.target?.training) return;
+    try {
+      const modelDir = experimentModel(document.fileName);
+      if (modelDir !== this.target?.modelDir) this.follow({ modelDir });
+    } catch (error) {
+      this.post({ type: 'status', message: (error as Error).message, busy: false, isError: true });
+    }
+  }
+
+  private onTraining(config: TrainConfig, notice: TrainingNotice): void {
+    if (!this.panel) return;
+    const modelDir = path.join(config.outDir, 'checkpoint');
+    switch (notice.type) {
+      case 'start':
+        this.running?.abort();
+        this.target = { modelDir, training: { config, epoch: 0 } };
+        this.watch(undefined);
+        return this.post({ type: 'status', message: `Training ${path.basename(config.outDir)}: the latent space appears after epoch ${notice.startEpoch}.`, busy: true, isError: false });
+      case 'epoch':
+        return this.follow({ modelDir, training: { config, epoch: notice.record.epoch } });
+      case 'finished':
+        if (this.target?.modelDir !== modelDir) return;
+        // The finished model replaces the checkpoint; a failed run leaves its last checkpoint shown.
+        if (notice.outcome === 'done') this.follow({ modelDir: config.outDir });
+        else this.target = { modelDir };
+        return;
+    }
+  }
+
+  private async compute(): Promise<void> {
+    const target = this.target;
+    if (!target || !this.panel) return;
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller;
+    const name = path.basename(target.training ? path.dirname(target.modelDir) : target.modelDir);
+    const attack = this.request.attack === 'none' ? '' : ` and ${this.request.attack.toUpperCase()} at ε = ${this.request.eps}`;
+    this.post({ type: 'status', message: `Computing z of ${this.request.count} samples of ${name}${attack}…`, busy: true, isError: false });
+    try {
+      if (target.training) fs.writeFileSync(this.trainConfigFile, JSON.stringify(target.training.config));
+      const output = await runCliJson(latentArgs(target.modelDir, this.request, target.training ? this.trainConfigFile : undefined), {
+        cliFile: vscode.Uri.joinPath(this.extensionUri, 'dist', 'cli.js').fsPath,
+        signal: controller.signal,
+      });
+      const data = latentData(target.modelDir, output, target.training ? `checkpoint after epoch ${target.training.epoch}` : undefined);
+      if (this.running === controller) this.post({ type: 'latent', data });
+    } catch (error) {
+      if (error instanceof JobCancelled) return;
+      const message = error instanceof JobUserError || error instanceof LatentInputError ? error.message : `${(error as Error).message} (see the GCCS log)`;
+      this.log.error(`latent space of ${target.modelDir}: ${(error as Error).message}`);
+      if (this.running === controller) this.post({ type: 'status', message, busy: false, isError: true });
+    } finally {
+      if (this.running === controller) this.running = undefined;
+    }
+  }
+
+  dispose(): void {
+    this.running?.abort();
+    clearTimeout(this.reloadTimer);
+    this.watcher?.dispose();
+    this.panel?.dispose();
+    this.disposables.forEach((d) => d.dispose());
+    fs.rmSync(this.trainConfigFile, { force: true });
+  }
+}
+
+/** The model folder of an experiment file (its outDir); throws naming the file when it was not trained yet. */
+function experimentModel(file: string): string {
+  const { outDir } = loadExperiment(file);
+  if (!fs.existsSync(path.join(outDir, 'model.json'))) {
+    throw new LatentInputError(`${path.basename(file)}: not trained yet (no model in ${outDir}): run GCCS: Train on it first`);
+  }
+  return outDir;
+}
+
+async function pickModelFolder(): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    title: 'GCCS: model folder (with model.json and gccs.json)',
+    canSelectFiles: false,
+    canSelectFolders: true,
+    canSelectMany: false,
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+  return picked?.[0]?.fsPath;
+}

@@ -1,0 +1,50 @@
+/**
+ * The training panel's data for a model folder: per-epoch records from its gccs.json (a finished
+ * run) or from checkpoint/state.json (a run that is going on or was interrupted). No vscode; tested.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EpochRecord, ModelMeta } from '../core/io/modelDir';
+import type { TrainingData } from '../protocol';
+
+export class TrainingInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingInputError';
+  }
+}
+
+function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (error) {
+    throw new TrainingInputError(`${file}: cannot be read (${(error as Error).message})`);
+  }
+}
+
+/** The training history of a model folder (or its model.json / gccs.json). */
+export function trainingData(location: string): TrainingData {
+  const outDir = ['model.json', 'gccs.json'].includes(path.basename(location)) ? path.dirname(location) : location;
+  const metaFile = path.join(outDir, 'gccs.json');
+  const stateFile = path.join(outDir, 'checkpoint', 'state.json');
+  const title = `Training: ${path.basename(outDir)}`;
+  // A checkpoint newer than gccs.json belongs to a run after the finished one (going on or stopped).
+  const stateIsNewer = fs.existsSync(stateFile) && (!fs.existsSync(metaFile) || fs.statSync(stateFile).mtimeMs > fs.statSync(metaFile).mtimeMs + 1000);
+  if (fs.existsSync(metaFile) && !stateIsNewer) {
+    const meta = readJson<ModelMeta>(metaFile);
+    if (!Array.isArray(meta.epochs)) throw new TrainingInputError(`${metaFile}: no per-epoch metrics ("epochs")`);
+    return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training?.epochs ?? meta.epochs.length, status: `finished: ${meta.epochs.length} epochs in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`, live: false };
+  }
+  if (stateIsNewer) {
+    const state = readJson<{ records?: EpochRecord[]; epochsDone?: number }>(stateFile);
+    if (!Array.isArray(state.records)) throw new TrainingInputError(`${stateFile}: no per-epoch records`);
+    return { outDir, title, epochs: state.records, totalEpochs: state.records.length, status: `checkpoint after epoch ${state.epochsDone ?? state.records.length} (not finished)`, live: false };
+  }
+  throw new TrainingInputError(`${outDir}: no gccs.json and no checkpoint/state.json: nothing was trained here yet`);
+}
+
+/** The data after one more epoch of a live run. */
+export function withEpoch(data: TrainingData, record: EpochRecord): TrainingData {
+  const epochs = [...data.epochs.filter((r) => r.epoch < record.epoch), record];
+  return { ...data, epochs, totalEpochs: Math.max(data.totalEpochs, epochs.length), status: `training: epoch ${record.epoch}/${data.totalEpochs}`, live: true };
+}

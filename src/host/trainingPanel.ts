@@ -1,0 +1,136 @@
+/**
+ * The training panel (webview type gccs.training, script dist/webview/training.js): loss and
+ * accuracy per epoch of one model folder, from its gccs.json (finished) or checkpoint (interrupted),
+ * and live from the events of a training run (trainWorker.ts onTraining). Restored by its serializer.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { TrainConfig } from '../core/train/trainer';
+import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../protocol';
+import { loadPanelPage, panelOptions } from './panelShell';
+import { TrainingInputError, trainingData, withEpoch } from './trainingData';
+import { TrainingNotice, onTraining } from './trainWorker';
+
+export const TRAINING_PANEL_TYPE = 'gccs.training';
+
+export class TrainingPanels implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private data: TrainingData | undefined;
+  /** The run going on now, which Show Training without a folder shows. */
+  private live: TrainingData | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly extensionUri: vscode.Uri) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(TRAINING_PANEL_TYPE, {
+        deserializeWebviewPanel: async (panel, _state: TrainingState | undefined) => this.attach(panel),
+      }),
+      onTraining((config, notice) => this.onTraining(config, notice)),
+    );
+  }
+
+  /** GCCS: Show Training: the explorer's model folder / model.json / gccs.json, else the running training, else a picked folder. */
+  async showCommand(uri?: vscode.Uri): Promise<void> {
+    if (!(uri instanceof vscode.Uri) && this.live) return this.show(this.live);
+    let location = uri instanceof vscode.Uri ? uri.fsPath : undefined;
+    if (!location) {
+      const picked = await vscode.window.showOpenDialog({ title: 'GCCS: model folder to show the training of', canSelectFiles: false, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
+      location = picked?.[0]?.fsPath;
+    }
+    if (!location) return;
+    try {
+      this.show(trainingData(location));
+    } catch (error) {
+      if (!(error instanceof TrainingInputError)) throw error;
+      void vscode.window.showErrorMessage(`GCCS: ${error.message}`);
+    }
+  }
+
+  private show(data: TrainingData): void {
+    this.data = data;
+    if (this.panel) {
+      this.panel.reveal(undefined, true);
+      return this.post();
+    }
+    const panel = vscode.window.createWebviewPanel(TRAINING_PANEL_TYPE, 'GCCS Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
+    this.attach(panel);
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel?.dispose();
+    this.panel = panel;
+    loadPanelPage(panel, this.extensionUri, 'GCCS Training', 'training');
+    const subscription = panel.webview.onDidReceiveMessage((message: TrainingToHost) => this.onMessage(message));
+    panel.onDidDispose(() => {
+      subscription.dispose();
+      if (this.panel === panel) this.panel = undefined;
+    });
+  }
+
+  private onMessage(message: TrainingToHost): void {
+    if (message.type !== 'ready') return;
+    // A restored panel reloads its folder: the run may have gone on or finished meanwhile.
+    if (!this.data && message.outDir) {
+      try {
+        this.data = this.live?.outDir === message.outDir ? this.live : trainingData(message.outDir);
+      } catch (error) {
+        return this.postMessage({ type: 'status', message: (error as Error).message, isError: true });
+      }
+    }
+    if (this.data) return this.post();
+    this.postMessage({ type: 'status', message: 'No training to show: start GCCS: Train, or run GCCS: Show Training on a model folder.', isError: false });
+  }
+
+  private onTraining(config: TrainConfig, notice: TrainingNotice): void {
+    const outDir = config.outDir;
+    const base = this.live?.outDir === outDir ? this.live : undefined;
+    switch (notice.type) {
+      case 'start': {
+        let epochs: TrainingData['epochs'] = [];
+        // A resumed run starts with the checkpoint's epochs.
+        if (notice.startEpoch > 1) {
+          try {
+            epochs = trainingData(outDir).epochs.filter((r) => r.epoch < notice.startEpoch);
+          } catch {
+            epochs = [];
+          }
+        }
+        this.live = { outDir, title: `Training: ${path.basename(outDir)}`, epochs, totalEpochs: notice.epochs, status: `training: waiting for epoch ${notice.startEpoch}/${notice.epochs}`, live: true };
+        break;
+      }
+      case 'epoch':
+        if (!base) return;
+        this.live = withEpoch(base, notice.record);
+        break;
+      case 'finished': {
+        if (!base) return;
+        const last = base.epochs.length ? ` at epoch ${base.epochs[base.epochs.length - 1].epoch}` : '';
+        const status = notice.outcome === 'done' ? `finished: ${base.epochs.length} epochs` : notice.outcome === 'cancelled' ? `cancelled${last}` : `failed${last}: ${notice.message}`;
+        const ended = { ...base, status, live: false };
+        this.live = undefined;
+        if (this.data?.outDir === outDir) this.data = ended;
+        return this.post();
+      }
+      default:
+        return;
+    }
+    // A panel that is open follows the newest run.
+    if (this.panel && (notice.type === 'start' || this.data?.outDir === outDir)) {
+      this.data = this.live;
+      this.post();
+    }
+  }
+
+  private post(): void {
+    if (this.data) this.postMessage({ type: 'training', data: this.data });
+  }
+
+  private postMessage(message: HostToTraining): void {
+    void this.panel?.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The training panel's script (bundled to dist/webview/training.js): loss and accuracy (train and
+ * validation) per epoch, redrawn at each epoch of a live run. Messages: src/protocol.ts.
+ */
+import { Chart, Legend, LineController, LineElement, LinearScale, PointElement, Title, Tooltip } from 'chart.js';
+import type { Plugin } from 'chart.js';
+import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/protocol';
+import { background, chartColours, element, onThemeChange, seriesColour, vscodeApi } from './ui';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip, Title);
+
+const vscode = vscodeApi<TrainingState, TrainingToHost>();
+const app = document.getElementById('app') as HTMLElement;
+let state: TrainingState = vscode.getState() ?? {};
+let status: { message: string; isError: boolean } | undefined;
+let charts: Chart[] = [];
+
+function lineChart(title: string, yTitle: string, series: { label: string; points: { x: number; y: number }[] }[], totalEpochs: number, y: { min?: number; max?: number; log?: boolean }): HTMLElement {
+  const { foreground, grid, font } = chartColours();
+  const box = element('div', undefined, 'canvas');
+  const canvas = element('canvas');
+  box.append(canvas);
+  charts.push(
+    new Chart(canvas, {
+      type: 'line',
+      data: { datasets: series.map((s, i) => ({ label: s.label, data: s.points, borderColor: seriesColour(i), backgroundColor: seriesColour(i), tension: 0, pointRadius: 3 })) },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        color: foreground,
+        font: { family: font },
+        scales: {
+          x: { type: 'linear', min: 1, max: Math.max(2, totalEpochs), ticks: { color: foreground, precision: 0 }, title: { display: true, text: 'epoch', color: foreground }, grid: { color: grid } },
+          y: { type: y.log ? 'logarithmic' : 'linear', min: y.min, max: y.max, ticks: { color: foreground }, title: { display: true, text: yTitle, color: foreground }, grid: { color: grid } },
+        },
+        plugins: { legend: { labels: { color: foreground } }, title: { display: true, text: title, color: foreground } },
+      },
+      plugins: [background as Plugin<'line'>],
+    }),
+  );
+  return box;
+}
+
+function render(): void {
+  charts.forEach((c) => c.destroy());
+  charts = [];
+  app.replaceChildren();
+  const data: TrainingData | undefined = state.data;
+  app.append(element('h1', data?.title ?? 'Training'));
+  if (status) app.append(element('p', status.message, status.isError ? 'error' : 'empty'));
+  if (!data) return;
+  app.append(element('p', `${data.status} · ${data.outDir}`, data.live ? 'busy' : 'facts'));
+  if (data.epochs.length === 0) return void app.append(element('p', 'No epoch has finished yet.', 'empty'));
+  const points = (pick: (r: TrainingData['epochs'][number]) => number | null) => data.epochs.flatMap((r) => (pick(r) === null ? [] : [{ x: r.epoch, y: pick(r) as number }]));
+  // GCCS losses start near D·μ_T² and fall by orders of magnitude: a log axis when all are positive.
+  const log = data.epochs.every((r) => r.loss > 0);
+  app.append(lineChart('Training loss', log ? 'loss (log scale)' : 'loss', [{ label: 'train loss', points: points((r) => r.loss) }], data.totalEpochs, { log }));
+  const accuracy = [{ label: 'train accuracy', points: points((r) => 100 * r.trainAccuracy) }];
+  if (data.epochs.some((r) => r.validationAccuracy !== null)) accuracy.push({ label: 'validation accuracy', points: points((r) => (r.validationAccuracy === null ? null : 100 * r.validationAccuracy)) });
+  app.append(lineChart('Accuracy', 'accuracy (%)', accuracy, data.totalEpochs, { min: 0, max: 100 }));
+  const last = data.epochs[data.epochs.length - 1];
+  const validation = last.validationAccuracy === null ? '' : `, validation ${(100 * last.validationAccuracy).toFixed(2)}%`;
+  app.append(element('p', `epoch ${last.epoch}: loss ${last.loss.toPrecision(5)}, train ${(100 * last.trainAccuracy).toFixed(2)}%${validation}, lr ${last.learningRate.toExponential(2)}, ${last.seconds.toFixed(1)} s`, 'facts'));
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToTraining>) => {
+  const message = event.data;
+  if (message?.type === 'training') {
+    status = undefined;
+    state = { outDir: message.data.outDir, data: message.data };
+    vscode.setState(state);
+  } else if (message?.type === 'status') status = message;
+  else return;
+  render();
+});
+
+onThemeChange(render);
+render();
+vscode.postMessage({ type: 'ready', outDir: state.outDir });

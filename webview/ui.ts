@@ -1,0 +1,70 @@
+/**
+ * What the latent and training panels' scripts share: the vscode API handle, DOM building with
+ * textContent only, theme colours from the --vscode-* variables, and the chart background.
+ */
+import type { Chart, Plugin } from 'chart.js';
+
+export interface VsCodeApi<State, Message> {
+  postMessage(message: Message): void;
+  getState(): State | undefined;
+  setState(state: State): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi<unknown, unknown>;
+export const vscodeApi = <State, Message>() => acquireVsCodeApi() as VsCodeApi<State, Message>;
+
+export const cssVar = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+
+/** Series colours: the theme's chart colours, then its terminal colours (12 distinct, then repeating). */
+const PALETTE: [string, string][] = [
+  ['--vscode-charts-blue', '#3794ff'],
+  ['--vscode-charts-red', '#f14c4c'],
+  ['--vscode-charts-green', '#89d185'],
+  ['--vscode-charts-orange', '#d18616'],
+  ['--vscode-charts-purple', '#b180d7'],
+  ['--vscode-charts-yellow', '#cca700'],
+  ['--vscode-terminal-ansiCyan', '#11a8cd'],
+  ['--vscode-terminal-ansiMagenta', '#bc3fbc'],
+  ['--vscode-terminal-ansiBrightGreen', '#23d18b'],
+  ['--vscode-terminal-ansiBrightRed', '#f14c4c'],
+  ['--vscode-terminal-ansiBrightBlue', '#3b8eea'],
+  ['--vscode-terminal-ansiWhite', '#e5e5e5'],
+];
+export const seriesColour = (i: number) => cssVar(...PALETTE[i % PALETTE.length]);
+
+/** The colour with an alpha, for the theme's #rrggbb (or #rrggbbaa) values; others unchanged. */
+export const withAlpha = (colour: string, alpha: number) => (/^#[0-9a-f]{6}/i.test(colour) ? `${colour.slice(0, 7)}${Math.round(alpha * 255).toString(16).padStart(2, '0')}` : colour);
+
+export function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+export function button(label: string, title: string, onClick: () => void): HTMLButtonElement {
+  const node = element('button', label);
+  node.title = title;
+  node.addEventListener('click', onClick);
+  return node;
+}
+
+export const chartColours = () => ({
+  foreground: cssVar('--vscode-foreground', '#cccccc'),
+  grid: cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', '#80808040')),
+  font: cssVar('--vscode-font-family', 'sans-serif'),
+});
+
+/** Paints the editor background under a chart, so the canvas (and an exported PNG) is not transparent. */
+export const background: Plugin = {
+  id: 'gccsBackground',
+  beforeDraw: (chart: Chart) => {
+    const { ctx, width, height } = chart;
+    ctx.save();
+    ctx.fillStyle = cssVar('--vscode-editor-background', '#1e1e1e');
+    ctx.fillRect(0, 0, width, height);
+    ctx.restore();
+  },
+};
+
+/** Calls redraw when the theme changes (VS Code changes the body's class). */
+export const onThemeChange = (redraw: () => void) => new MutationObserver(redraw).observe(document.body, { attributes: true, attributeFilter: ['class'] });
