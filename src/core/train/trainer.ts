@@ -197,7 +197,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
 }
 
 /** One optimisation step in this process; returns the batch loss and how many samples the batch got right. */
-function trainStep(
+export function trainStep(
   model: tfl.LayersModel,
   variables: tf.Variable[],
   optimizer: Optimizer,
