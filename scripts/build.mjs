@@ -5,12 +5,14 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { buildSimdKernels } from './build-simd-kernels.mjs';
 
 const require = createRequire(import.meta.url);
 const optionalNative = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, external: optionalNative, logLevel: 'warning' };
 
 mkdirSync('dist/webview', { recursive: true });
+buildSimdKernels();
 await Promise.all([
   build({ ...common, entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),

@@ -93,11 +93,12 @@ for (const [i, c] of convCases.entries()) {
   });
 }
 
-const poolCases: { name: string; x: Shape4; size: number; pad: 'valid' | 'same' }[] = [
+const poolCases: { name: string; x: Shape4; size: number; stride?: number; pad: 'valid' | 'same' }[] = [
   { name: 'CNN pool1: 2×2 on 26×26×32', x: [8, 26, 26, 32], size: 2, pad: 'valid' },
   { name: 'CNN pool2: 2×2 on 11×11×64 (last row/column unused)', x: [8, 11, 11, 64], size: 2, pad: 'valid' },
   { name: "2×2 'same' on 7×7 (padded window)", x: [2, 7, 7, 3], size: 2, pad: 'same' },
-  { name: '3×3 stride 3 on 9×8', x: [2, 9, 8, 5], size: 3, pad: 'valid' },
+  { name: '3×3 stride 3 on 9×8, 5 channels', x: [2, 9, 8, 5], size: 3, pad: 'valid' },
+  { name: "3×3 stride 2 'same' (overlapping windows), 6 channels", x: [2, 9, 10, 6], size: 3, stride: 2, pad: 'same' },
 ];
 
 for (const [i, c] of poolCases.entries()) {
@@ -105,16 +106,43 @@ for (const [i, c] of poolCases.entries()) {
   for (const relu of [false, true]) {
     test(`MaxPoolGrad matches cpu — ${c.name}${relu ? ', after relu' : ''}`, async () => {
       await initBackend('cpu');
-      const y = tf.tidy(() => tf.maxPool(tf.zeros(c.x) as tf.Tensor4D, c.size, c.size, c.pad).shape);
+      const stride = c.stride ?? c.size;
+      const y = tf.tidy(() => tf.maxPool(tf.zeros(c.x) as tf.Tensor4D, c.size, stride, c.pad).shape);
       const values = { input: normal(c.x, 100 + i), dy: normal(y, 200 + i) };
-      const attrs = { filterSize: [c.size, c.size], strides: [c.size, c.size], pad: c.pad };
+      const attrs = { filterSize: [c.size, c.size], strides: [stride, stride], pad: c.pad };
       await assertKernelMatchesCpu('MaxPoolGrad', values, attrs, (t) => {
         const input = relu ? tf.relu(t.input) : t.input;
-        return { input, output: tf.maxPool(input as tf.Tensor4D, c.size, c.size, c.pad) };
+        return { input, output: tf.maxPool(input as tf.Tensor4D, c.size, stride, c.pad) };
       });
     });
   }
 }
+
+const sumCases: { x: number[]; axis: number[]; keepDims: boolean }[] = [
+  { x: [8, 26, 26, 32], axis: [0, 1, 2], keepDims: false }, // conv bias gradient
+  { x: [200, 128], axis: [0], keepDims: false }, // dense bias gradient
+  { x: [3, 5, 7], axis: [1, 0], keepDims: true }, // columns not a multiple of 4
+  { x: [4, 5, 6], axis: [1], keepDims: false }, // not leading axes: built-in
+];
+
+for (const [i, c] of sumCases.entries()) {
+  test(`Sum matches cpu — ${c.x} over axes ${c.axis}${c.keepDims ? ', keepDims' : ''}`, async () => {
+    await assertKernelMatchesCpu('Sum', { x: normal(c.x, 600 + i) }, { axis: c.axis, keepDims: c.keepDims });
+  });
+}
+
+test('Identity and same-dtype Cast share their input, which stays valid after the input is disposed', async () => {
+  await initBackend('wasm');
+  const x = tf.tensor(normal([4, 5], 700).data, [4, 5]);
+  const expected = x.dataSync().slice();
+  const copies = [tf.clone(x), tf.cast(x, 'float32')];
+  x.dispose();
+  for (const copy of copies) assert.deepEqual(copy.dataSync(), expected);
+  tf.dispose(copies);
+  const ints = tf.cast(tf.tensor1d([1.7, -2.2, 3.5]), 'int32');
+  assert.deepEqual([...ints.dataSync()], [1, -2, 3]); // a real cast still converts
+  ints.dispose();
+});
 
 const matMulCases: { a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }[] = [
   { a: [200, 1600], b: [200, 128], transposeA: true, transposeB: false }, // dense dW = xᵀ·dy

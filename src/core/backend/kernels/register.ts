@@ -1,31 +1,39 @@
 import {
   BatchMatMul,
+  Cast,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   getKernel,
+  Identity,
   KernelFunc,
   MaxPoolGrad,
   registerKernel,
+  Sum,
   Tile,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { makeBatchMatMul } from './batch_mat_mul';
 import { conv2DBackpropFilter } from './conv2d_backprop_filter';
 import { makeConv2DBackpropInput } from './conv2d_backprop_input';
-import { makeMaxPoolGrad } from './max_pool_grad';
+import { identity, makeCast } from './identity';
+import { maxPoolGrad } from './max_pool_grad';
+import { makeSum } from './sum';
 import { makeTile } from './tile';
 
-/** Kernels the wasm backend lacks, added here. */
+/** Kernels the wasm backend lacks, or whose built-in is replaced outright. */
 const added: Record<string, KernelFunc> = {
   [Conv2DBackpropFilter]: conv2DBackpropFilter,
+  [MaxPoolGrad]: maxPoolGrad,
+  [Identity]: identity,
 };
 
 /** Built-in kernels replaced by faster (or correct) compositions that fall back to the original. */
 const replaced: Record<string, (builtin: KernelFunc) => KernelFunc> = {
   [Conv2DBackpropInput]: makeConv2DBackpropInput,
-  [MaxPoolGrad]: makeMaxPoolGrad,
   [BatchMatMul]: makeBatchMatMul,
   [Tile]: makeTile,
+  [Cast]: makeCast,
+  [Sum]: makeSum,
 };
 
 export const customKernelNames = [...Object.keys(added), ...Object.keys(replaced)];
@@ -40,6 +48,7 @@ export function registerCustomKernels(): void {
   if (registered) return;
   registered = true;
   for (const [kernelName, kernelFunc] of Object.entries(added)) {
+    if (getKernel(kernelName, 'wasm')) unregisterKernel(kernelName, 'wasm');
     registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }
   for (const [kernelName, make] of Object.entries(replaced)) {

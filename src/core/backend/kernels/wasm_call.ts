@@ -19,3 +19,10 @@ export function runWasm(
 export function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
 }
+
+/** Another reference to x's data: no copy (as the wasm Reshape). */
+export function share(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
