@@ -3,7 +3,8 @@
 // --extensions-dir; @vscode/vsce is not a dependency, so no .vsix), driven through headless
 // Chromium like a person: command palette → GCCS: Train, Explorer context menu on the new
 // model.json → Evaluate Robustness, prompts answered with the keyboard, then the GCCS Robustness
-// panel's chart is checked for drawn pixels inside the webview. Screenshots go to
+// panel's chart is checked for drawn pixels inside the webview; then Show Latent Space (and a PGD
+// overlay chosen inside the panel) and Show Training from the Explorer, each chart checked the same way. Screenshots go to
 // test-artifacts/e2e/*.png. code-server preparation and launch: scripts/codeServer.mjs.
 //
 // Environment: as scripts/integration.mjs; GCCS_E2E_KEEP=1 keeps the temp dir.
@@ -35,11 +36,20 @@ function installExtension(extensionsDir) {
   return folder;
 }
 
-/** Inside every frame (the webview is two iframes deep): how much the robustness chart canvases have drawn. */
-async function chartPixels(page) {
+/** The frame of the webview page titled `title` (the panel's page is two iframes deep). */
+async function webviewFrame(page, title) {
+  for (const frame of page.frames()) {
+    if ((await frame.title().catch(() => '')) === title) return frame;
+  }
+  return undefined;
+}
+
+/** Inside the webview titled `title`: how much its chart canvases have drawn. */
+async function chartPixels(page, title) {
   for (const frame of page.frames()) {
     const found = await frame
-      .evaluate(() => {
+      .evaluate((title) => {
+        if (document.title !== title) return undefined;
         const canvases = [...document.querySelectorAll('canvas')];
         if (canvases.length === 0) return undefined;
         return canvases.map((canvas) => {
@@ -61,7 +71,7 @@ async function chartPixels(page) {
           empty.height = height;
           return { width, height, drawn, colours: colours.size, dataUrl: canvas.toDataURL().length, emptyDataUrl: empty.toDataURL().length };
         });
-      })
+      }, title)
       .catch(() => undefined);
     if (found) return found;
   }
@@ -116,6 +126,19 @@ try {
   const quickInput = page.locator('.quick-input-widget');
   const quickTitle = page.locator('.quick-input-widget .quick-input-title');
   const model = join(workspace, 'models', 'tiny');
+  /** Waits until every chart canvas of the webview titled `title` has drawn (pixels, colours, a non-empty PNG). */
+  const drawnCharts = (title, ms = 30_000) =>
+    waitUntil(
+      `a chart canvas with drawn pixels in the "${title}" webview`,
+      async () => {
+        const found = await chartPixels(page, title);
+        return found?.length && found.every((c) => c.drawn > 0.005 * c.width * c.height && c.colours >= 3 && c.dataUrl > 2 * c.emptyDataUrl) ? found : undefined;
+      },
+      ms,
+      500,
+    );
+  const describeCanvases = (canvases) =>
+    canvases.map((c, i) => `canvas ${i + 1} ${c.width}×${c.height}: ${c.drawn} pixels differ from the background (${((100 * c.drawn) / (c.width * c.height)).toFixed(1)}%), ${c.colours}${c.colours >= 64 ? '+' : ''} colours, toDataURL ${c.dataUrl} chars vs ${c.emptyDataUrl} empty`).join('; ');
   const resultsFolder = join(workspace, '.gccs', 'results');
 
   await step('the workbench opens the workspace with the experiment in the Explorer', async () => {
@@ -188,18 +211,50 @@ try {
 
   await step('the "GCCS Robustness" panel opens and its chart canvas has drawn pixels', async () => {
     await page.locator('.tabs-container .tab', { hasText: 'GCCS Robustness' }).waitFor({ state: 'visible', timeout: 30_000 });
-    const canvases = await waitUntil(
-      'a chart canvas with drawn pixels in the webview',
-      async () => {
-        const found = await chartPixels(page);
-        return found?.length && found.every((c) => c.drawn > 0.005 * c.width * c.height && c.colours >= 3 && c.dataUrl > 2 * c.emptyDataUrl) ? found : undefined;
-      },
-      30_000,
-      500,
-    );
+    const canvases = await drawnCharts('GCCS Robustness');
     await sleep(800); // chart.js animation settles
     await shot('03-panel-chart.png');
-    return canvases.map((c, i) => `canvas ${i + 1} ${c.width}×${c.height}: ${c.drawn} pixels differ from the background (${((100 * c.drawn) / (c.width * c.height)).toFixed(1)}%), ${c.colours}${c.colours >= 64 ? '+' : ''} colours, toDataURL ${c.dataUrl} chars vs ${c.emptyDataUrl} empty`).join('; ');
+    return describeCanvases(canvases);
+  });
+
+  /** Right-click a file of models/tiny in the Explorer and choose a GCCS entry. */
+  const contextMenu = async (file, entry) => {
+    const row = explorerRow(file);
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    await row.click({ button: 'right' });
+    const item = page.locator('.context-view .action-item', { hasText: entry });
+    await item.waitFor({ state: 'visible', timeout: 10_000 });
+    await item.click();
+  };
+
+  await step('Explorer: model.json → "Show Latent Space" opens the latent panel; its scatter plot has drawn points', async () => {
+    await contextMenu('model.json', 'Show Latent Space');
+    await page.locator('.tabs-container .tab', { hasText: 'GCCS Latent Space' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const canvases = await drawnCharts('GCCS Latent Space', 120_000);
+    await sleep(500);
+    await shot('04-latent-panel.png');
+    return describeCanvases(canvases);
+  });
+
+  await step('the latent panel: attack PGD ε 0.1 → Compute overlays the attacked points', async () => {
+    const frame = await waitUntil('the latent webview frame', () => webviewFrame(page, 'GCCS Latent Space'), 10_000);
+    await frame.locator('label', { hasText: 'attack' }).locator('select').selectOption('pgd');
+    await frame.locator('button', { hasText: 'Compute' }).click();
+    const facts = frame.locator('p.facts', { hasText: 'PGD ε = 0.1: mean' });
+    await facts.waitFor({ state: 'visible', timeout: 120_000 });
+    const canvases = await drawnCharts('GCCS Latent Space');
+    await sleep(500);
+    await shot('05-latent-attack.png');
+    return `${await facts.textContent()}; ${describeCanvases(canvases)}`;
+  });
+
+  await step('Explorer: gccs.json → "Show Training" draws the loss and accuracy curves', async () => {
+    await contextMenu('gccs.json', 'Show Training');
+    await page.locator('.tabs-container .tab', { hasText: 'GCCS Training' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const canvases = await drawnCharts('GCCS Training');
+    await sleep(500);
+    await shot('06-training-panel.png');
+    return describeCanvases(canvases);
   });
 } catch (error) {
   fatal ??= error;

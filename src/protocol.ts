@@ -118,7 +118,9 @@ export type LatentToHost =
   /** Recompute with another sample count or attack. */
   | { type: 'request'; request: LatentRequest }
   /** Pick another model folder. */
-  | { type: 'pickModel' };
+  | { type: 'pickModel' }
+  /** The chart was drawn with this many points (clean and attacked); Show Latent Space resolves with it. */
+  | { type: 'drawn'; points: number };
 
 // ---- Extension host ↔ training webview (webview/training.ts, src/host/trainingPanel.ts) ----
 
@@ -141,4 +143,7 @@ export interface TrainingState {
 }
 
 export type HostToTraining = { type: 'training'; data: TrainingData } | { type: 'status'; message: string; isError: boolean };
-export type TrainingToHost = { type: 'ready'; outDir?: string };
+export type TrainingToHost =
+  | { type: 'ready'; outDir?: string }
+  /** The curves were drawn with this many epochs; Show Training resolves with it. */
+  | { type: 'drawn'; epochs: number };

@@ -71,7 +71,8 @@ function movementLines(pairs: { from: [number, number]; to: [number, number]; co
   };
 }
 
-function drawChart(box: HTMLElement, data: LatentData, classes: number[]): void {
+/** Draws the chart; returns how many sample points (clean and attacked) it shows. */
+function drawChart(box: HTMLElement, data: LatentData, classes: number[]): number {
   const scale = vertexScale(data.muT, data.samples);
   const projection = projectionOf(data, state.view, classes, scale);
   const { foreground, grid, font } = chartColours();
@@ -125,6 +126,7 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): void 
     },
     plugins: [background as Plugin<'scatter'>, movementLines(pairs)],
   });
+  return datasets.slice(0, -1).reduce((n, d) => n + d.data.length, 0);
 }
 
 function select<T extends string>(label: string, options: [T, string][], value: T, onChange: (value: T) => void): HTMLElement {
@@ -221,7 +223,7 @@ function render(): void {
   const box = element('div', undefined, 'canvas square');
   app.append(box);
   try {
-    drawChart(box, data, classes);
+    vscode.postMessage({ type: 'drawn', points: drawChart(box, data, classes) });
   } catch (error) {
     app.append(element('p', `Cannot draw this view: ${(error as Error).message}`, 'error'));
   }

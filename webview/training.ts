@@ -2,12 +2,12 @@
  * The training panel's script (bundled to dist/webview/training.js): loss and accuracy (train and
  * validation) per epoch, redrawn at each epoch of a live run. Messages: src/protocol.ts.
  */
-import { Chart, Legend, LineController, LineElement, LinearScale, PointElement, Title, Tooltip } from 'chart.js';
+import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { Plugin } from 'chart.js';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/protocol';
 import { background, chartColours, element, onThemeChange, seriesColour, vscodeApi } from './ui';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip, Title);
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip, Title);
 
 const vscode = vscodeApi<TrainingState, TrainingToHost>();
 const app = document.getElementById('app') as HTMLElement;
@@ -50,7 +50,10 @@ function render(): void {
   if (status) app.append(element('p', status.message, status.isError ? 'error' : 'empty'));
   if (!data) return;
   app.append(element('p', `${data.status} · ${data.outDir}`, data.live ? 'busy' : 'facts'));
-  if (data.epochs.length === 0) return void app.append(element('p', 'No epoch has finished yet.', 'empty'));
+  if (data.epochs.length === 0) {
+    app.append(element('p', 'No epoch has finished yet.', 'empty'));
+    return vscode.postMessage({ type: 'drawn', epochs: 0 });
+  }
   const points = (pick: (r: TrainingData['epochs'][number]) => number | null) => data.epochs.flatMap((r) => (pick(r) === null ? [] : [{ x: r.epoch, y: pick(r) as number }]));
   // GCCS losses start near D·μ_T² and fall by orders of magnitude: a log axis when all are positive.
   const log = data.epochs.every((r) => r.loss > 0);
@@ -60,6 +63,7 @@ function render(): void {
   app.append(lineChart('Accuracy', 'accuracy (%)', accuracy, data.totalEpochs, { min: 0, max: 100 }));
   const last = data.epochs[data.epochs.length - 1];
   const validation = last.validationAccuracy === null ? '' : `, validation ${(100 * last.validationAccuracy).toFixed(2)}%`;
+  vscode.postMessage({ type: 'drawn', epochs: data.epochs.length });
   app.append(element('p', `epoch ${last.epoch}: loss ${last.loss.toPrecision(5)}, train ${(100 * last.trainAccuracy).toFixed(2)}%${validation}, lr ${last.learningRate.toExponential(2)}, ${last.seconds.toFixed(1)} s`, 'facts'));
 }
 

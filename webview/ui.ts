@@ -24,10 +24,10 @@ const PALETTE: [string, string][] = [
   ['--vscode-charts-yellow', '#cca700'],
   ['--vscode-terminal-ansiCyan', '#11a8cd'],
   ['--vscode-terminal-ansiMagenta', '#bc3fbc'],
-  ['--vscode-terminal-ansiBrightGreen', '#23d18b'],
-  ['--vscode-terminal-ansiBrightRed', '#f14c4c'],
-  ['--vscode-terminal-ansiBrightBlue', '#3b8eea'],
   ['--vscode-terminal-ansiWhite', '#e5e5e5'],
+  ['--vscode-terminal-ansiBrightGreen', '#23d18b'],
+  ['--vscode-terminal-ansiBrightBlack', '#8c8c8c'],
+  ['--vscode-terminal-ansiBrightBlue', '#3b8eea'],
 ];
 export const seriesColour = (i: number) => cssVar(...PALETTE[i % PALETTE.length]);
 

@@ -14,6 +14,7 @@ import type { HostToLatent, LatentRequest, LatentState, LatentToHost } from '../
 import { runCliJson } from './cliJson';
 import { ExperimentError, loadExperiment } from './experiment';
 import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from './latentData';
+import { DrawnSignal } from './drawnSignal';
 import { loadPanelPage, panelOptions } from './panelShell';
 import { JobCancelled, JobUserError, TrainingNotice, onTraining } from './trainWorker';
 
@@ -33,6 +34,7 @@ export class LatentPanels implements vscode.Disposable {
   private watcher: vscode.FileSystemWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly trainConfigFile = path.join(os.tmpdir(), `gccs-latent-train-config-${process.pid}.json`);
+  private readonly drawnPoints = new DrawnSignal<number>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -52,8 +54,12 @@ export class LatentPanels implements vscode.Disposable {
     );
   }
 
-  /** GCCS: Show Latent Space: on the explorer's model.json / gccs.json / folder / experiment, else the active experiment, else a picked folder. */
-  async showCommand(uri?: vscode.Uri): Promise<void> {
+  /**
+   * GCCS: Show Latent Space: on the explorer's model.json / gccs.json / folder / experiment, else
+   * the active experiment, else a picked folder. Resolves with the number of points the panel drew
+   * (undefined if it did not draw within 3 minutes or the input was refused).
+   */
+  async showCommand(uri?: vscode.Uri): Promise<number | undefined> {
     let location = uri instanceof vscode.Uri ? uri.fsPath : undefined;
     const active = vscode.window.activeTextEditor?.document;
     if (!location && active?.fileName.endsWith('.gccs.json')) location = active.fileName;
@@ -61,11 +67,14 @@ export class LatentPanels implements vscode.Disposable {
     if (!location) return;
     try {
       const modelDir = location.endsWith('.gccs.json') ? experimentModel(location) : modelFolder(location);
+      const drawn = this.drawnPoints.next(180_000);
       this.open();
       this.follow({ modelDir });
+      return await drawn;
     } catch (error) {
       if (!(error instanceof LatentInputError || error instanceof ExperimentError)) throw error;
       void vscode.window.showErrorMessage(`GCCS: ${error.message}`);
+      return undefined;
     }
   }
 
@@ -87,6 +96,7 @@ export class LatentPanels implements vscode.Disposable {
       this.target = undefined;
       this.running?.abort();
       this.watch(undefined);
+      this.drawnPoints.cancel();
     });
   }
 
@@ -102,6 +112,8 @@ export class LatentPanels implements vscode.Disposable {
         return void this.compute();
       case 'pickModel':
         return void this.showCommand();
+      case 'drawn':
+        return this.drawnPoints.drawn(message.points);
     }
   }
 
@@ -182,6 +194,7 @@ export class LatentPanels implements vscode.Disposable {
       const message = error instanceof JobUserError || error instanceof LatentInputError ? error.message : `${(error as Error).message} (see the GCCS log)`;
       this.log.error(`latent space of ${target.modelDir}: ${(error as Error).message}`);
       if (this.running === controller) this.post({ type: 'status', message, busy: false, isError: true });
+      this.drawnPoints.cancel();
     } finally {
       if (this.running === controller) this.running = undefined;
     }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainConfig } from '../core/train/trainer';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../protocol';
+import { DrawnSignal } from './drawnSignal';
 import { loadPanelPage, panelOptions } from './panelShell';
 import { TrainingInputError, trainingData, withEpoch } from './trainingData';
 import { TrainingNotice, onTraining } from './trainWorker';
@@ -18,6 +19,7 @@ export class TrainingPanels implements vscode.Disposable {
   private data: TrainingData | undefined;
   /** The run going on now, which Show Training without a folder shows. */
   private live: TrainingData | undefined;
+  private readonly drawnEpochs = new DrawnSignal<number>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri) {
@@ -29,31 +31,38 @@ export class TrainingPanels implements vscode.Disposable {
     );
   }
 
-  /** GCCS: Show Training: the explorer's model folder / model.json / gccs.json, else the running training, else a picked folder. */
-  async showCommand(uri?: vscode.Uri): Promise<void> {
+  /**
+   * GCCS: Show Training: the explorer's model folder / model.json / gccs.json, else the running
+   * training, else a picked folder. Resolves with the number of epochs the panel drew.
+   */
+  async showCommand(uri?: vscode.Uri): Promise<number | undefined> {
     if (!(uri instanceof vscode.Uri) && this.live) return this.show(this.live);
     let location = uri instanceof vscode.Uri ? uri.fsPath : undefined;
     if (!location) {
       const picked = await vscode.window.showOpenDialog({ title: 'GCCS: model folder to show the training of', canSelectFiles: false, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
       location = picked?.[0]?.fsPath;
     }
-    if (!location) return;
+    if (!location) return undefined;
     try {
-      this.show(trainingData(location));
+      return await this.show(trainingData(location));
     } catch (error) {
       if (!(error instanceof TrainingInputError)) throw error;
       void vscode.window.showErrorMessage(`GCCS: ${error.message}`);
+      return undefined;
     }
   }
 
-  private show(data: TrainingData): void {
+  private show(data: TrainingData): Promise<number | undefined> {
     this.data = data;
+    const drawn = this.drawnEpochs.next(60_000);
     if (this.panel) {
       this.panel.reveal(undefined, true);
-      return this.post();
+      this.post();
+    } else {
+      const panel = vscode.window.createWebviewPanel(TRAINING_PANEL_TYPE, 'GCCS Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
+      this.attach(panel);
     }
-    const panel = vscode.window.createWebviewPanel(TRAINING_PANEL_TYPE, 'GCCS Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
-    this.attach(panel);
+    return drawn;
   }
 
   private attach(panel: vscode.WebviewPanel): void {
@@ -64,11 +73,12 @@ export class TrainingPanels implements vscode.Disposable {
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.panel === panel) this.panel = undefined;
+      this.drawnEpochs.cancel();
     });
   }
 
   private onMessage(message: TrainingToHost): void {
-    if (message.type !== 'ready') return;
+    if (message.type === 'drawn') return this.drawnEpochs.drawn(message.epochs);
     // A restored panel reloads its folder: the run may have gone on or finished meanwhile.
     if (!this.data && message.outDir) {
       try {

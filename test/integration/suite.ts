@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 
 const EXTENSION_ID = 'gccs-lab.gccs-lab';
-const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport'];
+const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.compareModels'];
 
 interface Outcome {
   name: string;
@@ -134,7 +134,7 @@ export async function run(): Promise<void> {
   /** A test resolves with nothing or with a note for its output line. */
   const tests: [string, () => Promise<void | string>][] = [
     [
-      'the four GCCS commands are registered',
+      'the GCCS commands are registered',
       async () => {
         const extension = vscode.extensions.getExtension(EXTENSION_ID);
         assert.ok(extension, `extension ${EXTENSION_ID} is loaded`);
@@ -198,6 +198,46 @@ export async function run(): Promise<void> {
         assert.ok(lines.length >= 2, `tiny.jsonl has a header and results (${lines.length} lines)`);
         const tab = await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
         assert.equal(tab.label, 'GCCS Robustness');
+      },
+    ],
+    [
+      'GCCS: Show Latent Space on models/tiny opens the panel, which draws its test points; a folder without a model is refused by name',
+      async () => {
+        const points = await withTimeout('gccs.showLatentSpace', vscode.commands.executeCommand<number | undefined>('gccs.showLatentSpace', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 180_000);
+        // Of the 100 test samples (syntheticTest, fewer than the default 500), those of classes 0, 1 and 9 (the default vertex plane).
+        assert.ok(typeof points === 'number' && points > 0 && points <= 100, `the latent panel drew the test points of classes 0, 1, 9 (${points})`);
+        const tab = await waitFor('the latent panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.latent')), 15_000);
+        assert.equal(tab.label, 'GCCS Latent Space');
+        const errors: string[] = [];
+        const refused = await stubbingWindow({ showErrorMessage: async (message: string) => void errors.push(message) }, () =>
+          withTimeout('gccs.showLatentSpace (no model)', vscode.commands.executeCommand<number | undefined>('gccs.showLatentSpace', vscode.Uri.file(resultsFolder)), 10_000),
+        );
+        assert.equal(refused, undefined);
+        assert.deepEqual(errors, [`GCCS: ${resultsFolder}: no model.json here (a GCCS model folder has model.json and gccs.json, written by GCCS: Train)`]);
+        return `${points} points drawn`;
+      },
+    ],
+    [
+      'GCCS: Show Training on models/tiny draws its epoch curves',
+      async () => {
+        const epochs = await withTimeout('gccs.showTraining', vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(path.join(tinyModel, 'gccs.json'))), 60_000);
+        assert.equal(epochs, 1, 'one epoch drawn (the experiment trains 1 epoch)');
+        await waitFor('the training panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.training')), 15_000);
+      },
+    ],
+    [
+      'GCCS: Compare Models evaluates each model (r_AB) and opens the robustness panel on both results files',
+      async () => {
+        const copy = path.join(resultsFolder, 'tiny-again.jsonl');
+        fs.copyFileSync(path.join(resultsFolder, 'tiny.jsonl'), copy);
+        const files = [path.join(resultsFolder, 'tiny.jsonl'), copy].map((f) => vscode.Uri.file(f));
+        await withTimeout('gccs.compareModels', vscode.commands.executeCommand('gccs.compareModels', files[0], files), 120_000);
+        for (const name of ['tiny.eval.json', 'tiny-again.eval.json']) {
+          const evaluation = JSON.parse(fs.readFileSync(path.join(resultsFolder, name), 'utf8'));
+          assert.ok(evaluation.separation.mean > 0 && evaluation.accuracy >= 0, `${name} has r_AB and accuracy`);
+        }
+        await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        fs.rmSync(copy);
       },
     ],
     [

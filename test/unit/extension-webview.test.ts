@@ -61,3 +61,14 @@ test('the sweep process: CLI arguments and progress lines', () => {
   assert.deepEqual(parseCellLine('[3/12] mnist fgsm ε=0.1: accuracy 80.00% (1.2 s)'), { finished: 3, total: 12 });
   assert.equal(parseCellLine('backend: wasm'), undefined);
 });
+
+test('the latent and training panel bundles: chart.js and the projection math, nothing of Node or TensorFlow.js', () => {
+  for (const [name, marker] of [['latent', 'vertex plane needs 2 or 3 classes'], ['training', 'logarithmic']]) {
+    const file = path.resolve(__dirname, '../../dist/webview', `${name}.js`);
+    assert.ok(fs.existsSync(file), `${file}: run npm run build first`);
+    const text = fs.readFileSync(file, 'utf8');
+    assert.ok(text.includes(marker), `${name}.js bundles ${marker}`);
+    assert.ok(!/require\("(node:)?(fs|path|child_process|os)"\)/.test(text), `${name}.js has no Node imports`);
+    assert.ok(!/tfjs/i.test(text), `${name}.js has no TensorFlow.js`);
+  }
+});
