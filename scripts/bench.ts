@@ -17,7 +17,7 @@ import { lossConfig } from '../src/core/loss';
 import { createModel } from '../src/core/models';
 import { Random } from '../src/core/random';
 import { runSweep } from '../src/core/sweep';
-import { ReplicaGroup, ReplicaSync, batchShares } from '../src/core/train/dataParallel';
+import { ReplicaGroup, ReplicaSync, batchShare } from '../src/core/train/dataParallel';
 import { TRAIN_DEFAULTS } from '../src/core/train/defaults';
 import { Optimizer } from '../src/core/train/optimizer';
 import { TrainConfig, train, trainStep } from '../src/core/train/trainer';
@@ -114,7 +114,7 @@ async function dataParallelFigures(backend: BackendName, examples: Examples, pro
     const { model, variables, optimizer } = await freshModel('cnn');
     const group = await ReplicaGroup.start({ processes, backend, model, variables, optimizer, optimizerConfig: TRAIN_DEFAULTS.optimizer, loss, sync });
     try {
-      figures[sync] = await imagesPerSecond(TRAIN_BATCH, () => group.step(batchShares(examples, indices, processes), [...IMAGE_SHAPE], 1e-3), protocol);
+      figures[sync] = await imagesPerSecond(TRAIN_BATCH, () => group.step((rank) => batchShare(examples, indices, rank, processes), [...IMAGE_SHAPE], 1e-3), protocol);
       await group.assertInSync();
     } finally {
       await group.close();

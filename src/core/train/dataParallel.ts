@@ -46,15 +46,13 @@ export interface BatchShare {
 }
 
 /**
- * Cuts `indices` into `count` consecutive shares of nearly equal size and makes each one's
- * pixels; with `shift`, the shares draw their shifts in order, as one batch would.
+ * Share `rank` of `count` consecutive, nearly equal shares of `indices`: its pixels and labels.
+ * With `shift`, making the shares in rank order draws the shifts one batch would.
  */
-export function batchShares(examples: Examples, indices: Int32Array, count: number, shift?: { maxShift: number; random: Random }): BatchShare[] {
-  return Array.from({ length: count }, (_, r) => {
-    const share = indices.subarray(Math.round((r * indices.length) / count), Math.round(((r + 1) * indices.length) / count));
-    const x = tf.tidy(() => makeBatch(examples, share, shift).x.dataSync().slice() as Float32Array);
-    return { x, labels: Int32Array.from(share, (i) => examples.labels[i]) };
-  });
+export function batchShare(examples: Examples, indices: Int32Array, rank: number, count: number, shift?: { maxShift: number; random: Random }): BatchShare {
+  const share = indices.subarray(Math.round((rank * indices.length) / count), Math.round(((rank + 1) * indices.length) / count));
+  const x = tf.tidy(() => makeBatch(examples, share, shift).x.dataSync().slice() as Float32Array);
+  return { x, labels: Int32Array.from(share, (i) => examples.labels[i]) };
 }
 
 /** Bundled, dist/replica.js sits beside this code; from source (under tsx) the replica's source runs through tsx. */
@@ -68,6 +66,8 @@ interface Replica {
   pid: number;
   /** The end of its stderr, for crash reports. */
   stderr: string;
+  /** Settles once the last message sent to it is written to its channel. */
+  written?: Promise<void>;
   /** Resolves with its next message. */
   waiting?: { resolve: (message: ReplicaMessage) => void; reject: (error: Error) => void };
 }
@@ -122,26 +122,35 @@ export class ReplicaGroup {
   }
 
   /**
-   * One training step on a batch cut into one share per process (share 0 is the leader's). The
-   * replicas work on theirs while the leader works on its own. Returns the batch's mean loss and
-   * how many samples it got right.
+   * One training step on a batch cut into one share per process: `share(rank)`, called in rank
+   * order. Replica r takes share r − 1 as soon as it is made; the leader takes the last one and
+   * works on it while the replicas work on theirs. Returns the batch's mean loss and how many
+   * samples it got right.
    */
-  async step(shares: BatchShare[], imageShape: number[], learningRate: number): Promise<{ loss: number; hits: number }> {
+  async step(share: (rank: number) => BatchShare, imageShape: number[], learningRate: number): Promise<{ loss: number; hits: number }> {
     const { model, variables, optimizer, loss, sync } = this.options;
-    if (shares.length !== this.replicas.length + 1) throw new Error(`step needs ${this.replicas.length + 1} shares (got ${shares.length})`);
-    const total = shares.reduce((n, share) => n + share.labels.length, 0);
+    const shares: BatchShare[] = [];
     // A batch smaller than the group leaves some replicas without a share.
     const pending = this.replicas.map((replica, r) => {
-      const share = shares[r + 1];
-      if (share.labels.length === 0) return Promise.resolve(null);
-      return this.request(replica, { type: 'step', x: share.x, shape: [share.labels.length, ...imageShape], labels: share.labels }, 'gradients');
+      const mine = share(r);
+      shares.push(mine);
+      if (mine.labels.length === 0) return Promise.resolve(null);
+      return this.request(replica, { type: 'step', x: mine.x, shape: [mine.labels.length, ...imageShape], labels: mine.labels }, 'gradients');
     });
-    const own = shares[0];
+    const answers = Promise.all(pending);
+    // Marked as handled: a replica may fail before the leader awaits the answers below.
+    answers.catch(() => undefined);
+    const own = share(this.replicas.length);
+    shares.push(own);
+    // A message larger than the pipe's buffer is written on by the event loop, which the local
+    // pass below would block: the replicas would wait for the rest of their share until it ends.
+    await Promise.all(this.replicas.map((replica) => replica.written));
+    const total = shares.reduce((n, s) => n + s.labels.length, 0);
     const local = tf.tidy(() => {
       const { grads, loss: value, hits } = batchGradients(model, variables, loss, tf.tensor4d(own.x, [own.labels.length, ...imageShape] as [number, number, number, number]), own.labels);
       return { gradients: grads.map((g) => g.dataSync() as Float32Array), loss: value, hits };
     });
-    const results = [local, ...(await Promise.all(pending))];
+    const results = [...(await answers), local];
 
     // The batch's gradient is the mean over its samples: each share's mean weighted by its size.
     const averaged = variables.map((v) => new Float32Array(v.size));
@@ -197,7 +206,8 @@ export class ReplicaGroup {
 
   private send(replica: Replica, request: ReplicaRequest): void {
     if (this.failure) throw this.failure;
-    replica.child.send(request);
+    // A failed write shows as the replica's exit, which fails the group.
+    replica.written = new Promise((resolve) => replica.child.send(request, () => resolve()));
   }
 
   private request<T extends ReplicaMessage['type']>(replica: Replica, request: ReplicaRequest, answer: T): Promise<Extract<ReplicaMessage, { type: T }>> {

@@ -12,7 +12,7 @@ import { Random } from '../random';
 import { ENGINE_VERSION } from '../version';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import type { BackendName } from '../backend';
-import { ReplicaGroup, batchShares } from './dataParallel';
+import { ReplicaGroup, batchShare } from './dataParallel';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
 import { batchGradients } from './step';
 
@@ -137,7 +137,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
         if (signal?.aborted) throw new TrainingCancelled();
         learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps);
         const { loss, hits } = replicas
-          ? await replicas.step(batchShares(splits.train, indices, workers, shift), inputShape, learningRate)
+          ? await replicas.step((rank) => batchShare(splits.train, indices, rank, workers, shift), inputShape, learningRate)
           : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate);
         step++;
         if (!Number.isFinite(loss)) {
