@@ -153,6 +153,21 @@ test('an unreachable server or a missing file is a UserError saying where to put
   assert.deepEqual(readdirSync(folder), []);
 });
 
+test('a server that stops sending mid-file is given up after the stall timeout, leaving no partial file', async (t) => {
+  const folder = tempFolder(t);
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': 1000 });
+    res.write(Buffer.alloc(10)); // then nothing more
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const started = Date.now();
+  await rejectsUser(downloadDataset('mnist', { folder, baseUrl, stallTimeoutMs: 300 }), /train-images-idx3-ubyte\.gz \(no data for 0\.3 s\); put /);
+  assert.ok(Date.now() - started < 5000);
+  assert.deepEqual(readdirSync(folder), []);
+});
+
 test('CIFAR-10: the archive is verified, extracted, and then found by loadDataset in the cache', async (t) => {
   const root = tempFolder(t);
   const archive = gzipSync(

@@ -71,7 +71,11 @@ export interface DownloadOptions {
   checksums?: Record<string, string>;
   /** Progress lines. */
   log?: (message: string) => void;
+  /** Give up when the server sends nothing for this long (default 30 s): a stalled connection otherwise hangs forever. */
+  stallTimeoutMs?: number;
 }
+
+const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /** `<root>/<kind>`, with root defaulting to ~/.cache/gccs-lab. */
 export function cacheFolder(kind: DownloadableKind, root = path.join(os.homedir(), '.cache', 'gccs-lab')): string {
@@ -90,16 +94,24 @@ function describeFailure(err: unknown): string {
 }
 
 /** Fetches `url` into `target` via a temporary file that is renamed only once its SHA-256 matches. */
-async function fetchVerified(url: string, target: string, sha256: string, byHand: string): Promise<void> {
+async function fetchVerified(url: string, target: string, sha256: string, byHand: string, stallTimeoutMs: number): Promise<void> {
   const temp = `${target}.${randomBytes(4).toString('hex')}.part`;
   const hash = createHash('sha256');
+  const stall = new AbortController();
+  let stallTimer: NodeJS.Timeout | undefined;
+  const expectDataSoon = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => stall.abort(new Error(`no data for ${stallTimeoutMs / 1000} s`)), stallTimeoutMs);
+  };
   try {
-    const response = await fetch(url);
+    expectDataSoon();
+    const response = await fetch(url, { signal: stall.signal });
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
     const reader = response.body.getReader();
     const file = await open(temp, 'w');
     try {
       for (let part = await reader.read(); !part.done; part = await reader.read()) {
+        expectDataSoon();
         hash.update(part.value);
         await file.write(part.value);
       }
@@ -108,7 +120,9 @@ async function fetchVerified(url: string, target: string, sha256: string, byHand
     }
   } catch (err) {
     await rm(temp, { force: true });
-    throw new UserError(`cannot download ${url} (${describeFailure(err)}); ${byHand}`);
+    throw new UserError(`cannot download ${url} (${stall.signal.aborted ? (stall.signal.reason as Error).message : describeFailure(err)}); ${byHand}`);
+  } finally {
+    clearTimeout(stallTimer);
   }
   const actual = hash.digest('hex');
   if (actual !== sha256) {
@@ -155,7 +169,7 @@ export async function downloadDataset(kind: DownloadableKind, options: DownloadO
       log(`${name}: checksum differs, downloading it again`);
     }
     log(`${name}: downloading ${(bytes / 1e6).toFixed(1)} MB from ${baseUrl}`);
-    await fetchVerified(`${baseUrl}/${name}`, target, sha256, byHand);
+    await fetchVerified(`${baseUrl}/${name}`, target, sha256, byHand, options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
   }
   if (remote.extractsTo && !(await isFolder(path.join(folder, remote.extractsTo)))) {
     log(`${remote.files[0].name}: extracting into ${folder}`);
