@@ -68,7 +68,8 @@ const convCases: ConvCase[] = [
   { name: 'ResNet: 3×3 same stride 2, 256→512 on 8×8', x: [2, 8, 8, 256], filter: [3, 3, 256, 512], stride: 2, pad: 'same' },
   { name: 'explicit padding, stride 2', x: [2, 9, 10, 5], filter: [3, 3, 5, 7], stride: 2, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   { name: 'valid stride 2 with unused last row/column', x: [2, 10, 11, 4], filter: [3, 3, 4, 6], stride: 2, pad: 'valid' },
-  { name: 'valid 1×1 stride 2 on an odd size (built-in fallback for dx)', x: [2, 7, 7, 3], filter: [1, 1, 3, 4], stride: 2, pad: 'valid' },
+  { name: 'valid 1×1 stride 2 on an odd size (rows and columns no tap reaches)', x: [2, 7, 7, 3], filter: [1, 1, 3, 4], stride: 2, pad: 'valid' },
+  { name: 'stride 1, 64 channels, padding wider than the filter', x: [2, 6, 6, 64], filter: [3, 3, 64, 8], stride: 1, pad: [[0, 0], [3, 3], [3, 3], [0, 0]] },
 ];
 
 function outputShape(c: ConvCase): number[] {
