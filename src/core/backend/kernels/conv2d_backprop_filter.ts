@@ -1,21 +1,14 @@
-import {
-  backend_util,
-  Conv2D,
-  Conv2DBackpropFilterAttrs,
-  KernelFunc,
-  Slice,
-  TensorInfo,
-  Transpose,
-} from '@tensorflow/tfjs-core';
+import { backend_util, BatchMatMul, Conv2DBackpropFilterAttrs, KernelFunc, Reshape, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { address, simdKernels } from './simd/module';
 import { release, runWasm } from './wasm_call';
 
 /**
- * dW[i,j,ci,co] = Σ_{n,r,c} x[n, r·s+i−top, c·s+j−left, ci] · dy[n,r,c,co] is itself a
- * convolution: image xᵀ [Cin, H, W, N] (batch Cin, channels N) with filter dyᵀ [oh, ow, N, Cout]
- * dilated by the stride, giving [Cin, kh, kw, Cout], all on XNNPACK. Measured against im2col +
- * matmul variants, this was fastest on the reference CNN and within ~20% on ResNet-18's layers,
- * where im2col's slicing and XNNPACK's repacking of the large dy operand eat the matmul's edge.
+ * dW = im2col(x)ᵀ · dy: the patches each tap sees, written transposed [kh·kw·Cin, N·oh·ow] in one
+ * pass (C, WebAssembly SIMD), then one matrix product (XNNPACK) with dy as [N·oh·ow, Cout].
+ * It replaced a composition that ran dW as an XNNPACK convolution of xᵀ with dyᵀ: 4.5× faster on
+ * the CNN's 1-channel first layer, 1.2× on its second, 1.3–10× on ResNet-18's layers. The patches
+ * cost kh·kw times the memory of x.
  */
 export const conv2DBackpropFilter: KernelFunc = (args) => {
   const backend = args.backend as BackendWasm;
@@ -27,30 +20,15 @@ export const conv2DBackpropFilter: KernelFunc = (args) => {
   }
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const [, inH, inW] = x.shape;
-  const { top, left } = info.padInfo;
-  // Padded extent the outputs read; rows/columns beyond it ('valid' with a remainder) are cropped.
-  const bottom = (info.outHeight - 1) * info.strideHeight + info.filterHeight - inH - top;
-  const right = (info.outWidth - 1) * info.strideWidth + info.filterWidth - inW - left;
-
-  let image = runWasm(Transpose, backend, { x }, { perm: [3, 1, 2, 0] });
-  if (bottom < 0 || right < 0) {
-    const cropped = runWasm(Slice, backend, { x: image }, {
-      begin: [0, 0, 0, 0],
-      size: [info.inChannels, inH + Math.min(bottom, 0), inW + Math.min(right, 0), info.batchSize],
-    });
-    release(backend, image);
-    image = cropped;
-  }
-  const filter = runWasm(Transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] });
-  const conv = runWasm(Conv2D, backend, { x: image, filter }, {
-    strides: [1, 1],
-    pad: [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]],
-    dilations: [info.strideHeight, info.strideWidth],
-    dataFormat: 'NHWC',
-  });
-  release(backend, image, filter);
-  const dW = runWasm(Transpose, backend, { x: conv }, { perm: [1, 2, 0, 3] });
-  release(backend, conv);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const pixels = batchSize * outHeight * outWidth;
+  const patches = backend.makeOutput([1, filterHeight * filterWidth * inChannels, pixels], 'float32');
+  simdKernels(backend).im2col_transposed(address(backend, x), address(backend, patches), batchSize, inHeight, inWidth,
+    inChannels, outHeight, outWidth, filterHeight, filterWidth, info.strideHeight, info.strideWidth,
+    info.padInfo.top, info.padInfo.left);
+  const rows = runWasm(Reshape, backend, { x: dy }, { shape: [1, pixels, outChannels] });
+  const product = runWasm(BatchMatMul, backend, { a: patches, b: rows }, { transposeA: false, transposeB: false });
+  const dW = runWasm(Reshape, backend, { x: product }, { shape: filterShape });
+  release(backend, patches, rows, product);
   return dW;
 };

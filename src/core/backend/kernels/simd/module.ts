@@ -12,6 +12,9 @@ export interface SimdKernels {
     outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number,
     strideWidth: number, padTop: number, padLeft: number): void;
   column_sums(x: number, rows: number, cols: number, acc: number, out: number): void;
+  im2col_transposed(x: number, out: number, batch: number, height: number, width: number, channels: number,
+    outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number,
+    strideWidth: number, padTop: number, padLeft: number): void;
   col2im(taps: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number,
     outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
     padTop: number, padLeft: number): void;
