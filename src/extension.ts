@@ -7,15 +7,17 @@ import * as vscode from 'vscode';
 import { cancelJobCommand, evaluateRobustnessCommand, openReportCommand, trainCommand } from './host/commands';
 import { JobRunner } from './host/jobRunner';
 import { ReportPanels } from './host/reportPanel';
+import { enableNativeBackendCommand, nativeDirIn } from './host/nativeBackend';
 import { compareModelsCommand } from './host/compare';
 import { LatentPanels } from './host/latentPanel';
 import { TrainingPanels } from './host/trainingPanel';
 
 export function activate(context: vscode.ExtensionContext): void {
+  const started = performance.now();
   const log = vscode.window.createOutputChannel('GCCS', { log: true });
   const runner = new JobRunner(log);
   const panels = new ReportPanels(context.extensionUri, log);
-  const deps = { extensionUri: context.extensionUri, runner, panels, log };
+  const deps = { extensionUri: context.extensionUri, runner, panels, log, nativeDir: nativeDirIn(context.globalStorageUri.fsPath) };
   const latent = new LatentPanels(context.extensionUri, log);
   const training = new TrainingPanels(context.extensionUri);
   context.subscriptions.push(
@@ -26,12 +28,14 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('gccs.evaluateRobustness', (uri?: vscode.Uri) => evaluateRobustnessCommand(deps, uri)),
     vscode.commands.registerCommand('gccs.cancelJob', () => cancelJobCommand(deps)),
     vscode.commands.registerCommand('gccs.openReport', () => openReportCommand(deps)),
+    vscode.commands.registerCommand('gccs.enableNativeBackend', () => enableNativeBackendCommand({ ...deps, cliFile: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath })),
     latent,
     training,
     vscode.commands.registerCommand('gccs.showLatentSpace', (uri?: vscode.Uri) => latent.showCommand(uri)),
     vscode.commands.registerCommand('gccs.showTraining', (uri?: vscode.Uri) => training.showCommand(uri)),
     vscode.commands.registerCommand('gccs.compareModels', (uri?: vscode.Uri, selected?: vscode.Uri[]) => compareModelsCommand(deps, uri, selected)),
   );
+  log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 
 export function deactivate(): void {

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseGrid } from '../core/sweep/grid';
 import { ExperimentError, loadExperiment } from './experiment';
+import { nativeEnv } from './nativeBackend';
+import { folderWriteProblem, modelJsonOf, modelProblem } from './preflight';
 import type { JobRunner } from './jobRunner';
 import { resultsFiles } from './panelData';
 import type { ReportPanels } from './reportPanel';
@@ -24,9 +26,28 @@ export interface CommandDeps {
   runner: JobRunner;
   panels: ReportPanels;
   log: vscode.LogOutputChannel;
+  /** Where GCCS: Enable Native Backend installs native TensorFlow (global storage). */
+  nativeDir: string;
 }
 
 const dist = (deps: CommandDeps, file: string) => vscode.Uri.joinPath(deps.extensionUri, 'dist', file).fsPath;
+
+/** An error message whose button opens `file`. */
+function errorWithFile(deps: CommandDeps, message: string, file: string): void {
+  deps.log.error(message);
+  void vscode.window.showErrorMessage(`GCCS: ${message}`, 'Open File').then((choice) => choice && vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false }));
+}
+
+/** False (after saying why, with a button to the setting) when the results folder cannot be written. */
+function resultsFolderWritable(deps: CommandDeps, folder: string): boolean {
+  const problem = folderWriteProblem(folder);
+  if (!problem) return true;
+  deps.log.error(problem);
+  void vscode.window
+    .showErrorMessage(`GCCS: the results folder ${problem}. Choose another folder in the gccs.resultsFolder setting.`, 'Open Settings')
+    .then((choice) => choice && vscode.commands.executeCommand('workbench.action.openSettings', 'gccs.resultsFolder'));
+  return false;
+}
 
 /** An existing experiment: the only one in the workspace, a pick among several, or a file dialog when there is none. */
 async function pickExperimentFile(): Promise<vscode.Uri | undefined> {
@@ -69,13 +90,11 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
   try {
     config = loadExperiment(file.fsPath);
   } catch (error) {
-    if (error instanceof ExperimentError) {
-      deps.log.error(`${file.fsPath}: ${error.field || '(file)'}: ${error.problem}`);
-      void vscode.window.showErrorMessage(`GCCS: ${error.message}`, 'Open File').then((choice) => choice && vscode.window.showTextDocument(file, { preview: false }));
-      return;
-    }
+    if (error instanceof ExperimentError) return errorWithFile(deps, error.message, file.fsPath);
     throw error;
   }
+  const outProblem = folderWriteProblem(config.outDir);
+  if (outProblem) return errorWithFile(deps, `${path.basename(file.fsPath)}: outDir: ${outProblem}`, file.fsPath);
   const settings = readSettings();
   const name = path.basename(file.fsPath);
   await deps.runner.enqueue({
@@ -85,6 +104,7 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
       const { outDir, testAccuracy } = await runTrainWorker(config, {
         workerFile: dist(deps, 'worker.js'),
         backend: settings.backend,
+        env: nativeEnv(deps.nativeDir, log),
         signal,
         onLog: (line) => log.info(line),
         onEvent: (event) => {
@@ -142,7 +162,10 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   if (!picked0) return;
   // The model's folder: results and charts are labelled by its name.
   const model = ['model.json', 'gccs.json'].includes(path.basename(picked0)) ? path.dirname(picked0) : picked0;
+  const problem = modelProblem(model);
+  if (problem) return errorWithFile(deps, `cannot load the model: ${problem}`, modelJsonOf(model));
   const settings = readSettings();
+  if (!resultsFolderWritable(deps, settings.resultsFolder)) return;
   const picked = await vscode.window.showQuickPick(
     ATTACKS.map((name) => ({ label: name, description: EPS_ATTACKS.includes(name) ? 'ε grid' : 'once per model', picked: settings.defaultAttacks.includes(name) })),
     { title: `GCCS: attacks on ${modelName(model)}`, canPickMany: true },
@@ -169,7 +192,6 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   if (countText === undefined) return;
 
   const name = modelName(model);
-  fs.mkdirSync(settings.resultsFolder, { recursive: true });
   const resultsFile = path.join(settings.resultsFolder, `${name}.jsonl`);
   const reportFile = path.join(settings.resultsFolder, `${name}.html`);
   const configFile = path.join(settings.resultsFolder, `${name}.sweep.json`);
@@ -203,6 +225,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
         resume,
         workers: settings.workers,
         backend: settings.backend,
+        env: nativeEnv(deps.nativeDir, log),
         signal,
         onLine: (line) => log.info(`${name}: ${line}`),
         onProgress: (finished, total) => report(`${finished}/${total} cells`, finished / total),

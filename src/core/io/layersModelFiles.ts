@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { io } from '../tf';
 import { UserError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from './atomic';
+import { readLayersModelJson } from './layersModelCheck';
 
 const WEIGHTS_PATTERN = /^weights\.[0-9a-f]{12}\.bin$/;
 
@@ -33,40 +34,16 @@ export async function saveLayersModel(model: tfl.LayersModel, dir: string): Prom
   );
 }
 
-/** Reads model.json and its weight shards, with a one-line error for anything that is not a LayersModel. */
+/** Reads model.json and its weight shards, with a one-line error for anything that is not a complete LayersModel. */
 export function readLayersModelArtifacts(modelJson: string): io.ModelArtifacts {
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(fs.readFileSync(modelJson, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `not valid JSON (${(error as Error).message})`;
-    throw new UserError(`${modelJson}: ${reason}`);
-  }
-  if (parsed === null || typeof parsed !== 'object') throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (not a JSON object)`);
-  if (parsed.format === 'graph-model') {
-    throw new UserError(`${modelJson}: a TensorFlow.js graph model; only LayersModels (tf.layers / Keras) can be trained and attacked`);
-  }
-  const topology = parsed.modelTopology as Record<string, unknown> | undefined;
-  const manifest = parsed.weightsManifest as { paths: string[]; weights: io.WeightsManifestEntry[] }[] | undefined;
-  if (!topology || typeof topology !== 'object') throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (no modelTopology)`);
-  if (!Array.isArray(manifest)) throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (no weightsManifest)`);
+  const parsed = readLayersModelJson(modelJson);
   const dir = path.dirname(modelJson);
-  const buffers: Buffer[] = [];
-  const weightSpecs: io.WeightsManifestEntry[] = [];
-  for (const group of manifest) {
-    for (const shard of group.paths) {
-      const file = path.join(dir, shard);
-      if (!fs.existsSync(file)) throw new UserError(`${modelJson}: weight file ${shard} is missing`);
-      buffers.push(fs.readFileSync(file));
-    }
-    weightSpecs.push(...group.weights);
-  }
-  const joined = Buffer.concat(buffers);
+  const joined = Buffer.concat(parsed.weightsManifest.flatMap((group) => group.paths.map((shard) => fs.readFileSync(path.join(dir, shard)))));
   return {
-    modelTopology: topology,
-    weightSpecs,
+    modelTopology: parsed.modelTopology,
+    weightSpecs: parsed.weightsManifest.flatMap((group) => group.weights) as io.WeightsManifestEntry[],
     weightData: joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength),
-    format: parsed.format as string | undefined,
+    format: parsed.format,
   };
 }
 

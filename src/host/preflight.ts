@@ -1,0 +1,67 @@
+/**
+ * Checks the extension host makes before it asks questions or starts a job, so that a model that
+ * cannot be loaded or a results folder that cannot be written is one clear message at once, not a
+ * failed job later. No vscode and no TensorFlow.js here; tested directly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../core/errors';
+import { readLayersModelJson } from '../core/io/layersModelCheck';
+
+/** A model folder, its model.json or its gccs.json → the model.json path. */
+export function modelJsonOf(model: string): string {
+  const base = path.basename(model);
+  if (base === 'gccs.json') return path.join(path.dirname(model), 'model.json');
+  return base.endsWith('.json') ? model : path.join(model, 'model.json');
+}
+
+/** The first input shape in a LayersModel topology (without the batch dimension), when it states one. */
+function topologyInputShape(topology: Record<string, unknown>): (number | null)[] | undefined {
+  const config = topology.config as { layers?: { config?: { batch_input_shape?: (number | null)[] } }[] } | undefined;
+  const shape = config?.layers?.find((layer) => Array.isArray(layer.config?.batch_input_shape))?.config?.batch_input_shape;
+  return shape?.slice(1);
+}
+
+/**
+ * Why the model cannot be loaded (missing or damaged model.json, missing or truncated weight
+ * shards, unreadable gccs.json, an input shape that contradicts gccs.json), or undefined.
+ */
+export function modelProblem(model: string): string | undefined {
+  const modelJson = modelJsonOf(model);
+  try {
+    const parsed = readLayersModelJson(modelJson);
+    const metaFile = path.join(path.dirname(modelJson), 'gccs.json');
+    if (!fs.existsSync(metaFile)) return undefined;
+    let meta: { inputShape?: number[] };
+    try {
+      meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    } catch (error) {
+      return `${metaFile}: not valid JSON (${(error as Error).message})`;
+    }
+    const shape = topologyInputShape(parsed.modelTopology);
+    if (shape && meta.inputShape && (shape.length !== meta.inputShape.length || shape.some((d, i) => d !== null && d !== meta.inputShape![i]))) {
+      return `${modelJson}: the model takes inputs of shape [${shape.join(', ')}] but ${metaFile} says [${meta.inputShape.join(', ')}]`;
+    }
+    return undefined;
+  } catch (error) {
+    if (error instanceof UserError) return error.message;
+    throw error;
+  }
+}
+
+const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** Why files cannot be written into `folder` (created if missing), or undefined; checked by writing and removing a probe file. */
+export function folderWriteProblem(folder: string): string | undefined {
+  const probe = path.join(folder, `.gccs-write-check-${process.pid}`);
+  try {
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe, { force: true });
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const why = DENIED.has(code) ? `permission denied (${code})` : code === 'ENOSPC' ? 'no space left on the device' : code === 'ENOTDIR' || code === 'EEXIST' ? `a file is in the way (${code})` : (error as Error).message;
+    return `${folder} cannot be written: ${why}`;
+  }
+}

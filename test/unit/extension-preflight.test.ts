@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { folderWriteProblem, modelJsonOf, modelProblem } from '../../src/host/preflight';
+
+/** A hand-written LayersModel: Dense 4 → 2 (kernel 4×2 + bias 2 float32 = 40 bytes) and its gccs.json. */
+function tinyModel(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-preflight-'));
+  fs.writeFileSync(
+    path.join(dir, 'model.json'),
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { units: 2, batch_input_shape: [null, 4] } }] } },
+      weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'd/kernel', shape: [4, 2], dtype: 'float32' }, { name: 'd/bias', shape: [2], dtype: 'float32' }] }],
+    }),
+  );
+  fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(40));
+  fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ inputShape: [4], numClasses: 2 }));
+  return dir;
+}
+
+test('a complete model has no problem, whichever of its files is named', () => {
+  const dir = tinyModel();
+  for (const location of [dir, path.join(dir, 'model.json'), path.join(dir, 'gccs.json')]) {
+    assert.equal(modelJsonOf(location), path.join(dir, 'model.json'));
+    assert.equal(modelProblem(location), undefined, location);
+  }
+});
+
+test('each way a model folder can be broken is one line naming the file and the problem', () => {
+  const cases: [string, (dir: string) => void, RegExp][] = [
+    ['missing model.json', (dir) => fs.rmSync(path.join(dir, 'model.json')), /model\.json: file not found$/],
+    ['corrupt model.json', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "layers-mo'), /model\.json: not valid JSON/],
+    ['a graph model', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "graph-model"}'), /model\.json: a TensorFlow\.js graph model/],
+    ['missing shard', (dir) => fs.rmSync(path.join(dir, 'w.bin')), /model\.json: weight file w\.bin is missing$/],
+    ['truncated shard', (dir) => fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(20)), /model\.json: the weight file w\.bin hold 20 bytes but the weights need 40 \(truncated, or from another model\)$/],
+    ['corrupt gccs.json', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), '{'), /gccs\.json: not valid JSON/],
+    ['wrong input shape', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ inputShape: [28, 28, 1] })), /model\.json: the model takes inputs of shape \[4\] but .*gccs\.json says \[28, 28, 1\]$/],
+  ];
+  for (const [name, damage, expected] of cases) {
+    const dir = tinyModel();
+    damage(dir);
+    const problem = modelProblem(dir);
+    assert.ok(problem, name);
+    assert.ok(problem.startsWith(dir), `${name}: names the file (${problem})`);
+    assert.match(problem, expected, name);
+    assert.doesNotMatch(problem, /\n/, name);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a writable results folder is created and left without the probe file', () => {
+  const folder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-results-')), 'a', 'b');
+  assert.equal(folderWriteProblem(folder), undefined);
+  assert.deepEqual(fs.readdirSync(folder), []);
+});
+
+test('a results folder that cannot be written names the folder and the reason', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-results-')), 'a-file');
+  fs.writeFileSync(file, '');
+  assert.match(folderWriteProblem(path.join(file, 'results'))!, /a-file\/results cannot be written: a file is in the way \(ENOTDIR\)$/);
+  // Even root may not create folders in /sys (tests run as root here, where chmod does not stop writes).
+  assert.equal(folderWriteProblem('/sys/gccs-results'), '/sys/gccs-results cannot be written: permission denied (EPERM)');
+});
