@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 
 const EXTENSION_ID = 'gccs-lab.gccs-lab';
-const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.compareModels'];
+const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.compareModels', 'gccs.enableNativeBackend'];
 
 interface Outcome {
   name: string;
@@ -138,9 +138,16 @@ export async function run(): Promise<void> {
       async () => {
         const extension = vscode.extensions.getExtension(EXTENSION_ID);
         assert.ok(extension, `extension ${EXTENSION_ID} is loaded`);
+        // The workspace starts without *.gccs.json, so nothing has activated the extension yet:
+        // this is the whole activation (loading dist/extension.js and running activate()).
+        const wasActive = extension.isActive;
+        const t0 = performance.now();
         await extension.activate();
+        const activation = `activation ${wasActive ? 'had already happened' : `took ${(performance.now() - t0).toFixed(1)} ms`}`;
+        logLine(`  (${activation})`);
         const commands = await vscode.commands.getCommands(true);
         for (const command of COMMANDS) assert.ok(commands.includes(command), `${command} is registered`);
+        return activation;
       },
     ],
     [
@@ -238,6 +245,121 @@ export async function run(): Promise<void> {
         }
         await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
         fs.rmSync(copy);
+      },
+    ],
+    [
+      'GCCS: Train from the palette without an experiment file: New experiment… writes a valid <name>.gccs.json, opens it and trains it',
+      async () => {
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+        const asked: string[] = [];
+        const answers: Record<string, string> = { 'GCCS: Train': 'New experiment…', dataset: 'Synthetic shapes', loss: 'GCCS', model: 'mlp' };
+        await stubbingWindow(
+          {
+            showQuickPick: async (items: readonly vscode.QuickPickItem[], options?: vscode.QuickPickOptions) => {
+              asked.push(`${options?.title}: ${items.map((item) => item.label).join(' | ')}`);
+              const key = Object.keys(answers).find((k) => options?.title === k || options?.title?.endsWith(`: ${k}`));
+              return items.find((item) => key && item.label === answers[key]);
+            },
+            showInputBox: async (options?: vscode.InputBoxOptions) => {
+              asked.push(`${options?.title}: ${options?.value}`);
+              const answer = options?.title?.endsWith('epochs') ? '1' : 'wizard-run';
+              assert.equal(await options?.validateInput?.(answer), undefined, `${answer} is accepted`);
+              return answer;
+            },
+          },
+          () => withTimeout('gccs.train (wizard)', vscode.commands.executeCommand('gccs.train'), 180_000),
+        );
+        assert.deepEqual(asked, [
+          'GCCS: Train: Run an experiment file… | New experiment…',
+          'GCCS: New experiment (1/5): dataset: Synthetic shapes | MNIST | Fashion-MNIST | CIFAR-10 | CIFAR-100 | SVHN | Image folder',
+          'GCCS: New experiment (2/5): loss: GCCS | Cross-entropy | Fine-tune a model with GCCS',
+          'GCCS: New experiment (3/5): model: cnn | mlp',
+          'GCCS: New experiment (4/5): epochs: 20',
+          'GCCS: New experiment (5/5): name: synthetic-mlp-gccs',
+        ]);
+        const file = path.join(root, 'wizard-run.gccs.json');
+        assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { dataset: { kind: 'synthetic' }, model: 'mlp', loss: { kind: 'gccs' }, epochs: 1, outDir: 'models/wizard-run' });
+        assert.equal(vscode.window.activeTextEditor?.document.fileName, file, 'the new experiment is open');
+        assert.ok(fs.existsSync(path.join(root, 'models', 'wizard-run', 'model.json')), 'and it was trained');
+      },
+    ],
+    [
+      'a bad experiment file: one message naming the file, the JSON path and the problem; Open File opens it',
+      async () => {
+        const bad = path.join(root, 'bad.gccs.json');
+        fs.writeFileSync(bad, JSON.stringify({ dataset: { kind: 'synthetic' }, loss: { kind: 'gccs', kurtosis: 'cubic' }, outDir: 'models/bad' }, null, 2));
+        const errors: string[] = [];
+        await stubbingWindow({ showErrorMessage: async (message: string, ...items: string[]) => (errors.push(message), items.includes('Open File') ? 'Open File' : undefined) }, () =>
+          withTimeout('gccs.train (bad file)', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(bad)), 10_000),
+        );
+        assert.deepEqual(errors, ['GCCS: bad.gccs.json: loss.kurtosis: unknown kurtosis penalty "cubic" (linear, abs, squared)']);
+        await waitFor('bad.gccs.json in the editor', () => vscode.window.activeTextEditor?.document.fileName === bad, 10_000);
+        assert.ok(!fs.existsSync(path.join(root, 'models', 'bad')), 'nothing was trained');
+      },
+    ],
+    [
+      'a model folder that cannot be loaded (truncated weights, no model.json): the message names the file and the problem, nothing is asked',
+      async () => {
+        const broken = path.join(root, 'models', 'broken');
+        fs.cpSync(tinyModel, broken, { recursive: true });
+        const shard = fs.readdirSync(broken).find((name) => name.endsWith('.bin'))!;
+        fs.truncateSync(path.join(broken, shard), 100);
+        const errors: string[] = [];
+        const asked: string[] = [];
+        await stubbingWindow(
+          {
+            showErrorMessage: async (message: string) => void errors.push(message),
+            showQuickPick: async () => void asked.push('quickPick'),
+            showInputBox: async () => void asked.push('inputBox'),
+          },
+          async () => {
+            await withTimeout('gccs.evaluateRobustness (truncated)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(broken, 'model.json'))), 10_000);
+            fs.rmSync(path.join(broken, 'model.json'));
+            await withTimeout('gccs.evaluateRobustness (no model.json)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(broken)), 10_000);
+          },
+        );
+        assert.deepEqual(asked, []);
+        assert.equal(errors.length, 2, errors.join('\n'));
+        const modelJson = path.join(broken, 'model.json');
+        assert.match(errors[0], new RegExp(`^GCCS: cannot load the model: ${modelJson.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the weight file ${shard.replace('.', '\\.')} hold 100 bytes but the weights need \\d+ \\(truncated, or from another model\\)$`));
+        assert.equal(errors[1], `GCCS: cannot load the model: ${modelJson}: file not found`);
+        fs.rmSync(broken, { recursive: true, force: true });
+      },
+    ],
+    [
+      'a results folder that cannot be written: the message names the folder and the gccs.resultsFolder setting',
+      async () => {
+        const config = vscode.workspace.getConfiguration('gccs');
+        // Even root may not create folders in /sys (the tests run as root, where file modes do not stop writes).
+        await config.update('resultsFolder', '/sys/gccs-results', vscode.ConfigurationTarget.Workspace);
+        const errors: string[] = [];
+        const asked: string[] = [];
+        try {
+          await stubbingWindow({ showErrorMessage: async (message: string) => void errors.push(message), showQuickPick: async () => void asked.push('quickPick') }, () =>
+            withTimeout('gccs.evaluateRobustness (unwritable results)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 10_000),
+          );
+        } finally {
+          await config.update('resultsFolder', undefined, vscode.ConfigurationTarget.Workspace);
+        }
+        assert.deepEqual(asked, []);
+        assert.deepEqual(errors, ['GCCS: the results folder /sys/gccs-results cannot be written: permission denied (EPERM). Choose another folder in the gccs.resultsFolder setting.']);
+      },
+    ],
+    [
+      'GCCS: Enable Native Backend, for real: the tfjs-node install fails here (libtensorflow download) with a clear message, and training stays on its backend',
+      async () => {
+        const errors: string[] = [];
+        const t0 = Date.now();
+        await stubbingWindow(
+          {
+            showQuickPick: async (items: readonly (vscode.QuickPickItem & { gpu?: boolean })[]) => items.find((item) => item.gpu === false),
+            showErrorMessage: async (message: string) => void errors.push(message),
+          },
+          () => withTimeout('gccs.enableNativeBackend', vscode.commands.executeCommand('gccs.enableNativeBackend'), 240_000),
+        );
+        assert.equal(errors.length, 1, errors.join('\n'));
+        assert.match(errors[0], /^GCCS: Installing @tensorflow\/tfjs-node failed: npm install @tensorflow\/tfjs-node@4\.22\.0 failed \(exit code \d+\): (its install script could not download the libtensorflow library|the npm registry could not be reached).*The WebAssembly backend stays in use\.$/);
+        return `failed as expected after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${errors[0]}`;
       },
     ],
     [
