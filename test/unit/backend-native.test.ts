@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,7 +24,13 @@ import { fakeNativeModules } from '../helpers/fakeNativeModules';
 // tfjs-node registering a 'tensorflow' backend (test/helpers/fakeNativeModules.ts).
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
-const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `gccs-${name}-`));
+const created: string[] = [];
+const tmp = (name: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gccs-${name}-`));
+  created.push(dir);
+  return dir;
+};
+after(() => created.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
 function gccs(args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
