@@ -8,44 +8,20 @@ import { CategoryScale, Chart, Legend, LineController, LineElement, LinearScale,
 import type { Plugin } from 'chart.js';
 import type { SummaryChart, SummaryTable } from '../src/core/sweep/summary';
 import type { HostToWebview, PanelData, PanelState, WebviewToHost } from '../src/protocol';
+import { background, button, chartColours, element, onThemeChange, seriesColour, vscodeApi } from './ui';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip, Title);
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
-  getState(): PanelState | undefined;
-  setState(state: PanelState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vscodeApi<PanelState, WebviewToHost>();
 const app = document.getElementById('app') as HTMLElement;
 let current: PanelData | undefined;
 let charts: Chart[] = [];
-
-const cssVar = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-const PALETTE = ['--vscode-charts-blue', '--vscode-charts-red', '--vscode-charts-green', '--vscode-charts-orange', '--vscode-charts-purple', '--vscode-charts-yellow'];
-const FALLBACK = ['#3794ff', '#f14c4c', '#89d185', '#d18616', '#b180d7', '#cca700'];
 
 /** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1". */
 const slug = (text: string) => text.toLowerCase().replace(/ε/g, 'e').replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '') || 'gccs';
 
 const csvCell = (text: string) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 const toCsv = (rows: string[][]) => rows.map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
-
-function button(label: string, title: string, onClick: () => void): HTMLButtonElement {
-  const node = element('button', label);
-  node.title = title;
-  node.addEventListener('click', onClick);
-  return node;
-}
 
 function tableView(table: SummaryTable): HTMLElement {
   const wrap = element('div', undefined, 'table');
@@ -75,30 +51,17 @@ function chartCsv(chart: SummaryChart): string {
   return toCsv([['eps', ...chart.series.map((s) => s.label)], ...rows]);
 }
 
-/** Paints the editor background under the chart, so an exported PNG is not transparent. */
-const background: Plugin<'line'> = {
-  id: 'gccsBackground',
-  beforeDraw: (chart) => {
-    const { ctx, width, height } = chart;
-    ctx.save();
-    ctx.fillStyle = cssVar('--vscode-editor-background', '#1e1e1e');
-    ctx.fillRect(0, 0, width, height);
-    ctx.restore();
-  },
-};
-
 function chartView(chart: SummaryChart): HTMLElement {
   const wrap = element('div', undefined, 'chart');
   const canvas = element('canvas');
   const box = element('div', undefined, 'canvas');
   box.append(canvas);
-  const foreground = cssVar('--vscode-foreground', '#cccccc');
-  const grid = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', '#80808040'));
+  const { foreground, grid, font } = chartColours();
   const instance = new Chart(canvas, {
     type: 'line',
     data: {
       datasets: chart.series.map((series, i) => {
-        const colour = cssVar(PALETTE[i % PALETTE.length], FALLBACK[i % FALLBACK.length]);
+        const colour = seriesColour(i);
         return { label: series.label, data: series.points.map((p) => ({ x: p.eps, y: 100 * p.accuracy })), borderColor: colour, backgroundColor: colour, tension: 0, pointRadius: 3 };
       }),
     },
@@ -106,14 +69,14 @@ function chartView(chart: SummaryChart): HTMLElement {
       animation: false,
       maintainAspectRatio: false,
       color: foreground,
-      font: { family: cssVar('--vscode-font-family', 'sans-serif') },
+      font: { family: font },
       scales: {
         x: { type: 'linear', title: { display: true, text: 'ε', color: foreground }, ticks: { color: foreground }, grid: { color: grid } },
         y: { min: 0, max: 100, title: { display: true, text: 'accuracy (%)', color: foreground }, ticks: { color: foreground }, grid: { color: grid } },
       },
       plugins: { legend: { labels: { color: foreground } }, title: { display: true, text: chart.title, color: foreground } },
     },
-    plugins: [background],
+    plugins: [background as Plugin<'line'>],
   });
   charts.push(instance);
   const tools = element('div', undefined, 'tools');
@@ -159,8 +122,7 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
   if (event.data?.type === 'show') show(event.data.data);
 });
 
-// Theme switches change the body's class: redraw with the new colours.
-new MutationObserver(() => current && render(current)).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+onThemeChange(() => current && render(current));
 
 const saved = vscode.getState();
 if (saved?.data) show(saved.data);

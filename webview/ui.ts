@@ -1,5 +1,5 @@
 /**
- * What the latent and training panels' scripts share: the vscode API handle, DOM building with
+ * What the panels' scripts (robustness, latent, training) share: the vscode API handle, DOM building with
  * textContent only, theme colours from the --vscode-* variables, and the chart background.
  */
 import type { Chart, Plugin } from 'chart.js';

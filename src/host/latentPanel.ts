@@ -105,7 +105,8 @@ export class LatentPanels implements vscode.Disposable {
       case 'ready':
         this.request = message.request;
         if (this.target) return void this.compute();
-        if (message.modelDir) return this.follow({ modelDir: message.modelDir });
+        // A panel restored while it showed a training's checkpoint shows the model folder instead.
+        if (message.modelDir) return this.followFolder(path.basename(message.modelDir) === 'checkpoint' ? path.dirname(message.modelDir) : message.modelDir);
         return this.post({ type: 'status', message: 'No model yet: run GCCS: Show Latent Space on a model folder, or open a *.gccs.json experiment that has been trained.', busy: false, isError: false });
       case 'request':
         this.request = message.request;
@@ -114,6 +115,15 @@ export class LatentPanels implements vscode.Disposable {
         return void this.showCommand();
       case 'drawn':
         return this.drawnPoints.drawn(message.points);
+    }
+  }
+
+  private followFolder(location: string): void {
+    try {
+      this.follow({ modelDir: modelFolder(location) });
+    } catch (error) {
+      if (!(error instanceof LatentInputError)) throw error;
+      this.post({ type: 'status', message: error.message, busy: false, isError: true });
     }
   }
 

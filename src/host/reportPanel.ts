@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { HostToWebview, PanelState, WebviewToHost } from '../protocol';
 import { panelData } from './panelData';
-import { webviewHtml } from './webviewHtml';
+import { loadPanelPage, panelOptions } from './panelShell';
 
 export const PANEL_TYPE = 'gccs.robustness';
 
@@ -35,31 +35,16 @@ export class ReportPanels implements vscode.Disposable {
       this.post();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'GCCS Robustness', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, this.options());
+    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'GCCS Robustness', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
     this.attach(panel, sources);
-  }
-
-  private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
   }
 
   private attach(panel: vscode.WebviewPanel, sources: string[]): void {
     this.panel?.dispose();
     this.panel = panel;
     this.sources = sources;
-    const { webview } = panel;
-    webview.options = this.options();
-    webview.html = webviewHtml({
-      title: 'GCCS Robustness',
-      cspSource: webview.cspSource,
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'robustness.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css')).toString(),
-    });
-    const subscription = webview.onDidReceiveMessage((message: WebviewToHost) => void this.onMessage(message));
+    loadPanelPage(panel, this.extensionUri, 'GCCS Robustness', 'robustness');
+    const subscription = panel.webview.onDidReceiveMessage((message: WebviewToHost) => void this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.panel === panel) this.panel = undefined;

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCliJson } from '../../src/host/cliJson';
 import { comparisonFiles, evaluationFile, modelsSection, resultsModels } from '../../src/host/compareData';
+import { DrawnSignal } from '../../src/host/drawnSignal';
 import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from '../../src/host/latentData';
 import { panelData } from '../../src/host/panelData';
 import { JobCancelled, JobUserError } from '../../src/host/trainWorker';
@@ -116,4 +117,15 @@ test('compare: model folders map to their results files; the robustness panel ge
   assert.deepEqual(models.tables[0].rows, [['tiny', 'GCCS (μ_T 70)', '50.00%', '0.4500', '2.50 (2.25–2.75)', '4.00', '120 (test)']]);
   const fgsm = data.summary.sections.find((s) => s.title === 'FGSM');
   assert.deepEqual(fgsm?.chart?.series.map((s) => s.label).sort(), ['other', 'tiny']);
+});
+
+test('DrawnSignal: a waiting command gets the next drawing, or undefined when cancelled or too late', async () => {
+  const signal = new DrawnSignal<number>();
+  const first = signal.next(1000);
+  signal.drawn(42);
+  assert.equal(await first, 42);
+  const cancelled = signal.next(1000);
+  signal.cancel();
+  assert.equal(await cancelled, undefined);
+  assert.equal(await signal.next(10), undefined);
 });
