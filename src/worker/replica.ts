@@ -8,7 +8,7 @@ import * as tf from '../core/tf';
 import { initBackend } from '../core/backend';
 import { ReplicaMessage, ReplicaRequest, weightsDigest } from '../core/train/dataParallel';
 import { Optimizer } from '../core/train/optimizer';
-import { batchGradients } from '../core/train/step';
+import { batchGradientArrays } from '../core/train/step';
 import type { LossConfig } from '../core/loss';
 
 const send = (message: ReplicaMessage): void => void process.send?.(message);
@@ -33,11 +33,9 @@ async function handle(request: ReplicaRequest): Promise<void> {
   const { model, variables, optimizer, loss } = state;
   switch (request.type) {
     case 'step': {
-      const result = tf.tidy(() => {
-        const x = tf.tensor4d(request.x, request.shape as [number, number, number, number]);
-        const { grads, loss: value, hits } = batchGradients(model, variables, loss, x, request.labels);
-        return { gradients: grads.map((g) => g.dataSync() as Float32Array), loss: value, hits };
-      });
+      const x = tf.tensor4d(request.x, request.shape as [number, number, number, number]);
+      const result = batchGradientArrays(model, variables, loss, x, request.labels);
+      x.dispose();
       return send({ type: 'gradients', ...result });
     }
     case 'gradients':

@@ -15,7 +15,7 @@ import type { Examples } from '../data/types';
 import type { BackendName } from '../backend';
 import type { LossConfig } from '../loss';
 import { Optimizer, OptimizerConfig } from './optimizer';
-import { batchGradients } from './step';
+import { batchGradientArrays } from './step';
 
 /**
  * How replicas stay in sync after the leader has averaged the gradients: `gradients` sends the
@@ -51,8 +51,10 @@ export interface BatchShare {
  */
 export function batchShare(examples: Examples, indices: Int32Array, rank: number, count: number, shift?: { maxShift: number; random: Random }): BatchShare {
   const share = indices.subarray(Math.round((rank * indices.length) / count), Math.round(((rank + 1) * indices.length) / count));
-  const x = tf.tidy(() => makeBatch(examples, share, shift).x.dataSync().slice() as Float32Array);
-  return { x, labels: Int32Array.from(share, (i) => examples.labels[i]) };
+  const { x, y } = makeBatch(examples, share, shift);
+  const pixels = x.dataSync().slice() as Float32Array;
+  tf.dispose([x, y]);
+  return { x: pixels, labels: Int32Array.from(share, (i) => examples.labels[i]) };
 }
 
 /** Bundled, dist/replica.js sits beside this code; from source (under tsx) the replica's source runs through tsx. */
@@ -146,10 +148,9 @@ export class ReplicaGroup {
     // pass below would block: the replicas would wait for the rest of their share until it ends.
     await Promise.all(this.replicas.map((replica) => replica.written));
     const total = shares.reduce((n, s) => n + s.labels.length, 0);
-    const local = tf.tidy(() => {
-      const { grads, loss: value, hits } = batchGradients(model, variables, loss, tf.tensor4d(own.x, [own.labels.length, ...imageShape] as [number, number, number, number]), own.labels);
-      return { gradients: grads.map((g) => g.dataSync() as Float32Array), loss: value, hits };
-    });
+    const x = tf.tensor4d(own.x, [own.labels.length, ...imageShape] as [number, number, number, number]);
+    const local = batchGradientArrays(model, variables, loss, x, own.labels);
+    x.dispose();
     const results = [...(await answers), local];
 
     // The batch's gradient is the mean over its samples: each share's mean weighted by its size.

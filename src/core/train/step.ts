@@ -21,3 +21,17 @@ export function batchGradients(model: tfl.LayersModel, variables: tf.Variable[],
     return { grads: variables.map((v) => grads[v.name]), loss: value.dataSync()[0], hits: predictions.filter((p, i) => p === labels[i]).length };
   });
 }
+
+/**
+ * batchGradients with the gradients read out as arrays, for another process. They are filled in
+ * outside tf.tidy's return value: tidy would walk every element of a returned typed array.
+ */
+export function batchGradientArrays(model: tfl.LayersModel, variables: tf.Variable[], loss: LossConfig, x: tf.Tensor4D, labels: Int32Array): { gradients: Float32Array[]; loss: number; hits: number } {
+  let gradients: Float32Array[] = [];
+  const outcome = tf.tidy(() => {
+    const { grads, ...rest } = batchGradients(model, variables, loss, x, labels);
+    gradients = grads.map((g) => g.dataSync() as Float32Array);
+    return rest;
+  });
+  return { gradients, ...outcome };
+}
