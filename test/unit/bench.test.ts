@@ -18,7 +18,11 @@ test('npm run bench -- --quick prints one JSON object with every figure', () => 
     for (const key of ['trainCrossEntropy', 'trainGccs', 'inference', 'pgd5']) assert.ok(isRate(model.imagesPerSecond[key]), key);
     assert.ok(isRate(model.gccsOverCrossEntropyStepTime));
   }
-  assert.ok(isRate(result.dataParallel.imagesPerSecond.gradients) && isRate(result.dataParallel.imagesPerSecond.weights));
+  for (const run of [result.dataParallel.oneProcess, result.dataParallel.gradients, result.dataParallel.weights]) {
+    assert.ok(isRate(run.imagesPerSecond));
+    assert.ok(isRate(run.cpuMsPerImage), 'CPU time is read from /proc on Linux');
+  }
+  assert.ok(isRate(result.dataParallel.cpuEfficiency));
   assert.ok(isRate(result.dataParallel.speedup));
   for (const run of [result.trainingProcess.workers1, result.trainingProcess.workers2]) {
     assert.ok(isRate(run.imagesPerSecond));

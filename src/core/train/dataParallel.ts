@@ -96,6 +96,11 @@ export class ReplicaGroup {
     private readonly replicas: Replica[],
   ) {}
 
+  /** The replicas' process ids. */
+  get pids(): number[] {
+    return this.replicas.map((replica) => replica.pid);
+  }
+
   /** Forks the replicas and gives each the model, its weights and the optimizer state. */
   static async start(options: ReplicaGroupOptions): Promise<ReplicaGroup> {
     const entry = replicaEntry();
