@@ -94,6 +94,29 @@ for (const [i, c] of convCases.entries()) {
   });
 }
 
+// Forward convolutions: Winograd F(2×2, 3×3) for 3×3 stride-1 layers with ≥ 16 channels, XNNPACK otherwise.
+for (const [i, c] of convCases.entries()) {
+  test(`Conv2D matches cpu — ${c.name}`, async () => {
+    const values = { x: normal(c.x, 10 * i + 5), filter: normal(c.filter, 10 * i + 6) };
+    await assertKernelMatchesCpu('Conv2D', values, { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] });
+  });
+}
+
+const fusedCases: { name: string; x: Shape4; filter: Shape4; pad: 'valid' | 'same'; activation: 'relu' | 'linear' }[] = [
+  { name: 'CNN conv2 inference: 3×3 valid 32→64 on 13×13 (odd output, cropped tiles), relu', x: [8, 13, 13, 32], filter: [3, 3, 32, 64], pad: 'valid', activation: 'relu' },
+  { name: '3×3 same 16→20 on 9×10, linear', x: [3, 9, 10, 16], filter: [3, 3, 16, 20], pad: 'same', activation: 'linear' },
+  { name: 'CNN conv1 inference: 1 input channel (XNNPACK), relu', x: [4, 28, 28, 1], filter: [3, 3, 1, 32], pad: 'valid', activation: 'relu' },
+];
+
+for (const [i, c] of fusedCases.entries()) {
+  test(`FusedConv2D matches cpu — ${c.name}`, async () => {
+    const values = { x: normal(c.x, 800 + i), filter: normal(c.filter, 810 + i), bias: normal([c.filter[3]], 820 + i) };
+    await assertKernelMatchesCpu('FusedConv2D', values, {
+      strides: [1, 1], pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1], activation: c.activation,
+    });
+  });
+}
+
 const poolCases: { name: string; x: Shape4; size: number; stride?: number; pad: 'valid' | 'same' }[] = [
   { name: 'CNN pool1: 2×2 on 26×26×32', x: [8, 26, 26, 32], size: 2, pad: 'valid' },
   { name: 'CNN pool2: 2×2 on 11×11×64 (last row/column unused)', x: [8, 11, 11, 64], size: 2, pad: 'valid' },

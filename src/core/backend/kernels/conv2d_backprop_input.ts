@@ -14,6 +14,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { address, simdKernels } from './simd/module';
 import { release, runWasm } from './wasm_call';
+import { winogradApplies } from './winograd';
 
 /**
  * The filter's kh·kw taps in reverse order (a 180° rotation), as the product of an
@@ -65,10 +66,12 @@ export function makeConv2DBackpropInput(builtin: KernelFunc): KernelFunc {
     const left = kw - 1 - info.padInfo.left;
     const bottom = inHeight - outHeight - top + kh - 1;
     const right = inWidth - outWidth - left + kw - 1;
-    if (!stride1 || info.inChannels < CONVOLUTION_MIN_CHANNELS || Math.min(top, left, bottom, right) < 0) {
+    const rotatedShape = [kh, kw, info.outChannels, info.inChannels];
+    const convolve = info.inChannels >= CONVOLUTION_MIN_CHANNELS || winogradApplies(rotatedShape, [1, 1], [1, 1]);
+    if (!stride1 || !convolve || Math.min(top, left, bottom, right) < 0) {
       return col2imBackpropInput(backend, dy, filter, info);
     }
-    // dx as a forward convolution (XNNPACK) of dy with the filter rotated 180° and its channels swapped.
+    // dx as a forward convolution (Winograd or XNNPACK) of dy with the filter rotated 180° and its channels swapped.
     const flipped = flipTaps(filter, backend);
     const rotated = runWasm(Transpose, backend, { x: flipped }, { perm: [0, 1, 3, 2] });
     release(backend, flipped);

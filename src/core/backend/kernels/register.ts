@@ -1,8 +1,10 @@
 import {
   BatchMatMul,
   Cast,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  FusedConv2D,
   getKernel,
   Identity,
   KernelFunc,
@@ -13,6 +15,7 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { makeBatchMatMul } from './batch_mat_mul';
+import { makeConv2D, makeFusedConv2D } from './conv2d';
 import { conv2DBackpropFilter } from './conv2d_backprop_filter';
 import { makeConv2DBackpropInput } from './conv2d_backprop_input';
 import { identity, makeCast } from './identity';
@@ -29,6 +32,8 @@ const added: Record<string, KernelFunc> = {
 
 /** Built-in kernels replaced by faster (or correct) compositions that fall back to the original. */
 const replaced: Record<string, (builtin: KernelFunc) => KernelFunc> = {
+  [Conv2D]: makeConv2D,
+  [FusedConv2D]: makeFusedConv2D,
   [Conv2DBackpropInput]: makeConv2DBackpropInput,
   [BatchMatMul]: makeBatchMatMul,
   [Tile]: makeTile,

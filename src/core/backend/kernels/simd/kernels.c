@@ -151,3 +151,106 @@ void EXPORT(im2col_transposed)(const float *x, float *out, int batch, int height
     }
   }
 }
+
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions (cross-correlation, as TensorFlow's), NHWC,
+// channel counts multiples of 4 (Lavin & Gray 2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 2×2 output
+// tile, with the 16 elementwise products summed over input channels as 16 matrix products
+// M_ξ [tiles, K] = V_ξ [tiles, C] · U_ξ [C, K] (XNNPACK). `v`, `u` and `m` are tables of the 16
+// matrices' addresses, ξ = 4·row + column.
+
+// U_ξ[c, k] = (G g[:, :, c, k] Gᵀ)_ξ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+void EXPORT(winograd_filter_transform)(const float *g, float *const *u, int channels, int filters) {
+  const v128_t half = wasm_f32x4_splat(0.5f);
+  for (int c = 0; c < channels; c++) {
+    for (int k = 0; k < filters; k += 4) {
+#define G(i, j) wasm_v128_load(g + (((i) * 3 + (j)) * channels + c) * filters + k)
+#define ROWS(j)                                                                                   \
+  v128_t r0##j = G(0, j), r3##j = G(2, j);                                                        \
+  v128_t r1##j = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(G(0, j), G(1, j)), G(2, j))); \
+  v128_t r2##j = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(G(0, j), G(1, j)), G(2, j)));
+      ROWS(0) ROWS(1) ROWS(2)
+#define STORE_ROW(i)                                                                                                     \
+  wasm_v128_store(u[4 * (i) + 0] + c * filters + k, r##i##0);                                                            \
+  wasm_v128_store(u[4 * (i) + 1] + c * filters + k, wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(r##i##0, r##i##1), r##i##2))); \
+  wasm_v128_store(u[4 * (i) + 2] + c * filters + k, wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(r##i##0, r##i##1), r##i##2))); \
+  wasm_v128_store(u[4 * (i) + 3] + c * filters + k, r##i##2);
+      STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)
+#undef G
+#undef ROWS
+#undef STORE_ROW
+    }
+  }
+}
+
+// V_ξ[tile, c] = (Bᵀ d B)_ξ, d the tile's 4×4 input patch (zeros outside x), with
+// Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]].
+void EXPORT(winograd_input_transform)(const float *x, float *const *v, int batch, int height, int width, int channels,
+                                      int tiles_high, int tiles_wide, int pad_top, int pad_left) {
+  int tile = 0;
+  for (int n = 0; n < batch; n++) {
+    for (int th = 0; th < tiles_high; th++) {
+      for (int tw = 0; tw < tiles_wide; tw++, tile++) {
+        int row0 = 2 * th - pad_top, col0 = 2 * tw - pad_left;
+        for (int c = 0; c < channels; c += 4) {
+#define D(a, b)                                                                                          \
+  ((row0 + (a)) >= 0 && (row0 + (a)) < height && (col0 + (b)) >= 0 && (col0 + (b)) < width               \
+       ? wasm_v128_load(x + ((n * height + row0 + (a)) * width + col0 + (b)) * channels + c)             \
+       : wasm_f32x4_splat(0.0f))
+#define COLUMN(b)                                                            \
+  v128_t d0##b = D(0, b), d1##b = D(1, b), d2##b = D(2, b), d3##b = D(3, b); \
+  v128_t t0##b = wasm_f32x4_sub(d0##b, d2##b), t1##b = wasm_f32x4_add(d1##b, d2##b); \
+  v128_t t2##b = wasm_f32x4_sub(d2##b, d1##b), t3##b = wasm_f32x4_sub(d1##b, d3##b);
+          COLUMN(0) COLUMN(1) COLUMN(2) COLUMN(3)
+#define STORE_ROW(i)                                                                                  \
+  wasm_v128_store(v[4 * (i) + 0] + tile * channels + c, wasm_f32x4_sub(t##i##0, t##i##2));            \
+  wasm_v128_store(v[4 * (i) + 1] + tile * channels + c, wasm_f32x4_add(t##i##1, t##i##2));            \
+  wasm_v128_store(v[4 * (i) + 2] + tile * channels + c, wasm_f32x4_sub(t##i##2, t##i##1));            \
+  wasm_v128_store(v[4 * (i) + 3] + tile * channels + c, wasm_f32x4_sub(t##i##1, t##i##3));
+          STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)
+#undef D
+#undef COLUMN
+#undef STORE_ROW
+        }
+      }
+    }
+  }
+}
+
+// y = Aᵀ M A per tile with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], plus bias (if not null) and relu
+// (if asked), cropped to [batch, out_height, out_width, filters].
+void EXPORT(winograd_output_transform)(float *const *m, const float *bias, int relu, float *y, int batch,
+                                       int out_height, int out_width, int filters, int tiles_high, int tiles_wide) {
+  int tile = 0;
+  for (int n = 0; n < batch; n++) {
+    for (int th = 0; th < tiles_high; th++) {
+      for (int tw = 0; tw < tiles_wide; tw++, tile++) {
+        for (int k = 0; k < filters; k += 4) {
+#define M(i, j) wasm_v128_load(m[4 * (i) + (j)] + tile * filters + k)
+#define COLUMN(j)                                                                   \
+  v128_t s0##j = wasm_f32x4_add(wasm_f32x4_add(M(0, j), M(1, j)), M(2, j));        \
+  v128_t s1##j = wasm_f32x4_sub(wasm_f32x4_sub(M(1, j), M(2, j)), M(3, j));
+          COLUMN(0) COLUMN(1) COLUMN(2) COLUMN(3)
+          v128_t offset = bias ? wasm_v128_load(bias + k) : wasm_f32x4_splat(0.0f);
+          v128_t floor = relu ? wasm_f32x4_splat(0.0f) : wasm_f32x4_splat(-__builtin_inff());
+#define OUT(i)                                                                                                      \
+  {                                                                                                                 \
+    int row = 2 * th + (i);                                                                                         \
+    if (row < out_height) {                                                                                         \
+      float *dst = y + ((n * out_height + row) * out_width + 2 * tw) * filters + k;                                 \
+      v128_t y0 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s##i##0, s##i##1), s##i##2), offset);                \
+      wasm_v128_store(dst, wasm_f32x4_max(y0, floor));                                                              \
+      if (2 * tw + 1 < out_width) {                                                                                 \
+        v128_t y1 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s##i##1, s##i##2), s##i##3), offset);              \
+        wasm_v128_store(dst + filters, wasm_f32x4_max(y1, floor));                                                  \
+      }                                                                                                             \
+    }                                                                                                               \
+  }
+          OUT(0) OUT(1)
+#undef M
+#undef COLUMN
+#undef OUT
+        }
+      }
+    }
+  }
+}

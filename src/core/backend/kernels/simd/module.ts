@@ -15,6 +15,11 @@ export interface SimdKernels {
   im2col_transposed(x: number, out: number, batch: number, height: number, width: number, channels: number,
     outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number,
     strideWidth: number, padTop: number, padLeft: number): void;
+  winograd_filter_transform(g: number, u: number, channels: number, filters: number): void;
+  winograd_input_transform(x: number, v: number, batch: number, height: number, width: number, channels: number,
+    tilesHigh: number, tilesWide: number, padTop: number, padLeft: number): void;
+  winograd_output_transform(m: number, bias: number, relu: number, y: number, batch: number, outHeight: number,
+    outWidth: number, filters: number, tilesHigh: number, tilesWide: number): void;
   col2im(taps: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number,
     outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
     padTop: number, padLeft: number): void;
