@@ -98,7 +98,8 @@ for (const [i, c] of convCases.entries()) {
 for (const [i, c] of convCases.entries()) {
   test(`Conv2D matches cpu — ${c.name}`, async () => {
     const values = { x: normal(c.x, 10 * i + 5), filter: normal(c.filter, 10 * i + 6) };
-    await assertKernelMatchesCpu('Conv2D', values, { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] });
+    // Strides and dilations as numbers, as tf.conv2d passes them.
+    await assertKernelMatchesCpu('Conv2D', values, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: 1 });
   });
 }
 

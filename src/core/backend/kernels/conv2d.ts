@@ -4,11 +4,13 @@ import { winogradApplies, winogradConv2D } from './winograd';
 
 /** The convolution's geometry, if it runs as Winograd (NHWC 3×3 stride 1 with enough channels). */
 function winogradInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): backend_util.Conv2DInfo | null {
-  const dilations: [number, number] = typeof attrs.dilations === 'number' ? [attrs.dilations, attrs.dilations] : attrs.dilations;
+  const pair = (value: number | [number, number]): [number, number] => (typeof value === 'number' ? [value, value] : value);
+  const strides = pair(attrs.strides);
+  const dilations = pair(attrs.dilations);
   if (backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') return null;
-  if (!winogradApplies(filter.shape, attrs.strides as number[], dilations)) return null;
+  if (!winogradApplies(filter.shape, strides, dilations)) return null;
   return backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number], attrs.strides, dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    filter.shape as [number, number, number, number], strides, dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
 }
 
 /**
