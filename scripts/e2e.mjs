@@ -115,6 +115,11 @@ try {
     join(workspace, 'tiny.gccs.json'),
     JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 100 }, model: 'mlp', loss: { kind: 'gccs' }, batchSize: 50, epochs: 1, outDir: 'models/tiny' }, null, 2) + '\n',
   );
+  // Several epochs of a few seconds each: the latent panel follows its checkpoints.
+  writeFileSync(
+    join(workspace, 'live.gccs.json'),
+    JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 2000, syntheticTest: 100 }, model: 'mlp', loss: { kind: 'gccs' }, batchSize: 50, epochs: 4, outDir: 'models/live' }, null, 2) + '\n',
+  );
   codeServer = await startCodeServer({ cs, tmp, extensionsDir, log });
   ({ browser, page } = await launchBrowser());
   page.on('pageerror', (error) => log(`page error: ${error.message}`));
@@ -125,6 +130,35 @@ try {
   const explorerRow = (label) => page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace('.', '\\.')}$`) }) });
   const quickInput = page.locator('.quick-input-widget');
   const quickTitle = page.locator('.quick-input-widget .quick-input-title');
+  /** The command palette row whose label is exactly `label` ("GCCS: Train" also matches "GCCS: Show Training"). */
+  const paletteEntry = (label) => page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
+  /** Clicks the quick pick's row labelled `label`. */
+  const pickRow = async (label) => {
+    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/\./g, '\\.')}$`) }) }).first();
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    await row.click();
+  };
+  /** After GCCS: Train: the train wizard's "Run an experiment file…" (when no experiment is open), then the experiment. */
+  const chooseExperiment = async (file) => {
+    const wizard = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Run an experiment file' }).first();
+    const direct = page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first();
+    await wizard.or(direct).first().waitFor({ state: 'visible', timeout: 10_000 });
+    if (await wizard.isVisible()) await wizard.click();
+    await pickRow(file);
+  };
+  /** F1 → type → click the command; the palette does not refilter when the extension's contributions load late, so it is reopened until they are there. */
+  const runCommand = async (label) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await page.keyboard.press('F1');
+      await quickInput.waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.type(label, { delay: 20 });
+      const entry = paletteEntry(label);
+      if (await entry.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) return entry.click();
+      if (Date.now() > deadline) throw new Error(`the command palette has no "${label}"`);
+      await page.keyboard.press('Escape');
+    }
+  };
   const model = join(workspace, 'models', 'tiny');
   /** Waits until every chart canvas of the webview titled `title` has drawn (pixels, colours, a non-empty PNG). */
   const drawnCharts = (title, ms = 30_000) =>
@@ -148,15 +182,9 @@ try {
 
   await step('F1 → "GCCS: Train" → Enter trains the experiment (model files appear)', async () => {
     await page.locator('.part.editor').click();
-    await page.keyboard.press('F1');
-    await quickInput.waitFor({ state: 'visible', timeout: 10_000 });
-    await page.keyboard.type('GCCS: Train', { delay: 20 });
-    const entry = page.locator('.quick-input-list .monaco-list-row', { hasText: 'GCCS: Train' }).first();
-    await entry.waitFor({ state: 'visible', timeout: 30_000 }); // the extension's contributions are loaded
-    await page.keyboard.press('Enter');
-    // more than one experiment: a quick pick asks which; pick the highlighted one
-    const asked = await quickTitle.filter({ hasText: 'GCCS: Train' }).waitFor({ state: 'visible', timeout: 2_000 }).then(() => true, () => false);
-    if (asked) await page.keyboard.press('Enter');
+    await runCommand('GCCS: Train');
+    // more than one experiment: a quick pick asks which
+    await chooseExperiment('tiny.gccs.json');
     const t0 = Date.now();
     await waitUntil('models/tiny/model.json and gccs.json', () => existsSync(join(model, 'model.json')) && existsSync(join(model, 'gccs.json')), 120_000);
     const done = await page.locator('.notification-toast', { hasText: 'trained tiny.gccs.json' }).waitFor({ state: 'visible', timeout: 15_000 }).then(() => 'the "trained" notification is shown', () => 'no "trained" notification seen');
@@ -224,6 +252,8 @@ try {
     await row.click({ button: 'right' });
     const item = page.locator('.context-view .action-item', { hasText: entry });
     await item.waitFor({ state: 'visible', timeout: 10_000 });
+    await item.hover();
+    await sleep(200);
     await item.click();
   };
 
@@ -256,6 +286,43 @@ try {
     await shot('06-training-panel.png');
     return describeCanvases(canvases);
   });
+
+  await step('during GCCS: Train of live.gccs.json the latent panel shows each epoch\'s checkpoint, then the finished model; the training panel follows the run', async () => {
+    await page.locator('.tabs-container .tab', { hasText: 'GCCS Latent Space' }).click();
+    // F1 from inside the webview does not reach the workbench here: focus the Explorer first.
+    await explorerRow('models').click();
+    await explorerRow('models').click();
+    await runCommand('GCCS: Train');
+    await chooseExperiment('live.gccs.json');
+    const epochs = new Set();
+    let shotTaken = false;
+    await waitUntil(
+      'the finished models/live in the latent panel',
+      async () => {
+        const frame = await webviewFrame(page, 'GCCS Latent Space');
+        const text = (await frame?.locator('h1 + p.facts').textContent().catch(() => '')) ?? '';
+        const epoch = /checkpoint after epoch (\d+)/.exec(text)?.[1];
+        if (epoch) epochs.add(Number(epoch));
+        if (epoch && !shotTaken && (await chartPixels(page, 'GCCS Latent Space'))?.length) {
+          shotTaken = true;
+          await shot('07-latent-live.png');
+        }
+        return (await frame?.locator('h1').textContent().catch(() => '')) === 'Latent space: live' && !epoch && existsSync(join(workspace, 'models', 'live', 'gccs.json'));
+      },
+      240_000,
+      300,
+    );
+    if (epochs.size === 0) throw new Error('the latent panel never showed a checkpoint during the training');
+    // The open training panel followed the run too.
+    const training = await webviewFrame(page, 'GCCS Training');
+    const status = training?.locator('p.facts', { hasText: 'finished: 4 epochs' });
+    await status?.waitFor({ state: 'visible', timeout: 10_000 });
+    await drawnCharts('GCCS Training');
+    await sleep(500);
+    await shot('08-live-finished.png');
+    return `checkpoints of epochs ${[...epochs].sort().join(', ')} shown live, then the finished model; the training panel says "${await status?.textContent()}"`;
+  });
+
 } catch (error) {
   fatal ??= error;
   console.error(error);

@@ -120,7 +120,7 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): numbe
       font: { family: font },
       scales: { x: axis(projection.axes[0]), y: axis(projection.axes[1]) },
       plugins: {
-        legend: { position: 'right', labels: { color: foreground, usePointStyle: true } },
+        legend: { position: 'bottom', labels: { color: foreground, usePointStyle: true } },
         tooltip: { callbacks: { label: (item) => `${item.dataset.label}: (${Number(item.parsed.x).toFixed(2)}, ${Number(item.parsed.y).toFixed(2)})` } },
       },
     },

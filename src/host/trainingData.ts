@@ -22,6 +22,8 @@ function readJson<T>(file: string): T {
   }
 }
 
+export const epochCount = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
+
 /** The training history of a model folder (or its model.json / gccs.json). */
 export function trainingData(location: string): TrainingData {
   const outDir = ['model.json', 'gccs.json'].includes(path.basename(location)) ? path.dirname(location) : location;
@@ -33,7 +35,7 @@ export function trainingData(location: string): TrainingData {
   if (fs.existsSync(metaFile) && !stateIsNewer) {
     const meta = readJson<ModelMeta>(metaFile);
     if (!Array.isArray(meta.epochs)) throw new TrainingInputError(`${metaFile}: no per-epoch metrics ("epochs")`);
-    return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training?.epochs ?? meta.epochs.length, status: `finished: ${meta.epochs.length} epochs in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`, live: false };
+    return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training?.epochs ?? meta.epochs.length, status: `finished: ${epochCount(meta.epochs.length)} in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`, live: false };
   }
   if (stateIsNewer) {
     const state = readJson<{ records?: EpochRecord[]; epochsDone?: number }>(stateFile);

@@ -9,7 +9,7 @@ import type { TrainConfig } from '../core/train/trainer';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../protocol';
 import { DrawnSignal } from './drawnSignal';
 import { loadPanelPage, panelOptions } from './panelShell';
-import { TrainingInputError, trainingData, withEpoch } from './trainingData';
+import { TrainingInputError, epochCount, trainingData, withEpoch } from './trainingData';
 import { TrainingNotice, onTraining } from './trainWorker';
 
 export const TRAINING_PANEL_TYPE = 'gccs.training';
@@ -115,7 +115,7 @@ export class TrainingPanels implements vscode.Disposable {
       case 'finished': {
         if (!base) return;
         const last = base.epochs.length ? ` at epoch ${base.epochs[base.epochs.length - 1].epoch}` : '';
-        const status = notice.outcome === 'done' ? `finished: ${base.epochs.length} epochs` : notice.outcome === 'cancelled' ? `cancelled${last}` : `failed${last}: ${notice.message}`;
+        const status = notice.outcome === 'done' ? `finished: ${epochCount(base.epochs.length)}` : notice.outcome === 'cancelled' ? `cancelled${last}` : `failed${last}: ${notice.message}`;
         const ended = { ...base, status, live: false };
         this.live = undefined;
         if (this.data?.outDir === outDir) this.data = ended;
