@@ -54,6 +54,12 @@ async function assertKernelMatchesCpu(kernel: string, values: Values, attrs: tf.
   assert.ok(err < TOLERANCE, `${kernel}: relative error ${err}`);
 }
 
+test('the wasm backend loads its SIMD binary (the custom C kernels need WebAssembly SIMD too)', async () => {
+  const info = await initBackend('wasm');
+  assert.match(info.detail, /XNNPACK, SIMD\)/);
+  assert.equal(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), true);
+});
+
 interface ConvCase { name: string; x: Shape4; filter: Shape4; stride: number; pad: Pad }
 
 const convCases: ConvCase[] = [
