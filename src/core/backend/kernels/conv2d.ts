@@ -14,8 +14,7 @@ function winogradInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): ba
 }
 
 /**
- * Conv2D: 3×3 stride-1 layers with ≥ 16 channels as Winograd F(2×2, 3×3) (1.7× faster on the
- * CNN's second layer), the rest on the built-in (XNNPACK).
+ * Conv2D: 3×3 stride-1 layers with ≥ 16 channels as Winograd F(4×4, 3×3), the rest on the built-in (XNNPACK).
  */
 export function makeConv2D(builtin: KernelFunc): KernelFunc {
   return (args) => {

@@ -3,13 +3,15 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { address, simdKernels } from './simd/module';
 import { release, runWasm } from './wasm_call';
 
-const TRANSFORMED = 16;
+/** F(4×4, 3×3): 4×4 output tiles from 6×6 input patches, 36 transformed matrices. */
+const TILE = 4;
+const TRANSFORMED = 36;
 const POINTER_BYTES = 4;
 
 type Heap = { _malloc(bytes: number): number; _free(pointer: number): void; HEAPU8: Uint8Array };
 
 /**
- * Whether a convolution runs as Winograd F(2×2, 3×3): 3×3, stride 1, no dilation, channel counts
+ * Whether a convolution runs as Winograd F(4×4, 3×3): 3×3, stride 1, no dilation, channel counts
  * multiples of 4 (the transforms' SIMD width) and ≥ 16 (below that XNNPACK's direct convolution
  * spends little in its products and the transforms would dominate).
  */
@@ -21,9 +23,9 @@ export function winogradApplies(filterShape: number[], strides: number[], dilati
 
 /**
  * A 3×3 stride-1 convolution (NHWC, explicit top/left padding, output cropped to outHeight ×
- * outWidth) by Winograd F(2×2, 3×3): transforms in C (WebAssembly SIMD) and 16 matrix products
- * on XNNPACK, 2.25× fewer multiplications than the direct convolution; optional bias and relu
- * are applied in the output transform.
+ * outWidth) by Winograd F(4×4, 3×3): transforms in C (WebAssembly SIMD) and 36 matrix products
+ * on XNNPACK, 4× fewer multiplications than the direct convolution on whole tiles; optional bias
+ * and relu are applied in the output transform.
  */
 export function winogradConv2D(
   backend: BackendWasm, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | null, relu: boolean,
@@ -31,8 +33,8 @@ export function winogradConv2D(
 ): TensorInfo {
   const [batch, height, width, channels] = x.shape;
   const filters = filter.shape[3];
-  const tilesHigh = Math.ceil(outHeight / 2);
-  const tilesWide = Math.ceil(outWidth / 2);
+  const tilesHigh = Math.ceil(outHeight / TILE);
+  const tilesWide = Math.ceil(outWidth / TILE);
   const tiles = batch * tilesHigh * tilesWide;
   const kernels = simdKernels(backend);
   const heap = backend.wasm as unknown as Heap;

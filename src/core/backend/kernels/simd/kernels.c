@@ -152,72 +152,112 @@ void EXPORT(im2col_transposed)(const float *x, float *out, int batch, int height
   }
 }
 
-// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions (cross-correlation, as TensorFlow's), NHWC,
-// channel counts multiples of 4 (Lavin & Gray 2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 2×2 output
-// tile, with the 16 elementwise products summed over input channels as 16 matrix products
-// M_ξ [tiles, K] = V_ξ [tiles, C] · U_ξ [C, K] (XNNPACK). `v`, `u` and `m` are tables of the 16
-// matrices' addresses, ξ = 4·row + column.
+// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions (cross-correlation, as TensorFlow's), NHWC,
+// channel counts multiples of 4 (Lavin & Gray 2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 4×4 output
+// tile from its 6×6 input patch d, with the 36 elementwise products summed over input channels as
+// 36 matrix products M_ξ [tiles, K] = V_ξ [tiles, C] · U_ξ [C, K] (XNNPACK). `v`, `u` and `m` are
+// tables of the 36 matrices' addresses, ξ = 6·row + column. The 1-D transforms below are applied
+// to the columns, then to the rows.
+#define ALPHA 6
+#define TILE 4
 
-// U_ξ[c, k] = (G g[:, :, c, k] Gᵀ)_ξ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+static inline v128_t mul(float c, v128_t x) { return wasm_f32x4_mul(wasm_f32x4_splat(c), x); }
+static inline v128_t add(v128_t a, v128_t b) { return wasm_f32x4_add(a, b); }
+static inline v128_t sub(v128_t a, v128_t b) { return wasm_f32x4_sub(a, b); }
+
+// t = Bᵀ d, Bᵀ = [[4,0,−5,0,1,0], [0,−4,−4,1,1,0], [0,4,−4,−1,1,0], [0,−2,−1,2,1,0], [0,2,−1,−2,1,0], [0,4,0,−5,0,1]].
+#define INPUT_1D(d, t)                                                   \
+  t(0) = add(sub(mul(4, d(0)), mul(5, d(2))), d(4));                     \
+  t(1) = sub(add(d(3), d(4)), mul(4, add(d(1), d(2))));                  \
+  t(2) = add(sub(d(4), d(3)), mul(4, sub(d(1), d(2))));                  \
+  t(3) = add(sub(d(4), d(2)), mul(2, sub(d(3), d(1))));                  \
+  t(4) = add(sub(d(4), d(2)), mul(2, sub(d(1), d(3))));                  \
+  t(5) = add(sub(mul(4, d(1)), mul(5, d(3))), d(5));
+// u = G g, G = [[¼,0,0], [−⅙,−⅙,−⅙], [−⅙,⅙,−⅙], [1/24,1/12,⅙], [1/24,−1/12,⅙], [0,0,1]].
+#define FILTER_1D(g, u)                                                                   \
+  u(0) = mul(1.0f / 4, g(0));                                                             \
+  u(1) = mul(-1.0f / 6, add(add(g(0), g(1)), g(2)));                                      \
+  u(2) = mul(-1.0f / 6, add(sub(g(0), g(1)), g(2)));                                      \
+  u(3) = add(add(mul(1.0f / 24, g(0)), mul(1.0f / 12, g(1))), mul(1.0f / 6, g(2)));       \
+  u(4) = add(sub(mul(1.0f / 24, g(0)), mul(1.0f / 12, g(1))), mul(1.0f / 6, g(2)));       \
+  u(5) = g(2);
+// y = Aᵀ m, Aᵀ = [[1,1,1,1,1,0], [0,1,−1,2,−2,0], [0,1,1,4,4,0], [0,1,−1,8,−8,1]].
+#define OUTPUT_1D(m, y)                                                                   \
+  y(0) = add(add(add(m(0), m(1)), add(m(2), m(3))), m(4));                                \
+  y(1) = add(sub(m(1), m(2)), mul(2, sub(m(3), m(4))));                                   \
+  y(2) = add(add(m(1), m(2)), mul(4, add(m(3), m(4))));                                   \
+  y(3) = add(add(sub(m(1), m(2)), mul(8, sub(m(3), m(4)))), m(5));
+
+// U_ξ[c, k] = (G g[:, :, c, k] Gᵀ)_ξ.
 void EXPORT(winograd_filter_transform)(const float *g, float *const *u, int channels, int filters) {
-  const v128_t half = wasm_f32x4_splat(0.5f);
   for (int c = 0; c < channels; c++) {
     for (int k = 0; k < filters; k += 4) {
-#define G(i, j) wasm_v128_load(g + (((i) * 3 + (j)) * channels + c) * filters + k)
-#define ROWS(j)                                                                                   \
-  v128_t r0##j = G(0, j), r3##j = G(2, j);                                                        \
-  v128_t r1##j = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(G(0, j), G(1, j)), G(2, j))); \
-  v128_t r2##j = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(G(0, j), G(1, j)), G(2, j)));
-      ROWS(0) ROWS(1) ROWS(2)
-#define STORE_ROW(i)                                                                                                     \
-  wasm_v128_store(u[4 * (i) + 0] + c * filters + k, r##i##0);                                                            \
-  wasm_v128_store(u[4 * (i) + 1] + c * filters + k, wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(r##i##0, r##i##1), r##i##2))); \
-  wasm_v128_store(u[4 * (i) + 2] + c * filters + k, wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(r##i##0, r##i##1), r##i##2))); \
-  wasm_v128_store(u[4 * (i) + 3] + c * filters + k, r##i##2);
-      STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)
-#undef G
-#undef ROWS
-#undef STORE_ROW
+      v128_t in[3][3], half[ALPHA][3], out[ALPHA][ALPHA];
+      _Pragma("clang loop unroll(full)") for (int i = 0; i < 3; i++)
+        _Pragma("clang loop unroll(full)") for (int j = 0; j < 3; j++) in[i][j] = wasm_v128_load(g + ((i * 3 + j) * channels + c) * filters + k);
+      _Pragma("clang loop unroll(full)") for (int j = 0; j < 3; j++) {
+#define SRC(i) in[i][j]
+#define DST(i) half[i][j]
+        FILTER_1D(SRC, DST)
+#undef SRC
+#undef DST
+      }
+      _Pragma("clang loop unroll(full)") for (int i = 0; i < ALPHA; i++) {
+#define SRC(j) half[i][j]
+#define DST(j) out[i][j]
+        FILTER_1D(SRC, DST)
+#undef SRC
+#undef DST
+      }
+      _Pragma("clang loop unroll(full)") for (int i = 0; i < ALPHA; i++)
+        _Pragma("clang loop unroll(full)") for (int j = 0; j < ALPHA; j++) wasm_v128_store(u[ALPHA * i + j] + c * filters + k, out[i][j]);
     }
   }
 }
 
-// V_ξ[tile, c] = (Bᵀ d B)_ξ, d the tile's 4×4 input patch (zeros outside x), with
-// Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]].
+// V_ξ[tile, c] = (Bᵀ d B)_ξ, d the tile's 6×6 input patch (zeros outside x).
 void EXPORT(winograd_input_transform)(const float *x, float *const *v, int batch, int height, int width, int channels,
                                       int tiles_high, int tiles_wide, int pad_top, int pad_left) {
   int tile = 0;
   for (int n = 0; n < batch; n++) {
     for (int th = 0; th < tiles_high; th++) {
       for (int tw = 0; tw < tiles_wide; tw++, tile++) {
-        int row0 = 2 * th - pad_top, col0 = 2 * tw - pad_left;
+        int row0 = TILE * th - pad_top, col0 = TILE * tw - pad_left;
         for (int c = 0; c < channels; c += 4) {
-#define D(a, b)                                                                                          \
-  ((row0 + (a)) >= 0 && (row0 + (a)) < height && (col0 + (b)) >= 0 && (col0 + (b)) < width               \
-       ? wasm_v128_load(x + ((n * height + row0 + (a)) * width + col0 + (b)) * channels + c)             \
-       : wasm_f32x4_splat(0.0f))
-#define COLUMN(b)                                                            \
-  v128_t d0##b = D(0, b), d1##b = D(1, b), d2##b = D(2, b), d3##b = D(3, b); \
-  v128_t t0##b = wasm_f32x4_sub(d0##b, d2##b), t1##b = wasm_f32x4_add(d1##b, d2##b); \
-  v128_t t2##b = wasm_f32x4_sub(d2##b, d1##b), t3##b = wasm_f32x4_sub(d1##b, d3##b);
-          COLUMN(0) COLUMN(1) COLUMN(2) COLUMN(3)
-#define STORE_ROW(i)                                                                                  \
-  wasm_v128_store(v[4 * (i) + 0] + tile * channels + c, wasm_f32x4_sub(t##i##0, t##i##2));            \
-  wasm_v128_store(v[4 * (i) + 1] + tile * channels + c, wasm_f32x4_add(t##i##1, t##i##2));            \
-  wasm_v128_store(v[4 * (i) + 2] + tile * channels + c, wasm_f32x4_sub(t##i##2, t##i##1));            \
-  wasm_v128_store(v[4 * (i) + 3] + tile * channels + c, wasm_f32x4_sub(t##i##1, t##i##3));
-          STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)
-#undef D
-#undef COLUMN
-#undef STORE_ROW
+          v128_t d[ALPHA][ALPHA], half[ALPHA][ALPHA], out[ALPHA][ALPHA];
+          _Pragma("clang loop unroll(full)") for (int a = 0; a < ALPHA; a++) {
+            int row = row0 + a;
+            _Pragma("clang loop unroll(full)") for (int b = 0; b < ALPHA; b++) {
+              int col = col0 + b;
+              d[a][b] = row >= 0 && row < height && col >= 0 && col < width
+                            ? wasm_v128_load(x + ((n * height + row) * width + col) * channels + c)
+                            : wasm_f32x4_splat(0.0f);
+            }
+          }
+          _Pragma("clang loop unroll(full)") for (int b = 0; b < ALPHA; b++) {
+#define SRC(a) d[a][b]
+#define DST(a) half[a][b]
+            INPUT_1D(SRC, DST)
+#undef SRC
+#undef DST
+          }
+          _Pragma("clang loop unroll(full)") for (int a = 0; a < ALPHA; a++) {
+#define SRC(b) half[a][b]
+#define DST(b) out[a][b]
+            INPUT_1D(SRC, DST)
+#undef SRC
+#undef DST
+          }
+          _Pragma("clang loop unroll(full)") for (int a = 0; a < ALPHA; a++)
+            _Pragma("clang loop unroll(full)") for (int b = 0; b < ALPHA; b++) wasm_v128_store(v[ALPHA * a + b] + tile * channels + c, out[a][b]);
         }
       }
     }
   }
 }
 
-// y = Aᵀ M A per tile with Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], plus bias (if not null) and relu
-// (if asked), cropped to [batch, out_height, out_width, filters].
+// y = Aᵀ M A per tile, plus bias (if not null) and relu (if asked), cropped to
+// [batch, out_height, out_width, filters].
 void EXPORT(winograd_output_transform)(float *const *m, const float *bias, int relu, float *y, int batch,
                                        int out_height, int out_width, int filters, int tiles_high, int tiles_wide) {
   int tile = 0;
@@ -225,30 +265,34 @@ void EXPORT(winograd_output_transform)(float *const *m, const float *bias, int r
     for (int th = 0; th < tiles_high; th++) {
       for (int tw = 0; tw < tiles_wide; tw++, tile++) {
         for (int k = 0; k < filters; k += 4) {
-#define M(i, j) wasm_v128_load(m[4 * (i) + (j)] + tile * filters + k)
-#define COLUMN(j)                                                                   \
-  v128_t s0##j = wasm_f32x4_add(wasm_f32x4_add(M(0, j), M(1, j)), M(2, j));        \
-  v128_t s1##j = wasm_f32x4_sub(wasm_f32x4_sub(M(1, j), M(2, j)), M(3, j));
-          COLUMN(0) COLUMN(1) COLUMN(2) COLUMN(3)
+          v128_t in[ALPHA][ALPHA], half[TILE][ALPHA], out[TILE][TILE];
+          _Pragma("clang loop unroll(full)") for (int a = 0; a < ALPHA; a++)
+            _Pragma("clang loop unroll(full)") for (int b = 0; b < ALPHA; b++) in[a][b] = wasm_v128_load(m[ALPHA * a + b] + tile * filters + k);
+          _Pragma("clang loop unroll(full)") for (int b = 0; b < ALPHA; b++) {
+#define SRC(a) in[a][b]
+#define DST(a) half[a][b]
+            OUTPUT_1D(SRC, DST)
+#undef SRC
+#undef DST
+          }
+          _Pragma("clang loop unroll(full)") for (int a = 0; a < TILE; a++) {
+#define SRC(b) half[a][b]
+#define DST(b) out[a][b]
+            OUTPUT_1D(SRC, DST)
+#undef SRC
+#undef DST
+          }
           v128_t offset = bias ? wasm_v128_load(bias + k) : wasm_f32x4_splat(0.0f);
-          v128_t floor = relu ? wasm_f32x4_splat(0.0f) : wasm_f32x4_splat(-__builtin_inff());
-#define OUT(i)                                                                                                      \
-  {                                                                                                                 \
-    int row = 2 * th + (i);                                                                                         \
-    if (row < out_height) {                                                                                         \
-      float *dst = y + ((n * out_height + row) * out_width + 2 * tw) * filters + k;                                 \
-      v128_t y0 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s##i##0, s##i##1), s##i##2), offset);                \
-      wasm_v128_store(dst, wasm_f32x4_max(y0, floor));                                                              \
-      if (2 * tw + 1 < out_width) {                                                                                 \
-        v128_t y1 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s##i##1, s##i##2), s##i##3), offset);              \
-        wasm_v128_store(dst + filters, wasm_f32x4_max(y1, floor));                                                  \
-      }                                                                                                             \
-    }                                                                                                               \
-  }
-          OUT(0) OUT(1)
-#undef M
-#undef COLUMN
-#undef OUT
+          v128_t lowest = wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff());
+          _Pragma("clang loop unroll(full)") for (int a = 0; a < TILE; a++) {
+            int row = TILE * th + a;
+            _Pragma("clang loop unroll(full)") for (int b = 0; b < TILE; b++) {
+              int col = TILE * tw + b;
+              if (row < out_height && col < out_width)
+                wasm_v128_store(y + ((n * out_height + row) * out_width + col) * filters + k,
+                                wasm_f32x4_max(add(out[a][b], offset), lowest));
+            }
+          }
         }
       }
     }
