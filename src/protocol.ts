@@ -52,7 +52,10 @@ export interface PanelState {
 }
 
 /** Host → webview. */
-export type HostToWebview = { type: 'show'; data: PanelData };
+export type HostToWebview =
+  | { type: 'show'; data: PanelData }
+  /** The results could not be read: shown in the panel instead of a chart. */
+  | { type: 'error'; message: string };
 
 /** Webview → host. */
 export type WebviewToHost =

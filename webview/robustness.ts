@@ -120,6 +120,10 @@ function show(data: PanelData): void {
 
 window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
   if (event.data?.type === 'show') show(event.data.data);
+  if (event.data?.type === 'error') {
+    current = undefined;
+    app.replaceChildren(element('p', event.data.message, 'error'));
+  }
 });
 
 onThemeChange(() => current && render(current));

@@ -10,6 +10,7 @@ import { ExperimentError, loadExperiment } from './experiment';
 import { nativeEnv } from './nativeBackend';
 import { folderWriteProblem, modelJsonOf, modelProblem } from './preflight';
 import type { JobRunner } from './jobRunner';
+import { modelName } from './compareData';
 import { resultsFiles } from './panelData';
 import type { ReportPanels } from './reportPanel';
 import { readSettings } from './settings';
@@ -140,12 +141,6 @@ async function modelPath(uri: vscode.Uri | undefined): Promise<string | undefine
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
   return picked?.[0]?.fsPath;
-}
-
-/** "models/mnist-gccs/model.json" → "mnist-gccs". */
-export function modelName(model: string): string {
-  const base = path.basename(model);
-  return base === 'model.json' || base === 'gccs.json' ? path.basename(path.dirname(model)) : base.replace(/\.json$/, '');
 }
 
 export function gridProblem(text: string): string | undefined {

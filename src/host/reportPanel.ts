@@ -53,13 +53,16 @@ export class ReportPanels implements vscode.Disposable {
 
   private post(): void {
     if (!this.panel) return;
+    let message: HostToWebview;
     try {
-      const message: HostToWebview = { type: 'show', data: panelData(this.sources) };
-      void this.panel.webview.postMessage(message);
+      message = { type: 'show', data: panelData(this.sources) };
     } catch (error) {
-      this.log.error(`robustness panel: ${(error as Error).message}`);
-      void vscode.window.showErrorMessage(`GCCS: cannot show the results: ${(error as Error).message}`);
+      const problem = `cannot show the results: ${(error as Error).message}`;
+      this.log.error(`robustness panel: ${problem}`);
+      void vscode.window.showErrorMessage(`GCCS: ${problem}`);
+      message = { type: 'error', message: `Cannot show the results: ${(error as Error).message}` };
     }
+    void this.panel.webview.postMessage(message);
   }
 
   private async onMessage(message: WebviewToHost): Promise<void> {

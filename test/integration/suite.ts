@@ -248,6 +248,23 @@ export async function run(): Promise<void> {
       },
     ],
     [
+      'GCCS: Open Report with an unreadable results file names the file (in a message and in the panel)',
+      async () => {
+        const broken = path.join(resultsFolder, 'broken.jsonl');
+        fs.writeFileSync(broken, '{"this is": "not a results file"\n');
+        const errors: string[] = [];
+        try {
+          await stubbingWindow({ showErrorMessage: async (message: string) => void errors.push(message) }, () =>
+            withTimeout('gccs.openReport', Promise.resolve(vscode.commands.executeCommand('gccs.openReport')), 10_000),
+          );
+        } finally {
+          fs.rmSync(broken);
+        }
+        assert.equal(errors.length, 1, `one error message (${errors.join(' | ')})`);
+        assert.match(errors[0], /^GCCS: cannot show the results: .*broken\.jsonl/);
+      },
+    ],
+    [
       'GCCS: Train from the palette without an experiment file: New experiment… writes a valid <name>.gccs.json, opens it and trains it',
       async () => {
         await vscode.commands.executeCommand('workbench.action.closeAllEditors');
