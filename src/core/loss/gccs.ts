@@ -51,28 +51,32 @@ export function validateGccsOptions(options: GccsOptions): void {
 export function gccsLoss(z: tf.Tensor2D, labels: Int32Array, options: GccsOptions): tf.Scalar {
   return tf.tidy(() => {
     const [batch, dims] = z.shape;
+    // The batch's constants are built here in JavaScript: each op saved is a kernel call in the
+    // forward pass and several in the backward pass.
+    const oneHot = new Float32Array(batch * dims);
     const counts = new Float32Array(dims);
-    for (let b = 0; b < batch; b++) counts[labels[b]]++;
-    const active = counts.map((n) => (n >= 2 ? 1 : 0));
-    const safeCounts = counts.map((n) => Math.max(n, 1));
+    labels.forEach((label, b) => {
+      oneHot[b * dims + label] = 1;
+      counts[label]++;
+    });
+    const active = tf.tensor1d(counts.map((n) => (n >= 2 ? 1 : 0)));
+    const inverseCounts = tf.tensor2d(counts.map((n) => 1 / Math.max(n, 1)), [dims, 1]); // 1/n_k
 
     const sigma2 = options.sigmaT * options.sigmaT;
     const ridge = options.ridge * sigma2;
-    const mask = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), dims), 'float32'); // [B, K]
-    const n = tf.tensor1d(safeCounts); // [K]
-    const classMeans = tf.div(tf.matMul(mask, z, true, false), tf.reshape(n, [dims, 1])); // [K, D]
+    const mask = tf.tensor2d(oneHot, [batch, dims]); // [B, K]
+    const classMean = (values: tf.Tensor) => tf.mul(tf.matMul(mask, values as tf.Tensor2D, true, false), inverseCounts); // Σ_b mask_bk v_b / n_k
+    const classMeans = classMean(z); // [K, D]
     const centred = tf.sub(z, tf.matMul(mask, classMeans)); // each row minus its class mean
 
     // Σ_k = Σ_b mask_bk c_b c_bᵀ / n_k: per-sample outer products, summed per class by one matmul.
     const outer = tf.reshape(tf.mul(tf.expandDims(centred, 2), tf.expandDims(centred, 1)), [batch, dims * dims]);
     const eye = tf.eye(dims);
-    const covariances = tf.add(
-      tf.reshape(tf.div(tf.matMul(mask, outer, true, false), tf.reshape(n, [dims, 1])), [dims, dims, dims]),
-      tf.mul(eye, ridge),
-    ) as tf.Tensor3D;
+    const covariances = tf.add(tf.reshape(classMean(outer), [dims, dims, dims]), tf.mul(eye, ridge)) as tf.Tensor3D;
 
-    const m2 = tf.add(tf.div(tf.matMul(mask, tf.square(centred), true, false), tf.reshape(n, [dims, 1])), ridge); // [K, D]
-    const m4 = tf.div(tf.matMul(mask, tf.square(tf.square(centred)), true, false), tf.reshape(n, [dims, 1]));
+    const squared = tf.square(centred);
+    const m2 = tf.add(classMean(squared), ridge); // [K, D]
+    const m4 = classMean(tf.square(squared));
     const kurtosis = tf.mean(tf.div(m4, tf.square(m2)), 1); // [K]
 
     const logDetTarget = dims * Math.log(sigma2);
@@ -84,7 +88,6 @@ export function gccsLoss(z: tf.Tensor2D, labels: Int32Array, options: GccsOption
     ]);
     const excess = tf.sub(kurtosis, 3);
     const penalty = options.kurtosis === 'linear' ? excess : options.kurtosis === 'abs' ? tf.abs(excess) : tf.square(excess);
-    const perClass = tf.add(kl, tf.mul(penalty, options.lambda));
-    return tf.sum(tf.mul(perClass, tf.tensor1d(active))) as tf.Scalar;
+    return tf.sum(tf.mul(tf.add(kl, tf.mul(penalty, options.lambda)), active)) as tf.Scalar;
   });
 }
