@@ -62,9 +62,10 @@ function replicaChildren(): string[] {
 test('two processes train to the same weights as one process on the whole batch (cross-entropy, no dropout)', async () => {
   await initBackend('wasm');
   const modelJson = await dropoutFreeModel();
-  // 300 examples in batches of 100 over 2 epochs: 6 steps, the last ones after a Adam and
-  // weight-decay updates applied by both replicas. Odd batch sizes split unevenly (29 + 28).
-  for (const batchSize of [100, 57]) {
+  // 300 examples over 2 epochs, so later steps follow Adam and weight-decay updates applied by
+  // both processes. Batches of 57 split unevenly (29 + 28, last 15 = 8 + 7); batches of 299 end
+  // with a batch of 1, which leaves the leader without a share.
+  for (const batchSize of [100, 57, 299]) {
     const single = tempDir();
     const parallel = tempDir();
     await train(config(single, { model: modelJson, batchSize }), 'wasm', () => undefined);

@@ -2,7 +2,8 @@
  * Data-parallel training: the training process (the leader) and N−1 forked replica processes
  * (src/worker/replica.ts) each compute the gradients of their share of every batch; the leader
  * averages them, weighted by share size, and one identical optimizer update keeps the weights in
- * sync. Batch statistics (GCCS's class means and covariances, BatchNorm) are those of each share.
+ * sync. Batch statistics (GCCS's class means and covariances, BatchNorm) are those of each share,
+ * and BatchNorm's moving averages follow the leader's shares only.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -137,7 +138,7 @@ export class ReplicaGroup {
   async step(share: (rank: number) => BatchShare, imageShape: number[], learningRate: number): Promise<{ loss: number; hits: number }> {
     const { model, variables, optimizer, loss, sync } = this.options;
     const shares: BatchShare[] = [];
-    // A batch smaller than the group leaves some replicas without a share.
+    // A batch smaller than the group leaves some processes without a share.
     const pending = this.replicas.map((replica, r) => {
       const mine = share(r);
       shares.push(mine);
@@ -153,9 +154,12 @@ export class ReplicaGroup {
     // pass below would block: the replicas would wait for the rest of their share until it ends.
     await Promise.all(this.replicas.map((replica) => replica.written));
     const total = shares.reduce((n, s) => n + s.labels.length, 0);
-    const x = tf.tensor4d(own.x, [own.labels.length, ...imageShape] as [number, number, number, number]);
-    const local = batchGradientArrays(model, variables, loss, x, own.labels);
-    x.dispose();
+    let local: { gradients: Float32Array[]; loss: number; hits: number } | null = null;
+    if (own.labels.length > 0) {
+      const x = tf.tensor4d(own.x, [own.labels.length, ...imageShape] as [number, number, number, number]);
+      local = batchGradientArrays(model, variables, loss, x, own.labels);
+      x.dispose();
+    }
     const results = [...(await answers), local];
 
     // The batch's gradient is the mean over its samples: each share's mean weighted by its size.
