@@ -38,16 +38,10 @@ function flipTaps(filter: TensorInfo, backend: BackendWasm): TensorInfo {
 }
 
 /**
- * At stride 1 with this many input channels the rotated-filter convolution was ~10% faster than
- * col2im on ResNet-18's layers, and needs no taps buffer (kh·kw times the size of dx).
- */
-const CONVOLUTION_MIN_CHANNELS = 64;
-
-/**
- * dx of a convolution. The built-in is a plain loop, several times slower; it remains for NCHW.
- * col2im won everywhere else measured: 2.7× on the CNN's 1-channel first layer (XNNPACK
- * convolutions are slow with few output channels), 1.25× on its second, 3.5× on ResNet-18's
- * stride-2 layers (the convolution form works on dy with stride−1 zeros inserted).
+ * dx of a convolution: stride-1 layers whose rotated filter suits Winograd as a forward
+ * convolution of dy, all others by col2im, which beat that convolution form (then on XNNPACK)
+ * 2.7× on the CNN's 1-channel first layer and 3.5× on ResNet-18's stride-2 layers (which needed
+ * stride−1 zeros inserted into dy). The built-in is a plain loop; it remains for NCHW.
  */
 export function makeConv2DBackpropInput(builtin: KernelFunc): KernelFunc {
   return (args) => {
@@ -67,11 +61,10 @@ export function makeConv2DBackpropInput(builtin: KernelFunc): KernelFunc {
     const bottom = inHeight - outHeight - top + kh - 1;
     const right = inWidth - outWidth - left + kw - 1;
     const rotatedShape = [kh, kw, info.outChannels, info.inChannels];
-    const convolve = info.inChannels >= CONVOLUTION_MIN_CHANNELS || winogradApplies(rotatedShape, [1, 1], [1, 1]);
-    if (!stride1 || !convolve || Math.min(top, left, bottom, right) < 0) {
+    if (!stride1 || !winogradApplies(rotatedShape, [1, 1], [1, 1]) || Math.min(top, left, bottom, right) < 0) {
       return col2imBackpropInput(backend, dy, filter, info);
     }
-    // dx as a forward convolution (Winograd or XNNPACK) of dy with the filter rotated 180° and its channels swapped.
+    // dx as a forward convolution (Winograd) of dy with the filter rotated 180° and its channels swapped.
     const flipped = flipTaps(filter, backend);
     const rotated = runWasm(Transpose, backend, { x: flipped }, { perm: [0, 1, 3, 2] });
     release(backend, flipped);
