@@ -4,13 +4,13 @@
  */
 import { ChildProcess, fork } from 'node:child_process';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import type { BackendName } from '../backend';
 import { UserError } from '../errors';
 import type { HostRequest, WorkerMessage } from '../../protocol';
 import { NormalizedSweep, describeCell, planSweep } from './config';
 import { appendResult, openResults } from './results';
 import type { CellEvaluation, CellResult, SweepCell, SweepConfig } from './types';
+import { processEntry } from '../processEntry';
 
 export type SweepEvent =
   | { type: 'start'; configHash: string; total: number; finished: number; workers: number }
@@ -85,12 +85,6 @@ export async function runSweep(config: SweepConfig, options: SweepOptions = {}):
   return { configHash, sweep, cells, results: cells.map((cell) => finished.get(cell.id)!), ran: pending.length };
 }
 
-/** Bundled, dist/worker.js sits beside this code; from source (under tsx) the worker's source runs through tsx. */
-function workerEntry(): { file: string; execArgv: string[] } {
-  if (path.extname(__filename) === '.ts') return { file: path.resolve(__dirname, '../../worker/index.ts'), execArgv: ['--import', 'tsx'] };
-  return { file: path.join(__dirname, 'worker.js'), execArgv: [] };
-}
-
 interface Worker {
   child: ChildProcess;
   pid: number;
@@ -116,7 +110,7 @@ function runPool(
   if (size === 0) return Promise.resolve('done');
   return new Promise((resolve, reject) => {
     const queue = [...cells];
-    const entry = workerEntry();
+    const entry = processEntry('index');
     const workers: Worker[] = [];
     let running = size;
     let stopping = false;

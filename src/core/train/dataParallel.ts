@@ -7,7 +7,6 @@
  */
 import { ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { makeBatch } from '../data/batches';
@@ -17,6 +16,7 @@ import type { BackendName } from '../backend';
 import type { LossConfig } from '../loss';
 import { Optimizer, OptimizerConfig } from './optimizer';
 import { batchGradientArrays } from './step';
+import { processEntry } from '../processEntry';
 
 /**
  * How replicas stay in sync after the leader has averaged the gradients: `gradients` sends the
@@ -56,12 +56,6 @@ export function batchShare(examples: Examples, indices: Int32Array, rank: number
   const pixels = x.dataSync().slice() as Float32Array;
   tf.dispose([x, y]);
   return { x: pixels, labels: Int32Array.from(share, (i) => examples.labels[i]) };
-}
-
-/** Bundled, dist/replica.js sits beside this code; from source (under tsx) the replica's source runs through tsx. */
-function replicaEntry(): { file: string; execArgv: string[] } {
-  if (path.extname(__filename) === '.ts') return { file: path.resolve(__dirname, '../../worker/replica.ts'), execArgv: ['--import', 'tsx'] };
-  return { file: path.join(__dirname, 'replica.js'), execArgv: [] };
 }
 
 interface Replica {
@@ -104,7 +98,7 @@ export class ReplicaGroup {
 
   /** Forks the replicas and gives each the model, its weights and the optimizer state. */
   static async start(options: ReplicaGroupOptions): Promise<ReplicaGroup> {
-    const entry = replicaEntry();
+    const entry = processEntry('replica');
     const replicas: Replica[] = [];
     const group = new ReplicaGroup({ sync: 'gradients', ...options }, replicas);
     for (let r = 1; r < options.processes; r++) {
