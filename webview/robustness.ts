@@ -5,10 +5,9 @@
  * state survives hiding and reloads through getState/setState. Messages: src/protocol.ts.
  */
 import { CategoryScale, Chart, Legend, LineController, LineElement, LinearScale, PointElement, Title, Tooltip } from 'chart.js';
-import type { Plugin } from 'chart.js';
 import type { SummaryChart, SummaryTable } from '../src/core/sweep/summary';
 import type { HostToWebview, PanelData, PanelState, WebviewToHost } from '../src/protocol';
-import { background, button, chartColours, element, onThemeChange, seriesColour, vscodeApi } from './ui';
+import { button, element, lineChart, onThemeChange, vscodeApi } from './ui';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip, Title);
 
@@ -56,28 +55,8 @@ function chartView(chart: SummaryChart): HTMLElement {
   const canvas = element('canvas');
   const box = element('div', undefined, 'canvas');
   box.append(canvas);
-  const { foreground, grid, font } = chartColours();
-  const instance = new Chart(canvas, {
-    type: 'line',
-    data: {
-      datasets: chart.series.map((series, i) => {
-        const colour = seriesColour(i);
-        return { label: series.label, data: series.points.map((p) => ({ x: p.eps, y: 100 * p.accuracy })), borderColor: colour, backgroundColor: colour, tension: 0, pointRadius: 3 };
-      }),
-    },
-    options: {
-      animation: false,
-      maintainAspectRatio: false,
-      color: foreground,
-      font: { family: font },
-      scales: {
-        x: { type: 'linear', title: { display: true, text: 'ε', color: foreground }, ticks: { color: foreground }, grid: { color: grid } },
-        y: { min: 0, max: 100, title: { display: true, text: 'accuracy (%)', color: foreground }, ticks: { color: foreground }, grid: { color: grid } },
-      },
-      plugins: { legend: { labels: { color: foreground } }, title: { display: true, text: chart.title, color: foreground } },
-    },
-    plugins: [background as Plugin<'line'>],
-  });
+  const series = chart.series.map((line) => ({ label: line.label, points: line.points.map((p) => ({ x: p.eps, y: 100 * p.accuracy })) }));
+  const instance = lineChart(canvas, chart.title, series, { title: 'ε' }, { title: 'accuracy (%)', min: 0, max: 100 });
   charts.push(instance);
   const tools = element('div', undefined, 'tools');
   tools.append(

@@ -3,9 +3,8 @@
  * validation) per epoch, redrawn at each epoch of a live run. Messages: src/protocol.ts.
  */
 import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
-import type { Plugin } from 'chart.js';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/protocol';
-import { background, chartColours, element, onThemeChange, seriesColour, vscodeApi } from './ui';
+import { LineAxis, LineSeries, element, lineChart, onThemeChange, vscodeApi } from './ui';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip, Title);
 
@@ -15,29 +14,11 @@ let state: TrainingState = vscode.getState() ?? {};
 let status: { message: string; isError: boolean } | undefined;
 let charts: Chart[] = [];
 
-function lineChart(title: string, yTitle: string, series: { label: string; points: { x: number; y: number }[] }[], totalEpochs: number, y: { min?: number; max?: number; log?: boolean }): HTMLElement {
-  const { foreground, grid, font } = chartColours();
+function chartBox(title: string, yTitle: string, series: LineSeries[], totalEpochs: number, y: Omit<LineAxis, 'title'>): HTMLElement {
   const box = element('div', undefined, 'canvas');
   const canvas = element('canvas');
   box.append(canvas);
-  charts.push(
-    new Chart(canvas, {
-      type: 'line',
-      data: { datasets: series.map((s, i) => ({ label: s.label, data: s.points, borderColor: seriesColour(i), backgroundColor: seriesColour(i), tension: 0, pointRadius: 3 })) },
-      options: {
-        animation: false,
-        maintainAspectRatio: false,
-        color: foreground,
-        font: { family: font },
-        scales: {
-          x: { type: 'linear', min: 1, max: Math.max(2, totalEpochs), ticks: { color: foreground, precision: 0 }, title: { display: true, text: 'epoch', color: foreground }, grid: { color: grid } },
-          y: { type: y.log ? 'logarithmic' : 'linear', min: y.min, max: y.max, ticks: { color: foreground }, title: { display: true, text: yTitle, color: foreground }, grid: { color: grid } },
-        },
-        plugins: { legend: { labels: { color: foreground } }, title: { display: true, text: title, color: foreground } },
-      },
-      plugins: [background as Plugin<'line'>],
-    }),
-  );
+  charts.push(lineChart(canvas, title, series, { title: 'epoch', min: 1, max: Math.max(2, totalEpochs), integer: true }, { title: yTitle, ...y }));
   return box;
 }
 
@@ -57,10 +38,10 @@ function render(): void {
   const points = (pick: (r: TrainingData['epochs'][number]) => number | null) => data.epochs.flatMap((r) => (pick(r) === null ? [] : [{ x: r.epoch, y: pick(r) as number }]));
   // GCCS losses start near D·μ_T² and fall by orders of magnitude: a log axis when all are positive.
   const log = data.epochs.every((r) => r.loss > 0);
-  app.append(lineChart('Training loss', log ? 'loss (log scale)' : 'loss', [{ label: 'train loss', points: points((r) => r.loss) }], data.totalEpochs, { log }));
+  app.append(chartBox('Training loss', log ? 'loss (log scale)' : 'loss', [{ label: 'train loss', points: points((r) => r.loss) }], data.totalEpochs, { log }));
   const accuracy = [{ label: 'train accuracy', points: points((r) => 100 * r.trainAccuracy) }];
   if (data.epochs.some((r) => r.validationAccuracy !== null)) accuracy.push({ label: 'validation accuracy', points: points((r) => (r.validationAccuracy === null ? null : 100 * r.validationAccuracy)) });
-  app.append(lineChart('Accuracy', 'accuracy (%)', accuracy, data.totalEpochs, { min: 0, max: 100 }));
+  app.append(chartBox('Accuracy', 'accuracy (%)', accuracy, data.totalEpochs, { min: 0, max: 100 }));
   const last = data.epochs[data.epochs.length - 1];
   const validation = last.validationAccuracy === null ? '' : `, validation ${(100 * last.validationAccuracy).toFixed(2)}%`;
   vscode.postMessage({ type: 'drawn', epochs: data.epochs.length });

@@ -2,7 +2,8 @@
  * What the panels' scripts (robustness, latent, training) share: the vscode API handle, DOM building with
  * textContent only, theme colours from the --vscode-* variables, and the chart background.
  */
-import type { Chart, Plugin } from 'chart.js';
+import { Chart } from 'chart.js';
+import type { Plugin } from 'chart.js';
 
 export interface VsCodeApi<State, Message> {
   postMessage(message: Message): void;
@@ -68,3 +69,43 @@ export const background: Plugin = {
 
 /** Calls redraw when the theme changes (VS Code changes the body's class). */
 export const onThemeChange = (redraw: () => void) => new MutationObserver(redraw).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+export interface LineSeries {
+  label: string;
+  points: { x: number; y: number }[];
+}
+
+export interface LineAxis {
+  title: string;
+  min?: number;
+  max?: number;
+  log?: boolean;
+  /** Ticks on whole numbers only (epochs). */
+  integer?: boolean;
+}
+
+/** The panels' line chart: series in the theme's chart colours, on the editor background, no animation. */
+export function lineChart(canvas: HTMLCanvasElement, title: string, series: LineSeries[], x: LineAxis, y: LineAxis): Chart<'line'> {
+  const { foreground, grid, font } = chartColours();
+  const scale = (axis: LineAxis) => ({
+    type: axis.log ? ('logarithmic' as const) : ('linear' as const),
+    min: axis.min,
+    max: axis.max,
+    ticks: { color: foreground, ...(axis.integer ? { precision: 0 } : {}) },
+    title: { display: true, text: axis.title, color: foreground },
+    grid: { color: grid },
+  });
+  return new Chart(canvas, {
+    type: 'line',
+    data: { datasets: series.map((s, i) => ({ label: s.label, data: s.points, borderColor: seriesColour(i), backgroundColor: seriesColour(i), tension: 0, pointRadius: 3 })) },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      color: foreground,
+      font: { family: font },
+      scales: { x: scale(x), y: scale(y) },
+      plugins: { legend: { labels: { color: foreground } }, title: { display: true, text: title, color: foreground } },
+    },
+    plugins: [background as Plugin<'line'>],
+  });
+}

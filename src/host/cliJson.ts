@@ -4,41 +4,25 @@
  * kills the child. A `gccs: error: …` line (exit code 2) becomes a JobUserError with that line.
  * No vscode import: tested directly.
  */
-import { fork } from 'node:child_process';
+import { CliProcessOptions, forkCli } from './cliProcess';
 import { JobCancelled, JobUserError } from './trainWorker';
 
-export interface CliJsonOptions {
+export interface CliJsonOptions extends Omit<CliProcessOptions, 'stdout'> {
   cliFile: string;
-  signal?: AbortSignal;
-  /** Node to run the CLI with (the extension host: its own Electron as Node). */
-  execPath?: string;
 }
 
 export function runCliJson<T>(args: string[], options: CliJsonOptions): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(options.cliFile, [...args, '--json'], {
-      execPath: options.execPath ?? process.execPath,
-      execArgv: [],
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const { child, cancelled } = forkCli(options.cliFile, [...args, '--json'], { ...options, stdout: true });
     let stdout = '';
     let stderr = '';
-    let cancelled = false;
-    const onAbort = () => {
-      cancelled = true;
-      child.kill('SIGTERM');
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort();
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
     child.on('error', (error) => {
       stderr += `\ngccs: error: the GCCS CLI could not run (${options.cliFile}): ${error.message}`;
     });
     child.on('exit', (code, signalName) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (cancelled) return reject(new JobCancelled(`gccs ${args[0]}`));
+      if (cancelled()) return reject(new JobCancelled(`gccs ${args[0]}`));
       const said = stderr.split('\n').find((line) => line.startsWith('gccs: error: '))?.slice('gccs: error: '.length);
       if (code === 0) {
         try {

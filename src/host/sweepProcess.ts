@@ -5,11 +5,11 @@
  * HTML report, and says "[k/N] …" on stderr for each cell. SIGTERM cancels it (finished cells stay).
  * No vscode import: tested directly.
  */
-import { fork } from 'node:child_process';
 import type { BackendName } from '../core/backend';
+import { CliProcessOptions, forkCli } from './cliProcess';
 import { JobCancelled, JobUserError } from './trainWorker';
 
-export interface CliSweepOptions {
+export interface CliSweepOptions extends Omit<CliProcessOptions, 'stdout'> {
   cliFile: string;
   configFile: string;
   resultsFile: string;
@@ -18,11 +18,8 @@ export interface CliSweepOptions {
   /** 0 or undefined: the CLI's default (one per core). */
   workers?: number;
   backend: BackendName;
-  signal?: AbortSignal;
   onLine?: (line: string) => void;
   onProgress?: (finished: number, total: number, line: string) => void;
-  execPath?: string;
-  env?: NodeJS.ProcessEnv;
 }
 
 /** "[3/12] model fgsm ε=0.1: accuracy 80.00% (1.2 s)" → 3, 12. */
@@ -45,21 +42,9 @@ export function cliSweepArgs(options: CliSweepOptions): string[] {
 
 export function runCliSweep(options: CliSweepOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = fork(options.cliFile, cliSweepArgs(options), {
-      execPath: options.execPath ?? process.execPath,
-      execArgv: [],
-      env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
+    const { child, cancelled } = forkCli(options.cliFile, cliSweepArgs(options), options);
     let partial = '';
     let error: string | undefined;
-    let cancelled = false;
-    const onAbort = () => {
-      cancelled = true;
-      child.kill('SIGTERM');
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) onAbort();
     const onLine = (line: string) => {
       if (line.startsWith('gccs: error: ')) error = line.slice('gccs: error: '.length);
       options.onLine?.(line);
@@ -76,10 +61,9 @@ export function runCliSweep(options: CliSweepOptions): Promise<void> {
       error ??= `the GCCS CLI could not run (${options.cliFile}): ${e.message}`;
     });
     child.on('exit', (code, signalName) => {
-      options.signal?.removeEventListener('abort', onAbort);
       if (partial) onLine(partial);
       if (code === 0) return resolve();
-      if (cancelled) return reject(new JobCancelled(`sweep (finished cells stay in ${options.resultsFile})`));
+      if (cancelled()) return reject(new JobCancelled(`sweep (finished cells stay in ${options.resultsFile})`));
       if (code === 2 && error) return reject(new JobUserError(error));
       const how = code !== null ? `exit code ${code}` : `signal ${signalName}`;
       reject(new Error(`the GCCS sweep process crashed (${how})${error ? `: ${error}` : ''}`));
