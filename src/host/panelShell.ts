@@ -13,14 +13,34 @@ export function panelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & 
   };
 }
 
-/** Points the panel at dist/webview/<script>.js with a fresh nonce. */
+const READY_WAIT_MS = 3000;
+const PAGE_ATTEMPTS = 5;
+
+/**
+ * Points the panel at dist/webview/<script>.js with a fresh nonce. Every panel script says `ready`
+ * first; until it does, the page is set again every few seconds: a panel restored while the window
+ * reloads can miss its script (seen in code-server, where the service worker that serves webview
+ * resources is not up yet for the first restored panels) and would otherwise stay blank.
+ */
 export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, script: string): void {
   const { webview } = panel;
-  webview.options = panelOptions(extensionUri);
-  webview.html = webviewHtml({
-    title,
-    cspSource: webview.cspSource,
-    scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${script}.js`)).toString(),
-    styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css')).toString(),
-  });
+  const setPage = () => {
+    webview.options = panelOptions(extensionUri);
+    webview.html = webviewHtml({
+      title,
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', `${script}.js`)).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css')).toString(),
+    });
+  };
+  let attempts = 1;
+  const retry = setInterval(() => (attempts++ < PAGE_ATTEMPTS ? setPage() : stop()), READY_WAIT_MS);
+  const ready = webview.onDidReceiveMessage((message: { type?: string }) => message?.type === 'ready' && stop());
+  const disposed = panel.onDidDispose(() => stop());
+  function stop() {
+    clearInterval(retry);
+    ready.dispose();
+    disposed.dispose();
+  }
+  setPage();
 }
