@@ -14,7 +14,7 @@ export function panelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & 
 }
 
 const READY_WAIT_MS = 3000;
-const PAGE_ATTEMPTS = 5;
+const PAGE_ATTEMPTS = 10;
 
 /**
  * Points the panel at dist/webview/<script>.js with a fresh nonce. Every panel script says `ready`
