@@ -323,6 +323,16 @@ try {
     return `checkpoints of epochs ${[...epochs].sort().join(', ')} shown live, then the finished model; the training panel says "${await status?.textContent()}"`;
   });
 
+  await step('after a window reload the three panels come back and draw again (restored by their serializers from their saved state)', async () => {
+    await page.reload();
+    await explorerRow('tiny.gccs.json').waitFor({ state: 'visible', timeout: 60_000 });
+    const restored = [];
+    for (const title of ['GCCS Robustness', 'GCCS Latent Space', 'GCCS Training']) restored.push(`${title}: ${describeCanvases(await drawnCharts(title, 60_000))}`);
+    await sleep(500);
+    await shot('09-after-reload.png');
+    return restored.join(' | ');
+  });
+
 } catch (error) {
   fatal ??= error;
   console.error(error);

@@ -35,6 +35,8 @@ export class LatentPanels implements vscode.Disposable {
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly trainConfigFile = path.join(os.tmpdir(), `gccs-latent-train-config-${process.pid}.json`);
   private readonly drawnPoints = new DrawnSignal<number>();
+  /** The model folder a restored panel showed (its saved state), for a replacement panel that has none. */
+  private restoredModelDir: string | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -44,7 +46,8 @@ export class LatentPanels implements vscode.Disposable {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(LATENT_PANEL_TYPE, {
         deserializeWebviewPanel: async (panel, state: LatentState | undefined) => {
-          // The script's `ready` carries the saved model folder and request.
+          // The script's `ready` carries the saved model folder and request (kept here too, for a replacement panel).
+          this.restoredModelDir = state?.modelDir;
           this.attach(panel);
           this.request = state?.request ?? LATENT_DEFAULTS;
         },
@@ -87,7 +90,7 @@ export class LatentPanels implements vscode.Disposable {
   private attach(panel: vscode.WebviewPanel): void {
     this.panel?.dispose();
     this.panel = panel;
-    loadPanelPage(panel, this.extensionUri, 'GCCS Latent Space', 'latent');
+    loadPanelPage(panel, this.extensionUri, 'GCCS Latent Space', 'latent', (fresh) => this.attach(fresh));
     const subscription = panel.webview.onDidReceiveMessage((message: LatentToHost) => this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();
@@ -106,7 +109,8 @@ export class LatentPanels implements vscode.Disposable {
         this.request = message.request;
         if (this.target) return void this.compute();
         // A panel restored while it showed a training's checkpoint shows the model folder instead.
-        if (message.modelDir) return this.followFolder(path.basename(message.modelDir) === 'checkpoint' ? path.dirname(message.modelDir) : message.modelDir);
+        const modelDir = message.modelDir ?? this.restoredModelDir;
+        if (modelDir) return this.followFolder(path.basename(modelDir) === 'checkpoint' ? path.dirname(modelDir) : modelDir);
         return this.post({ type: 'status', message: 'No model yet: run GCCS: Show Latent Space on a model folder, or open a *.gccs.json experiment that has been trained.', busy: false, isError: false });
       case 'request':
         this.request = message.request;

@@ -14,15 +14,17 @@ export function panelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & 
 }
 
 const READY_WAIT_MS = 3000;
-const PAGE_ATTEMPTS = 10;
+const PAGE_ATTEMPTS = 3;
 
 /**
  * Points the panel at dist/webview/<script>.js with a fresh nonce. Every panel script says `ready`
- * first; until it does, the page is set again every few seconds: a panel restored while the window
- * reloads can miss its script (seen in code-server, where the service worker that serves webview
- * resources is not up yet for the first restored panels) and would otherwise stay blank.
+ * first. A panel restored while the window reloads can miss its page (seen in code-server: the
+ * service worker that serves webview resources is not up yet for the first restored panels) and
+ * would stay blank: until `ready`, the page is set again every 3 s, and after 3 tries the panel is
+ * replaced by a fresh one in the same column, handed to `recreate` (which attaches it; the owner
+ * keeps what it shows host-side).
  */
-export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, script: string): void {
+export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, script: string, recreate: (fresh: vscode.WebviewPanel) => void): void {
   const { webview } = panel;
   const setPage = () => {
     webview.options = panelOptions(extensionUri);
@@ -34,7 +36,11 @@ export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.U
     });
   };
   let attempts = 1;
-  const retry = setInterval(() => (attempts++ < PAGE_ATTEMPTS ? setPage() : stop()), READY_WAIT_MS);
+  const retry = setInterval(() => {
+    if (attempts++ < PAGE_ATTEMPTS) return setPage();
+    stop();
+    recreate(vscode.window.createWebviewPanel(panel.viewType, panel.title, { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri)));
+  }, READY_WAIT_MS);
   const ready = webview.onDidReceiveMessage((message: { type?: string }) => message?.type === 'ready' && stop());
   const disposed = panel.onDidDispose(() => stop());
   function stop() {

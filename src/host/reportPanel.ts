@@ -43,7 +43,7 @@ export class ReportPanels implements vscode.Disposable {
     this.panel?.dispose();
     this.panel = panel;
     this.sources = sources;
-    loadPanelPage(panel, this.extensionUri, 'GCCS Robustness', 'robustness');
+    loadPanelPage(panel, this.extensionUri, 'GCCS Robustness', 'robustness', (fresh) => this.attach(fresh, this.sources));
     const subscription = panel.webview.onDidReceiveMessage((message: WebviewToHost) => void this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();

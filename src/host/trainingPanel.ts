@@ -19,13 +19,18 @@ export class TrainingPanels implements vscode.Disposable {
   private data: TrainingData | undefined;
   /** The run going on now, which Show Training without a folder shows. */
   private live: TrainingData | undefined;
+  /** The folder a restored panel showed (its saved state), for a replacement panel that has none. */
+  private restoredOutDir: string | undefined;
   private readonly drawnEpochs = new DrawnSignal<number>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(TRAINING_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, _state: TrainingState | undefined) => this.attach(panel),
+        deserializeWebviewPanel: async (panel, state: TrainingState | undefined) => {
+          this.restoredOutDir = state?.outDir;
+          this.attach(panel);
+        },
       }),
       onTraining((config, notice) => this.onTraining(config, notice)),
     );
@@ -68,7 +73,7 @@ export class TrainingPanels implements vscode.Disposable {
   private attach(panel: vscode.WebviewPanel): void {
     this.panel?.dispose();
     this.panel = panel;
-    loadPanelPage(panel, this.extensionUri, 'GCCS Training', 'training');
+    loadPanelPage(panel, this.extensionUri, 'GCCS Training', 'training', (fresh) => this.attach(fresh));
     const subscription = panel.webview.onDidReceiveMessage((message: TrainingToHost) => this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();
@@ -80,9 +85,10 @@ export class TrainingPanels implements vscode.Disposable {
   private onMessage(message: TrainingToHost): void {
     if (message.type === 'drawn') return this.drawnEpochs.drawn(message.epochs);
     // A restored panel reloads its folder: the run may have gone on or finished meanwhile.
-    if (!this.data && message.outDir) {
+    const outDir = message.outDir ?? this.restoredOutDir;
+    if (!this.data && outDir) {
       try {
-        this.data = this.live?.outDir === message.outDir ? this.live : trainingData(message.outDir);
+        this.data = this.live?.outDir === outDir ? this.live : trainingData(outDir);
       } catch (error) {
         return this.postMessage({ type: 'status', message: (error as Error).message, isError: true });
       }
