@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { modelFolderOf } from '../core/io/modelLocation';
 import { parseGrid } from '../core/sweep/grid';
 import { ExperimentError, loadExperiment } from './experiment';
 import { nativeEnv } from './nativeBackend';
@@ -156,7 +157,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   const picked0 = await modelPath(uri);
   if (!picked0) return;
   // The model's folder: results and charts are labelled by its name.
-  const model = ['model.json', 'gccs.json'].includes(path.basename(picked0)) ? path.dirname(picked0) : picked0;
+  const model = modelFolderOf(picked0);
   const problem = modelProblem(model);
   if (problem) return errorWithFile(deps, `cannot load the model: ${problem}`, modelJsonOf(model));
   const settings = readSettings();

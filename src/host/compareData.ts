@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { modelFolderOf, readModelMeta } from '../core/io/modelLocation';
 import type { SummarySection } from '../core/sweep/summary';
 import type { Evaluation } from '../core/metrics';
 
@@ -15,8 +16,7 @@ export const evaluationFile = (resultsFile: string) => resultsFile.replace(/\.js
 
 /** "models/mnist-gccs/model.json" or "models/mnist-gccs" → "mnist-gccs". */
 export function modelName(location: string): string {
-  const base = path.basename(location);
-  return base === 'model.json' || base === 'gccs.json' ? path.basename(path.dirname(location)) : base.replace(/\.jsonl?$/, '');
+  return path.basename(modelFolderOf(location)).replace(/\.jsonl?$/, '');
 }
 
 /**
@@ -53,8 +53,8 @@ export function resultsModels(resultsFile: string): string[] {
 
 const lossOf = (modelJson: string): string => {
   try {
-    const meta = JSON.parse(fs.readFileSync(path.join(path.dirname(modelJson), 'gccs.json'), 'utf8')) as { loss?: { kind?: string; muT?: number } };
-    return meta.loss?.kind === 'gccs' ? `GCCS (μ_T ${meta.loss.muT})` : meta.loss?.kind === 'crossentropy' ? 'cross-entropy' : '—';
+    const loss = readModelMeta(modelJson)?.loss;
+    return loss?.kind === 'gccs' ? `GCCS (μ_T ${loss.muT})` : loss?.kind === 'crossentropy' ? 'cross-entropy' : '—';
   } catch {
     return '—';
   }

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { modelFolderOf } from '../core/io/modelLocation';
 import type { LatentData, LatentRequest } from '../protocol';
 
 export const LATENT_DEFAULTS: LatentRequest = { count: 500, attack: 'none', eps: 0.1 };
@@ -18,7 +19,7 @@ export class LatentInputError extends Error {
 
 /** The model folder of a folder, its model.json or its gccs.json; throws naming the path when there is no model. */
 export function modelFolder(location: string): string {
-  const folder = ['model.json', 'gccs.json'].includes(path.basename(location)) ? path.dirname(location) : location;
+  const folder = modelFolderOf(location);
   if (!fs.existsSync(folder)) throw new LatentInputError(`${location}: does not exist`);
   if (!fs.existsSync(path.join(folder, 'model.json'))) throw new LatentInputError(`${folder}: no model.json here (a GCCS model folder has model.json and gccs.json, written by GCCS: Train)`);
   return folder;

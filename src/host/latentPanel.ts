@@ -17,6 +17,7 @@ import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder 
 import { DrawnSignal } from './drawnSignal';
 import { loadPanelPage, panelOptions } from './panelShell';
 import { JobCancelled, JobUserError, TrainingNotice, onTraining } from './trainWorker';
+import { META_FILE } from '../core/io/modelLocation';
 
 export const LATENT_PANEL_TYPE = 'gccs.latent';
 
@@ -35,6 +36,8 @@ export class LatentPanels implements vscode.Disposable {
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly trainConfigFile = path.join(os.tmpdir(), `gccs-latent-train-config-${process.pid}.json`);
   private readonly drawnPoints = new DrawnSignal<number>();
+  /** modelFilesVersion of the model z was last computed from. */
+  private computedVersion = '';
   /** The model folder a restored panel showed (its saved state), for a replacement panel that has none. */
   private restoredModelDir: string | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -150,7 +153,8 @@ export class LatentPanels implements vscode.Disposable {
     const reload = () => {
       clearTimeout(this.reloadTimer);
       // Several files change per save: wait for the last one.
-      this.reloadTimer = setTimeout(() => this.target?.modelDir === modelDir && !this.target.training && void this.compute(), 700);
+      // A late event for files already computed from (e.g. the finished training's own writes) changes nothing.
+      this.reloadTimer = setTimeout(() => this.target?.modelDir === modelDir && !this.target.training && modelFilesVersion(modelDir) !== this.computedVersion && void this.compute(), 700);
     };
     this.watcher.onDidChange(reload);
     this.watcher.onDidCreate(reload);
@@ -195,6 +199,7 @@ export class LatentPanels implements vscode.Disposable {
     const name = path.basename(target.training ? path.dirname(target.modelDir) : target.modelDir);
     const attack = this.request.attack === 'none' ? '' : ` and ${this.request.attack.toUpperCase()} at ε = ${this.request.eps}`;
     this.post({ type: 'status', message: `Computing z of ${this.request.count} samples of ${name}${attack}…`, busy: true, isError: false });
+    this.computedVersion = target.training ? '' : modelFilesVersion(target.modelDir);
     try {
       if (target.training) fs.writeFileSync(this.trainConfigFile, JSON.stringify(target.training.config));
       const output = await runCliJson(latentArgs(target.modelDir, this.request, target.training ? this.trainConfigFile : undefined), {
@@ -222,6 +227,11 @@ export class LatentPanels implements vscode.Disposable {
     this.disposables.forEach((d) => d.dispose());
     fs.rmSync(this.trainConfigFile, { force: true });
   }
+}
+
+/** The modification times of a model folder's model.json and gccs.json: changes when the model is rewritten. */
+function modelFilesVersion(modelDir: string): string {
+  return ['model.json', META_FILE].map((file) => fs.statSync(path.join(modelDir, file), { throwIfNoEntry: false })?.mtimeMs ?? 0).join(':');
 }
 
 /** The model folder of an experiment file (its outDir); throws naming the file when it was not trained yet. */

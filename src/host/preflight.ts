@@ -7,11 +7,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { readLayersModelJson } from '../core/io/layersModelCheck';
+import { META_FILE, readModelMeta } from '../core/io/modelLocation';
 
 /** A model folder, its model.json or its gccs.json → the model.json path. */
 export function modelJsonOf(model: string): string {
   const base = path.basename(model);
-  if (base === 'gccs.json') return path.join(path.dirname(model), 'model.json');
+  if (base === META_FILE) return path.join(path.dirname(model), 'model.json');
   return base.endsWith('.json') ? model : path.join(model, 'model.json');
 }
 
@@ -30,17 +31,11 @@ export function modelProblem(model: string): string | undefined {
   const modelJson = modelJsonOf(model);
   try {
     const parsed = readLayersModelJson(modelJson);
-    const metaFile = path.join(path.dirname(modelJson), 'gccs.json');
-    if (!fs.existsSync(metaFile)) return undefined;
-    let meta: { inputShape?: number[] };
-    try {
-      meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
-    } catch (error) {
-      return `${metaFile}: not valid JSON (${(error as Error).message})`;
-    }
+    const meta = readModelMeta(modelJson);
+    if (!meta) return undefined;
     const shape = topologyInputShape(parsed.modelTopology);
     if (shape && meta.inputShape && (shape.length !== meta.inputShape.length || shape.some((d, i) => d !== null && d !== meta.inputShape![i]))) {
-      return `${modelJson}: the model takes inputs of shape [${shape.join(', ')}] but ${metaFile} says [${meta.inputShape.join(', ')}]`;
+      return `${modelJson}: the model takes inputs of shape [${shape.join(', ')}] but ${path.join(path.dirname(modelJson), META_FILE)} says [${meta.inputShape.join(', ')}]`;
     }
     return undefined;
   } catch (error) {

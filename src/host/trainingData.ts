@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EpochRecord, ModelMeta } from '../core/io/modelDir';
+import { modelFolderOf } from '../core/io/modelLocation';
 import type { TrainingData } from '../protocol';
 
 export class TrainingInputError extends Error {
@@ -26,7 +27,7 @@ export const epochCount = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
 
 /** The training history of a model folder (or its model.json / gccs.json). */
 export function trainingData(location: string): TrainingData {
-  const outDir = ['model.json', 'gccs.json'].includes(path.basename(location)) ? path.dirname(location) : location;
+  const outDir = modelFolderOf(location);
   const metaFile = path.join(outDir, 'gccs.json');
   const stateFile = path.join(outDir, 'checkpoint', 'state.json');
   const title = `Training: ${path.basename(outDir)}`;

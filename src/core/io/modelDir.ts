@@ -7,6 +7,9 @@ import type { LossConfig } from '../loss';
 import type { OptimizerConfig } from '../train/optimizer';
 import { writeJsonAtomic } from './atomic';
 import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
+import { META_FILE, readModelMeta } from './modelLocation';
+
+export { META_FILE, readModelMeta };
 
 export interface EpochRecord {
   epoch: number;
@@ -54,8 +57,6 @@ export interface ModelMeta {
   trainingSeconds: number;
 }
 
-export const META_FILE = 'gccs.json';
-
 /** Accepts a model folder, its model.json or its gccs.json and gives the model.json path. */
 export function resolveModelJson(location: string): string {
   if (fs.existsSync(location) && fs.statSync(location).isDirectory()) return path.join(location, 'model.json');
@@ -73,17 +74,6 @@ export interface LoadedModel {
   /** null for a LayersModel that this engine did not train. */
   meta: ModelMeta | null;
   modelJson: string;
-}
-
-/** The gccs.json beside a model.json, or null for a LayersModel this engine did not train. */
-export function readModelMeta(modelJson: string): ModelMeta | null {
-  const metaFile = path.join(path.dirname(modelJson), META_FILE);
-  if (!fs.existsSync(metaFile)) return null;
-  try {
-    return JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
-  } catch (error) {
-    throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
-  }
 }
 
 export async function loadModelDir(location: string): Promise<LoadedModel> {
