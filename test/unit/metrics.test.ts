@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accuracy, argmaxRows, confusionMatrix, latentStats, macroF1, separationRatio } from '../../src/core/metrics';
+import { accuracy, argmaxRows, confusionMatrix, latentStats, macroF1, outputsCollapsed, separationRatio } from '../../src/core/metrics';
 import { Random } from '../../src/core/random';
 
 test('accuracy, confusion matrix and macro F-score on a hand-checked case', () => {
@@ -61,4 +61,14 @@ test('latent statistics: mean, covariance, kurtosis and distance to the vertex',
   assert.ok(Math.abs(stats.covariance[0][0] - 4) < 0.15 && Math.abs(stats.covariance[0][1]) < 0.05);
   assert.ok(Math.abs(stats.kurtosis - 3) < 0.15, `Gaussian kurtosis ${stats.kurtosis}`);
   assert.ok(stats.distanceToVertex < 0.1);
+});
+
+test('outputsCollapsed: constant outputs are a collapse, any varying output is not', () => {
+  const dims = 3;
+  const constant = new Float32Array([5, -2, 70, 5, -2, 70, 5, -2, 70]);
+  assert.equal(outputsCollapsed(constant, dims), true);
+  const varying = constant.slice();
+  varying[5] = 70.01; // one output of one sample differs
+  assert.equal(outputsCollapsed(varying, dims), false);
+  assert.equal(outputsCollapsed(new Float32Array([1, 2, 3]), dims), false, 'one sample cannot show a collapse');
 });

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../src/core/tf';
 import { initBackend } from '../../src/core/backend';
 import { UserError } from '../../src/core/errors';
-import { loadModelDir } from '../../src/core/io/modelDir';
+import { loadModelDir, saveModelDir } from '../../src/core/io/modelDir';
 import { lossConfig } from '../../src/core/loss';
 import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
 import { TrainConfig, TrainingCancelled, train } from '../../src/core/train/trainer';
@@ -80,6 +81,27 @@ test('a diverging run stops with a clear error naming the epoch and step', async
     assert.match(error.message, /^training diverged: the loss became (NaN|Infinity|-Infinity) at epoch 1, step \d+/);
     return true;
   });
+});
+
+test('a run whose network stops depending on the input stops with a clear error, before checkpointing it', async () => {
+  await initBackend('wasm');
+  // A model whose first hidden layer is dead for every input: its outputs are constant, its loss
+  // finite, and no gradient can revive it.
+  const source = tempDir();
+  const trained = await train(config(source, { model: 'mlp', loss: lossConfig('crossentropy'), epochs: 1 }), 'wasm', () => undefined);
+  const { model } = await loadModelDir(source);
+  const hidden = model.layers.find((layer) => layer.getClassName() === 'Dense') as tfl.layers.Layer;
+  const [kernel, bias] = hidden.getWeights();
+  hidden.setWeights([kernel, tf.fill(bias.shape, -1e4)]);
+  await saveModelDir(source, model, trained.meta);
+  model.dispose();
+  const outDir = tempDir();
+  await assert.rejects(train(config(outDir, { fineTuneFrom: source, epochs: 2 }), 'wasm', () => undefined), (error: unknown) => {
+    assert.ok(error instanceof UserError);
+    assert.match(error.message, /^training collapsed at epoch 1: the network's outputs no longer depend on the input .*; no checkpoint was written yet\. Lower --lr/);
+    return true;
+  });
+  assert.ok(!fs.existsSync(path.join(outDir, 'checkpoint', 'state.json')), 'the collapsed epoch was not checkpointed');
 });
 
 test('GCCS on the synthetic dataset learns (a smoke test of the whole loop)', async () => {

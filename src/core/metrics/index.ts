@@ -8,7 +8,7 @@ import { SeparationRatio, separationRatio } from './separation';
 export { accuracy, argmaxRows, confusionMatrix, macroF1 } from './classification';
 export { latentStats } from './latent';
 export type { ClassLatentStats } from './latent';
-export { computeOutputs } from './outputs';
+export { computeOutputs, outputsCollapsed } from './outputs';
 export { separationRatio } from './separation';
 export type { SeparationRatio } from './separation';
 

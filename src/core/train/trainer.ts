@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { DatasetSpec, Examples, batchOrders, loadDataset, makeBatch, makeSplits } from '../data';
+import { DatasetSpec, Examples, batchOrders, loadDataset, makeBatch, makeSplits, subset } from '../data';
 import { UserError } from '../errors';
 import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelDir';
 import { LossConfig, gccsWarnings } from '../loss';
-import { accuracy, argmaxRows, computeOutputs } from '../metrics';
+import { accuracy, argmaxRows, computeOutputs, outputsCollapsed } from '../metrics';
 import { ModelSource, createModel } from '../models';
 import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { Random } from '../random';
@@ -141,8 +141,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
           : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate);
         step++;
         if (!Number.isFinite(loss)) {
-          const last = records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${config.outDir}/checkpoint` : 'no checkpoint was written yet';
-          throw new UserError(`training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}; ${last}. Lower --lr or set --clip-norm`);
+          throw new UserError(`training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}; ${lastCheckpoint(records, config.outDir)}. Lower --lr or set --clip-norm`);
         }
         lossSum += loss * indices.length;
         correct += hits;
@@ -151,7 +150,13 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
         await new Promise((resolve) => setImmediate(resolve));
       }
       await replicas?.assertInSync();
-      const validationAccuracy = splits.validation ? accuracyOf(model, splits.validation) : null;
+      // The epoch's model on the validation examples (or, without them, the first training ones).
+      const probe = splits.validation ?? subset(splits.train, Array.from({ length: Math.min(COLLAPSE_PROBE, trainCount) }, (_, i) => i));
+      const { z, dims } = computeOutputs(model, probe);
+      if (outputsCollapsed(z, dims)) {
+        throw new UserError(`training collapsed at epoch ${epoch}: the network's outputs no longer depend on the input (every ReLU died after too large a step); ${lastCheckpoint(records, config.outDir)}. Lower --lr or set --clip-norm`);
+      }
+      const validationAccuracy = splits.validation ? accuracy(argmaxRows(z, dims), probe.labels) : null;
       const seconds = (performance.now() - started) / 1000;
       elapsedSeconds += seconds;
       const record: EpochRecord = { epoch, loss: lossSum / trainCount, trainAccuracy: correct / trainCount, validationAccuracy, learningRate, seconds };
@@ -214,6 +219,13 @@ export function trainStep(
     optimizer.apply(grads, learningRate);
     return outcome;
   });
+}
+
+/** Training examples whose outputs are checked for a collapse after each epoch when there is no validation split. */
+const COLLAPSE_PROBE = 256;
+
+function lastCheckpoint(records: EpochRecord[], outDir: string): string {
+  return records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${outDir}/checkpoint` : 'no checkpoint was written yet';
 }
 
 function accuracyOf(model: tfl.LayersModel, examples: Parameters<typeof computeOutputs>[1]): number {
