@@ -54,11 +54,12 @@ export const TRAIN_FLAGS: FlagSpecs = {
   'weight-decay': { type: 'number', description: 'weight decay (SGD: L2 in the gradient; Adam: decoupled)', default: String(TRAIN_DEFAULTS.optimizer.weightDecay) },
   'clip-norm': { type: 'number', description: 'clip gradients to this global L2 norm', default: 'off' },
   schedule: { type: 'string', choices: ['cosine', 'constant'], description: 'learning-rate schedule', default: TRAIN_DEFAULTS.optimizer.schedule },
+  'warmup-epochs': { type: 'number', description: 'ramp the learning rate up linearly over the first N epochs (0: none)', default: String(TRAIN_DEFAULTS.optimizer.warmupEpochs) },
   'batch-size': { type: 'integer', description: 'batch size', default: String(TRAIN_DEFAULTS.batchSize) },
   epochs: { type: 'integer', description: 'epochs', default: String(TRAIN_DEFAULTS.epochs) },
   out: { type: 'string', description: 'output folder for the model (model.json, weights, gccs.json, checkpoint/)', default: 'models/<dataset>-<loss>' },
   resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
-  'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: '0' },
+  'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: String(TRAIN_DEFAULTS.augmentShift) },
   workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: '1' },
 };
 
@@ -135,13 +136,14 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
       weightDecay: num(flags, 'weight-decay') ?? defaults.optimizer.weightDecay,
       clipNorm: num(flags, 'clip-norm') ?? defaults.optimizer.clipNorm,
       schedule: (str(flags, 'schedule') ?? defaults.optimizer.schedule) as 'cosine' | 'constant',
+      warmupEpochs: num(flags, 'warmup-epochs') ?? defaults.optimizer.warmupEpochs,
     },
     batchSize: num(flags, 'batch-size') ?? defaults.batchSize,
     epochs: num(flags, 'epochs') ?? defaults.epochs,
     seed: num(flags, 'seed') ?? defaults.seed,
     outDir: str(flags, 'out') ?? path.join('models', `${dataset.kind}-${lossKind}`),
     resume: Boolean(flags.resume),
-    augmentShift: num(flags, 'augment-shift') ?? 0,
+    augmentShift: num(flags, 'augment-shift') ?? defaults.augmentShift,
     workers: num(flags, 'workers') ?? 1,
   };
   const bar = flags.json ? null : new ProgressBar();

@@ -78,7 +78,7 @@ export function parseExperiment(file: string, text: string): TrainConfig {
     seed: (raw.seed as number | undefined) ?? TRAIN_DEFAULTS.seed,
     outDir: resolve(raw.outDir as string),
     resume: (raw.resume as boolean | undefined) ?? false,
-    augmentShift: (raw.augmentShift as number | undefined) ?? 0,
+    augmentShift: (raw.augmentShift as number | undefined) ?? TRAIN_DEFAULTS.augmentShift,
     workers: (raw.workers as number | undefined) ?? 1,
   };
 }

@@ -106,8 +106,8 @@ export function experimentFromAnswers(answers: WizardAnswers, experimentDir: str
   const name = answers.name.trim();
   const tail = { epochs: answers.epochs, outDir: `models/${name}` };
   if (answers.loss === 'finetune') {
-    const { learningRate, schedule } = FINE_TUNE_DEFAULTS.optimizer;
-    return { dataset, fineTuneFrom: relative(experimentDir, answers.fineTuneFrom!), loss: { kind: 'gccs' }, optimizer: { learningRate, schedule }, ...tail };
+    const { learningRate, schedule, warmupEpochs } = FINE_TUNE_DEFAULTS.optimizer;
+    return { dataset, fineTuneFrom: relative(experimentDir, answers.fineTuneFrom!), loss: { kind: 'gccs' }, optimizer: { learningRate, schedule, warmupEpochs }, ...tail };
   }
   return { dataset, model: answers.model, loss: { kind: answers.loss }, ...tail };
 }

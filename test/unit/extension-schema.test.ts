@@ -45,6 +45,7 @@ test("the schema's defaults and enums are the engine's", () => {
   assert.equal(top.batchSize.default, TRAIN_DEFAULTS.batchSize);
   assert.equal(top.epochs.default, TRAIN_DEFAULTS.epochs);
   assert.equal(top.seed.default, TRAIN_DEFAULTS.seed);
+  assert.equal(top.augmentShift.default, TRAIN_DEFAULTS.augmentShift);
   assert.deepEqual(defs.dataset.properties!.kind.enum, [...DATASET_KINDS]);
   assert.deepEqual(BUILT_IN_MODELS, [...ARCHITECTURES]);
 });

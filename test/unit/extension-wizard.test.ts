@@ -53,6 +53,7 @@ test('every combination of answers gives an experiment that validates against th
             assert.equal(config.loss.kind, 'gccs', where);
             assert.equal(config.optimizer.learningRate, FINE_TUNE_DEFAULTS.optimizer.learningRate, where);
             assert.equal(config.optimizer.schedule, 'constant', where);
+            assert.equal(config.optimizer.warmupEpochs, 0, where);
           } else {
             assert.equal(config.model, model, where);
             assert.equal(config.loss.kind, loss, where);

@@ -18,7 +18,7 @@ const config = (outDir: string, overrides: Partial<TrainConfig> = {}): TrainConf
   model: 'mlp',
   fineTuneFrom: null,
   loss: { kind: 'gccs', muT: 70, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 },
-  optimizer: { kind: 'adam', learningRate: 3e-3, momentum: 0.9, beta2: 0.99, weightDecay: 1e-3, clipNorm: null, schedule: 'cosine' },
+  optimizer: { kind: 'adam', learningRate: 3e-3, momentum: 0.9, beta2: 0.99, weightDecay: 1e-3, clipNorm: null, schedule: 'cosine', warmupEpochs: 0 },
   batchSize: 50,
   epochs: 1,
   seed: 1,

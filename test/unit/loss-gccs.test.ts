@@ -123,7 +123,9 @@ test('the KL part is 0 when the batch statistics equal the targets', async () =>
   assert.ok(away > 0.1, `KL away from the target is ${away}`);
 });
 
-test('warns when μ_T/σ_T ≤ √(2D)', () => {
-  assert.equal(gccsWarnings({ ...GCCS_DEFAULTS, muT: 4, sigmaT: 1 }, 10).length, 1);
-  assert.equal(gccsWarnings(GCCS_DEFAULTS, 10).length, 0);
+test('warns when μ_T/σ_T ≤ √(2D), and when batches hold few samples of each class', () => {
+  assert.equal(gccsWarnings({ ...GCCS_DEFAULTS, muT: 4, sigmaT: 1 }, 10, 100).length, 1);
+  assert.equal(gccsWarnings(GCCS_DEFAULTS, 10, 100).length, 0);
+  const [small] = gccsWarnings(GCCS_DEFAULTS, 100, 100);
+  assert.match(small, /^batch size 100 gives about 1\.0 samples per class: .* use --batch-size 400 or more$/);
 });

@@ -65,6 +65,7 @@ test('a cancelled run resumes from its checkpoint and finishes with every epoch 
   assert.equal(meta?.numClasses, 10);
   assert.equal(meta?.loss.kind, 'crossentropy');
   assert.equal(meta?.backend, 'wasm');
+  assert.equal(meta?.training.augmentShift, TRAIN_DEFAULTS.augmentShift, 'the default augmentation is applied and recorded');
   model.dispose();
   // Resuming with another configuration is refused rather than mixed.
   await assert.rejects(train(config(outDir, { resume: true, batchSize: 50 }), 'wasm', () => undefined), /different training configuration/);

@@ -49,6 +49,8 @@ export interface ModelMeta {
     optimizer: OptimizerConfig;
     batchSize: number;
     epochs: number;
+    /** Shift augmentation in pixels (absent in files from before it was recorded: 0). */
+    augmentShift?: number;
     fineTunedFrom: string | null;
   };
   backend: string;

@@ -22,13 +22,23 @@ export interface GccsOptions {
 
 export const GCCS_DEFAULTS: GccsOptions = { muT: 70, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 };
 
-/** Warnings about a GCCS configuration: the paper asks μ_T/σ_T > √(2D) so the classes separate. */
-export function gccsWarnings(options: GccsOptions, numClasses: number): string[] {
+/** Batches below this many samples per class (on average) estimate each class's statistics poorly. */
+const MIN_SAMPLES_PER_CLASS = 4;
+
+/**
+ * Warnings about a GCCS configuration: the paper asks μ_T/σ_T > √(2D) so the classes separate, and
+ * each class's mean and D×D covariance come from its few samples in a batch.
+ */
+export function gccsWarnings(options: GccsOptions, numClasses: number, batchSize: number): string[] {
+  const warnings: string[] = [];
   const bound = Math.sqrt(2 * numClasses);
   if (options.muT / options.sigmaT <= bound) {
-    return [`μ_T/σ_T = ${(options.muT / options.sigmaT).toFixed(3)} ≤ √(2D) = ${bound.toFixed(3)}: the target Gaussians overlap; raise μ_T or lower σ_T`];
+    warnings.push(`μ_T/σ_T = ${(options.muT / options.sigmaT).toFixed(3)} ≤ √(2D) = ${bound.toFixed(3)}: the target Gaussians overlap; raise μ_T or lower σ_T`);
   }
-  return [];
+  if (batchSize < MIN_SAMPLES_PER_CLASS * numClasses) {
+    warnings.push(`batch size ${batchSize} gives about ${(batchSize / numClasses).toFixed(1)} samples per class: GCCS estimates each class's mean and covariance from them and skips classes with fewer than 2; use --batch-size ${MIN_SAMPLES_PER_CLASS * numClasses} or more`);
+  }
+  return warnings;
 }
 
 export function validateGccsOptions(options: GccsOptions): void {

@@ -13,6 +13,8 @@ export interface OptimizerConfig {
   /** Rescale gradients whose global L2 norm exceeds this (null = never). */
   clipNorm: number | null;
   schedule: 'cosine' | 'constant';
+  /** Ramp the rate up linearly over this many epochs at the start (0 = none); the schedule goes on underneath. */
+  warmupEpochs: number;
 }
 
 export function validateOptimizerConfig(config: OptimizerConfig): void {
@@ -23,12 +25,20 @@ export function validateOptimizerConfig(config: OptimizerConfig): void {
   if (!(config.weightDecay >= 0)) throw new UserError(`--weight-decay must be ≥ 0 (got ${config.weightDecay})`);
   if (config.clipNorm !== null && !(config.clipNorm > 0)) throw new UserError(`--clip-norm must be > 0 (got ${config.clipNorm})`);
   if (!['cosine', 'constant'].includes(config.schedule)) throw new UserError(`--schedule must be cosine or constant (got ${config.schedule})`);
+  if (!(config.warmupEpochs >= 0)) throw new UserError(`--warmup-epochs must be ≥ 0 (got ${config.warmupEpochs})`);
 }
 
-/** Cosine decay from the initial rate to 0 over the whole run (the paper's schedule), or constant. */
-export function learningRateAt(config: OptimizerConfig, step: number, totalSteps: number): number {
-  if (config.schedule === 'constant') return config.learningRate;
-  return 0.5 * config.learningRate * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps));
+/**
+ * The rate of step `step` (from 0): cosine decay from the initial rate to 0 over the whole run (the
+ * paper's schedule) or constant, times a linear ramp from 1/W to 1 over the first W = warmupEpochs ×
+ * stepsPerEpoch steps. The ramp keeps a high rate from killing the ReLUs in the first steps, where
+ * the GCCS loss (≈ D·μ_T²) gives every weight a large, coherent update.
+ */
+export function learningRateAt(config: OptimizerConfig, step: number, totalSteps: number, stepsPerEpoch: number): number {
+  const warmupSteps = Math.round(config.warmupEpochs * stepsPerEpoch);
+  const ramp = Math.min(1, (step + 1) / Math.max(1, warmupSteps));
+  if (config.schedule === 'constant') return config.learningRate * ramp;
+  return 0.5 * config.learningRate * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)) * ramp;
 }
 
 const ADAM_BETA1 = 0.9;

@@ -14,6 +14,7 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import type { BackendName } from '../backend';
 import { ReplicaGroup, batchShare } from './dataParallel';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
+import { TRAIN_DEFAULTS } from './defaults';
 import { batchGradients } from './step';
 
 export interface TrainConfig {
@@ -31,7 +32,7 @@ export interface TrainConfig {
   outDir: string;
   /** Continue from the checkpoint in outDir. */
   resume: boolean;
-  /** Training augmentation: shift each image by up to this many pixels (0 = none, as the paper). */
+  /** Training augmentation: shift each image by up to this many pixels (0 = none, as the paper; default 1). */
   augmentShift?: number;
   /**
    * Processes that train together, each on its share of every batch (data parallel; default 1).
@@ -77,7 +78,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   });
   const numClasses = dataset.classNames.length;
   const inputShape = [...splits.train.shape];
-  if (config.loss.kind === 'gccs') gccsWarnings(config.loss, numClasses).forEach((message) => onEvent({ type: 'warning', message }));
+  if (config.loss.kind === 'gccs') gccsWarnings(config.loss, numClasses, config.batchSize).forEach((message) => onEvent({ type: 'warning', message }));
 
   const configKey = JSON.stringify({ ...config, resume: undefined, epochs: undefined, workers: undefined });
   let model: tfl.LayersModel;
@@ -122,6 +123,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   });
 
   const workers = config.workers ?? 1;
+  const maxShift = config.augmentShift ?? TRAIN_DEFAULTS.augmentShift;
   let replicas: ReplicaGroup | null = null;
   try {
     // Data parallel: the replicas start from this process's model and optimizer state.
@@ -132,10 +134,10 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
       let correct = 0;
       let step = 0;
       let learningRate = 0;
-      const shift = { maxShift: config.augmentShift ?? 0, random: new Random(config.seed * 104729 + epoch) };
+      const shift = { maxShift, random: new Random(config.seed * 104729 + epoch) };
       for (const indices of batchOrders(trainCount, config.batchSize, config.seed * 7919 + epoch)) {
         if (signal?.aborted) throw new TrainingCancelled();
-        learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps);
+        learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps, stepsPerEpoch);
         const { loss, hits } = replicas
           ? await replicas.step((rank) => batchShare(splits.train, indices, rank, workers, shift), inputShape, learningRate)
           : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate);
@@ -186,7 +188,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
       classNames: dataset.classNames,
       architecture,
       loss: config.loss,
-      training: { optimizer: config.optimizer, batchSize: config.batchSize, epochs: config.epochs, fineTunedFrom },
+      training: { optimizer: config.optimizer, batchSize: config.batchSize, epochs: config.epochs, augmentShift: maxShift, fineTunedFrom },
       backend,
       seed: config.seed,
       epochs: records,
