@@ -19,7 +19,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const panels = new ReportPanels(context.extensionUri, log);
   const deps = { extensionUri: context.extensionUri, runner, panels, log, nativeDir: nativeDirIn(context.globalStorageUri.fsPath) };
   const latent = new LatentPanels(context.extensionUri, log);
-  const training = new TrainingPanels(context.extensionUri);
+  const training = new TrainingPanels(context.extensionUri, log);
   context.subscriptions.push(
     log,
     runner,

@@ -57,14 +57,18 @@ export type HostToWebview =
   /** The results could not be read: shown in the panel instead of a chart. */
   | { type: 'error'; message: string };
 
+/** Webview → host, from every panel: save an export where the user picks (src/host/exportFile.ts); `name` is the file name without extension. */
+export type SaveMessage =
+  /** Save a chart as PNG: `dataUrl` from chart.toBase64Image('image/png'). */
+  | { type: 'savePng'; name: string; dataUrl: string }
+  /** Save a table (or a chart's points) as CSV text. */
+  | { type: 'saveCsv'; name: string; csv: string };
+
 /** Webview → host. */
 export type WebviewToHost =
   /** The script is running and wants its data. */
   | { type: 'ready' }
-  /** Save a chart as PNG: `dataUrl` from canvas.toDataURL('image/png'). */
-  | { type: 'savePng'; name: string; dataUrl: string }
-  /** Save a table (or a chart's points) as CSV text. */
-  | { type: 'saveCsv'; name: string; csv: string };
+  | SaveMessage;
 
 // ---- Extension host ↔ latent space webview (webview/latent.ts, src/host/latentPanel.ts) ----
 
@@ -123,7 +127,8 @@ export type LatentToHost =
   /** Pick another model folder. */
   | { type: 'pickModel' }
   /** The chart was drawn with this many points (clean and attacked); Show Latent Space resolves with it. */
-  | { type: 'drawn'; points: number };
+  | { type: 'drawn'; points: number }
+  | SaveMessage;
 
 // ---- Extension host ↔ training webview (webview/training.ts, src/host/trainingPanel.ts) ----
 
@@ -149,4 +154,5 @@ export type HostToTraining = { type: 'training'; data: TrainingData } | { type: 
 export type TrainingToHost =
   | { type: 'ready'; outDir?: string }
   /** The curves were drawn with this many epochs; Show Training resolves with it. */
-  | { type: 'drawn'; epochs: number };
+  | { type: 'drawn'; epochs: number }
+  | SaveMessage;

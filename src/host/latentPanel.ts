@@ -15,6 +15,7 @@ import { runCliJson } from './cliJson';
 import { ExperimentError, loadExperiment } from './experiment';
 import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from './latentData';
 import { DrawnSignal } from './drawnSignal';
+import { saveExport } from './exportFile';
 import { loadPanelPage, panelOptions } from './panelShell';
 import { JobCancelled, JobUserError, TrainingNotice, onTraining } from './trainWorker';
 import { META_FILE } from '../core/io/modelLocation';
@@ -122,6 +123,9 @@ export class LatentPanels implements vscode.Disposable {
         return void this.showCommand();
       case 'drawn':
         return this.drawnPoints.drawn(message.points);
+      case 'savePng':
+      case 'saveCsv':
+        return void saveExport(message, this.log);
     }
   }
 

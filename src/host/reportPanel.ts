@@ -3,9 +3,9 @@
  * with the browser bundle dist/webview/robustness.js. One panel, revealed and refreshed on each
  * Open Report; restored after a reload by the registered serializer from the webview's state.
  */
-import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { HostToWebview, PanelState, WebviewToHost } from '../protocol';
+import { saveExport } from './exportFile';
 import { panelData } from './panelData';
 import { loadPanelPage, panelOptions } from './panelShell';
 
@@ -69,24 +69,9 @@ export class ReportPanels implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         return this.post();
-      case 'savePng': {
-        const base64 = message.dataUrl.replace(/^data:image\/png;base64,/, '');
-        return this.save(`${message.name}.png`, { 'PNG image': ['png'] }, Buffer.from(base64, 'base64'));
-      }
+      case 'savePng':
       case 'saveCsv':
-        return this.save(`${message.name}.csv`, { CSV: ['csv'] }, Buffer.from(message.csv, 'utf8'));
-    }
-  }
-
-  private async save(name: string, filters: Record<string, string[]>, bytes: Buffer): Promise<void> {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters });
-    if (!target) return;
-    try {
-      await fs.promises.writeFile(target.fsPath, bytes);
-      this.log.info(`saved ${target.fsPath}`);
-    } catch (error) {
-      void vscode.window.showErrorMessage(`GCCS: cannot save ${target.fsPath}: ${(error as Error).message}`);
+        return saveExport(message, this.log);
     }
   }
 

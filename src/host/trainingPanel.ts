@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { TrainConfig } from '../core/train/trainer';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../protocol';
 import { DrawnSignal } from './drawnSignal';
+import { saveExport } from './exportFile';
 import { loadPanelPage, panelOptions } from './panelShell';
 import { TrainingInputError, epochCount, trainingData, withEpoch } from './trainingData';
 import { TrainingNotice, onTraining } from './trainWorker';
@@ -24,7 +25,10 @@ export class TrainingPanels implements vscode.Disposable {
   private readonly drawnEpochs = new DrawnSignal<number>();
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly extensionUri: vscode.Uri) {
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(TRAINING_PANEL_TYPE, {
         deserializeWebviewPanel: async (panel, state: TrainingState | undefined) => {
@@ -83,7 +87,13 @@ export class TrainingPanels implements vscode.Disposable {
   }
 
   private onMessage(message: TrainingToHost): void {
-    if (message.type === 'drawn') return this.drawnEpochs.drawn(message.epochs);
+    switch (message.type) {
+      case 'drawn':
+        return this.drawnEpochs.drawn(message.epochs);
+      case 'savePng':
+      case 'saveCsv':
+        return void saveExport(message, this.log);
+    }
     // A restored panel reloads its folder: the run may have gone on or finished meanwhile.
     const outDir = message.outDir ?? this.restoredOutDir;
     if (!this.data && outDir) {
