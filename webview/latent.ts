@@ -2,13 +2,15 @@
  * The latent space panel's script (bundled to dist/webview/latent.js, chart.js included): a scatter
  * plot of z projected by src/core/metrics/projection.ts onto the plane of 2–3 classes' simplex
  * vertices (the paper's Figure 3), a regular D-gon layout of all vertices, or the PCA plane; the
- * target vertices marked; after an attack, each point's attacked position joined to its clean one.
- * The host computes z (gccs latent); messages: src/protocol.ts. State survives reloads.
+ * target vertices marked; after an attack, each point's attacked position joined to its clean one;
+ * PNG and CSV export of the chart (export.ts). The host computes z (gccs latent); messages:
+ * src/protocol.ts. State survives reloads.
  */
 import { Chart, Legend, LinearScale, PointElement, ScatterController, Title, Tooltip } from 'chart.js';
 import type { ChartDataset, Plugin } from 'chart.js';
 import { Projection, principalPlane, project, simplexLayout, vertex, vertexPlane, vertexScale } from '../src/core/metrics/projection';
 import type { HostToLatent, LatentData, LatentRequest, LatentState, LatentToHost, LatentView } from '../src/protocol';
+import { DrawnSample, csvButton, exportTools, latentCsv, pngButton, slug } from './export';
 import { background, button, chartColours, element, onThemeChange, seriesColour, vscodeApi, withAlpha } from './ui';
 
 Chart.register(ScatterController, PointElement, LinearScale, Legend, Tooltip, Title);
@@ -71,13 +73,14 @@ function movementLines(pairs: { from: [number, number]; to: [number, number]; co
   };
 }
 
-/** Draws the chart; returns how many sample points (clean and attacked) it shows. */
-function drawChart(box: HTMLElement, data: LatentData, classes: number[]): number {
+/** Draws the chart; returns it, its samples as drawn (for the point count and the CSV) and its axis titles. */
+function drawChart(box: HTMLElement, data: LatentData, classes: number[]): { instance: Chart; drawn: DrawnSample[]; axes: [string, string] } {
   const scale = vertexScale(data.muT, data.samples);
   const projection = projectionOf(data, state.view, classes, scale);
   const { foreground, grid, font } = chartColours();
   const datasets: ChartDataset<'scatter'>[] = [];
   const pairs: { from: [number, number]; to: [number, number]; colour: string }[] = [];
+  const drawn: DrawnSample[] = [];
   let extent = 0;
   const point = (z: number[]) => {
     const [x, y] = project(projection, z);
@@ -86,12 +89,14 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): numbe
   };
   for (const k of classes) {
     const colour = seriesColour(k);
-    const samples = data.samples.filter((s) => s.label === k);
-    const clean = samples.map((s) => point(s.z));
-    datasets.push({ label: data.classNames[k], data: clean, backgroundColor: withAlpha(colour, 0.7), borderColor: colour, pointRadius: 2.5, pointHoverRadius: 5 });
+    const samples: DrawnSample[] = data.samples
+      .filter((s) => s.label === k)
+      .map((s) => ({ label: k, className: data.classNames[k], point: point(s.z), ...(data.attack ? { attacked: point(s.zAttacked as number[]) } : {}) }));
+    drawn.push(...samples);
+    datasets.push({ label: data.classNames[k], data: samples.map((s) => s.point), backgroundColor: withAlpha(colour, 0.7), borderColor: colour, pointRadius: 2.5, pointHoverRadius: 5 });
     if (data.attack) {
-      const attacked = samples.map((s) => point(s.zAttacked as number[]));
-      attacked.forEach((p, i) => pairs.push({ from: [clean[i].x, clean[i].y], to: [p.x, p.y], colour }));
+      const attacked = samples.map((s) => s.attacked as { x: number; y: number });
+      samples.forEach((s, i) => pairs.push({ from: [s.point.x, s.point.y], to: [attacked[i].x, attacked[i].y], colour }));
       datasets.push({ label: `${data.classNames[k]} (${data.attack.name.toUpperCase()})`, data: attacked, pointStyle: 'crossRot', borderColor: colour, backgroundColor: colour, pointRadius: 4, borderWidth: 1.5 });
     }
   }
@@ -110,7 +115,7 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): numbe
   const axis = (title: string) => ({ type: 'linear' as const, min: -limit, max: limit, title: { display: true, text: title, color: foreground }, ticks: { color: foreground }, grid: { color: grid } });
   const canvas = element('canvas');
   box.append(canvas);
-  chart = new Chart(canvas, {
+  const instance = new Chart(canvas, {
     type: 'scatter',
     data: { datasets },
     options: {
@@ -126,7 +131,8 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): numbe
     },
     plugins: [background as Plugin<'scatter'>, movementLines(pairs)],
   });
-  return datasets.slice(0, -1).reduce((n, d) => n + d.data.length, 0);
+  chart = instance;
+  return { instance, drawn, axes: projection.axes };
 }
 
 function select<T extends string>(label: string, options: [T, string][], value: T, onChange: (value: T) => void): HTMLElement {
@@ -223,7 +229,11 @@ function render(): void {
   const box = element('div', undefined, 'canvas square');
   app.append(box);
   try {
-    vscode.postMessage({ type: 'drawn', points: drawChart(box, data, classes) });
+    const { instance, drawn, axes } = drawChart(box, data, classes);
+    const name = slug(data.title);
+    const tooltip = `Save the points of "${data.title}" (class, coordinates as drawn${data.attack ? ', attacked coordinates' : ''}) as CSV`;
+    box.before(exportTools(pngButton(vscode, name, data.title, instance), csvButton(vscode, name, tooltip, () => latentCsv(axes, drawn))));
+    vscode.postMessage({ type: 'drawn', points: drawn.reduce((n, s) => n + (s.attacked ? 2 : 1), 0) });
   } catch (error) {
     app.append(element('p', `Cannot draw this view: ${(error as Error).message}`, 'error'));
   }

@@ -7,7 +7,8 @@
 import { CategoryScale, Chart, Legend, LineController, LineElement, LinearScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { SummaryChart, SummaryTable } from '../src/core/sweep/summary';
 import type { HostToWebview, PanelData, PanelState, WebviewToHost } from '../src/protocol';
-import { button, element, lineChart, onThemeChange, vscodeApi } from './ui';
+import { csvButton, exportTools, pngButton, robustnessChartCsv, slug, toCsv } from './export';
+import { element, lineChart, onThemeChange, vscodeApi } from './ui';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip, Title);
 
@@ -15,12 +16,6 @@ const vscode = vscodeApi<PanelState, WebviewToHost>();
 const app = document.getElementById('app') as HTMLElement;
 let current: PanelData | undefined;
 let charts: Chart[] = [];
-
-/** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1". */
-const slug = (text: string) => text.toLowerCase().replace(/ε/g, 'e').replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '') || 'gccs';
-
-const csvCell = (text: string) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
-const toCsv = (rows: string[][]) => rows.map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
 
 function tableView(table: SummaryTable): HTMLElement {
   const wrap = element('div', undefined, 'table');
@@ -37,17 +32,8 @@ function tableView(table: SummaryTable): HTMLElement {
     body.append(tr);
   }
   node.append(body);
-  const tools = element('div', undefined, 'tools');
-  tools.append(button('CSV', `Save "${table.title}" as CSV`, () => vscode.postMessage({ type: 'saveCsv', name: slug(table.title), csv: toCsv([table.columns, ...table.rows]) })));
-  wrap.append(tools, node);
+  wrap.append(exportTools(csvButton(vscode, slug(table.title), `Save "${table.title}" as CSV`, () => toCsv([table.columns, ...table.rows]))), node);
   return wrap;
-}
-
-/** A chart's points as CSV: one row per ε, one column per series. */
-function chartCsv(chart: SummaryChart): string {
-  const eps = [...new Set(chart.series.flatMap((s) => s.points.map((p) => p.eps)))].sort((a, b) => a - b);
-  const rows = eps.map((e) => [String(e), ...chart.series.map((s) => String(s.points.find((p) => p.eps === e)?.accuracy ?? ''))]);
-  return toCsv([['eps', ...chart.series.map((s) => s.label)], ...rows]);
 }
 
 function chartView(chart: SummaryChart): HTMLElement {
@@ -58,12 +44,8 @@ function chartView(chart: SummaryChart): HTMLElement {
   const series = chart.series.map((line) => ({ label: line.label, points: line.points.map((p) => ({ x: p.eps, y: 100 * p.accuracy })) }));
   const instance = lineChart(canvas, chart.title, series, { title: 'ε' }, { title: 'accuracy (%)', min: 0, max: 100 });
   charts.push(instance);
-  const tools = element('div', undefined, 'tools');
-  tools.append(
-    button('PNG', `Save "${chart.title}" as PNG`, () => vscode.postMessage({ type: 'savePng', name: slug(chart.title), dataUrl: instance.toBase64Image('image/png') })),
-    button('CSV', `Save the points of "${chart.title}" as CSV`, () => vscode.postMessage({ type: 'saveCsv', name: slug(chart.title), csv: chartCsv(chart) })),
-  );
-  wrap.append(tools, box);
+  const name = slug(chart.title);
+  wrap.append(exportTools(pngButton(vscode, name, chart.title, instance), csvButton(vscode, name, `Save the points of "${chart.title}" as CSV`, () => robustnessChartCsv(chart))), box);
   return wrap;
 }
 

@@ -1,9 +1,11 @@
 /**
  * The training panel's script (bundled to dist/webview/training.js): loss and accuracy (train and
- * validation) per epoch, redrawn at each epoch of a live run. Messages: src/protocol.ts.
+ * validation) per epoch, redrawn at each epoch of a live run; each chart exports as PNG, and the
+ * per-epoch values as CSV (export.ts). Messages: src/protocol.ts.
  */
 import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/protocol';
+import { csvButton, exportTools, pngButton, slug, trainingCsv } from './export';
 import { LineAxis, LineSeries, element, lineChart, onThemeChange, vscodeApi } from './ui';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip, Title);
@@ -14,12 +16,17 @@ let state: TrainingState = vscode.getState() ?? {};
 let status: { message: string; isError: boolean } | undefined;
 let charts: Chart[] = [];
 
-function chartBox(title: string, yTitle: string, series: LineSeries[], totalEpochs: number, y: Omit<LineAxis, 'title'>): HTMLElement {
+/** A chart with its PNG button, and a CSV button for the whole per-epoch table (the same under both charts). */
+function chartBox(data: TrainingData, title: string, yTitle: string, series: LineSeries[], y: Omit<LineAxis, 'title'>): HTMLElement {
+  const wrap = element('div', undefined, 'chart');
   const box = element('div', undefined, 'canvas');
   const canvas = element('canvas');
   box.append(canvas);
-  charts.push(lineChart(canvas, title, series, { title: 'epoch', min: 1, max: Math.max(2, totalEpochs), integer: true }, { title: yTitle, ...y }));
-  return box;
+  const instance = lineChart(canvas, title, series, { title: 'epoch', min: 1, max: Math.max(2, data.totalEpochs), integer: true }, { title: yTitle, ...y });
+  charts.push(instance);
+  const csv = csvButton(vscode, slug(`${data.title} epochs`), 'Save the per-epoch values (epoch, loss, train and validation accuracy) as CSV', () => trainingCsv(data.epochs));
+  wrap.append(exportTools(pngButton(vscode, slug(`${data.title} ${title}`), title, instance), csv), box);
+  return wrap;
 }
 
 function render(): void {
@@ -38,10 +45,10 @@ function render(): void {
   const points = (pick: (r: TrainingData['epochs'][number]) => number | null) => data.epochs.flatMap((r) => (pick(r) === null ? [] : [{ x: r.epoch, y: pick(r) as number }]));
   // GCCS losses start near D·μ_T² and fall by orders of magnitude: a log axis when all are positive.
   const log = data.epochs.every((r) => r.loss > 0);
-  app.append(chartBox('Training loss', log ? 'loss (log scale)' : 'loss', [{ label: 'train loss', points: points((r) => r.loss) }], data.totalEpochs, { log }));
+  app.append(chartBox(data, 'Training loss', log ? 'loss (log scale)' : 'loss', [{ label: 'train loss', points: points((r) => r.loss) }], { log }));
   const accuracy = [{ label: 'train accuracy', points: points((r) => 100 * r.trainAccuracy) }];
   if (data.epochs.some((r) => r.validationAccuracy !== null)) accuracy.push({ label: 'validation accuracy', points: points((r) => (r.validationAccuracy === null ? null : 100 * r.validationAccuracy)) });
-  app.append(chartBox('Accuracy', 'accuracy (%)', accuracy, data.totalEpochs, { min: 0, max: 100 }));
+  app.append(chartBox(data, 'Accuracy', 'accuracy (%)', accuracy, { min: 0, max: 100 }));
   const last = data.epochs[data.epochs.length - 1];
   const validation = last.validationAccuracy === null ? '' : `, validation ${(100 * last.validationAccuracy).toFixed(2)}%`;
   vscode.postMessage({ type: 'drawn', epochs: data.epochs.length });

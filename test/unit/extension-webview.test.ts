@@ -7,6 +7,7 @@ import type { CellResult } from '../../src/core/sweep/types';
 import { panelData, resultsFiles } from '../../src/host/panelData';
 import { cliSweepArgs, parseCellLine } from '../../src/host/sweepProcess';
 import { contentSecurityPolicy, newNonce, webviewHtml } from '../../src/host/webviewHtml';
+import { latentCsv, robustnessChartCsv, slug, toCsv, trainingCsv } from '../../webview/export';
 
 const page = { title: 'GCCS <Robustness>', cspSource: 'https://file+.vscode-resource.vscode-cdn.net', scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/robustness.js', styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css' };
 
@@ -71,4 +72,33 @@ test('the latent and training panel bundles: chart.js and the projection math, n
     assert.ok(!/require\("(node:)?(fs|path|child_process|os)"\)/.test(text), `${name}.js has no Node imports`);
     assert.ok(!/tfjs/i.test(text), `${name}.js has no TensorFlow.js`);
   }
+});
+
+test('export file names and CSV quoting', () => {
+  assert.equal(slug('FGSM, ε = 0.1'), 'fgsm-e-0.1');
+  assert.equal(slug('Training: tiny Accuracy'), 'training-tiny-accuracy');
+  assert.equal(slug('—'), 'gccs');
+  assert.equal(toCsv([['a', 'b,c'], ['say "hi"', 'two\nlines']]), 'a,"b,c"\n"say ""hi""","two\nlines"\n');
+  const chart = { title: 'FGSM', series: [{ label: 'ce', points: [{ eps: 0.1, accuracy: 0.5 }, { eps: 0, accuracy: 0.99 }] }, { label: 'gccs', points: [{ eps: 0, accuracy: 0.98 }] }] };
+  assert.equal(robustnessChartCsv(chart), 'eps,ce,gccs\n0,0.99,0.98\n0.1,0.5,\n');
+});
+
+test('the latent export: one row per drawn sample with its class and coordinates, attacked coordinates with an attack', () => {
+  const axes: [string, string] = ['along z1 − z0', 'towards z9'];
+  const clean = [
+    { label: 0, className: '0', point: { x: -1.5, y: 0.25 } },
+    { label: 9, className: 'nine, ten', point: { x: 2, y: -3 } },
+  ];
+  assert.equal(latentCsv(axes, clean), 'class,class name,x: along z1 − z0,y: towards z9\n0,0,-1.5,0.25\n9,"nine, ten",2,-3\n');
+  const attacked = clean.map((s, i) => ({ ...s, attacked: { x: s.point.x + 1, y: i } }));
+  const lines = latentCsv(axes, attacked).trimEnd().split('\n');
+  assert.equal(lines[0], 'class,class name,x: along z1 − z0,y: towards z9,attacked x,attacked y');
+  assert.deepEqual(lines.slice(1), ['0,0,-1.5,0.25,-0.5,0', '9,"nine, ten",2,-3,3,1']);
+});
+
+test('the training export: one row per epoch, accuracies as fractions, no validation left empty', () => {
+  const record = (epoch: number, validationAccuracy: number | null) => ({ epoch, loss: 10 / epoch, trainAccuracy: 0.5 + epoch / 10, validationAccuracy, learningRate: 0.01, seconds: 1 });
+  assert.equal(trainingCsv([record(1, 0.55), record(2, 0.7)]), 'epoch,loss,train accuracy,validation accuracy\n1,10,0.6,0.55\n2,5,0.7,0.7\n');
+  assert.equal(trainingCsv([record(1, null)]), 'epoch,loss,train accuracy,validation accuracy\n1,10,0.6,\n');
+  assert.equal(trainingCsv([]), 'epoch,loss,train accuracy,validation accuracy\n');
 });
