@@ -4,7 +4,8 @@
 // Chromium like a person: command palette → GCCS: Train, Explorer context menu on the new
 // model.json → Evaluate Robustness, prompts answered with the keyboard, then the GCCS Robustness
 // panel's chart is checked for drawn pixels inside the webview; then Show Latent Space (and a PGD
-// overlay chosen inside the panel) and Show Training from the Explorer, each chart checked the same way. Screenshots go to
+// overlay chosen inside the panel, whose CSV and PNG export are saved through the save dialog and
+// checked) and Show Training from the Explorer, each chart checked the same way. Screenshots go to
 // test-artifacts/e2e/*.png. code-server preparation and launch: scripts/codeServer.mjs.
 //
 // Environment: as scripts/integration.mjs; GCCS_E2E_KEEP=1 keeps the temp dir.
@@ -276,6 +277,29 @@ try {
     await sleep(500);
     await shot('05-latent-attack.png');
     return `${await facts.textContent()}; ${describeCanvases(canvases)}`;
+  });
+
+  /** Clicks an export button of the webview titled `title` and accepts the save dialog's suggested file (code-server's own dialog: a quick input holding the path). */
+  const exportFile = async (title, label, file) => {
+    const frame = await waitUntil(`the "${title}" webview frame`, () => webviewFrame(page, title), 10_000);
+    await frame.locator('.tools button', { hasText: label }).first().click();
+    const input = quickInput.locator('input');
+    await waitUntil(`the save dialog suggesting ${file}`, async () => (await input.inputValue().catch(() => '')).endsWith(`/${file}`), 15_000);
+    await input.press('Enter');
+    const saved = join(workspace, file);
+    await waitUntil(`${file} written`, () => existsSync(saved), 15_000);
+    return saved;
+  };
+
+  await step('the latent panel: CSV and PNG export through the save dialog write the drawn points and the chart', async () => {
+    const csv = readFileSync(await exportFile('GCCS Latent Space', 'CSV', 'latent-space-tiny.csv'), 'utf8').trimEnd().split('\n');
+    if (!/^class,class name,x: .+,y: .+,attacked x,attacked y$/.test(csv[0])) throw new Error(`unexpected CSV header: ${csv[0]}`);
+    const rows = csv.slice(1).map((line) => line.split(','));
+    const classes = new Set(rows.map((r) => r[0]));
+    if (rows.length === 0 || classes.size > 3 || !rows.every((r) => r.length === 6 && r.slice(2).every((v) => Number.isFinite(Number(v)) && v !== ''))) throw new Error(`unexpected CSV rows: ${csv.slice(1, 4).join(' | ')}…`);
+    const png = readFileSync(await exportFile('GCCS Latent Space', 'PNG', 'latent-space-tiny.png'));
+    if (!png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) || png.length < 5000) throw new Error(`latent-space-tiny.png is not a drawn PNG (${png.length} bytes)`);
+    return `latent-space-tiny.csv: ${rows.length} samples of classes ${[...classes].join(', ')} with attacked coordinates; latent-space-tiny.png: ${png.length} bytes`;
   });
 
   await step('Explorer: gccs.json → "Show Training" draws the loss and accuracy curves', async () => {
