@@ -100,7 +100,7 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): { ins
       datasets.push({ label: `${data.classNames[k]} (${data.attack.name.toUpperCase()})`, data: attacked, pointStyle: 'crossRot', borderColor: colour, backgroundColor: colour, pointRadius: 4, borderWidth: 1.5 });
     }
   }
-  const vertexClasses = state.view.projection === 'pca' ? classes : state.view.projection === 'simplex' ? data.classNames.map((_, k) => k) : classes;
+  const vertexClasses = state.view.projection === 'simplex' ? data.classNames.map((_, k) => k) : classes;
   datasets.push({
     label: state.view.projection === 'vertices' || data.muT !== null ? 'vertices μ_T·e_i' : 'vertices (mean own output)',
     data: vertexClasses.map((k) => point(vertex(data.dims, k, scale))),

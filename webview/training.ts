@@ -1,7 +1,7 @@
 /**
  * The training panel's script (bundled to dist/webview/training.js): loss and accuracy (train and
- * validation) per epoch, redrawn at each epoch of a live run; each chart exports as PNG, and the
- * per-epoch values as CSV (export.ts). Messages: src/protocol.ts.
+ * validation) per epoch, redrawn at each epoch of a live run; each chart exports as PNG, the
+ * per-epoch values once as CSV (export.ts). Messages: src/protocol.ts.
  */
 import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/protocol';
@@ -16,7 +16,7 @@ let state: TrainingState = vscode.getState() ?? {};
 let status: { message: string; isError: boolean } | undefined;
 let charts: Chart[] = [];
 
-/** A chart with its PNG button, and a CSV button for the whole per-epoch table (the same under both charts). */
+/** A chart with its PNG button. */
 function chartBox(data: TrainingData, title: string, yTitle: string, series: LineSeries[], y: Omit<LineAxis, 'title'>): HTMLElement {
   const wrap = element('div', undefined, 'chart');
   const box = element('div', undefined, 'canvas');
@@ -24,8 +24,7 @@ function chartBox(data: TrainingData, title: string, yTitle: string, series: Lin
   box.append(canvas);
   const instance = lineChart(canvas, title, series, { title: 'epoch', min: 1, max: Math.max(2, data.totalEpochs), integer: true }, { title: yTitle, ...y });
   charts.push(instance);
-  const csv = csvButton(vscode, slug(`${data.title} epochs`), 'Save the per-epoch values (epoch, loss, train and validation accuracy) as CSV', () => trainingCsv(data.epochs));
-  wrap.append(exportTools(pngButton(vscode, slug(`${data.title} ${title}`), title, instance), csv), box);
+  wrap.append(exportTools(pngButton(vscode, slug(`${data.title} ${title}`), title, instance)), box);
   return wrap;
 }
 
@@ -45,6 +44,8 @@ function render(): void {
   const points = (pick: (r: TrainingData['epochs'][number]) => number | null) => data.epochs.flatMap((r) => (pick(r) === null ? [] : [{ x: r.epoch, y: pick(r) as number }]));
   // GCCS losses start near D·μ_T² and fall by orders of magnitude: a log axis when all are positive.
   const log = data.epochs.every((r) => r.loss > 0);
+  // One CSV for the panel: both charts plot the same per-epoch table.
+  app.append(exportTools(csvButton(vscode, slug(`${data.title} epochs`), 'Save the per-epoch values (epoch, loss, train and validation accuracy) as CSV', () => trainingCsv(data.epochs))));
   app.append(chartBox(data, 'Training loss', log ? 'loss (log scale)' : 'loss', [{ label: 'train loss', points: points((r) => r.loss) }], { log }));
   const accuracy = [{ label: 'train accuracy', points: points((r) => 100 * r.trainAccuracy) }];
   if (data.epochs.some((r) => r.validationAccuracy !== null)) accuracy.push({ label: 'validation accuracy', points: points((r) => (r.validationAccuracy === null ? null : 100 * r.validationAccuracy)) });
