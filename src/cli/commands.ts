@@ -215,7 +215,11 @@ export async function evalCommand({ flags, log }: CommandContext) {
   log(`${modelJson} on the ${splitName} split of ${dataset.source} (${evaluation.count} images)`);
   log(`accuracy ${(100 * evaluation.accuracy).toFixed(2)}%  macro F-score ${evaluation.macroF1.toFixed(4)}`);
   const s = evaluation.separation;
-  log(`r_AB ${s.mean.toFixed(3)} (95% CI ${s.ci95[0].toFixed(3)}–${s.ci95[1].toFixed(3)}, ${s.pairs} class pairs)`);
+  log(s.pairs
+    ? `r_AB ${s.mean.toFixed(3)} (paper's equations 4–6, mean over ${s.pairs} ordered class pairs; 95% CI ${s.ci95[0].toFixed(3)}–${s.ci95[1].toFixed(3)})`
+    : 'r_AB: not defined (needs at least 2 classes with 2 or more different latent vectors)');
+  const m = evaluation.meanDistanceRatio;
+  if (m.pairs) log(`mean-distance ratio ${m.mean.toFixed(3)} (this project's earlier r_AB; 95% CI ${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`);
   log('confusion (rows: true class, columns: predicted):');
   evaluation.confusion.forEach((row, i) => log(`  ${dataset.classNames[i].padEnd(12).slice(0, 12)} ${row.map((v) => String(v).padStart(5)).join('')}`));
   log('latent statistics per class: count, kurtosis, distance of the mean to its vertex');

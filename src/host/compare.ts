@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { runCliJson } from './cliJson';
-import { SavedEvaluation, comparisonFiles, evaluationFile, modelName, resultsModels } from './compareData';
+import { SavedEvaluation, comparisonFiles, evaluationFile, evaluationIsCurrent, modelName, resultsModels } from './compareData';
 import type { JobRunner } from './jobRunner';
 import type { ReportPanels } from './reportPanel';
 import { readSettings } from './settings';
@@ -43,14 +43,14 @@ export async function compareModelsCommand(deps: CompareDeps, _clicked?: vscode.
     run: async ({ signal, report, log }) => {
       const settings = readSettings();
       for (const [i, file] of files.entries()) {
-        // One evaluation per results file, redone when the model is newer than it.
+        // One evaluation per results file, redone when the model is newer than it or it predates the paper's r_AB.
         const [model] = resultsModels(file);
         const target = evaluationFile(file);
         if (!model || !fs.existsSync(model)) {
           log.warn(`${file}: its model ${model ?? '(none named)'} is gone: no clean metrics for it`);
           continue;
         }
-        if (fs.existsSync(target) && fs.statSync(target).mtimeMs >= fs.statSync(model).mtimeMs) continue;
+        if (fs.existsSync(target) && fs.statSync(target).mtimeMs >= fs.statSync(model).mtimeMs && evaluationIsCurrent(target)) continue;
         report(`evaluating ${modelName(model)}`, i / files.length);
         const evaluation = await runCliJson<SavedEvaluation>(['eval', '--model', model, '--backend', settings.backend], {
           cliFile: vscode.Uri.joinPath(deps.extensionUri, 'dist', 'cli.js').fsPath,

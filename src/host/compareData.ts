@@ -12,6 +12,15 @@ import type { Evaluation } from '../core/metrics';
 /** What the robustness panel needs of `gccs eval --json`. */
 export type SavedEvaluation = Pick<Evaluation, 'accuracy' | 'macroF1' | 'separation' | 'count' | 'latent'> & { model: string; split: string };
 
+/** A saved evaluation written before r_AB followed the paper's equations 4–6 (it lacks meanDistanceRatio) must be redone. */
+export function evaluationIsCurrent(file: string): boolean {
+  try {
+    return 'meanDistanceRatio' in (JSON.parse(fs.readFileSync(file, 'utf8')) as object);
+  } catch {
+    return false;
+  }
+}
+
 export const evaluationFile = (resultsFile: string) => resultsFile.replace(/\.jsonl$/, '') + '.eval.json';
 
 /** "models/mnist-gccs/model.json" or "models/mnist-gccs" → "mnist-gccs". */
@@ -80,7 +89,7 @@ export function modelsSection(files: string[]): SummarySection | undefined {
   if (!rows.length) return undefined;
   return {
     title: 'Models',
-    parameters: ['clean metrics on each model\'s whole test split (gccs eval); r_AB: inter/intra-class latent distance ratio, 95% CI'],
+    parameters: ['clean metrics on each model\'s whole test split (gccs eval); r_AB: the paper\'s inter/intra-class latent distance ratio (equations 4–6), mean over ordered class pairs, 95% t-interval over the pairs'],
     tables: [{ title: 'Models', columns: ['model', 'loss', 'test accuracy', 'macro F-score', 'r_AB (95% CI)', 'mean kurtosis', 'samples'], rows }],
   };
 }

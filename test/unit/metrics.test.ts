@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accuracy, argmaxRows, confusionMatrix, latentStats, macroF1, outputsCollapsed, separationRatio } from '../../src/core/metrics';
+import { accuracy, argmaxRows, confusionMatrix, latentStats, macroF1, meanDistanceRatio, outputsCollapsed } from '../../src/core/metrics';
 import { Random } from '../../src/core/random';
 
 test('accuracy, confusion matrix and macro F-score on a hand-checked case', () => {
@@ -14,7 +14,7 @@ test('accuracy, confusion matrix and macro F-score on a hand-checked case', () =
   assert.deepEqual(Array.from(argmaxRows(Float32Array.from([1, 3, 2, 9, 0, 0]), 3)), [1, 0]);
 });
 
-test('r_AB equals a direct float64 computation, and grows as classes move apart', () => {
+test('the earlier mean-distance ratio equals a direct float64 computation, and grows as classes move apart', () => {
   const rng = new Random(3);
   const dims = 3;
   const n = 120;
@@ -40,11 +40,11 @@ test('r_AB equals a direct float64 computation, and grows as classes move apart'
     }
   }
   const expected = ratios.reduce((s, r) => s + r, 0) / ratios.length;
-  const result = separationRatio(z, labels, dims);
+  const result = meanDistanceRatio(z, labels, dims);
   assert.ok(Math.abs(result.mean - expected) / expected < 1e-9, `${result.mean} vs ${expected}`);
   assert.equal(result.pairs, 3);
   assert.ok(result.ci95[0] <= result.mean && result.mean <= result.ci95[1]);
-  assert.ok(separationRatio(make(0.2), labels, dims).mean > 3 * result.mean);
+  assert.ok(meanDistanceRatio(make(0.2), labels, dims).mean > 3 * result.mean);
 });
 
 test('latent statistics: mean, covariance, kurtosis and distance to the vertex', () => {

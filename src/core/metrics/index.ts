@@ -3,14 +3,15 @@ import type { Examples } from '../data/types';
 import { accuracy, argmaxRows, confusionMatrix, macroF1 } from './classification';
 import { ClassLatentStats, latentStats } from './latent';
 import { computeOutputs } from './outputs';
-import { SeparationRatio, separationRatio } from './separation';
+import { MeanDistanceRatio, SeparationRatio, meanDistanceRatio, separationRatio } from './separation';
 
 export { accuracy, argmaxRows, confusionMatrix, macroF1 } from './classification';
 export { latentStats } from './latent';
 export type { ClassLatentStats } from './latent';
 export { computeOutputs, outputsCollapsed } from './outputs';
-export { separationRatio } from './separation';
-export type { SeparationRatio } from './separation';
+export { meanDistanceRatio, separationRatio } from './separation';
+export type { MeanDistanceRatio, SeparationRatio } from './separation';
+export { studentTQuantile } from './studentT';
 
 export interface Evaluation {
   count: number;
@@ -18,8 +19,10 @@ export interface Evaluation {
   macroF1: number;
   /** confusion[true][predicted]. */
   confusion: number[][];
-  /** Inter/intra-class distance ratio r_AB of the latent space. */
+  /** r_AB of the latent space: the paper's inter/intra-class distance ratio (equations 4–6), mean over ordered class pairs. */
   separation: SeparationRatio;
+  /** The earlier mean-distance ratio (not the paper's r_AB), for comparison with earlier results. */
+  meanDistanceRatio: MeanDistanceRatio;
   latent: ClassLatentStats[];
 }
 
@@ -33,7 +36,8 @@ export function evaluateModel(model: tfl.LayersModel, examples: Examples, muT: n
     accuracy: accuracy(predictions, examples.labels),
     macroF1: macroF1(confusion),
     confusion,
-    separation: separationRatio(z, examples.labels, dims, seed),
+    separation: separationRatio(z, examples.labels, dims),
+    meanDistanceRatio: meanDistanceRatio(z, examples.labels, dims, seed),
     latent: latentStats(z, examples.labels, dims, muT),
   };
 }
