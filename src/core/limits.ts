@@ -15,3 +15,39 @@ export const MODEL_LIMITS = {
   /** gccs.json (per-epoch records included). */
   metaBytes: 4 * MiB,
 } as const;
+
+/**
+ * Experiment files, sweep files, results files and the flags that stand for them (README › Limits).
+ * The schemas (schema/*.json) carry the same figures as maximum/maxItems; a test keeps them equal.
+ */
+export const CONFIG_LIMITS = {
+  /** An experiment or sweep file (real ones are under 10 kB). */
+  configFileBytes: 1 * MiB,
+  /** Nesting of any JSON a user gives (ours nest 5 deep). */
+  jsonDepth: 32,
+  /** Values of one grid (ε, IT, BS), whether start:stop:step, a comma list or a JSON list. */
+  gridValues: 1000,
+  /** Cells of one sweep (models × attacks × grid points), checked before they are built. */
+  sweepCells: 100_000,
+  /** Models, and attack entries, of one sweep. */
+  sweepModels: 1000,
+  sweepAttacks: 1000,
+  /** PGD/TGSM gradient steps K, and JSMA/DeepFool maxIterations. */
+  steps: 10_000,
+  /** SPSA iterations IT. */
+  iterations: 10_000,
+  /** SPSA ±δ pairs per gradient estimate BS. */
+  samples: 4096,
+  /** Test samples attacked per cell, and latent vectors written by `gccs latent`. */
+  count: 1_000_000,
+  /** Training epochs. */
+  epochs: 10_000,
+  /** Training and attack batch size. */
+  batchSize: 4096,
+  /** Worker processes of a sweep or of data-parallel training. */
+  workers: 64,
+  /** Examples of the synthetic dataset's training or test part. */
+  syntheticExamples: 100_000,
+  /** A results file read to resume or compare (one line is about 1 kB). */
+  resultsFileBytes: 256 * MiB,
+} as const;

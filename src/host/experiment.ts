@@ -3,10 +3,10 @@
  * paths resolved against the file, defaults filled in, giving the engine's TrainConfig.
  * No vscode and no TensorFlow.js here (the extension bundle must stay free of it); tested directly.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import SCHEMA from '../../schema/experiment.schema.json';
-import { JsonSchema, formatPath, validateJson } from '../core/sweep/jsonSchema';
+import { UserError } from '../core/errors';
+import { JsonSchema, SchemaProblem, formatPath, parseJson, readJsonFile, validateJson } from '../core/sweep/jsonSchema';
 import { TRAIN_DEFAULTS } from '../core/train/defaults';
 import type { TrainConfig } from '../core/train/trainer';
 
@@ -16,7 +16,7 @@ export const EXPERIMENT_SCHEMA = SCHEMA as JsonSchema;
 export const BUILT_IN_MODELS = ['mlp', 'cnn', 'resnet18'];
 
 /** A problem with an experiment file: one line naming the file and the field. */
-export class ExperimentError extends Error {
+export class ExperimentError extends UserError {
   constructor(
     readonly file: string,
     readonly field: string,
@@ -37,15 +37,13 @@ type Json = Record<string, unknown>;
 
 /** Parses and checks an experiment; `file` names it in errors and anchors its relative paths. */
 export function parseExperiment(file: string, text: string): TrainConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ExperimentError(file, '', `not valid JSON (${(error as Error).message})`);
-  }
-  const problem = validateJson(value, EXPERIMENT_SCHEMA);
+  return experimentConfig(file, parseJson(text));
+}
+
+function experimentConfig(file: string, parsed: { value: unknown } | { problem: SchemaProblem }): TrainConfig {
+  const problem = 'problem' in parsed ? parsed.problem : validateJson(parsed.value, EXPERIMENT_SCHEMA);
   if (problem) throw new ExperimentError(file, formatPath(problem.path), problem.message);
-  const raw = value as Json;
+  const raw = (parsed as { value: unknown }).value as Json;
   const dir = path.dirname(path.resolve(file));
   const resolve = (p: string) => path.resolve(dir, p);
 
@@ -84,11 +82,5 @@ export function parseExperiment(file: string, text: string): TrainConfig {
 }
 
 export function loadExperiment(file: string): TrainConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ExperimentError(file, '', `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return parseExperiment(file, text);
+  return experimentConfig(file, readJsonFile(file));
 }

@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import SCHEMA from '../../../schema/sweep.schema.json';
 import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
 import { UserError } from '../errors';
+import { CONFIG_LIMITS } from '../limits';
 import { META_FILE, ModelMeta, readModelMeta, resolveModelJson } from '../io/modelDir';
 import { parseGrid } from './grid';
-import { JsonSchema, formatPath, validateJson } from './jsonSchema';
+import { JsonSchema, checkJsonKeys, formatPath, readJsonFile, validateJson } from './jsonSchema';
 import { CellData, GRID_KEYS, GridKey, SweepCell, SweepConfig, SweepDataConfig } from './types';
 
 export const SWEEP_SCHEMA = SCHEMA as unknown as JsonSchema;
@@ -30,26 +31,16 @@ export class SweepConfigError extends UserError {
 
 /** Checks a configuration against the schema; `label` names it in errors. */
 export function validateSweepConfig(value: unknown, label = 'sweep config'): SweepConfig {
-  const problem = validateJson(value, SWEEP_SCHEMA);
+  const problem = checkJsonKeys(value) ?? validateJson(value, SWEEP_SCHEMA);
   if (problem) throw new SweepConfigError(label, problem.path, problem.message);
   return value as SweepConfig;
 }
 
 /** Reads and validates a configuration file; its relative paths become relative to the file. */
 export function loadSweepConfig(file: string): SweepConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UserError(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-  return withAbsolutePaths(validateSweepConfig(value, file), path.dirname(path.resolve(file)));
+  const read = readJsonFile(file);
+  if ('problem' in read) throw new SweepConfigError(file, read.problem.path, read.problem.message);
+  return withAbsolutePaths(validateSweepConfig(read.value, file), path.dirname(path.resolve(file)));
 }
 
 function withAbsolutePaths(config: SweepConfig, base: string): SweepConfig {
@@ -179,6 +170,10 @@ function gridPoints(grid: Partial<Record<GridKey, number[]>>): Partial<Record<Gr
  */
 export function planSweep(config: SweepConfig, label = 'sweep config'): SweepPlan {
   const sweep = normalize(validateSweepConfig(config, label), label);
+  const cellCount = sweep.models.length * sweep.attacks.reduce((sum, { grid }) => sum + Object.values(grid).reduce((points, values) => points * values.length, 1), 0);
+  if (cellCount > CONFIG_LIMITS.sweepCells) {
+    throw new SweepConfigError(label, [], `${cellCount} cells (models × grid points) are more than ${CONFIG_LIMITS.sweepCells}: split the sweep or use coarser grids`);
+  }
   const cells: SweepCell[] = [];
   const seen = new Set<string>();
   sweep.models.forEach((model, m) => {

@@ -1,11 +1,17 @@
 /**
- * A small JSON Schema validator for the keywords schema/sweep.schema.json uses (type, enum,
- * properties, required, additionalProperties: false, items, min/maxItems, minLength, minimum,
- * maximum, pattern, allOf, local $ref). It stops at the first problem and reports it as a JSON path
+ * The one validator of the JSON files users give (experiment, sweep and gccs.json files): ajv,
+ * in strict mode, so a schema using a keyword ajv does not know fails to compile (and the tests
+ * with it) instead of being ignored. It stops at the first problem and reports it as a JSON path
  * and one line, with `title` naming enum values and `examples` showing the expected form.
+ * parseJson reads the text first: keys that reach an object's prototype are refused anywhere.
  */
+import * as fs from 'node:fs';
+import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import { CONFIG_LIMITS } from '../limits';
 
 export interface JsonSchema {
+  $schema?: string;
+  $id?: string;
   type?: string | string[];
   title?: string;
   description?: string;
@@ -18,6 +24,7 @@ export interface JsonSchema {
   minItems?: number;
   maxItems?: number;
   minLength?: number;
+  maxLength?: number;
   minimum?: number;
   maximum?: number;
   pattern?: string;
@@ -38,6 +45,100 @@ export function formatPath(path: (string | number)[]): string {
   return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `${i ? '.' : ''}${part}` : `[${JSON.stringify(part)}]`)).join('');
 }
 
+/** Keys that JSON.parse makes own properties but that code reading the object may follow to a prototype. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Parses user-given JSON text. Refuses, as a problem at a path, text that is not JSON, keys named
+ * __proto__, constructor or prototype (at any depth), and nesting deeper than any of our formats
+ * has (so nothing later recurses without bound).
+ */
+export function parseJson(text: string): { value: unknown } | { problem: SchemaProblem } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { problem: { path: [], message: `not valid JSON (${(error as Error).message})` } };
+  }
+  const problem = checkJsonKeys(value);
+  return problem ? { problem } : { value };
+}
+
+/** The first key named __proto__, constructor or prototype in a JSON value, or nesting too deep. */
+export function checkJsonKeys(value: unknown): SchemaProblem | undefined {
+  // Iterative, so a deeply nested document cannot overflow the stack here.
+  const stack: { node: unknown; path: (string | number)[] }[] = [{ node: value, path: [] }];
+  while (stack.length) {
+    const { node, path } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (path.length >= CONFIG_LIMITS.jsonDepth) return { path, message: `nested deeper than ${CONFIG_LIMITS.jsonDepth} levels` };
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => stack.push({ node: item, path: [...path, i] }));
+      continue;
+    }
+    for (const [key, item] of Object.entries(node)) {
+      if (FORBIDDEN_KEYS.has(key)) return { path: [...path, key], message: `the key "${key}" is not allowed` };
+      stack.push({ node: item, path: [...path, key] });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads and parses (parseJson) a user's JSON file. Refuses, before reading, what is not a regular
+ * file (opening a FIFO does not wait for a writer) or is over `maxBytes` (default: an experiment or
+ * sweep file's cap); reads at most that much.
+ */
+export function readJsonFile(file: string, maxBytes: number = CONFIG_LIMITS.configFileBytes): { value: unknown } | { problem: SchemaProblem } {
+  const problem = (message: string) => ({ problem: { path: [], message } });
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return problem(code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? (error as Error).message})`);
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (stat.isDirectory()) return problem('is a folder, not a JSON file');
+    if (!stat.isFile()) return problem('is not a regular file');
+    if (stat.size > maxBytes) return problem(`is ${stat.size} bytes (at most ${maxBytes})`);
+    // One byte more tells a file that grew since fstat.
+    const buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    if (length > maxBytes) return problem(`is over ${maxBytes} bytes`);
+    return parseJson(buffer.subarray(0, length).toString('utf8'));
+  } catch (error) {
+    return problem(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// strict: unknown keywords, unknown formats and ignored keywords fail compilation. strictNumbers:
+// 1e999 parses to Infinity, which is no number here. verbose: errors carry their schema, for messages.
+const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true, strictNumbers: true, verbose: true });
+
+const compiled = new WeakMap<JsonSchema, ValidateFunction>();
+
+/**
+ * The compiled validator of `schema`. A part of a larger schema is compiled with the whole
+ * schema's $defs beside it, so that its local $refs resolve.
+ */
+function validatorOf(schema: JsonSchema, root: JsonSchema): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema === root ? schema : { ...schema, ...(root.$defs && { $defs: root.$defs }) });
+    compiled.set(schema, validate);
+  }
+  return validate;
+}
+
 const TYPE_NAMES: Record<string, string> = {
   object: 'an object',
   array: 'a list',
@@ -48,85 +149,75 @@ const TYPE_NAMES: Record<string, string> = {
   null: 'null',
 };
 
-function hasType(value: unknown, type: string): boolean {
-  switch (type) {
-    case 'object':
-      return typeof value === 'object' && value !== null && !Array.isArray(value);
-    case 'array':
-      return Array.isArray(value);
-    case 'integer':
-      return Number.isInteger(value);
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'null':
-      return value === null;
-    default:
-      return typeof value === type;
-  }
-}
-
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object' && value !== null) return 'an object';
-  const text = JSON.stringify(value);
+  // Not JSON.stringify: it writes Infinity (from 1e999) as null.
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
-/** The first problem of `value` against `schema` (whose local $refs resolve in `root`), or undefined. */
-export function validateJson(value: unknown, schema: JsonSchema, root: JsonSchema = schema, path: (string | number)[] = []): SchemaProblem | undefined {
-  const problem = (message: string, at = path): SchemaProblem => ({ path: at, message });
-  if (schema.$ref) {
-    const name = schema.$ref.replace(/^#\/\$defs\//, '');
-    const target = root.$defs?.[name];
-    if (!target) throw new Error(`schema: unresolved $ref ${schema.$ref}`);
-    const found = validateJson(value, target, root, path);
-    if (found) return found;
+/** ["attacks", 2, "name"] from "/attacks/2/name", array indices as numbers. */
+function pathOf(pointer: string, data: unknown): (string | number)[] {
+  const path: (string | number)[] = [];
+  let node = data;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = Array.isArray(node) ? Number(part) : part;
+    path.push(key);
+    node = typeof node === 'object' && node !== null ? (node as Record<string | number, unknown>)[key] : undefined;
   }
-  for (const part of schema.allOf ?? []) {
-    const found = validateJson(value, part, root, path);
-    if (found) return found;
-  }
-  if (schema.type) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((type) => hasType(value, type))) return problem(`must be ${types.map((t) => TYPE_NAMES[t]).join(' or ')} (got ${describe(value)})`);
-  }
-  if (schema.enum && !schema.enum.some((allowed) => allowed === value)) {
-    const list = schema.enum.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
-    return problem(schema.title ? `unknown ${schema.title} ${describe(value)} (${list})` : `must be one of ${list} (got ${describe(value)})`);
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) return problem(`must be ≥ ${schema.minimum} (got ${value})`);
-    if (schema.maximum !== undefined && value > schema.maximum) return problem(`must be ≤ ${schema.maximum} (got ${value})`);
-  }
-  if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength) return problem('must not be empty');
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) {
-      return problem(`must look like ${(schema.examples ?? []).join(' or ')} (got ${describe(value)})`);
+  return path;
+}
+
+/** One line for ajv's first error, in the words the rest of the engine uses. */
+function messageOf(error: ErrorObject): string {
+  const schema = (error.parentSchema ?? {}) as JsonSchema;
+  const value = error.data;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'type': {
+      const types = Array.isArray(schema.type) ? schema.type : [String(params.type)];
+      return `must be ${types.map((t) => TYPE_NAMES[t] ?? t).join(' or ')} (got ${describe(value)})`;
     }
-  }
-  if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) return problem(`needs at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`);
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) return problem(`takes at most ${schema.maxItems} items`);
-    if (schema.items) {
-      for (let i = 0; i < value.length; i++) {
-        const found = validateJson(value[i], schema.items, root, [...path, i]);
-        if (found) return found;
-      }
+    case 'enum': {
+      const list = (schema.enum ?? []).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
+      return schema.title ? `unknown ${schema.title} ${describe(value)} (${list})` : `must be one of ${list} (got ${describe(value)})`;
     }
+    case 'minimum':
+      return `must be ≥ ${params.limit} (got ${value})`;
+    case 'maximum':
+      return `must be ≤ ${params.limit} (got ${value})`;
+    case 'minLength':
+      return 'must not be empty';
+    case 'maxLength':
+      return `must be at most ${params.limit} characters long`;
+    case 'pattern':
+      return schema.examples ? `must look like ${schema.examples.join(' or ')} (got ${describe(value)})` : `must match ${schema.pattern} (got ${describe(value)})`;
+    case 'minItems':
+      return `needs at least ${params.limit} item${params.limit === 1 ? '' : 's'}`;
+    case 'maxItems':
+      return `takes at most ${params.limit} items`;
+    case 'required':
+      return `missing "${params.missingProperty}"`;
+    case 'additionalProperties':
+      return `unknown property (expected ${Object.keys(schema.properties ?? {})
+        .filter((k) => k !== '$schema')
+        .join(', ')})`;
+    default:
+      return error.message ?? `fails ${error.keyword}`;
   }
-  if (hasType(value, 'object')) {
-    const object = value as Record<string, unknown>;
-    for (const key of schema.required ?? []) if (!(key in object)) return problem(`missing "${key}"`);
-    const properties = schema.properties ?? {};
-    for (const [key, item] of Object.entries(object)) {
-      const property = properties[key];
-      if (property) {
-        const found = validateJson(item, property, root, [...path, key]);
-        if (found) return found;
-      } else if (schema.additionalProperties === false) {
-        return problem(`unknown property (expected ${Object.keys(properties).filter((k) => k !== '$schema').join(', ')})`, [...path, key]);
-      }
-    }
-  }
-  return undefined;
+}
+
+/**
+ * The first problem of `value` against `schema`, or undefined. `schema` may be a part of `root`
+ * (whose $defs its $refs name); `at` is prepended to the problem's path.
+ */
+export function validateJson(value: unknown, schema: JsonSchema, root: JsonSchema = schema, at: (string | number)[] = []): SchemaProblem | undefined {
+  const validate = validatorOf(schema, root);
+  if (validate(value)) return undefined;
+  const error = validate.errors![0];
+  const path = pathOf(error.instancePath, value);
+  if (error.keyword === 'additionalProperties') path.push(String((error.params as { additionalProperty: string }).additionalProperty));
+  return { path: [...at, ...path], message: messageOf(error) };
 }
