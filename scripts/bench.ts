@@ -127,7 +127,7 @@ async function modelFigures(architecture: 'cnn' | 'mlp', examples: Examples, pro
   for (const kind of ['crossentropy', 'gccs'] as const) {
     const { model, variables, optimizer } = await freshModel(architecture);
     const loss = lossConfig(kind);
-    training[kind] = await imagesPerSecond(TRAIN_BATCH, () => trainStep(model, variables, optimizer, loss, examples, indices, noShift, 1e-3), protocol);
+    training[kind] = await imagesPerSecond(TRAIN_BATCH, () => trainStep(model, variables, optimizer, loss, examples, indices, noShift, 1e-3, 0), protocol);
     optimizer.dispose();
     model.dispose();
   }
@@ -155,7 +155,7 @@ async function dataParallelFigures(backend: BackendName, examples: Examples, pro
   const loss = lossConfig('crossentropy');
   const noShift = { maxShift: 0, random: new Random(0) };
   const single = await freshModel('cnn');
-  const oneProcess = await measure(TRAIN_BATCH, () => trainStep(single.model, single.variables, single.optimizer, loss, examples, indices, noShift, 1e-3), protocol);
+  const oneProcess = await measure(TRAIN_BATCH, () => trainStep(single.model, single.variables, single.optimizer, loss, examples, indices, noShift, 1e-3, 0), protocol);
   single.optimizer.dispose();
   single.model.dispose();
   const figures: Partial<Record<ReplicaSync, { imagesPerSecond: number; cpuMsPerImage: number | null }>> = {};
@@ -163,7 +163,7 @@ async function dataParallelFigures(backend: BackendName, examples: Examples, pro
     const { model, variables, optimizer } = await freshModel('cnn');
     const group = await ReplicaGroup.start({ processes, backend, model, variables, optimizer, optimizerConfig: TRAIN_DEFAULTS.optimizer, loss, sync });
     try {
-      figures[sync] = await measure(TRAIN_BATCH, () => group.step((rank) => batchShare(examples, indices, rank, processes), [...IMAGE_SHAPE], 1e-3), protocol, group.pids);
+      figures[sync] = await measure(TRAIN_BATCH, () => group.step((rank) => batchShare(examples, indices, rank, processes), [...IMAGE_SHAPE], 1e-3, 0), protocol, group.pids);
       await group.assertInSync();
     } finally {
       await group.close();

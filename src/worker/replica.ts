@@ -34,7 +34,7 @@ async function handle(request: ReplicaRequest): Promise<void> {
   switch (request.type) {
     case 'step': {
       const x = tf.tensor4d(request.x, request.shape as [number, number, number, number]);
-      const result = batchGradientArrays(model, variables, loss, x, request.labels);
+      const result = batchGradientArrays(model, variables, loss, x, request.labels, request.dropoutSeed);
       x.dispose();
       return send({ type: 'gradients', ...result });
     }

@@ -23,7 +23,7 @@ export function linearHead(numClasses: number, init: SeededInit) {
 }
 
 /**
- * Dense layers in the paper keep 80% of units during training. Dropout layers get no seed: a
- * seeded tfjs dropout draws the same mask at every step.
+ * Dense layers in the paper keep 80% of units during training. Dropout layers carry no seed (a
+ * seeded tfjs dropout draws the same mask at every step): each training step seeds them (./dropout.ts).
  */
 export const DENSE_DROPOUT = 0.2;

@@ -16,6 +16,7 @@ import type { BackendName } from '../backend';
 import type { LossConfig } from '../loss';
 import { Optimizer, OptimizerConfig } from './optimizer';
 import { batchGradientArrays } from './step';
+import { mixSeed } from '../models/dropout';
 import { processEntry } from '../processEntry';
 
 /**
@@ -28,7 +29,7 @@ export type ReplicaSync = 'gradients' | 'weights';
 /** Leader → replica. */
 export type ReplicaRequest =
   | { type: 'init'; backend: BackendName; artifacts: tf.io.ModelArtifacts; loss: LossConfig; optimizer: OptimizerConfig; optimizerState: { steps: number; slots: Float32Array[] } | null }
-  | { type: 'step'; x: Float32Array; shape: number[]; labels: Int32Array }
+  | { type: 'step'; x: Float32Array; shape: number[]; labels: Int32Array; dropoutSeed: number }
   | { type: 'gradients'; gradients: Float32Array[]; learningRate: number }
   | { type: 'weights'; weights: Float32Array[] }
   | { type: 'digest' };
@@ -127,9 +128,9 @@ export class ReplicaGroup {
    * One training step on a batch cut into one share per process: `share(rank)`, called in rank
    * order. Replica r takes share r − 1 as soon as it is made; the leader takes the last one and
    * works on it while the replicas work on theirs. Returns the batch's mean loss and how many
-   * samples it got right.
+   * samples it got right. Share r's dropout masks come from mixSeed(stepSeed, r).
    */
-  async step(share: (rank: number) => BatchShare, imageShape: number[], learningRate: number): Promise<{ loss: number; hits: number }> {
+  async step(share: (rank: number) => BatchShare, imageShape: number[], learningRate: number, stepSeed: number): Promise<{ loss: number; hits: number }> {
     const { model, variables, optimizer, loss, sync } = this.options;
     const shares: BatchShare[] = [];
     // A batch smaller than the group leaves some processes without a share.
@@ -137,7 +138,7 @@ export class ReplicaGroup {
       const mine = share(r);
       shares.push(mine);
       if (mine.labels.length === 0) return Promise.resolve(null);
-      return this.request(replica, { type: 'step', x: mine.x, shape: [mine.labels.length, ...imageShape], labels: mine.labels }, 'gradients');
+      return this.request(replica, { type: 'step', x: mine.x, shape: [mine.labels.length, ...imageShape], labels: mine.labels, dropoutSeed: mixSeed(stepSeed, r) }, 'gradients');
     });
     const answers = Promise.all(pending);
     // Marked as handled: a replica may fail before the leader awaits the answers below.
@@ -151,7 +152,7 @@ export class ReplicaGroup {
     let local: { gradients: Float32Array[]; loss: number; hits: number } | null = null;
     if (own.labels.length > 0) {
       const x = tf.tensor4d(own.x, [own.labels.length, ...imageShape] as [number, number, number, number]);
-      local = batchGradientArrays(model, variables, loss, x, own.labels);
+      local = batchGradientArrays(model, variables, loss, x, own.labels, mixSeed(stepSeed, this.replicas.length));
       x.dispose();
     }
     const results = [...(await answers), local];

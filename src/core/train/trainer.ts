@@ -16,6 +16,7 @@ import { ReplicaGroup, batchShare } from './dataParallel';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
 import { TRAIN_DEFAULTS } from './defaults';
 import { batchGradients } from './step';
+import { dropoutStepSeed, unseedableNoiseLayers } from '../models/dropout';
 
 export interface TrainConfig {
   dataset: DatasetSpec;
@@ -102,6 +103,8 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   const modelName = fineTunedFrom ?? (checkpoint ? `${config.outDir}/checkpoint` : String(config.model));
   assertOutputWidth(model, modelName, numClasses, dataset.source);
   assertInputShape(model, modelName, inputShape);
+  const unseedable = unseedableNoiseLayers(model);
+  if (unseedable.length) onEvent({ type: 'warning', message: `${unseedable.join(', ')} draw unseeded noise: runs with this model will not repeat exactly (Dropout layers are seeded)` });
 
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = new Optimizer(config.optimizer, variables);
@@ -138,9 +141,11 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
       for (const indices of batchOrders(trainCount, config.batchSize, config.seed * 7919 + epoch)) {
         if (signal?.aborted) throw new TrainingCancelled();
         learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps, stepsPerEpoch);
+        // From the global step index, which a resumed run restores with the optimizer's state.
+        const stepSeed = dropoutStepSeed(config.seed, optimizer.stepCount);
         const { loss, hits } = replicas
-          ? await replicas.step((rank) => batchShare(splits.train, indices, rank, workers, shift), inputShape, learningRate)
-          : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate);
+          ? await replicas.step((rank) => batchShare(splits.train, indices, rank, workers, shift), inputShape, learningRate, stepSeed)
+          : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate, stepSeed);
         step++;
         if (!Number.isFinite(loss)) {
           throw new UserError(`training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}; ${lastCheckpoint(records, config.outDir)}. Lower --lr or set --clip-norm`);
@@ -213,11 +218,12 @@ export function trainStep(
   indices: Int32Array,
   shift: { maxShift: number; random: Random },
   learningRate: number,
+  dropoutSeed: number,
 ): { loss: number; hits: number } {
   return tf.tidy(() => {
     const { x } = makeBatch(examples, indices, shift);
     const labels = Int32Array.from(indices, (i) => examples.labels[i]);
-    const { grads, ...outcome } = batchGradients(model, variables, loss, x, labels);
+    const { grads, ...outcome } = batchGradients(model, variables, loss, x, labels, dropoutSeed);
     optimizer.apply(grads, learningRate);
     return outcome;
   });
