@@ -4,34 +4,50 @@ import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { io } from '../tf';
 import { UserError } from '../errors';
-import { writeFileAtomic, writeJsonAtomic } from './atomic';
+import { commitFiles, jsonText } from './atomic';
 import { readLayersModelJson } from './layersModelCheck';
 
+/** Weight shards of earlier saves, removed once a new save is committed. */
 const WEIGHTS_PATTERN = /^weights\.[0-9a-f]{12}\.bin$/;
 
-/**
- * Saves a LayersModel in the TensorFlow.js format (model.json + one weight shard) into `dir`.
- * The shard's name carries its content hash and model.json is replaced last, atomically, so a
- * crash at any point leaves a loadable model (the old or the new one).
- */
-export async function saveLayersModel(model: tfl.LayersModel, dir: string): Promise<void> {
+/** A LayersModel's files in the TensorFlow.js format: model.json's text and one weight shard named by its content hash. */
+export interface LayersModelFiles {
+  modelJson: string;
+  shardName: string;
+  shard: Uint8Array;
+}
+
+export async function layersModelFiles(model: tfl.LayersModel): Promise<LayersModelFiles> {
+  let files: LayersModelFiles | undefined;
   await model.save(
     io.withSaveHandler(async (artifacts: io.ModelArtifacts) => {
-      const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
-      const shard = `weights.${createHash('sha256').update(weights).digest('hex').slice(0, 12)}.bin`;
-      writeFileAtomic(path.join(dir, shard), weights);
-      writeJsonAtomic(path.join(dir, 'model.json'), {
+      const shard = new Uint8Array(artifacts.weightData as ArrayBuffer);
+      const shardName = `weights.${sha256(shard).slice(0, 12)}.bin`;
+      const modelJson = jsonText({
         format: 'layers-model',
         generatedBy: 'gccs-lab',
         modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: [shard], weights: artifacts.weightSpecs }],
+        weightsManifest: [{ paths: [shardName], weights: artifacts.weightSpecs }],
       });
-      for (const name of fs.readdirSync(dir)) {
-        if (WEIGHTS_PATTERN.test(name) && name !== shard) fs.rmSync(path.join(dir, name), { force: true });
-      }
+      files = { modelJson, shardName, shard };
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
+  return files!;
+}
+
+/**
+ * Saves a LayersModel in the TensorFlow.js format (model.json + one weight shard) into `dir`,
+ * together with `sidecars` (e.g. gccs.json) as one crash-consistent save (commitFiles): a crash at
+ * any point leaves the old files or the new ones, and model.json always names a shard that is there.
+ */
+export async function saveLayersModel(model: tfl.LayersModel, dir: string, sidecars: Record<string, string> = {}): Promise<void> {
+  const { modelJson, shardName, shard } = await layersModelFiles(model);
+  commitFiles(dir, { fresh: { [shardName]: shard }, replace: { 'model.json': modelJson, ...sidecars }, obsolete: WEIGHTS_PATTERN });
+}
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Reads model.json and its weight shards, with a one-line error for anything that is not a complete LayersModel. */

@@ -5,7 +5,7 @@ import { UserError } from '../errors';
 import type { DatasetSpec } from '../data';
 import type { LossConfig } from '../loss';
 import type { OptimizerConfig } from '../train/optimizer';
-import { writeJsonAtomic } from './atomic';
+import { jsonText } from './atomic';
 import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
 import { META_FILE, readModelMeta } from './modelLocation';
 
@@ -66,9 +66,9 @@ export function resolveModelJson(location: string): string {
   return location;
 }
 
+/** model.json, its weights and gccs.json, saved as one: a crash leaves all the old files or all the new ones. */
 export async function saveModelDir(dir: string, model: tfl.LayersModel, meta: ModelMeta): Promise<void> {
-  await saveLayersModel(model, dir);
-  writeJsonAtomic(path.join(dir, META_FILE), meta);
+  await saveLayersModel(model, dir, { [META_FILE]: jsonText(meta) });
 }
 
 export interface LoadedModel {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { pendingText } from './atomic';
 import type { ModelMeta } from './modelDir';
 
 export const META_FILE = 'gccs.json';
@@ -17,9 +18,11 @@ export function modelFolderOf(location: string): string {
 /** The gccs.json beside a model.json, or null for a LayersModel this engine did not train. */
 export function readModelMeta(modelJson: string): ModelMeta | null {
   const metaFile = path.join(path.dirname(modelJson), META_FILE);
-  if (!fs.existsSync(metaFile)) return null;
+  // A save cut short after its commit point: its gccs.json is the one that goes with its model.json.
+  const pending = pendingText(metaFile);
+  if (pending === null && !fs.existsSync(metaFile)) return null;
   try {
-    return JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
+    return JSON.parse(pending ?? fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
   } catch (error) {
     throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
   }

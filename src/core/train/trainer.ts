@@ -10,7 +10,8 @@ import { ModelSource, createModel } from '../models';
 import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { Random } from '../random';
 import { ENGINE_VERSION } from '../version';
-import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import { checkpointDir, readCheckpoint, writeCheckpoint } from './checkpoint';
+import { settleFolder } from '../io/atomic';
 import type { BackendName } from '../backend';
 import { ReplicaGroup, batchShare } from './dataParallel';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
@@ -87,6 +88,9 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   let architecture = config.model;
   let records: EpochRecord[] = [];
   let elapsedSeconds = 0;
+  // What a crashed run left (a save cut short after its commit point, temporary files) is settled first.
+  settleFolder(config.outDir);
+  settleFolder(checkpointDir(config.outDir));
   const checkpoint = config.resume ? await readCheckpoint(config.outDir, configKey) : null;
   if (checkpoint) {
     model = checkpoint.model;
