@@ -51,3 +51,20 @@ export const CONFIG_LIMITS = {
   /** A results file read to resume or compare (one line is about 1 kB). */
   resultsFileBytes: 256 * MiB,
 } as const;
+
+/** Datasets: IDX, CIFAR, SVHN .mat and image folders (README › Limits). */
+export const DATA_LIMITS = {
+  /** Height and width of a dataset's images, i.e. of the model's input (ImageNet crops are 224). */
+  imageSide: 1024,
+  /** Pixels of one PNG/JPEG of an image folder before resizing; decoding holds 4 bytes per pixel. */
+  sourceImagePixels: 4096 * 4096,
+  /** One PNG/JPEG file of an image folder. */
+  sourceImageBytes: 64 * MiB,
+  /**
+   * Estimated memory of a loaded dataset: its images as bytes and labels as int32, held twice
+   * (the loaded files and the train/validation/test splits copied from them).
+   */
+  datasetBytes: 1024 * MiB,
+  /** One data file read into memory, and one decompressed stream (a gzipped IDX file, a compressed .mat element). */
+  fileBytes: 1024 * MiB,
+} as const;

@@ -3,10 +3,13 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { CIFAR10_NAMES, CIFAR100_NAMES } from './classNames';
 import { checkLabels, copyToHWC } from './examples';
-import { fileSize, isFolder, readBytes, requireFolder } from './files';
+import { checkDatasetMemory } from './budget';
+import { dataFileSize, isFolder, readBytes, requireFolder } from './files';
 import type { Examples, LoadedDataset } from './types';
 
 const SIDE = 32;
+/** batches.meta.txt / fine_label_names.txt: 100 short names at most. */
+const NAMES_FILE_BYTES = 64 * 1024;
 const IMAGE_BYTES = SIDE * SIDE * 3;
 /** Records store each image as 3 planes (R, G, B) of 32×32 rows. */
 const PLANAR = { h: SIDE, w: 1, c: SIDE * SIDE };
@@ -57,15 +60,14 @@ interface SizedFile {
 async function existing(root: string, names: string[]): Promise<SizedFile[]> {
   const found: SizedFile[] = [];
   for (const file of names.map((name) => path.join(root, name))) {
-    const size = await fileSize(file);
+    const size = await dataFileSize(file);
     if (size !== undefined) found.push({ file, size });
   }
   return found;
 }
 
-/** Reads the given batch files into one set, sized up front from the file sizes. */
-async function readPart(files: SizedFile[], format: CifarFormat): Promise<Examples | undefined> {
-  if (files.length === 0) return undefined;
+/** Fails unless every file is a whole number of records; the number of records of all of them. */
+function countRecords(files: SizedFile[], format: CifarFormat): number {
   const recordSize = format.labelBytes + IMAGE_BYTES;
   for (const { file, size } of files) {
     if (size === 0 || size % recordSize !== 0) {
@@ -74,12 +76,21 @@ async function readPart(files: SizedFile[], format: CifarFormat): Promise<Exampl
       );
     }
   }
-  const total = files.reduce((sum, { size }) => sum + size / recordSize, 0);
+  return files.reduce((sum, { size }) => sum + size / recordSize, 0);
+}
+
+/** Reads the given batch files into one set, sized up front from the file sizes. */
+async function readPart(files: SizedFile[], format: CifarFormat): Promise<Examples | undefined> {
+  if (files.length === 0) return undefined;
+  const recordSize = format.labelBytes + IMAGE_BYTES;
+  const total = countRecords(files, format);
   const pixels = new Uint8Array(total * IMAGE_BYTES);
   const labels = new Int32Array(total);
   let n = 0;
-  for (const { file } of files) {
+  for (const { file, size } of files) {
     const bytes = await readBytes(file);
+    // The file may have changed since it was measured; never write past what was allocated.
+    if (bytes.length !== size) throw new UserError(`${file}: changed while being read`);
     const first = n;
     for (let start = 0; start < bytes.length; start += recordSize, n++) {
       labels[n] = bytes[start + format.labelIndex];
@@ -93,8 +104,8 @@ async function readPart(files: SizedFile[], format: CifarFormat): Promise<Exampl
 /** Names from the archive's names file when present, else the published list. */
 async function readClassNames(root: string, format: CifarFormat): Promise<string[]> {
   const file = path.join(root, format.namesFile);
-  if ((await fileSize(file)) === undefined) return [...format.defaultNames];
-  const names = (await readBytes(file)).toString('utf8').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  if ((await dataFileSize(file)) === undefined) return [...format.defaultNames];
+  const names = (await readBytes(file, NAMES_FILE_BYTES)).toString('utf8').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
   if (names.length !== format.defaultNames.length) {
     throw new UserError(`${file}: lists ${names.length} class names, expected ${format.defaultNames.length}`);
   }
@@ -115,6 +126,8 @@ export async function loadCifarFolder(folder: string, kind: 'cifar10' | 'cifar10
       `${folder}: no ${format.title} binary files; expected ${dataFiles.join(', ')} here or in ${format.subfolder}/`,
     );
   }
+  const declared = [trainFiles, testFiles].map((files) => ({ count: countRecords(files, format), shape: [SIDE, SIDE, 3] }));
+  checkDatasetMemory(root, declared, 'use fewer batch files');
   return {
     kind,
     source: root,

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { DIGIT_NAMES, FMNIST_NAMES } from './classNames';
 import { checkLabels } from './examples';
-import { isFile, readMaybeGzipped, requireFolder } from './files';
+import { checkDatasetMemory, checkImageSize } from './budget';
+import { ByteStream, dataFileSize, openMaybeGzipped, requireFolder } from './files';
 import type { Examples, LoadedDataset } from './types';
 
 /** Only unsigned-byte IDX files exist for (Fashion-)MNIST. */
@@ -14,46 +15,76 @@ const IDX_FORMATS = {
   labels: { ndims: 1, content: 'label data', header: (d: number[]) => `${d[0]} labels` },
 };
 
-interface IdxArray {
+/** An IDX file whose header has been read; its data is still in the (possibly gunzipped) stream. */
+interface OpenIdx {
+  file: string;
+  format: keyof typeof IDX_FORMATS;
   dims: number[];
-  data: Uint8Array;
+  stream: ByteStream;
 }
 
-/** Reads one IDX file, checking the magic number, the dimensions and that the length matches the header. */
-async function readIdx(file: string, format: keyof typeof IDX_FORMATS): Promise<IdxArray> {
-  const { ndims, content, header } = IDX_FORMATS[format];
-  const bytes = await readMaybeGzipped(file);
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== IDX_UBYTE) {
-    throw new UserError(`${file}: not an unsigned-byte IDX file (bad magic number)`);
+/** Opens one IDX file and reads its header, checking the magic number and the number of dimensions. */
+async function openIdx(file: string, format: keyof typeof IDX_FORMATS): Promise<OpenIdx> {
+  const { ndims } = IDX_FORMATS[format];
+  const stream = await openMaybeGzipped(file);
+  try {
+    const magic = await stream.reader.read(4);
+    if (!magic || magic[0] !== 0 || magic[1] !== 0 || magic[2] !== IDX_UBYTE) {
+      throw new UserError(`${file}: not an unsigned-byte IDX file (bad magic number)`);
+    }
+    if (magic[3] !== ndims) {
+      throw new UserError(`${file}: expected ${ndims} dimension(s) for ${format} but the header says ${magic[3]}`);
+    }
+    const header = await stream.reader.read(4 * ndims);
+    if (!header) throw new UserError(`${file}: truncated inside the header`);
+    // IDX is big-endian.
+    const dims = Array.from({ length: ndims }, (_, i) => header.readUInt32BE(4 * i));
+    return { file, format, dims, stream };
+  } catch (err) {
+    stream.close();
+    throw err;
   }
-  if (bytes[3] !== ndims) {
-    throw new UserError(`${file}: expected ${ndims} dimension(s) for ${format} but the header says ${bytes[3]}`);
+}
+
+/**
+ * Reads the data of an opened IDX file into a buffer of exactly the size its header declares
+ * (checked against the limits beforehand), refusing a file that holds fewer or more bytes; a
+ * gzip bomb is stopped one chunk past the declared size.
+ */
+async function readIdxData({ file, format, dims, stream }: OpenIdx): Promise<Uint8Array> {
+  const { content, header } = IDX_FORMATS[format];
+  try {
+    const data = new Uint8Array(dims.reduce((a, b) => a * b, 1));
+    const held = await stream.reader.readInto(data);
+    if (held < data.length) {
+      throw new UserError(`${file}: truncated: header says ${header(dims)} but file holds ${held} bytes of ${content}`);
+    }
+    if (!(await stream.reader.atEnd())) {
+      throw new UserError(`${file}: longer than its header says: header says ${header(dims)} (${data.length} bytes of ${content})`);
+    }
+    return data;
+  } finally {
+    stream.close();
   }
-  const headerSize = 4 + 4 * ndims;
-  if (bytes.length < headerSize) throw new UserError(`${file}: truncated inside the header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  // IDX is big-endian.
-  const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
-  const expected = dims.reduce((a, b) => a * b, 1);
-  const held = bytes.length - headerSize;
-  if (held !== expected) {
-    const problem = held < expected ? 'truncated' : 'longer than its header says';
-    throw new UserError(`${file}: ${problem}: header says ${header(dims)} but file holds ${held} bytes of ${content}`);
-  }
-  return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerSize, held) };
 }
 
 /** `name` or `name.gz`, whichever is in the folder. */
 async function findVariant(folder: string, name: string): Promise<string | undefined> {
   for (const candidate of [name, `${name}.gz`]) {
     const file = path.join(folder, candidate);
-    if (await isFile(file)) return file;
+    if ((await dataFileSize(file)) !== undefined) return file;
   }
   return undefined;
 }
 
-/** One train or t10k pair, or undefined when neither of its files exists. */
-async function loadPair(folder: string, prefix: 'train' | 't10k', numClasses: number): Promise<Examples | undefined> {
+/** One train or t10k pair with its headers read and checked against each other and the image-size limit. */
+interface OpenPair {
+  images: OpenIdx;
+  labels: OpenIdx;
+}
+
+/** Opens one train or t10k pair, or undefined when neither of its files exists. */
+async function openPair(folder: string, prefix: 'train' | 't10k'): Promise<OpenPair | undefined> {
   const imagesName = `${prefix}-images-idx3-ubyte`;
   const labelsName = `${prefix}-labels-idx1-ubyte`;
   const imagesFile = await findVariant(folder, imagesName);
@@ -63,29 +94,55 @@ async function loadPair(folder: string, prefix: 'train' | 't10k', numClasses: nu
     const [found, missing] = imagesFile ? [imagesFile, labelsName] : [labelsFile!, imagesName];
     throw new UserError(`${folder}: found ${path.basename(found)} but not ${missing}[.gz] beside it`);
   }
-  const images = await readIdx(imagesFile, 'images');
-  const labels = await readIdx(labelsFile, 'labels');
-  if (images.dims[0] !== labels.dims[0]) {
-    throw new UserError(
-      `${labelsFile}: holds ${labels.dims[0]} labels but ${path.basename(imagesFile)} holds ${images.dims[0]} images`,
-    );
+  const images = await openIdx(imagesFile, 'images');
+  try {
+    checkImageSize(imagesFile, images.dims[1], images.dims[2]);
+    const labels = await openIdx(labelsFile, 'labels');
+    if (images.dims[0] !== labels.dims[0]) {
+      labels.stream.close();
+      throw new UserError(
+        `${labelsFile}: holds ${labels.dims[0]} labels but ${path.basename(imagesFile)} holds ${images.dims[0]} images`,
+      );
+    }
+    return { images, labels };
+  } catch (err) {
+    images.stream.close();
+    throw err;
   }
-  const labelArray = Int32Array.from(labels.data);
-  checkLabels(labelArray, numClasses, labelsFile);
-  return { pixels: images.data, labels: labelArray, shape: [images.dims[1], images.dims[2], 1] };
+}
+
+async function readPair({ images, labels }: OpenPair, numClasses: number): Promise<Examples> {
+  const pixels = await readIdxData(images);
+  const labelArray = Int32Array.from(await readIdxData(labels));
+  checkLabels(labelArray, numClasses, labels.file);
+  return { pixels, labels: labelArray, shape: [images.dims[1], images.dims[2], 1] };
 }
 
 /** Loads whichever of the train and t10k pairs `folder` holds (at least one). */
 export async function loadIdxFolder(folder: string, kind: 'mnist' | 'fmnist'): Promise<LoadedDataset> {
   await requireFolder(folder);
   const classNames = kind === 'mnist' ? DIGIT_NAMES : FMNIST_NAMES;
-  const train = await loadPair(folder, 'train', classNames.length);
-  const test = await loadPair(folder, 't10k', classNames.length);
-  if (!train && !test) {
-    throw new UserError(
-      `${folder}: no ${kind === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} files; expected train-images-idx3-ubyte[.gz] + ` +
-        'train-labels-idx1-ubyte[.gz] and/or t10k-images-idx3-ubyte[.gz] + t10k-labels-idx1-ubyte[.gz]',
-    );
+  // Both pairs' headers are read and checked before any pixel is allocated.
+  const pairs: Partial<Record<'train' | 't10k', OpenPair>> = {};
+  try {
+    pairs.train = await openPair(folder, 'train');
+    pairs.t10k = await openPair(folder, 't10k');
+    const open = [pairs.train, pairs.t10k].filter((pair): pair is OpenPair => pair !== undefined);
+    if (open.length === 0) {
+      throw new UserError(
+        `${folder}: no ${kind === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} files; expected train-images-idx3-ubyte[.gz] + ` +
+          'train-labels-idx1-ubyte[.gz] and/or t10k-images-idx3-ubyte[.gz] + t10k-labels-idx1-ubyte[.gz]',
+      );
+    }
+    const declared = open.map(({ images: { dims } }) => ({ count: dims[0], shape: [dims[1], dims[2], 1] }));
+    checkDatasetMemory(folder, declared, 'use an IDX file with fewer images');
+    const train = pairs.train && (await readPair(pairs.train, classNames.length));
+    const test = pairs.t10k && (await readPair(pairs.t10k, classNames.length));
+    return { kind, source: folder, classNames: [...classNames], train, test };
+  } finally {
+    for (const pair of Object.values(pairs)) {
+      pair?.images.stream.close();
+      pair?.labels.stream.close();
+    }
   }
-  return { kind, source: folder, classNames: [...classNames], train, test };
 }

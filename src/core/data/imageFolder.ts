@@ -5,10 +5,13 @@
  */
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { constants, inflateSync } from 'node:zlib';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../errors';
-import { readBytes, requireFolder } from './files';
+import { DATA_LIMITS } from '../limits';
+import { checkDatasetMemory, checkImageSize } from './budget';
+import { describe, readBytes, requireFolder } from './files';
 import { resizeBilinear } from './resize';
 import type { LoadedDataset } from './types';
 
@@ -20,6 +23,13 @@ export interface ImageFolderOptions {
 }
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** JPEG markers without a length field (TEM, RST0–7, SOI, EOI). */
+const STANDALONE_MARKERS = new Set([0x01, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9]);
+/** Real JPEGs have a few dozen segments before the frame header (SOF); a hostile one could have millions. */
+const MAX_SEGMENTS_BEFORE_FRAME = 1024;
+/** jpeg-js's own guard on what it allocates while decoding (its default is 512). */
+const JPEG_DECODER_MEMORY_MB = 256;
 
 interface Rgba {
   width: number;
@@ -27,16 +37,98 @@ interface Rgba {
   data: Uint8Array;
 }
 
-/** Decodes by content (magic bytes), not by extension, to RGBA. */
-function decodeImage(file: string, bytes: Buffer): Rgba {
-  const isPng = bytes.length >= 4 && bytes.readUInt32BE(0) === 0x89504e47;
-  const isJpeg = bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8;
-  if (!isPng && !isJpeg) throw new UserError(`${file}: not a PNG or JPEG image`);
-  try {
-    return isPng ? PNG.sync.read(bytes) : jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
-  } catch (err) {
-    throw new UserError(`${file}: cannot decode ${isPng ? 'PNG' : 'JPEG'} image (${(err as Error).message})`);
+/** What an image's header declares, read without decoding it. */
+export interface ImageHeader {
+  format: 'PNG' | 'JPEG';
+  width: number;
+  height: number;
+  /** PNG only: Adam7 interlacing (pngjs inflates those without a size limit). */
+  interlaced: boolean;
+}
+
+/** The size an image file declares (PNG IHDR, JPEG SOFn), by content, not extension. */
+export function readImageHeader(file: string, bytes: Buffer): ImageHeader {
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(PNG_SIGNATURE)) {
+    if (bytes.length < 33 || bytes.toString('latin1', 12, 16) !== 'IHDR') {
+      throw new UserError(`${file}: cannot decode PNG image (no IHDR header)`);
+    }
+    return { format: 'PNG', width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20), interlaced: bytes[28] !== 0 };
   }
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+    let at = 2;
+    for (let segment = 0; segment < MAX_SEGMENTS_BEFORE_FRAME && at + 4 <= bytes.length; segment++) {
+      if (bytes[at] !== 0xff) break;
+      const marker = bytes[at + 1];
+      if (marker === 0xff) {
+        at++; // fill byte
+        continue;
+      }
+      const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+      if (isFrame) {
+        if (at + 9 > bytes.length) break;
+        return { format: 'JPEG', height: bytes.readUInt16BE(at + 5), width: bytes.readUInt16BE(at + 7), interlaced: false };
+      }
+      at += STANDALONE_MARKERS.has(marker) ? 2 : 2 + bytes.readUInt16BE(at + 2);
+    }
+    throw new UserError(`${file}: cannot decode JPEG image (no frame header found)`);
+  }
+  throw new UserError(`${file}: not a PNG or JPEG image`);
+}
+
+/** Fails unless a source image's declared size is within DATA_LIMITS.sourceImagePixels. */
+function checkSourceSize(file: string, { format, width, height }: ImageHeader): void {
+  if (width < 1 || height < 1) throw new UserError(`${file}: ${format} header declares an empty ${width}×${height} image`);
+  if (width * height > DATA_LIMITS.sourceImagePixels) {
+    throw new UserError(
+      `${file}: ${format} header declares ${width}×${height} pixels, above the ${DATA_LIMITS.sourceImagePixels} pixel limit for one image (README › Limits)`,
+    );
+  }
+}
+
+/**
+ * An interlaced PNG's image data inflates to at most its pixel rows plus a filter byte per row
+ * of each of the 7 passes; refuse one that inflates to more (pngjs would inflate it unbounded).
+ */
+function checkInterlacedSize(file: string, bytes: Buffer, { width, height }: ImageHeader): void {
+  const idat: Buffer[] = [];
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    if (bytes.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  // 8 bytes per pixel: 16-bit RGBA, the widest PNG pixel.
+  const bound = width * height * 8 + 7 * (height + 8);
+  try {
+    inflateSync(Buffer.concat(idat), { maxOutputLength: bound, finishFlush: constants.Z_SYNC_FLUSH });
+  } catch (err) {
+    const problem = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `image data inflates to more than a ${width}×${height} image` : describe(err);
+    throw new UserError(`${file}: cannot decode PNG image (${problem})`);
+  }
+}
+
+/** Decodes to RGBA, after checking the declared size against the limits (decoders trust it). */
+function decodeImage(file: string, bytes: Buffer): Rgba {
+  const header = readImageHeader(file, bytes);
+  checkSourceSize(file, header);
+  if (header.interlaced) checkInterlacedSize(file, bytes, header);
+  let image: Rgba;
+  try {
+    image =
+      header.format === 'PNG'
+        ? PNG.sync.read(bytes)
+        : jpeg.decode(bytes, {
+            useTArray: true,
+            formatAsRGBA: true,
+            maxResolutionInMP: DATA_LIMITS.sourceImagePixels / 1e6,
+            maxMemoryUsageInMB: JPEG_DECODER_MEMORY_MB,
+          });
+  } catch (err) {
+    throw new UserError(`${file}: cannot decode ${header.format} image (${(err as Error).message})`);
+  }
+  if (image.width !== header.width || image.height !== header.height || image.data.length !== image.width * image.height * 4) {
+    throw new UserError(`${file}: cannot decode ${header.format} image (decoded ${image.width}×${image.height}, header says ${header.width}×${header.height})`);
+  }
+  return image;
 }
 
 function isGray({ data }: Rgba): boolean {
@@ -78,9 +170,12 @@ export async function loadImageFolder(folder: string, options: ImageFolderOption
     for (const image of images) files.push({ file: path.join(classFolder, image), label });
   }
 
-  const decodeFile = async (file: string) => decodeImage(file, await readBytes(file));
+  const decodeFile = async (file: string) => decodeImage(file, await readBytes(file, DATA_LIMITS.sourceImageBytes));
   const first = await decodeFile(files[0].file);
   const [height, width] = options.imageSize ?? [first.height, first.width];
+  const sizeSource = options.imageSize ? 'the requested image size' : files[0].file;
+  checkImageSize(sizeSource, height, width, 'use smaller images or set the dataset\'s imageSize');
+  checkDatasetMemory(folder, [{ count: files.length, shape: [height, width, 3] }], "use fewer images or set a smaller dataset imageSize");
   // Resize to RGB first; whether the set is grayscale is only known once every image is decoded.
   const rgb = new Uint8Array(files.length * height * width * 3);
   let allGray = true;

@@ -3,9 +3,10 @@
  * the numeric arrays of a little-endian file, including zlib-compressed (miCOMPRESSED) ones.
  */
 import { promisify } from 'node:util';
-import { inflate } from 'node:zlib';
+import { constants, inflate, inflateSync } from 'node:zlib';
 import { UserError } from '../errors';
-import { readBytes } from './files';
+import { DATA_LIMITS } from '../limits';
+import { describe, megabytes, readBytes } from './files';
 
 const inflateAsync = promisify(inflate);
 
@@ -31,12 +32,18 @@ export interface MatArray {
   data: NumericData;
 }
 
+/** What a variable's header declares, passed to the reader's check before its data is inflated or copied. */
+export type MatHeader = Pick<MatArray, 'name' | 'classId' | 'dims'>;
+
 export const MX_UINT8_CLASS = 9;
-const NUMERIC_CLASSES = new Set([6, 7, 8, 9, 10, 11, 12, 13]);
 const MI_COMPRESSED = 15;
 const MI_MATRIX = 14;
 const COMPLEX_FLAG = 0x800;
 const HEADER_BYTES = 128;
+/** Inflated bytes enough to hold a matrix's tag, flags, dimensions and name. */
+const MATRIX_HEADER_PEEK = 4096;
+/** The numeric MATLAB classes (mxDOUBLE_CLASS = 6 … mxUINT32_CLASS = 13) and their bytes per value. */
+const CLASS_BYTES: Record<number, number> = { 6: 8, 7: 4, 8: 1, 9: 1, 10: 2, 11: 2, 12: 4, 13: 4 };
 
 /** miINT8 … miDOUBLE: element size and a view maker (the file is little-endian, like every host Node runs on). */
 const MI_TYPES: Record<number, { size: number; view: (buffer: ArrayBuffer, offset: number, length: number) => NumericData }> = {
@@ -91,18 +98,44 @@ function numericData(element: Element, what: string, file: string): NumericData 
   return type.view(aligned.buffer as ArrayBuffer, aligned.byteOffset, body.length / type.size);
 }
 
-/** Parses a miMATRIX body; undefined for arrays that are not numeric (cells, structs, chars, sparse). */
-function parseMatrix(body: Uint8Array, file: string): MatArray | undefined {
+interface MatrixHeader extends MatHeader {
+  /** Offset of the data element in the matrix body. */
+  dataOffset: number;
+}
+
+/**
+ * The flags, dimensions and name at the start of a miMATRIX body; undefined for arrays that are
+ * not numeric (cells, structs, chars, sparse). Fails unless the dimensions are whole numbers
+ * whose data fits the size limit of one data file.
+ */
+function parseMatrixHeader(body: Uint8Array, file: string): MatrixHeader | undefined {
   const flags = readElement(body, 0, true, file);
   const flagWords = numericData(flags, 'array flags', file);
+  if (flagWords.length < 1) throw new UserError(`${file}: corrupt MAT file (empty array flags)`);
   const classId = flagWords[0] & 0xff;
   const dimsElement = readElement(body, flags.next, true, file);
   const nameElement = readElement(body, dimsElement.next, true, file);
   const name = Buffer.from(nameElement.body).toString('latin1');
-  if (!NUMERIC_CLASSES.has(classId)) return undefined;
+  if (!(classId in CLASS_BYTES)) return undefined;
   if (flagWords[0] & COMPLEX_FLAG) throw new UserError(`${file}: variable ${name} is complex, which is not supported`);
   const dims = Array.from(numericData(dimsElement, `dimensions of ${name}`, file));
-  const data = numericData(readElement(body, nameElement.next, true, file), `variable ${name}`, file);
+  if (dims.length < 2 || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new UserError(`${file}: variable ${name} has invalid dimensions ${dims.join('×')}`);
+  }
+  const bytes = dims.reduce((a, b) => a * b, CLASS_BYTES[classId]);
+  if (bytes > DATA_LIMITS.fileBytes) {
+    throw new UserError(`${file}: variable ${name} (${dims.join('×')}) is ${megabytes(bytes)}, above the ${megabytes(DATA_LIMITS.fileBytes)} limit (README › Limits)`);
+  }
+  return { name, classId, dims, dataOffset: nameElement.next };
+}
+
+/** Parses a miMATRIX body (see parseMatrixHeader); `check` sees the header before the data is read. */
+function parseMatrix(body: Uint8Array, file: string, check: (header: MatHeader) => void): MatArray | undefined {
+  const header = parseMatrixHeader(body, file);
+  if (!header) return undefined;
+  const { name, classId, dims, dataOffset } = header;
+  check({ name, classId, dims });
+  const data = numericData(readElement(body, dataOffset, true, file), `variable ${name}`, file);
   const count = dims.reduce((a, b) => a * b, 1);
   if (data.length !== count) {
     throw new UserError(`${file}: variable ${name} is ${dims.join('×')} but holds ${data.length} values`);
@@ -124,22 +157,61 @@ function checkHeader(bytes: Uint8Array, file: string): void {
   if (endian !== 'IM') throw new UserError(`${file}: big-endian MAT files are not supported`);
 }
 
-/** The numeric variables of a MAT v5 file, by name. */
-export async function readMat(file: string): Promise<Map<string, MatArray>> {
+/**
+ * The start of a compressed element, inflated from a prefix of its zlib stream (a deflate stream
+ * cannot expand more than about 1000-fold, so each attempt is bounded); at least `want` bytes
+ * unless the element is shorter.
+ */
+function peekInflated(compressed: Uint8Array, want: number, file: string): Buffer {
+  for (let take = 1024; ; take *= 4) {
+    const prefix = compressed.subarray(0, take);
+    let head: Buffer;
+    try {
+      head = inflateSync(prefix, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (err) {
+      throw new UserError(`${file}: corrupt compressed MAT element (${describe(err)})`);
+    }
+    if (head.length >= want || prefix.length === compressed.length) return head;
+  }
+}
+
+/**
+ * Inflates a compressed element whose inflated tag says it holds a numeric matrix, with the size
+ * the tag declares as the most it may inflate to: a zlib bomb stops there. Undefined for elements
+ * that are not numeric matrices (they are skipped without being inflated).
+ */
+async function inflateMatrix(compressed: Uint8Array, file: string, check: (header: MatHeader) => void): Promise<Element | undefined> {
+  const head = peekInflated(compressed, MATRIX_HEADER_PEEK, file);
+  if (head.length < 8) throw new UserError(`${file}: truncated compressed MAT element`);
+  const type = head.readUInt32LE(0);
+  const declared = head.readUInt32LE(4);
+  if (type !== MI_MATRIX) return undefined;
+  const header = parseMatrixHeader(head.subarray(8, 8 + Math.min(declared, head.length - 8)), file);
+  if (!header) return undefined;
+  check(header);
+  const inflated = await inflateAsync(compressed, { maxOutputLength: 8 + declared }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new UserError(`${file}: compressed MAT element inflates to more than the ${8 + declared} bytes its tag declares`);
+    }
+    throw new UserError(`${file}: corrupt compressed MAT element (${describe(err)})`);
+  });
+  return readElement(inflated, 0, false, file);
+}
+
+/**
+ * The numeric variables of a MAT v5 file, by name. `check` sees each numeric variable's header
+ * (name, class, dimensions) before its data is inflated or copied, and may refuse it.
+ */
+export async function readMat(file: string, check: (header: MatHeader) => void = () => undefined): Promise<Map<string, MatArray>> {
   const bytes = await readBytes(file);
   checkHeader(bytes, file);
   const variables = new Map<string, MatArray>();
   for (let offset = HEADER_BYTES; offset < bytes.length; ) {
-    let element = readElement(bytes, offset, false, file);
+    const element = readElement(bytes, offset, false, file);
     offset = element.next;
-    if (element.type === MI_COMPRESSED) {
-      const inflated = await inflateAsync(element.body).catch((err: Error) => {
-        throw new UserError(`${file}: corrupt compressed MAT element (${err.message})`);
-      });
-      element = readElement(inflated, 0, false, file);
-    }
-    if (element.type !== MI_MATRIX) continue;
-    const array = parseMatrix(element.body, file);
+    const matrix = element.type === MI_COMPRESSED ? await inflateMatrix(element.body, file, check) : element;
+    if (matrix?.type !== MI_MATRIX) continue;
+    const array = parseMatrix(matrix.body, file, check);
     if (array) variables.set(array.name, array);
   }
   return variables;

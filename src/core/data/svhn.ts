@@ -3,15 +3,26 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { DIGIT_NAMES } from './classNames';
 import { copyToHWC } from './examples';
-import { isFile, requireFolder } from './files';
-import { MX_UINT8_CLASS, readMat } from './mat';
+import { DeclaredPart, checkDatasetMemory, checkImageSize } from './budget';
+import { dataFileSize, requireFolder } from './files';
+import { MX_UINT8_CLASS, MatHeader, readMat } from './mat';
 import type { Examples, LoadedDataset } from './types';
 
 const TRAIN_FILE = 'train_32x32.mat';
 const TEST_FILE = 'test_32x32.mat';
 
-async function readSvhnFile(file: string): Promise<Examples> {
-  const variables = await readMat(file);
+/**
+ * Reads one SVHN file; X's declared size is checked (image size, and memory together with the
+ * parts already loaded) before its data is inflated or copied.
+ */
+async function readSvhnFile(file: string, loaded: DeclaredPart[]): Promise<Examples> {
+  const checkX = ({ name, dims }: MatHeader) => {
+    if (name !== 'X' || dims.length < 3 || dims.length > 4) return;
+    const [height, width, channels, count = 1] = dims;
+    checkImageSize(file, height, width);
+    checkDatasetMemory(file, [...loaded, { count, shape: [height, width, channels] }], 'use a file with fewer images');
+  };
+  const variables = await readMat(file, checkX);
   const x = variables.get('X');
   const y = variables.get('y');
   if (!x || !y) throw new UserError(`${file}: expected numeric variables X and y (SVHN cropped digits)`);
@@ -45,9 +56,13 @@ async function readSvhnFile(file: string): Promise<Examples> {
 /** Loads whichever of train_32x32.mat and test_32x32.mat `folder` holds (at least one). */
 export async function loadSvhnFolder(folder: string): Promise<LoadedDataset> {
   await requireFolder(folder);
+  const loaded: DeclaredPart[] = [];
   const load = async (name: string) => {
     const file = path.join(folder, name);
-    return (await isFile(file)) ? readSvhnFile(file) : undefined;
+    if ((await dataFileSize(file)) === undefined) return undefined;
+    const examples = await readSvhnFile(file, loaded);
+    loaded.push({ count: examples.labels.length, shape: examples.shape });
+    return examples;
   };
   const train = await load(TRAIN_FILE);
   const test = await load(TEST_FILE);

@@ -9,51 +9,12 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../errors';
+import { DATA_LIMITS } from '../limits';
+import { ByteReader } from './files';
 
 const BLOCK = 512;
-
-/** Hands out exact byte counts from a stream of arbitrarily sized chunks. */
-class ByteReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-
-  constructor(private readonly source: AsyncIterator<Buffer>) {}
-
-  /** Buffers at least `n` bytes; false if the input ends first. */
-  private async fill(n: number): Promise<boolean> {
-    while (this.buffered < n) {
-      const { value, done } = await this.source.next();
-      if (done) return false;
-      this.chunks.push(value);
-      this.buffered += value.length;
-    }
-    return true;
-  }
-
-  /** The next `n` bytes, or undefined if the input ends first. */
-  async read(n: number): Promise<Buffer | undefined> {
-    if (!(await this.fill(n))) return undefined;
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [all.subarray(n)];
-    this.buffered -= n;
-    return all.subarray(0, n);
-  }
-
-  /** Passes the next `n` bytes to `sink` as they arrive; false if the input ends first. */
-  async stream(n: number, sink: (chunk: Buffer) => Promise<unknown>): Promise<boolean> {
-    while (n > 0) {
-      if (!(await this.fill(1))) return false;
-      const chunk = this.chunks[0];
-      const piece = chunk.subarray(0, Math.min(n, chunk.length));
-      if (piece.length === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(piece.length);
-      this.buffered -= piece.length;
-      n -= piece.length;
-      await sink(piece);
-    }
-    return true;
-  }
-}
+/** A GNU long name is a path; anything longer is not one. */
+const MAX_LONG_NAME = 64 * 1024;
 
 interface Header {
   name: string;
@@ -106,6 +67,9 @@ export async function extractTarGz(archive: string, destDir: string): Promise<vo
       const block = await reader.read(BLOCK);
       const header = block && parseHeader(block, archive);
       if (!header) return;
+      if (header.size > (header.type === 'L' ? MAX_LONG_NAME : DATA_LIMITS.fileBytes)) {
+        throw new UserError(`${archive}: entry "${header.name}" declares ${header.size} bytes, above the limit for one data file (README › Limits)`);
+      }
       if (header.type === 'L') {
         // GNU long name: the body is the name of the next entry.
         const body = await reader.read(Math.ceil(header.size / BLOCK) * BLOCK);
