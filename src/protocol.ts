@@ -1,8 +1,12 @@
 /**
- * The one message protocol between a background worker process (src/worker/) and its host: the CLI
- * now, the VS Code extension host and its webviews later. Types only: no vscode, no TensorFlow.js.
+ * The one message protocol between a background worker process (src/worker/) and its host (the
+ * CLI, the VS Code extension host), and between the extension host and its webviews. No vscode, no
+ * TensorFlow.js. What a webview sends is declared once as a run-time check (src/messageCheck.ts)
+ * whose result type is the message type: the host checks every message before it uses it.
  */
 import type { BackendName } from './core/backend';
+import { WEBVIEW_LIMITS } from './core/limits';
+import { Checked, array, finite, integer, object, oneOf, optional, someFields, tagged, text } from './messageCheck';
 import type { EpochRecord } from './core/io/modelDir';
 import type { SweepSummary } from './core/sweep/summary';
 import type { CellEvaluation, SweepCell } from './core/sweep/types';
@@ -31,7 +35,9 @@ export type WorkerMessage =
   | { type: 'trainDone'; outDir: string; testAccuracy: number }
   /** A failed request; `cellId` when a cell failed. User errors are bad input, shown as one line. */
   | { type: 'error'; cellId?: string; message: string; isUserError: boolean }
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  /** Sent every WORKER_LIMITS.heartbeatIntervalMs while the worker's event loop runs; a worker silent for heartbeatTimeoutMs is hung. */
+  | { type: 'heartbeat' };
 
 // ---- Extension host ↔ robustness webview (webview/robustness.ts, src/host/reportPanel.ts) ----
 
@@ -57,18 +63,31 @@ export type HostToWebview =
   /** The results could not be read: shown in the panel instead of a chart. */
   | { type: 'error'; message: string };
 
-/** Webview → host, from every panel: save an export where the user picks (src/host/exportFile.ts); `name` is the file name without extension. */
-export type SaveMessage =
-  /** Save a chart as PNG: `dataUrl` from chart.toBase64Image('image/png'). */
-  | { type: 'savePng'; name: string; dataUrl: string }
-  /** Save a table (or a chart's points) as CSV text. */
-  | { type: 'saveCsv'; name: string; csv: string };
+// ---- Checks of what webviews send (shape, allowed values, sizes). Paths are absolute here; the
+// host also requires them inside the workspace or confirmed by the user (src/host/folderConsent.ts).
 
-/** Webview → host. */
-export type WebviewToHost =
-  /** The script is running and wants its data. */
-  | { type: 'ready' }
-  | SaveMessage;
+/** An absolute file path (POSIX, or Windows drive / UNC), no NUL. */
+const absolutePath = text({ maxLength: WEBVIEW_LIMITS.pathChars, pattern: /^(?:\/|[A-Za-z]:[\\/]|\\\\)[^\0]*$/, what: 'an absolute path' });
+/** An export's suggested file name (webview/export.ts slug): no separators, no leading dot. */
+const exportName = text({ maxLength: WEBVIEW_LIMITS.exportNameChars, pattern: /^[a-z0-9][a-z0-9.-]*$/, what: 'a file name of a-z, 0-9, "." and "-"' });
+/** A PNG as a base64 data URL: the PNG signature (iVBORw0KGgo) first. */
+const pngDataUrl = text({ maxLength: WEBVIEW_LIMITS.exportChars, pattern: /^data:image\/png;base64,iVBORw0KGgo[A-Za-z0-9+/]*={0,2}$/, what: 'a base64 PNG data URL' });
+
+/** Webview → host, from every panel: save an export where the user picks (src/host/exportFile.ts); `name` is the file name without extension. */
+const saveMessages = {
+  /** Save a chart as PNG: `dataUrl` from chart.toBase64Image('image/png'). */
+  savePng: { name: exportName, dataUrl: pngDataUrl },
+  /** Save a table (or a chart's points) as CSV text. */
+  saveCsv: { name: exportName, csv: text({ maxLength: WEBVIEW_LIMITS.exportChars }) },
+};
+
+/** Webview → host (robustness panel): `ready` when the script runs and wants its data. */
+export const checkWebviewToHost = tagged({ ready: {}, ...saveMessages });
+export type WebviewToHost = Checked<typeof checkWebviewToHost>;
+export type SaveMessage = Extract<WebviewToHost, { type: 'savePng' | 'saveCsv' }>;
+
+/** What the host reads of a restored robustness panel's saved state (PanelState). */
+export const checkRestoredPanel = someFields({ sources: optional(array(absolutePath, WEBVIEW_LIMITS.panelSources)) });
 
 // ---- Extension host ↔ latent space webview (webview/latent.ts, src/host/latentPanel.ts) ----
 
@@ -95,11 +114,12 @@ export interface LatentData {
 }
 
 /** What the host computes: the samples and the attack. Projection and classes are the webview's own. */
-export interface LatentRequest {
-  count: number;
-  attack: 'none' | 'fgsm' | 'pgd' | 'tgsm';
-  eps: number;
-}
+const checkLatentRequest = object({
+  count: integer(1, WEBVIEW_LIMITS.latentSamples),
+  attack: oneOf('none', 'fgsm', 'pgd', 'tgsm'),
+  eps: finite(0, 1),
+});
+export type LatentRequest = Checked<typeof checkLatentRequest>;
 
 export interface LatentView {
   projection: 'vertices' | 'simplex' | 'pca';
@@ -119,16 +139,21 @@ export type HostToLatent =
   /** A computation started (busy) or failed; the panel says it instead of staying blank. */
   | { type: 'status'; message: string; busy: boolean; isError: boolean };
 
-export type LatentToHost =
+export const checkLatentToHost = tagged({
   /** The script runs; `modelDir` from its saved state, if any. */
-  | { type: 'ready'; modelDir?: string; request: LatentRequest }
+  ready: { modelDir: optional(absolutePath), request: checkLatentRequest },
   /** Recompute with another sample count or attack. */
-  | { type: 'request'; request: LatentRequest }
+  request: { request: checkLatentRequest },
   /** Pick another model folder. */
-  | { type: 'pickModel' }
+  pickModel: {},
   /** The chart was drawn with this many points (clean and attacked); Show Latent Space resolves with it. */
-  | { type: 'drawn'; points: number }
-  | SaveMessage;
+  drawn: { points: integer(0, 2 * WEBVIEW_LIMITS.latentSamples) },
+  ...saveMessages,
+});
+export type LatentToHost = Checked<typeof checkLatentToHost>;
+
+/** What the host reads of a restored latent panel's saved state (LatentState). */
+export const checkRestoredLatent = someFields({ modelDir: optional(absolutePath), request: optional(checkLatentRequest) });
 
 // ---- Extension host ↔ training webview (webview/training.ts, src/host/trainingPanel.ts) ----
 
@@ -151,8 +176,14 @@ export interface TrainingState {
 }
 
 export type HostToTraining = { type: 'training'; data: TrainingData } | { type: 'status'; message: string; isError: boolean };
-export type TrainingToHost =
-  | { type: 'ready'; outDir?: string }
+export const checkTrainingToHost = tagged({
+  /** The script runs; `outDir` from its saved state, if any. */
+  ready: { outDir: optional(absolutePath) },
   /** The curves were drawn with this many epochs; Show Training resolves with it. */
-  | { type: 'drawn'; epochs: number }
-  | SaveMessage;
+  drawn: { epochs: integer(0, Number.MAX_SAFE_INTEGER) },
+  ...saveMessages,
+});
+export type TrainingToHost = Checked<typeof checkTrainingToHost>;
+
+/** What the host reads of a restored training panel's saved state (TrainingState). */
+export const checkRestoredTraining = someFields({ outDir: optional(absolutePath) });

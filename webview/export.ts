@@ -6,14 +6,16 @@
 import type { Chart } from 'chart.js';
 import type { EpochRecord } from '../src/core/io/modelDir';
 import type { SummaryChart } from '../src/core/sweep/summary';
+import { WEBVIEW_LIMITS } from '../src/core/limits';
 import type { SaveMessage } from '../src/protocol';
 import { button, element } from './ui';
 
 /** The webview's vscode API handle, which takes the panel's messages, save requests among them. */
 type Host = { postMessage(message: SaveMessage): void };
 
-/** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1". */
-export const slug = (text: string) => text.toLowerCase().replace(/ε/g, 'e').replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '') || 'gccs';
+/** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1"; no leading dot or dash, at most 120 characters (what the host accepts, src/protocol.ts). */
+export const slug = (text: string) =>
+  text.toLowerCase().replace(/ε/g, 'e').replace(/[^a-z0-9.]+/g, '-').replace(/^[-.]+/, '').slice(0, WEBVIEW_LIMITS.exportNameChars).replace(/-$/, '') || 'gccs';
 
 const csvCell = (text: string) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 export const toCsv = (rows: string[][]) => rows.map((row) => row.map(csvCell).join(',')).join('\n') + '\n';

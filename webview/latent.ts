@@ -9,6 +9,7 @@
 import { Chart, Legend, LinearScale, PointElement, ScatterController, Title, Tooltip } from 'chart.js';
 import type { ChartDataset, Plugin } from 'chart.js';
 import { Projection, principalPlane, project, simplexLayout, vertex, vertexPlane, vertexScale } from '../src/core/metrics/projection';
+import { WEBVIEW_LIMITS } from '../src/core/limits';
 import type { HostToLatent, LatentData, LatentRequest, LatentState, LatentToHost, LatentView } from '../src/protocol';
 import { DrawnSample, csvButton, exportTools, latentCsv, pngButton, slug } from './export';
 import { background, button, chartColours, element, onThemeChange, seriesColour, vscodeApi, withAlpha } from './ui';
@@ -164,7 +165,7 @@ function requestControls(): HTMLElement {
   const row = element('div', undefined, 'controls');
   const draft: LatentRequest = { ...state.request };
   row.append(
-    numberInput('samples', draft.count, { min: '10', max: '10000', step: '10' }, (v) => (draft.count = Math.max(10, Math.round(v)))),
+    numberInput('samples', draft.count, { min: '10', max: String(WEBVIEW_LIMITS.latentSamples), step: '10' }, (v) => (draft.count = Math.min(WEBVIEW_LIMITS.latentSamples, Math.max(10, Math.round(v))))),
     select<LatentRequest['attack']>('attack', [['none', 'none'], ['fgsm', 'FGSM'], ['pgd', 'PGD'], ['tgsm', 'TGSM']], draft.attack, (v) => (draft.attack = v)),
     numberInput('ε', draft.eps, { min: '0', max: '1', step: '0.01' }, (v) => (draft.eps = Math.min(1, Math.max(0, v)))),
     button('Compute', 'Compute z again with these samples and attack', () => {

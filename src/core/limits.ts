@@ -68,3 +68,17 @@ export const DATA_LIMITS = {
   /** One data file read into memory, and one decompressed stream (a gzipped IDX file, a compressed .mat element). */
   fileBytes: 1024 * MiB,
 } as const;
+
+/** Messages from the extension's webviews (checked in src/protocol.ts before the host uses them). */
+export const WEBVIEW_LIMITS = {
+  /** Samples the latent panel may ask `gccs latent` for (its input offers 10…10,000). */
+  latentSamples: 10_000,
+  /** A PNG data URL or CSV text a panel asks to save (a 4K chart is a few MB). */
+  exportChars: 64 * MiB,
+  /** An export's suggested file name, without extension. */
+  exportNameChars: 120,
+  /** A file path in a message or a panel's saved state. */
+  pathChars: 4096,
+  /** Results files one robustness panel shows. */
+  panelSources: 1000,
+} as const;

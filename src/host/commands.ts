@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { modelFolderOf } from '../core/io/modelLocation';
 import { parseGrid } from '../core/sweep/grid';
 import { ExperimentError, loadExperiment } from './experiment';
+import type { FolderConsent } from './folderConsent';
 import { nativeEnv } from './nativeBackend';
 import { folderWriteProblem, modelJsonOf, modelProblem } from './preflight';
 import type { JobRunner } from './jobRunner';
@@ -30,6 +31,8 @@ export interface CommandDeps {
   log: vscode.LogOutputChannel;
   /** Where GCCS: Enable Native Backend installs native TensorFlow (global storage). */
   nativeDir: string;
+  /** Folders outside the workspace are written only after the user confirms them. */
+  consent: FolderConsent;
 }
 
 const dist = (deps: CommandDeps, file: string) => vscode.Uri.joinPath(deps.extensionUri, 'dist', file).fsPath;
@@ -95,6 +98,7 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
     if (error instanceof ExperimentError) return errorWithFile(deps, error.message, file.fsPath);
     throw error;
   }
+  if (!(await deps.consent.allow(config.outDir, `GCCS: Train would write the model of ${path.basename(file.fsPath)} there (its outDir).`))) return;
   const outProblem = folderWriteProblem(config.outDir);
   if (outProblem) return errorWithFile(deps, `${path.basename(file.fsPath)}: outDir: ${outProblem}`, file.fsPath);
   const settings = readSettings();
@@ -161,6 +165,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   const problem = modelProblem(model);
   if (problem) return errorWithFile(deps, `cannot load the model: ${problem}`, modelJsonOf(model));
   const settings = readSettings();
+  if (!(await deps.consent.allow(settings.resultsFolder, 'GCCS: Evaluate Robustness would write its results, sweep configuration and report there (the gccs.resultsFolder setting).'))) return;
   if (!resultsFolderWritable(deps, settings.resultsFolder)) return;
   const picked = await vscode.window.showQuickPick(
     ATTACKS.map((name) => ({ label: name, description: EPS_ATTACKS.includes(name) ? 'ε grid' : 'once per model', picked: settings.defaultAttacks.includes(name) })),

@@ -4,9 +4,11 @@
  * accuracy-vs-ε curves overlaid and the models table above them.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runCliJson } from './cliJson';
 import { SavedEvaluation, comparisonFiles, evaluationFile, evaluationIsCurrent, modelName, resultsModels } from './compareData';
+import type { FolderConsent } from './folderConsent';
 import type { JobRunner } from './jobRunner';
 import type { ReportPanels } from './reportPanel';
 import { readSettings } from './settings';
@@ -15,6 +17,7 @@ export interface CompareDeps {
   extensionUri: vscode.Uri;
   runner: JobRunner;
   panels: ReportPanels;
+  consent: FolderConsent;
 }
 
 export async function compareModelsCommand(deps: CompareDeps, _clicked?: vscode.Uri, selected?: vscode.Uri[]): Promise<void> {
@@ -37,6 +40,10 @@ export async function compareModelsCommand(deps: CompareDeps, _clicked?: vscode.
   if (files.length < 2) {
     void vscode.window.showErrorMessage(`GCCS: Compare Models needs two or more models with results (got ${files.length}: ${files.map((f) => modelName(f)).join(', ') || 'none'}).`);
     return;
+  }
+  // Each evaluation is written beside its results file.
+  for (const folder of new Set(files.map((file) => path.dirname(file)))) {
+    if (!(await deps.consent.allow(folder, 'GCCS: Compare Models would write the clean evaluation of the models (<model>.eval.json) there.'))) return;
   }
   await deps.runner.enqueue({
     title: `Comparing ${files.length} models`,

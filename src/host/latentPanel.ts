@@ -10,17 +10,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainConfig } from '../core/train/trainer';
-import type { HostToLatent, LatentRequest, LatentState, LatentToHost } from '../protocol';
+import { HostToLatent, LatentRequest, LatentToHost, checkLatentToHost, checkRestoredLatent } from '../protocol';
 import { runCliJson } from './cliJson';
 import { ExperimentError, loadExperiment } from './experiment';
 import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from './latentData';
 import { DrawnSignal } from './drawnSignal';
 import { saveExport } from './exportFile';
+import type { FolderConsent } from './folderConsent';
 import { loadPanelPage, panelOptions } from './panelShell';
 import { JobCancelled, JobUserError, TrainingNotice, onTraining } from './trainWorker';
-import { META_FILE } from '../core/io/modelLocation';
+import { META_FILE, modelFolderOf } from '../core/io/modelLocation';
+import { receiveFromWebview, restoredState } from './webviewMessages';
 
 export const LATENT_PANEL_TYPE = 'gccs.latent';
+const PANEL_NAME = 'GCCS Latent Space';
 
 /** What to compute: a model folder, or a training's checkpoint (with the run's configuration for its data). */
 interface Target {
@@ -46,18 +49,22 @@ export class LatentPanels implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly consent: FolderConsent,
   ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(LATENT_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: LatentState | undefined) => {
+        deserializeWebviewPanel: async (panel, state: unknown) => {
           // The script's `ready` carries the saved model folder and request (kept here too, for a replacement panel).
-          this.restoredModelDir = state?.modelDir;
+          const restored = await restoredState(state, checkRestoredLatent, { panel: PANEL_NAME, paths: (s) => [s.modelDir], consent, log });
+          this.restoredModelDir = restored?.modelDir;
           this.attach(panel);
-          this.request = state?.request ?? LATENT_DEFAULTS;
+          this.request = restored?.request ?? LATENT_DEFAULTS;
         },
       }),
       vscode.window.onDidChangeActiveTextEditor((editor) => this.followExperiment(editor?.document)),
       onTraining((config, notice) => this.onTraining(config, notice)),
+      // Trusted now: compute what Restricted Mode left waiting.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.compute()),
     );
   }
 
@@ -70,8 +77,11 @@ export class LatentPanels implements vscode.Disposable {
     let location = uri instanceof vscode.Uri ? uri.fsPath : undefined;
     const active = vscode.window.activeTextEditor?.document;
     if (!location && active?.fileName.endsWith('.gccs.json')) location = active.fileName;
-    location ??= await pickModelFolder();
-    if (!location) return;
+    if (!location) {
+      location = await pickModelFolder();
+      if (!location) return;
+      await this.consent.chosen(modelFolderOf(location));
+    }
     try {
       const modelDir = location.endsWith('.gccs.json') ? experimentModel(location) : modelFolder(location);
       const drawn = this.drawnPoints.next(180_000);
@@ -87,15 +97,15 @@ export class LatentPanels implements vscode.Disposable {
 
   private open(): void {
     if (this.panel) return this.panel.reveal(undefined, true);
-    const panel = vscode.window.createWebviewPanel(LATENT_PANEL_TYPE, 'GCCS Latent Space', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
+    const panel = vscode.window.createWebviewPanel(LATENT_PANEL_TYPE, PANEL_NAME, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
     this.attach(panel);
   }
 
   private attach(panel: vscode.WebviewPanel): void {
     this.panel?.dispose();
     this.panel = panel;
-    loadPanelPage(panel, this.extensionUri, 'GCCS Latent Space', 'latent', (fresh) => this.attach(fresh));
-    const subscription = panel.webview.onDidReceiveMessage((message: LatentToHost) => this.onMessage(message));
+    loadPanelPage(panel, this.extensionUri, PANEL_NAME, 'latent', (fresh) => this.attach(fresh));
+    const subscription = receiveFromWebview(panel.webview, checkLatentToHost, { panel: PANEL_NAME, paths: (m) => (m.type === 'ready' ? [m.modelDir] : []), consent: this.consent, log: this.log }, (message) => this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.panel !== panel) return;
@@ -120,7 +130,8 @@ export class LatentPanels implements vscode.Disposable {
         this.request = message.request;
         return void this.compute();
       case 'pickModel':
-        return void this.showCommand();
+        // Through the command: in Restricted Mode it explains why it needs trust.
+        return void vscode.commands.executeCommand('gccs.showLatentSpace');
       case 'drawn':
         return this.drawnPoints.drawn(message.points);
       case 'savePng':
@@ -197,6 +208,9 @@ export class LatentPanels implements vscode.Disposable {
   private async compute(): Promise<void> {
     const target = this.target;
     if (!target || !this.panel) return;
+    if (!vscode.workspace.isTrusted) {
+      return this.post({ type: 'status', message: 'Restricted Mode: computing the latent space runs the model, so it needs a trusted workspace. The points shown (if any) are the ones saved with this panel.', busy: false, isError: false });
+    }
     this.running?.abort();
     const controller = new AbortController();
     this.running = controller;

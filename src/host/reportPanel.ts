@@ -3,11 +3,14 @@
  * with the browser bundle dist/webview/robustness.js. One panel, revealed and refreshed on each
  * Open Report; restored after a reload by the registered serializer from the webview's state.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HostToWebview, PanelState, WebviewToHost } from '../protocol';
+import { HostToWebview, WebviewToHost, checkRestoredPanel, checkWebviewToHost } from '../protocol';
 import { saveExport } from './exportFile';
+import type { FolderConsent } from './folderConsent';
 import { panelData } from './panelData';
 import { loadPanelPage, panelOptions } from './panelShell';
+import { receiveFromWebview, restoredState } from './webviewMessages';
 
 export const PANEL_TYPE = 'gccs.robustness';
 
@@ -19,10 +22,14 @@ export class ReportPanels implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly consent: FolderConsent,
   ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: PanelState | undefined) => this.attach(panel, state?.sources ?? []),
+        deserializeWebviewPanel: async (panel, state: unknown) => {
+          const restored = await restoredState(state, checkRestoredPanel, { panel: 'GCCS Robustness', paths: (s) => [...new Set((s.sources ?? []).map((file) => path.dirname(file)))], consent, log });
+          this.attach(panel, restored?.sources ?? []);
+        },
       }),
     );
   }
@@ -44,7 +51,7 @@ export class ReportPanels implements vscode.Disposable {
     this.panel = panel;
     this.sources = sources;
     loadPanelPage(panel, this.extensionUri, 'GCCS Robustness', 'robustness', (fresh) => this.attach(fresh, this.sources));
-    const subscription = panel.webview.onDidReceiveMessage((message: WebviewToHost) => void this.onMessage(message));
+    const subscription = receiveFromWebview(panel.webview, checkWebviewToHost, { panel: 'GCCS Robustness', consent: this.consent, log: this.log }, (message) => this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.panel === panel) this.panel = undefined;

@@ -6,14 +6,18 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainConfig } from '../core/train/trainer';
-import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../protocol';
+import { HostToTraining, TrainingData, TrainingToHost, checkRestoredTraining, checkTrainingToHost } from '../protocol';
+import { modelFolderOf } from '../core/io/modelLocation';
 import { DrawnSignal } from './drawnSignal';
 import { saveExport } from './exportFile';
+import type { FolderConsent } from './folderConsent';
 import { loadPanelPage, panelOptions } from './panelShell';
 import { TrainingInputError, epochCount, trainingData, withEpoch } from './trainingData';
 import { TrainingNotice, onTraining } from './trainWorker';
+import { receiveFromWebview, restoredState } from './webviewMessages';
 
 export const TRAINING_PANEL_TYPE = 'gccs.training';
+const PANEL_NAME = 'GCCS Training';
 
 export class TrainingPanels implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -28,11 +32,12 @@ export class TrainingPanels implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly consent: FolderConsent,
   ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(TRAINING_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: TrainingState | undefined) => {
-          this.restoredOutDir = state?.outDir;
+        deserializeWebviewPanel: async (panel, state: unknown) => {
+          this.restoredOutDir = (await restoredState(state, checkRestoredTraining, { panel: PANEL_NAME, paths: (s) => [s.outDir], consent, log }))?.outDir;
           this.attach(panel);
         },
       }),
@@ -50,6 +55,7 @@ export class TrainingPanels implements vscode.Disposable {
     if (!location) {
       const picked = await vscode.window.showOpenDialog({ title: 'GCCS: model folder to show the training of', canSelectFiles: false, canSelectFolders: true, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
       location = picked?.[0]?.fsPath;
+      if (location) await this.consent.chosen(modelFolderOf(location));
     }
     if (!location) return undefined;
     try {
@@ -68,7 +74,7 @@ export class TrainingPanels implements vscode.Disposable {
       this.panel.reveal(undefined, true);
       this.post();
     } else {
-      const panel = vscode.window.createWebviewPanel(TRAINING_PANEL_TYPE, 'GCCS Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
+      const panel = vscode.window.createWebviewPanel(TRAINING_PANEL_TYPE, PANEL_NAME, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
       this.attach(panel);
     }
     return drawn;
@@ -77,8 +83,8 @@ export class TrainingPanels implements vscode.Disposable {
   private attach(panel: vscode.WebviewPanel): void {
     this.panel?.dispose();
     this.panel = panel;
-    loadPanelPage(panel, this.extensionUri, 'GCCS Training', 'training', (fresh) => this.attach(fresh));
-    const subscription = panel.webview.onDidReceiveMessage((message: TrainingToHost) => this.onMessage(message));
+    loadPanelPage(panel, this.extensionUri, PANEL_NAME, 'training', (fresh) => this.attach(fresh));
+    const subscription = receiveFromWebview(panel.webview, checkTrainingToHost, { panel: PANEL_NAME, paths: (m) => (m.type === 'ready' ? [m.outDir] : []), consent: this.consent, log: this.log }, (message) => this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.panel === panel) this.panel = undefined;

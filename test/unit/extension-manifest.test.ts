@@ -11,7 +11,7 @@ test('every contributed command has category GCCS and is registered in src/exten
   const commands: { command: string; title: string; category: string }[] = manifest.contributes.commands;
   assert.deepEqual(commands.map((c) => c.command).sort(), ['gccs.cancelJob', 'gccs.compareModels', 'gccs.enableNativeBackend', 'gccs.evaluateRobustness', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.train']);
   for (const command of commands) assert.equal(command.category, 'GCCS', command.command);
-  const registered = [...extensionSource.matchAll(/registerCommand\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
+  const registered = [...extensionSource.matchAll(/register(?:Trusted)?Command\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
   assert.deepEqual(registered, commands.map((c) => c.command).sort());
   // Menus name only contributed commands.
   for (const items of Object.values(manifest.contributes.menus) as { command: string }[][]) {
@@ -56,4 +56,19 @@ test('the extension host imports nothing of the engine that loads TensorFlow.js'
       assert.ok(typeOnly || allowed.some((a) => spec.endsWith(a)), `${path.basename(file)} imports ${spec}`);
     }
   }
+});
+
+test('Restricted Mode: limited support declared; exactly the commands that run workspace content need trust; path settings are restricted', () => {
+  const untrusted = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, 'limited');
+  assert.match(untrusted.description, /Restricted Mode/);
+  assert.deepEqual(untrusted.restrictedConfigurations, ['gccs.resultsFolder']);
+  for (const key of untrusted.restrictedConfigurations) assert.ok(manifest.contributes.configuration.properties[key], key);
+  const gated = [...extensionSource.matchAll(/registerTrustedCommand\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
+  assert.deepEqual(gated, ['gccs.compareModels', 'gccs.enableNativeBackend', 'gccs.evaluateRobustness', 'gccs.showLatentSpace', 'gccs.train']);
+  // Each has its explanation in host/trust.ts, and nothing else does.
+  const trustSource = fs.readFileSync(path.join(root, 'src/host/trust.ts'), 'utf8');
+  const explained = [...trustSource.matchAll(/^  '(gccs\.[A-Za-z]+)': \{ title: '([^']+)', why: (['"])(.+)\3 \},$/gm)];
+  assert.deepEqual(explained.map((m) => m[1]).sort(), gated);
+  for (const [, command, title] of explained) assert.equal(title, `GCCS: ${manifest.contributes.commands.find((c: { command: string }) => c.command === command).title}`);
 });

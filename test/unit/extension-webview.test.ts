@@ -39,7 +39,7 @@ test('panel data merges results files: one chart per attack with the models over
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-panel-'));
   const result = (model: string, attack: 'fgsm' | 'deepfool', entry: number, eps: number | null, accuracy: number): CellResult => ({
     configHash: `hash-${model}`,
-    cell: { id: `${model}-${attack}-${eps}`, entry, model: `/m/${model}`, attack, params: {} as CellResult['cell']['params'], eps, iterations: null, samples: null, data: null, count: 100, seed: 0, batchSize: 100 } as unknown as CellResult['cell'],
+    cell: { id: `${model}-${attack}-${eps}`, entry, model: `/m/${model}`, attack, params: {} as CellResult['cell']['params'], eps, iterations: null, samples: null, data: { spec: { kind: 'synthetic' }, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 }, count: 100, seed: 0, batchSize: 100 } as unknown as CellResult['cell'],
     accuracy, cleanAccuracy: 0.99, count: 100, seconds: 1, backend: 'wasm', finishedAt: '2026-01-01T00:00:00Z', ...(attack === 'deepfool' ? { rho: 0.2 } : {}),
   } as unknown as CellResult);
   const a = path.join(dir, 'ce.jsonl');
