@@ -12,6 +12,7 @@ import { formatSummary, summarizeSweep } from '../core/sweep/summary';
 import type { SweepAttackConfig, SweepConfig } from '../core/sweep/types';
 import type { FlagSpec, FlagSpecs, ParsedFlags } from './args';
 import type { CommandContext } from './commands';
+import { OutputPath, checkOutputs } from './outputPaths';
 import { ProgressBar } from './progress';
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -100,6 +101,14 @@ function attackConfig(flags: ParsedFlags): SweepConfig {
 /** Default report: the results file with .html for .jsonl. */
 const reportBeside = (results: string) => results.replace(/\.jsonl$/, '') + '.html';
 
+/** The results and report files, checked before anything is written (see checkOutputs). */
+function outputs(out: string | undefined, report: string | undefined): OutputPath[] {
+  return [
+    ...(out ? [{ flag: 'out', path: out, kind: 'file' as const }] : []),
+    ...(report ? [{ flag: 'report', path: report, kind: 'file' as const }] : []),
+  ];
+}
+
 /**
  * Runs a sweep with Ctrl-C / SIGTERM cancelling it, shows progress, prints the tables and
  * warnings and writes the report.
@@ -165,6 +174,7 @@ export async function attackCommand(context: CommandContext) {
   const out = str(flags, 'out');
   if (flags.resume && !out) throw new UserError('flag --resume needs --out (the results file to continue)');
   const report = str(flags, 'report') ?? (out && reportBeside(out));
+  checkOutputs(outputs(out, report));
   try {
     return await runAndReport(attackConfig(flags), 'gccs attack', out, report, context);
   } catch (error) {
@@ -179,5 +189,7 @@ export async function sweepCommand(context: CommandContext) {
   const file = str(context.flags, 'config');
   if (!file) throw new UserError('flag --config is required (a sweep configuration, see schema/sweep.schema.json)');
   const out = str(context.flags, 'out') ?? path.join(path.dirname(file), `${path.basename(file, '.json')}.results.jsonl`);
-  return runAndReport(loadSweepConfig(file), file, out, str(context.flags, 'report') ?? reportBeside(out), context);
+  const report = str(context.flags, 'report') ?? reportBeside(out);
+  checkOutputs(outputs(out, report), [{ flag: 'config', path: file }]);
+  return runAndReport(loadSweepConfig(file), file, out, report, context);
 }

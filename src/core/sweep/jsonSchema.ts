@@ -85,24 +85,22 @@ export function checkJsonKeys(value: unknown): SchemaProblem | undefined {
 }
 
 /**
- * Reads and parses (parseJson) a user's JSON file. Refuses, before reading, what is not a regular
- * file (opening a FIFO does not wait for a writer) or is over `maxBytes` (default: an experiment or
- * sweep file's cap); reads at most that much.
+ * The bytes of a file a user gives. Refuses, before reading, what is not a regular file (opening a
+ * FIFO does not wait for a writer) or is over `maxBytes`; never reads more than that.
  */
-export function readJsonFile(file: string, maxBytes: number = CONFIG_LIMITS.configFileBytes): { value: unknown } | { problem: SchemaProblem } {
-  const problem = (message: string) => ({ problem: { path: [], message } });
+export function readBoundedFile(file: string, maxBytes: number): { bytes: Buffer } | { problem: string } {
+  const code = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return problem(code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? (error as Error).message})`);
+    return { problem: code(error) === 'ENOENT' ? 'file not found' : `cannot be read (${code(error)})` };
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (stat.isDirectory()) return problem('is a folder, not a JSON file');
-    if (!stat.isFile()) return problem('is not a regular file');
-    if (stat.size > maxBytes) return problem(`is ${stat.size} bytes (at most ${maxBytes})`);
+    if (stat.isDirectory()) return { problem: 'is a folder, not a file' };
+    if (!stat.isFile()) return { problem: 'is not a regular file' };
+    if (stat.size > maxBytes) return { problem: `is ${stat.size} bytes (at most ${maxBytes})` };
     // One byte more tells a file that grew since fstat.
     const buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
     let length = 0;
@@ -111,13 +109,19 @@ export function readJsonFile(file: string, maxBytes: number = CONFIG_LIMITS.conf
       if (read === 0) break;
       length += read;
     }
-    if (length > maxBytes) return problem(`is over ${maxBytes} bytes`);
-    return parseJson(buffer.subarray(0, length).toString('utf8'));
+    if (length > maxBytes) return { problem: `is over ${maxBytes} bytes` };
+    return { bytes: buffer.subarray(0, length) };
   } catch (error) {
-    return problem(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return { problem: `cannot be read (${code(error)})` };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Reads (readBoundedFile; default cap: an experiment or sweep file's) and parses (parseJson) a user's JSON file. */
+export function readJsonFile(file: string, maxBytes: number = CONFIG_LIMITS.configFileBytes): { value: unknown } | { problem: SchemaProblem } {
+  const read = readBoundedFile(file, maxBytes);
+  return 'problem' in read ? { problem: { path: [], message: read.problem } } : parseJson(read.bytes.toString('utf8'));
 }
 
 // strict: unknown keywords, unknown formats and ignored keywords fail compilation. strictNumbers:

@@ -6,6 +6,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import * as os from 'node:os';
 import type { BackendName } from '../backend';
 import { UserError } from '../errors';
+import { CONFIG_LIMITS } from '../limits';
 import type { HostRequest, WorkerMessage } from '../../protocol';
 import { NormalizedSweep, describeCell, planSweep } from './config';
 import { appendResult, openResults } from './results';
@@ -62,10 +63,11 @@ export async function runSweep(config: SweepConfig, options: SweepOptions = {}):
   const { sweep, configHash, cells } = planSweep(config, options.label);
   const workers = options.workers ?? os.availableParallelism();
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`workers must be a whole number ≥ 1 (got ${workers})`);
+  if (workers > CONFIG_LIMITS.workers) throw new UserError(`workers must be at most ${CONFIG_LIMITS.workers} (got ${workers}; README › Limits)`);
   const file = options.resultsFile;
   const finished = new Map<string, CellResult>();
   const known = new Set(cells.map((cell) => cell.id));
-  for (const result of file ? openResults(file, configHash, Boolean(options.resume)) : []) {
+  for (const result of file ? openResults(file, configHash, Boolean(options.resume), known) : []) {
     if (known.has(result.cell.id)) finished.set(result.cell.id, result);
   }
   const cancelled = () => new SweepCancelled(finished.size, cells.length, file !== undefined);

@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { DatasetSpec, Examples, batchOrders, loadDataset, makeBatch, makeSplits, subset } from '../data';
 import { UserError } from '../errors';
+import { CONFIG_LIMITS } from '../limits';
 import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelDir';
 import { LossConfig, gccsWarnings } from '../loss';
 import { accuracy, argmaxRows, computeOutputs, outputsCollapsed } from '../metrics';
@@ -251,6 +252,9 @@ function validateTrainConfig(config: TrainConfig): void {
   if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new UserError(`--epochs must be an integer ≥ 1 (got ${config.epochs})`);
   const workers = config.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be an integer ≥ 1 (got ${workers})`);
+  for (const [flag, value, max] of [['batch-size', config.batchSize, CONFIG_LIMITS.batchSize], ['epochs', config.epochs, CONFIG_LIMITS.epochs], ['workers', workers, CONFIG_LIMITS.workers]] as const) {
+    if (value > max) throw new UserError(`--${flag} must be at most ${max} (got ${value}; README › Limits)`);
+  }
   if (!Number.isInteger(config.seed)) throw new UserError(`--seed must be an integer (got ${config.seed})`);
   const v = config.split.validationFraction;
   if (!(v >= 0 && v < 1)) throw new UserError(`--val-fraction must be in [0, 1) (got ${v})`);
