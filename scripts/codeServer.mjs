@@ -88,6 +88,14 @@ async function waitHttp(url, ms, child, logFile) {
   }
 }
 
+/** User settings for a workbench that opens folders in Restricted Mode without asking (startCodeServer's workspaceTrust). */
+export const RESTRICTED_MODE_SETTINGS = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.emptyWindow': false,
+  'security.workspace.trust.untrustedFiles': 'open',
+};
+
 /** A fresh workspace folder (with these workspace settings) and quiet user settings under tmp. */
 export function prepareWorkspace(tmp, workspaceSettings, userSettings = {}) {
   const workspace = join(tmp, 'workspace');
@@ -104,9 +112,12 @@ export function prepareWorkspace(tmp, workspaceSettings, userSettings = {}) {
 
 /**
  * Starts code-server (prepared by prepareCodeServer) on a free loopback port; user data under
- * tmp, extensions in extensionsDir (default tmp/extensions). Returns { server, base, port, serverLog, stop }.
+ * tmp, extensions in extensionsDir (default tmp/extensions). Workspace trust is off (every folder
+ * trusted) unless `workspaceTrust`: then a folder opens in Restricted Mode, as nothing in the fresh
+ * user data is trusted (with the user settings of RESTRICTED_MODE_SETTINGS).
+ * Returns { server, base, port, serverLog, stop }.
  */
-export async function startCodeServer({ cs, tmp, extensionsDir = join(tmp, 'extensions'), log }) {
+export async function startCodeServer({ cs, tmp, extensionsDir = join(tmp, 'extensions'), log, workspaceTrust = false }) {
   const port = await freePort();
   const serverLog = join(tmp, 'code-server.log');
   const args = [
@@ -116,7 +127,8 @@ export async function startCodeServer({ cs, tmp, extensionsDir = join(tmp, 'exte
     '--config', join(tmp, 'config.yaml'),
     '--user-data-dir', join(tmp, 'user-data'),
     '--extensions-dir', extensionsDir,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override',
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
   ];
   log(`starting code-server on 127.0.0.1:${port}`);
   const out = openSync(serverLog, 'a');

@@ -37,12 +37,33 @@ function installExtension(extensionsDir) {
   return folder;
 }
 
-/** The frame of the webview page titled `title` (the panel's page is two iframes deep). */
+/** The frame of the webview page titled `title` (the panel's page is two iframes deep); undefined while its tab is behind another. */
 async function webviewFrame(page, title) {
   for (const frame of page.frames()) {
     if ((await frame.title().catch(() => '')) === title) return frame;
   }
   return undefined;
+}
+
+/**
+ * Brings the panel titled `title` to the front of its editor group (a click on its tab: a hidden
+ * webview has no page, and which tab is in front depends on timing and the group layout) and
+ * returns its webview frame.
+ */
+async function frontPanel(page, title, ms = 30_000) {
+  const tab = page.locator('.tabs-container .tab', { hasText: title });
+  await tab.first().waitFor({ state: 'visible', timeout: ms });
+  return waitUntil(
+    `the "${title}" webview in front`,
+    async () => {
+      const frame = await webviewFrame(page, title);
+      if (frame) return frame;
+      if ((await tab.first().getAttribute('aria-selected').catch(() => null)) !== 'true') await tab.first().click().catch(() => {});
+      return undefined;
+    },
+    ms,
+    500,
+  );
 }
 
 /** Inside the webview titled `title`: how much its chart canvases have drawn. */
@@ -161,11 +182,12 @@ try {
     }
   };
   const model = join(workspace, 'models', 'tiny');
-  /** Waits until every chart canvas of the webview titled `title` has drawn (pixels, colours, a non-empty PNG). */
+  /** Brings the webview titled `title` to the front and waits until every chart canvas of it has drawn (pixels, colours, a non-empty PNG). */
   const drawnCharts = (title, ms = 30_000) =>
     waitUntil(
       `a chart canvas with drawn pixels in the "${title}" webview`,
       async () => {
+        if (!(await webviewFrame(page, title))) await frontPanel(page, title, ms);
         const found = await chartPixels(page, title);
         return found?.length && found.every((c) => c.drawn > 0.005 * c.width * c.height && c.colours >= 3 && c.dataUrl > 2 * c.emptyDataUrl) ? found : undefined;
       },
@@ -268,7 +290,7 @@ try {
   });
 
   await step('the latent panel: attack PGD ε 0.1 → Compute overlays the attacked points', async () => {
-    const frame = await waitUntil('the latent webview frame', () => webviewFrame(page, 'GCCS Latent Space'), 10_000);
+    const frame = await frontPanel(page, 'GCCS Latent Space');
     await frame.locator('label', { hasText: 'attack' }).locator('select').selectOption('pgd');
     await frame.locator('button', { hasText: 'Compute' }).click();
     const facts = frame.locator('p.facts', { hasText: 'PGD ε = 0.1: mean' });
@@ -281,7 +303,7 @@ try {
 
   /** Clicks an export button of the webview titled `title` and accepts the save dialog's suggested file (code-server's own dialog: a quick input holding the path). */
   const exportFile = async (title, label, file) => {
-    const frame = await waitUntil(`the "${title}" webview frame`, () => webviewFrame(page, title), 10_000);
+    const frame = await frontPanel(page, title);
     await frame.locator('.tools button', { hasText: label }).first().click();
     const input = quickInput.locator('input');
     await waitUntil(`the save dialog suggesting ${file}`, async () => (await input.inputValue().catch(() => '')).endsWith(`/${file}`), 15_000);
@@ -320,7 +342,7 @@ try {
   });
 
   await step('during GCCS: Train of live.gccs.json the latent panel shows each epoch\'s checkpoint, then the finished model; the training panel follows the run', async () => {
-    await page.locator('.tabs-container .tab', { hasText: 'GCCS Latent Space' }).click();
+    await frontPanel(page, 'GCCS Latent Space');
     // F1 from inside the webview does not reach the workbench here: focus the Explorer first.
     await explorerRow('models').click();
     await explorerRow('models').click();
@@ -331,7 +353,7 @@ try {
     await waitUntil(
       'the finished models/live in the latent panel',
       async () => {
-        const frame = await webviewFrame(page, 'GCCS Latent Space');
+        const frame = (await webviewFrame(page, 'GCCS Latent Space')) ?? (await frontPanel(page, 'GCCS Latent Space', 10_000).catch(() => undefined));
         const text = (await frame?.locator('h1 + p.facts').textContent().catch(() => '')) ?? '';
         const epoch = /checkpoint after epoch (\d+)/.exec(text)?.[1];
         if (epoch) epochs.add(Number(epoch));
@@ -345,14 +367,14 @@ try {
       300,
     );
     if (epochs.size === 0) throw new Error('the latent panel never showed a checkpoint during the training');
-    // The open training panel followed the run too.
-    const training = await webviewFrame(page, 'GCCS Training');
-    const status = training?.locator('p.facts', { hasText: 'finished: 4 epochs' });
-    await status?.waitFor({ state: 'visible', timeout: 10_000 });
+    // The open training panel followed the run too: brought to the front (it may be behind the latent panel), it shows the finished run.
+    const training = await frontPanel(page, 'GCCS Training');
+    const status = training.locator('p.facts', { hasText: 'finished: 4 epochs' });
+    await status.waitFor({ state: 'visible', timeout: 30_000 });
     await drawnCharts('GCCS Training');
     await sleep(500);
     await shot('08-live-finished.png');
-    return `checkpoints of epochs ${[...epochs].sort().join(', ')} shown live, then the finished model; the training panel says "${await status?.textContent()}"`;
+    return `checkpoints of epochs ${[...epochs].sort().join(', ')} shown live, then the finished model; the training panel says "${await status.textContent()}"`;
   });
 
   await step('after a window reload the three panels come back and draw again (restored by their serializers from their saved state)', async () => {

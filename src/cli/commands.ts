@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { AttackName, attackBatch } from '../core/attacks';

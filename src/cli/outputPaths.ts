@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
+import { META_FILE, resolveModelJson } from '../core/io/modelDir';
 
 export interface PathFlag {
   /** The flag the path comes from (its default when not given), for messages. */
@@ -70,4 +71,10 @@ export function checkOutputs(outputs: OutputPath[], inputs: PathFlag[] = []): vo
     }
     if (key) seen.set(key, output);
   }
+}
+
+/** The files of the model at `location` (a folder, its model.json or gccs.json) that an output must not replace. */
+export function modelInputs(location: string): PathFlag[] {
+  const modelJson = resolveModelJson(location);
+  return [modelJson, path.join(path.dirname(modelJson), META_FILE)].map((file) => ({ flag: 'model', path: file }));
 }

