@@ -16,6 +16,23 @@ export const MODEL_LIMITS = {
   metaBytes: 4 * MiB,
 } as const;
 
+/** Datasets: IDX, CIFAR, SVHN .mat and image folders (README › Limits). */
+export const DATA_LIMITS = {
+  /** Height and width of a dataset's images, i.e. of the model's input (ImageNet crops are 224). */
+  imageSide: 1024,
+  /** Pixels of one PNG/JPEG of an image folder before resizing; decoding holds 4 bytes per pixel. */
+  sourceImagePixels: 4096 * 4096,
+  /** One PNG/JPEG file of an image folder. */
+  sourceImageBytes: 64 * MiB,
+  /**
+   * Estimated memory of a loaded dataset: its images as bytes and labels as int32, held twice
+   * (the loaded files and the train/validation/test splits copied from them).
+   */
+  datasetBytes: 1024 * MiB,
+  /** One data file read into memory, and one decompressed stream (a gzipped IDX file, a compressed .mat element). */
+  fileBytes: 1024 * MiB,
+} as const;
+
 /**
  * Experiment files, sweep files, results files and the flags that stand for them (README › Limits).
  * The schemas (schema/*.json) carry the same figures as maximum/maxItems; a test keeps them equal.
@@ -52,23 +69,6 @@ export const CONFIG_LIMITS = {
   resultsFileBytes: 256 * MiB,
 } as const;
 
-/** Datasets: IDX, CIFAR, SVHN .mat and image folders (README › Limits). */
-export const DATA_LIMITS = {
-  /** Height and width of a dataset's images, i.e. of the model's input (ImageNet crops are 224). */
-  imageSide: 1024,
-  /** Pixels of one PNG/JPEG of an image folder before resizing; decoding holds 4 bytes per pixel. */
-  sourceImagePixels: 4096 * 4096,
-  /** One PNG/JPEG file of an image folder. */
-  sourceImageBytes: 64 * MiB,
-  /**
-   * Estimated memory of a loaded dataset: its images as bytes and labels as int32, held twice
-   * (the loaded files and the train/validation/test splits copied from them).
-   */
-  datasetBytes: 1024 * MiB,
-  /** One data file read into memory, and one decompressed stream (a gzipped IDX file, a compressed .mat element). */
-  fileBytes: 1024 * MiB,
-} as const;
-
 /** Messages from the extension's webviews (checked in src/protocol.ts before the host uses them). */
 export const WEBVIEW_LIMITS = {
   /** Samples the latent panel may ask `gccs latent` for (its input offers 10…10,000). */
@@ -81,4 +81,29 @@ export const WEBVIEW_LIMITS = {
   pathChars: 4096,
   /** Results files one robustness panel shows. */
   panelSources: 1000,
+} as const;
+
+/** `gccs evaluate` and evaluateRobustness (src/core/robustness). */
+export const ROBUSTNESS_LIMITS = {
+  /** ε values of one evaluation (each runs every attack of the preset). */
+  epsValues: 32,
+} as const;
+
+/** Worker processes of sweeps (src/core/sweep/pool.ts, src/worker/index.ts; README › Limits). */
+export const WORKER_LIMITS = {
+  /** A worker sends a heartbeat this often while its event loop runs. */
+  heartbeatIntervalMs: 1000,
+  /**
+   * A worker silent this long is hung: it is killed and its cell reported as failed. Attacks let the
+   * event loop run between two iterations, so only one iteration over a huge batch comes near it.
+   */
+  heartbeatTimeoutMs: 120_000,
+} as const;
+
+/** Attack parameters beyond the sweep grids (schema/sweep.schema.json repeats them). */
+export const ATTACK_LIMITS = {
+  /** Random restarts of PGD, TGSM and APGD. */
+  restarts: 1000,
+  /** Square attack's query budget per sample. */
+  queries: 1_000_000,
 } as const;

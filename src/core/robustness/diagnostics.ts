@@ -1,0 +1,322 @@
+/**
+ * Diagnostics of an evaluation: signs that the attacks' numbers overstate robustness (gradient
+ * masking, Athalye et al. 2018; Carlini et al. 2019; Croce & Hein 2020), each one plain line that
+ * says what was seen and what to do. Two kinds:
+ * - result checks, from accuracies (and per-sample outcomes when recorded): accuracy rising with ε,
+ *   iterative attacks weaker than one step, gradient-free attacks breaking what white-box ones miss;
+ * - model probes, which run on the first samples: outputs that look like probabilities or
+ *   saturate, vanishing or non-finite input gradients, PGD at ε = 1 not reaching chance, the
+ *   cross-entropy attack depending on the output scale or losing to other losses, and iterative
+ *   attacks that have not converged.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '../tf';
+import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
+import { classCount, logitsOf } from '../attacks/common';
+import { attackLoss } from '../attacks/objectives';
+import { makeBatch } from '../data/batches';
+import { Examples } from '../data/types';
+import { isWhiteBox, roleOf } from './catalog';
+import { attackSamples, fractionOf } from './samples';
+
+export type DiagnosticId =
+  | 'outputs'
+  | 'gradients'
+  | 'unbounded'
+  | 'eps-monotone'
+  | 'iterative-vs-single-step'
+  | 'gradient-free'
+  | 'output-scale'
+  | 'loss'
+  | 'convergence';
+
+export interface Diagnostic {
+  id: DiagnosticId;
+  /** false: a sign that the numbers may overstate robustness. */
+  ok: boolean;
+  message: string;
+}
+
+export const DIAGNOSTIC_DEFAULTS = {
+  /** Accuracy differences below this (1 point) are noise. */
+  tolerance: 0.01,
+  /** The model probes run on the first this many samples. */
+  probeSamples: 200,
+  /** Steps of the probes' PGD (step 2.5ε/K). */
+  probeSteps: 20,
+  /** Output temperatures of the scale check: cross-entropy on z/T. */
+  temperatures: [1, 10, 100],
+  /** More than this fraction of samples with zero or non-finite input gradients is flagged. */
+  gradientFraction: 0.01,
+  /** More than this fraction of output values at their column's extreme is saturation. */
+  saturatedFraction: 0.5,
+} as const;
+
+const TOL = DIAGNOSTIC_DEFAULTS.tolerance;
+const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
+
+// ---- Result checks ----
+
+/** One attack's accuracy over ε; `robust` (per sample) when it was recorded. */
+export interface AttackSeries {
+  /** Registry name, for its role. */
+  name: string;
+  /** How the report names it, e.g. "PGD-5" or "PGD (attacks[1])". */
+  label: string;
+  points: { eps: number; accuracy: number; robust?: Uint8Array }[];
+}
+
+/** The checks that need only the results. `worst` is the per-sample worst case over ε, when known. */
+export function resultChecks(series: AttackSeries[], worst?: { eps: number; accuracy: number }[]): Diagnostic[] {
+  return [monotoneCheck(series, worst), iterativeCheck(series), gradientFreeCheck(series)].filter((d): d is Diagnostic => d !== undefined);
+}
+
+function monotoneCheck(series: AttackSeries[], worst?: { eps: number; accuracy: number }[]): Diagnostic | undefined {
+  const lines = [...series.map((s) => ({ label: s.label, points: s.points })), ...(worst ? [{ label: 'the worst case', points: worst }] : [])].filter((line) => line.points.length > 1);
+  if (!lines.length) return undefined;
+  for (const line of lines) {
+    const points = [...line.points].sort((a, b) => a.eps - b.eps);
+    const rise = points.findIndex((p, i) => i > 0 && p.accuracy > points[i - 1].accuracy + TOL);
+    if (rise > 0) {
+      const [a, b] = [points[rise - 1], points[rise]];
+      return {
+        id: 'eps-monotone',
+        ok: false,
+        message: `${line.label}: accuracy rises with ε (${pct(a.accuracy)} at ε = ${a.eps} → ${pct(b.accuracy)} at ε = ${b.eps}), which a working attack never allows: its gradients mislead it (masking) or it has not converged — raise its steps and trust only a worst case that includes a gradient-free attack`,
+      };
+    }
+  }
+  return { id: 'eps-monotone', ok: true, message: 'accuracy falls (or stays) as ε grows, for every attack' };
+}
+
+/** The lowest accuracy at each ε among the series of `role`. */
+function lowestByEps(series: AttackSeries[], keep: (name: string) => boolean): Map<number, { accuracy: number; label: string }> {
+  const lowest = new Map<number, { accuracy: number; label: string }>();
+  for (const s of series.filter((s) => keep(s.name))) {
+    for (const p of s.points) if (p.eps > 0 && p.accuracy < (lowest.get(p.eps)?.accuracy ?? Infinity)) lowest.set(p.eps, { accuracy: p.accuracy, label: s.label });
+  }
+  return lowest;
+}
+
+function iterativeCheck(series: AttackSeries[]): Diagnostic | undefined {
+  const iterative = lowestByEps(series, (name) => roleOf(name) === 'iterative');
+  const single = lowestByEps(series, (name) => roleOf(name) === 'single-step');
+  const shared = [...iterative.keys()].filter((eps) => single.has(eps)).sort((a, b) => a - b);
+  if (!shared.length) return undefined;
+  const bad = shared.find((eps) => iterative.get(eps)!.accuracy > single.get(eps)!.accuracy + TOL);
+  if (bad === undefined) return { id: 'iterative-vs-single-step', ok: true, message: 'iterative attacks are at least as strong as the single-step one at every ε' };
+  const [it, one] = [iterative.get(bad)!, single.get(bad)!];
+  return {
+    id: 'iterative-vs-single-step',
+    ok: false,
+    message: `at ε = ${bad}, ${it.label} leaves ${pct(it.accuracy)} but one step of ${one.label} only ${pct(one.accuracy)}: more steps should never help the model — its gradients mislead the iterative attack (masking) or its step size is wrong; try a random start, the margin loss, or the autoattack preset`,
+  };
+}
+
+function gradientFreeCheck(series: AttackSeries[]): Diagnostic | undefined {
+  const free = series.filter((s) => roleOf(s.name) === 'gradient-free');
+  const white = series.filter((s) => isWhiteBox(s.name));
+  if (!free.length || !white.length) return undefined;
+  let worstGap: { eps: number; gap: number; free: string; perSample: boolean } | undefined;
+  const epsValues = [...new Set(free.flatMap((s) => s.points.map((p) => p.eps)))].filter((eps) => eps > 0);
+  for (const eps of epsValues) {
+    const whitePoints = white.flatMap((s) => s.points.filter((p) => p.eps === eps));
+    if (!whitePoints.length) continue;
+    for (const s of free) {
+      const point = s.points.find((p) => p.eps === eps);
+      if (!point) continue;
+      let gap: number;
+      const perSample = point.robust !== undefined && whitePoints.every((p) => p.robust?.length === point.robust!.length);
+      if (perSample) {
+        // Samples the gradient-free attack broke that every white-box attack left standing.
+        let missed = 0;
+        for (let i = 0; i < point.robust!.length; i++) if (!point.robust![i] && whitePoints.every((p) => p.robust![i])) missed++;
+        gap = missed / point.robust!.length;
+      } else gap = Math.min(...whitePoints.map((p) => p.accuracy)) - point.accuracy;
+      if (gap > TOL && gap > (worstGap?.gap ?? 0)) worstGap = { eps, gap, free: s.label, perSample };
+    }
+  }
+  if (!worstGap) return { id: 'gradient-free', ok: true, message: 'the gradient-free attacks find nothing the white-box attacks miss' };
+  const { eps, gap, free: label, perSample } = worstGap;
+  return {
+    id: 'gradient-free',
+    ok: false,
+    message: `at ε = ${eps}, gradient-free ${label} ${perSample ? `breaks ${pct(gap)} of the samples that every white-box attack left standing` : `ends ${pct(gap)} below the best white-box attack`}: the gradients mislead the white-box attacks (masking) or they are too weak — trust the worst case, and use the autoattack preset`,
+  };
+}
+
+// ---- Model probes ----
+
+export interface ProbeContext {
+  model: tfl.LayersModel;
+  /** The probe samples (the first ones of the evaluation). */
+  examples: Examples;
+  batchSize: number;
+  seed: number;
+  signal?: AbortSignal;
+  /** ε at which the attack probes run. */
+  eps: number;
+  /** The evaluation's worst-case accuracy on the probe samples at `eps`. */
+  worstAccuracy: number;
+  /** μ_T of a GCCS model: the latent loss joins the loss check. */
+  muT?: number;
+  /** The evaluation's first iterative attack with a step count, for the convergence check. */
+  iterative?: { name: AttackName; label: string; params: AttackParams };
+}
+
+/** Every model probe, in order. */
+export async function probeModel(context: ProbeContext): Promise<Diagnostic[]> {
+  return [
+    outputsCheck(context),
+    gradientCheck(context),
+    await unboundedCheck(context),
+    await scaleCheck(context),
+    await lossCheck(context),
+    ...(context.iterative ? [await convergenceCheck(context, context.iterative)] : []),
+  ];
+}
+
+/** z of every probe sample, [N·D]. */
+function probeOutputs({ model, examples, batchSize }: ProbeContext): Float32Array {
+  const n = examples.labels.length;
+  const dims = classCount(model);
+  const z = new Float32Array(n * dims);
+  for (let start = 0; start < n; start += batchSize) {
+    const { x, y } = makeBatch(examples, Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i));
+    y.dispose();
+    z.set(tf.tidy(() => logitsOf(model, x).dataSync() as Float32Array), start * dims);
+    x.dispose();
+  }
+  return z;
+}
+
+export function outputsCheck(context: ProbeContext): Diagnostic {
+  const dims = classCount(context.model);
+  const z = probeOutputs(context);
+  const n = z.length / dims;
+  let probabilityRows = 0;
+  for (let b = 0; b < n; b++) {
+    const row = z.subarray(b * dims, (b + 1) * dims);
+    const sum = row.reduce((a, v) => a + v, 0);
+    if (row.every((v) => v >= -1e-4 && v <= 1 + 1e-4) && Math.abs(sum - 1) < 1e-3) probabilityRows++;
+  }
+  // Saturation: many values sitting exactly at their output's smallest or largest value.
+  let extreme = 0;
+  for (let j = 0; j < dims; j++) {
+    let [lo, hi] = [Infinity, -Infinity];
+    for (let b = 0; b < n; b++) [lo, hi] = [Math.min(lo, z[b * dims + j]), Math.max(hi, z[b * dims + j])];
+    const near = (v: number, end: number) => Math.abs(v - end) <= 1e-6 * (1 + Math.abs(end));
+    for (let b = 0; b < n; b++) if (hi > lo && (near(z[b * dims + j], lo) || near(z[b * dims + j], hi))) extreme++;
+  }
+  const saturated = extreme / z.length;
+  if (probabilityRows >= 0.99 * n) {
+    return {
+      id: 'outputs',
+      ok: false,
+      message: `the outputs look like probabilities (${pct(probabilityRows / n)} of rows lie in [0, 1] and sum to 1): a final softmax flattens the gradients the attacks follow — attack the logits (remove the softmax layer) or rely on gradient-free attacks`,
+    };
+  }
+  if (saturated > DIAGNOSTIC_DEFAULTS.saturatedFraction) {
+    return {
+      id: 'outputs',
+      ok: false,
+      message: `the outputs saturate (${pct(saturated)} of output values sit exactly at their smallest or largest value): a saturating last layer hides the gradients — attack the values before it, or rely on gradient-free attacks`,
+    };
+  }
+  return { id: 'outputs', ok: true, message: `the outputs are logits (not probabilities; ${pct(saturated)} of values at an extreme)` };
+}
+
+export function gradientCheck({ model, examples, batchSize }: ProbeContext): Diagnostic {
+  const n = examples.labels.length;
+  let zero = 0;
+  let nonFinite = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
+    const { x, y } = makeBatch(examples, indices);
+    y.dispose();
+    const labels = examples.labels.subarray(start, start + indices.length);
+    const gradient = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(attackLoss('crossentropy', logitsOf(model, input), labels, 1)))(x).dataSync() as Float32Array);
+    x.dispose();
+    const size = gradient.length / indices.length;
+    for (let b = 0; b < indices.length; b++) {
+      const row = gradient.subarray(b * size, (b + 1) * size);
+      if (!row.every(Number.isFinite)) nonFinite++;
+      else if (row.every((v) => v === 0)) zero++;
+    }
+  }
+  const share = (zero + nonFinite) / n;
+  const counts = `${pct(zero / n)} of samples have an all-zero input gradient of the cross-entropy loss, ${pct(nonFinite / n)} a NaN or infinite one`;
+  if (share > DIAGNOSTIC_DEFAULTS.gradientFraction) {
+    return { id: 'gradients', ok: false, message: `${counts}: gradient attacks cannot move these samples (masking, not robustness) — look for saturating or non-differentiable layers, and rely on gradient-free attacks` };
+  }
+  return { id: 'gradients', ok: true, message: counts };
+}
+
+/** Accuracy on the probe samples under PGD (probe steps) with these parameters, on `model`. */
+async function probePgd(context: ProbeContext, params: AttackParams, model = context.model): Promise<number> {
+  const indices = Int32Array.from({ length: context.examples.labels.length }, (_, i) => i);
+  const resolved = resolveAttackParams('pgd', { steps: DIAGNOSTIC_DEFAULTS.probeSteps, ...params });
+  const { robust } = await attackSamples(model, context.examples, indices, 'pgd', resolved, context);
+  return fractionOf(robust);
+}
+
+async function unboundedCheck(context: ProbeContext): Promise<Diagnostic> {
+  const chance = 1 / classCount(context.model);
+  const accuracy = await probePgd(context, { eps: 1 });
+  const said = `PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} at ε = 1 (any image allowed) leaves ${pct(accuracy)} (chance: ${pct(chance)})`;
+  if (accuracy > chance) return { id: 'unbounded', ok: false, message: `${said}: an attack free to draw any image must win — the gradients are broken (masking); do not trust gradient attacks on this model` };
+  return { id: 'unbounded', ok: true, message: said };
+}
+
+/** The model with its outputs divided by T (weights shared). */
+function scaledOutputs(model: tfl.LayersModel, temperature: number): tfl.LayersModel {
+  if (temperature === 1) return model;
+  const output = tfl.layers.rescaling({ scale: 1 / temperature }).apply(model.outputs[0]) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: model.inputs, outputs: output });
+}
+
+async function scaleCheck(context: ProbeContext): Promise<Diagnostic> {
+  const accuracies: number[] = [];
+  for (const temperature of DIAGNOSTIC_DEFAULTS.temperatures) accuracies.push(await probePgd(context, { eps: context.eps, loss: 'crossentropy' }, scaledOutputs(context.model, temperature)));
+  const said = `cross-entropy PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} on z/T at ε = ${context.eps}: ${DIAGNOSTIC_DEFAULTS.temperatures.map((t, i) => `T = ${t} ${pct(accuracies[i])}`).join(', ')}`;
+  const softened = Math.min(...accuracies.slice(1));
+  if (softened < accuracies[0] - TOL) {
+    return { id: 'output-scale', ok: false, message: `${said}: scaling the outputs down makes the attack stronger, so at T = 1 its softmax is saturated — cross-entropy results (the paper's attacks) overstate robustness; rely on margin/DLR attacks (the autoattack preset)` };
+  }
+  return missed(context, 'output-scale', said, softened, 'cross-entropy on scaled outputs') ?? { id: 'output-scale', ok: true, message: said };
+}
+
+async function lossCheck(context: ProbeContext): Promise<Diagnostic> {
+  const losses: ('crossentropy' | 'margin' | 'latent')[] = ['crossentropy', 'margin', ...(context.muT !== undefined ? (['latent'] as const) : [])];
+  const accuracies: number[] = [];
+  for (const loss of losses) accuracies.push(await probePgd(context, { eps: context.eps, loss, ...(loss === 'latent' && { muT: context.muT }) }));
+  const said = `PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} at ε = ${context.eps} by attack loss: ${losses.map((loss, i) => `${loss} ${pct(accuracies[i])}`).join(', ')}`;
+  const best = Math.min(...accuracies.slice(1));
+  if (best < accuracies[0] - TOL) {
+    const other = losses[accuracies.indexOf(best)];
+    return { id: 'loss', ok: false, message: `${said}: the ${other} loss beats cross-entropy by ${pct(accuracies[0] - best)}, so cross-entropy attacks (the paper's) overstate robustness — report the worst case over losses (the autoattack preset's DLR attacks)` };
+  }
+  return missed(context, 'loss', said, Math.min(...accuracies), 'another attack loss') ?? { id: 'loss', ok: true, message: said };
+}
+
+/** A warning when a probe found lower accuracy than the whole evaluation: the evaluation missed attacks. */
+function missed(context: ProbeContext, id: DiagnosticId, said: string, probe: number, what: string): Diagnostic | undefined {
+  if (probe >= context.worstAccuracy - TOL) return undefined;
+  return { id, ok: false, message: `${said}: ${what} finds ${pct(probe)} on the first ${context.examples.labels.length} samples where the evaluation's worst case is ${pct(context.worstAccuracy)} — the evaluation's attacks are too weak; add stronger ones (the autoattack preset)` };
+}
+
+async function convergenceCheck(context: ProbeContext, attack: NonNullable<ProbeContext['iterative']>): Promise<Diagnostic> {
+  const indices = Int32Array.from({ length: context.examples.labels.length }, (_, i) => i);
+  const resolved = resolveAttackParams(attack.name, { ...attack.params, eps: context.eps });
+  const key = 'steps' in resolved ? 'steps' : 'iterations';
+  const steps = (resolved as unknown as Record<string, number>)[key];
+  const run = async (count: number) => {
+    // Twice the steps at the same total path: the default step size 2.5ε/K follows K.
+    const params = resolveAttackParams(attack.name, { ...attack.params, eps: context.eps, [key]: count });
+    return fractionOf((await attackSamples(context.model, context.examples, indices, attack.name, params, context)).robust);
+  };
+  const [once, twice] = [await run(steps), await run(2 * steps)];
+  const said = `${attack.label} with ${steps} → ${2 * steps} ${key} at ε = ${context.eps}: ${pct(once)} → ${pct(twice)}`;
+  if (twice < once - TOL) return { id: 'convergence', ok: false, message: `${said}: not converged (doubling the ${key} changes the result by more than 1 point) — raise the ${key} until it stops changing` };
+  return { id: 'convergence', ok: true, message: `${said} (converged)` };
+}

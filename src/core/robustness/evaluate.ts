@@ -1,0 +1,286 @@
+/**
+ * A robustness evaluation: a preset's attacks at each ε (as a cascade or each on every sample),
+ * the paper's gradient attacks beside them, the per-sample worst case, the diagnostics and a
+ * verdict that names both protocols when they disagree. In-process; cancellable through `signal`.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
+import { subset } from '../data/split';
+import type { Examples } from '../data/types';
+import { UserError } from '../errors';
+import { ROBUSTNESS_LIMITS } from '../limits';
+import { encodeBits } from './bits';
+import { roleOf } from './catalog';
+import { DIAGNOSTIC_DEFAULTS, Diagnostic, AttackSeries, probeModel, resultChecks } from './diagnostics';
+import { PAPER_GRADIENT_ATTACKS, PlannedAttack, Preset, planAttack, planPreset } from './presets';
+import { attackSamples, cleanCorrect, fractionOf } from './samples';
+import { worstCase } from './worstCase';
+
+export interface EvaluationOptions {
+  /** A preset's name (PRESET_NAMES) or a preset of one's own. */
+  preset: string | Preset;
+  /** ε values in (0, 1], relative to each image (‖n‖∞ ≤ ε·‖x‖∞). */
+  eps: number[];
+  /** Default 100. */
+  batchSize?: number;
+  /** Default 0; batch i of an attack uses seed + i. */
+  seed?: number;
+  /** μ_T of a GCCS model (the latent loss joins the diagnostics' loss check). */
+  muT?: number;
+  /** Run the model probes (default true); the result checks always run. */
+  diagnostics?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: EvaluationEvent) => void;
+}
+
+export type EvaluationEvent =
+  | { type: 'estimate'; seconds: number; probeSamples: number }
+  | { type: 'progress'; label: string; eps: number | null; done: number; total: number }
+  | { type: 'attackDone'; run: AttackRun }
+  | { type: 'diagnostics' };
+
+export interface AttackRun {
+  name: AttackName;
+  label: string;
+  /** paper: the paper's protocol (for the verdict); preset: the chosen preset's attacks. */
+  protocol: 'paper' | 'preset';
+  /** null for attacks without an ε budget (DeepFool, JSMA). */
+  eps: number | null;
+  params: AttackParams;
+  /** Samples this attack attacked (a cascade skips those already broken). */
+  attacked: number;
+  /**
+   * Per sample: 1 when still classified correctly after this attack — in a cascade, after this
+   * attack and every earlier one (an attack only sees the samples the earlier ones left).
+   */
+  robust: Uint8Array;
+  accuracy: number;
+  seconds: number;
+  rho?: number;
+  meanChangedPixels?: number;
+}
+
+export interface EpsEvaluation {
+  eps: number;
+  runs: AttackRun[];
+  /** Per sample: 1 when no attack at this ε broke it. */
+  worst: Uint8Array;
+  worstAccuracy: number;
+  /** The lowest accuracy any one of the paper's attacks reports (what the paper's protocol would say), and which. */
+  paper: { accuracy: number; label: string } | null;
+}
+
+export interface RobustnessEvaluation {
+  /** The preset's name ("custom" for one given as an object). */
+  preset: string;
+  order: 'cascade' | 'independent';
+  /** Attacks of the preset this build does not have. */
+  missing: string[];
+  count: number;
+  clean: Uint8Array;
+  cleanAccuracy: number;
+  eps: EpsEvaluation[];
+  /** Attacks without an ε budget, run once. */
+  unbounded: AttackRun[];
+  diagnostics: Diagnostic[];
+  verdict: string[];
+  seconds: number;
+}
+
+/** Samples the time estimate's probe attacks at most (small: it is time spent before the evaluation). */
+const ESTIMATE_PROBE_SAMPLES = 16;
+
+const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
+
+/** Checks the ε list: each in (0, 1], at most ROBUSTNESS_LIMITS.epsValues; returns them sorted, without repeats. */
+export function checkEpsList(eps: number[]): number[] {
+  if (!eps.length) throw new UserError('give at least one ε');
+  if (eps.length > ROBUSTNESS_LIMITS.epsValues) throw new UserError(`${eps.length} ε values: at most ${ROBUSTNESS_LIMITS.epsValues} (ROBUSTNESS_LIMITS.epsValues)`);
+  const bad = eps.find((value) => !(value > 0 && value <= 1));
+  if (bad !== undefined) throw new UserError(`ε must be in (0, 1] (got ${bad}); the clean accuracy is reported anyway`);
+  return [...new Set(eps)].sort((a, b) => a - b);
+}
+
+export async function evaluateRobustness(model: tfl.LayersModel, examples: Examples, options: EvaluationOptions): Promise<RobustnessEvaluation> {
+  const started = performance.now();
+  const plan = planPreset(options.preset);
+  const epsList = checkEpsList(options.eps);
+  const batchSize = options.batchSize ?? 100;
+  const seed = options.seed ?? 0;
+  const emit = options.onEvent ?? (() => undefined);
+  const count = examples.labels.length;
+  if (count === 0) throw new UserError('no test samples to attack');
+  const reference = plan.name === 'paper' ? [] : PAPER_GRADIENT_ATTACKS.map(planAttack);
+  const bounded = plan.attacks.filter((attack) => attack.bounded);
+  const withDiagnostics = options.diagnostics !== false;
+
+  emit({ type: 'estimate', ...(await estimate(model, examples, [...reference, ...plan.attacks], epsList, batchSize, withDiagnostics)) });
+  const clean = cleanCorrect(model, examples, batchSize);
+
+  const run = async (attack: PlannedAttack, eps: number | null, among: Uint8Array, protocol: AttackRun['protocol']): Promise<AttackRun> => {
+    const indices = Int32Array.from(Array.from(among).flatMap((flag, i) => (flag ? [i] : [])));
+    const params = resolveAttackParams(attack.name, { ...attack.params, ...(eps !== null && { eps }) });
+    const result = await attackSamples(model, examples, indices, attack.name, params, {
+      batchSize,
+      seed,
+      signal: options.signal,
+      onProgress: (done, total) => emit({ type: 'progress', label: attack.label, eps, done, total }),
+    });
+    const robust = new Uint8Array(count);
+    indices.forEach((sample, k) => (robust[sample] = result.robust[k]));
+    const done: AttackRun = { name: attack.name, label: attack.label, protocol, eps, params, attacked: indices.length, robust, accuracy: fractionOf(robust), seconds: result.seconds };
+    if (result.rho !== undefined) done.rho = result.rho;
+    if (result.meanChangedPixels !== undefined) done.meanChangedPixels = result.meanChangedPixels;
+    emit({ type: 'attackDone', run: done });
+    return done;
+  };
+
+  const perEps: EpsEvaluation[] = [];
+  for (const eps of epsList) {
+    const runs: AttackRun[] = [];
+    for (const attack of reference) runs.push(await run(attack, eps, clean, 'paper'));
+    let standing = clean;
+    for (const attack of bounded) {
+      const done = await run(attack, eps, plan.preset.order === 'cascade' ? standing : clean, plan.name === 'paper' ? 'paper' : 'preset');
+      runs.push(done);
+      standing = done.robust;
+    }
+    const worst = worstCase(runs.map((r) => r.robust));
+    const paperRuns = runs.filter((r) => r.protocol === 'paper');
+    const lowest = paperRuns.reduce<AttackRun | undefined>((best, r) => (best && best.accuracy <= r.accuracy ? best : r), undefined);
+    perEps.push({ eps, runs, worst, worstAccuracy: fractionOf(worst), paper: lowest ? { accuracy: lowest.accuracy, label: lowest.label } : null });
+  }
+  const unbounded: AttackRun[] = [];
+  for (const attack of plan.attacks.filter((a) => !a.bounded)) unbounded.push(await run(attack, null, clean, plan.name === 'paper' ? 'paper' : 'preset'));
+
+  const series: AttackSeries[] = [...new Set(perEps.flatMap((e) => e.runs.map((r) => r.label)))].map((label) => {
+    const runs = perEps.flatMap((e) => e.runs.filter((r) => r.label === label));
+    return { name: runs[0].name, label, points: runs.map((r) => ({ eps: r.eps as number, accuracy: r.accuracy, robust: r.robust })) };
+  });
+  const diagnostics = resultChecks(series, perEps.map((e) => ({ eps: e.eps, accuracy: e.worstAccuracy })));
+  if (withDiagnostics) {
+    emit({ type: 'diagnostics' });
+    diagnostics.unshift(...(await probeModel(probeContext(model, examples, perEps, bounded, batchSize, seed, options))));
+  }
+  return {
+    preset: plan.name,
+    order: plan.preset.order,
+    missing: plan.missing,
+    count,
+    clean,
+    cleanAccuracy: fractionOf(clean),
+    eps: perEps,
+    unbounded,
+    diagnostics,
+    verdict: verdict(perEps, diagnostics, plan.missing),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The steps-like parameter of an iterative attack, if it has one. */
+function stepKey(attack: PlannedAttack): 'steps' | 'iterations' | undefined {
+  const resolved = resolveAttackParams(attack.name, attack.params);
+  return 'steps' in resolved ? 'steps' : 'iterations' in resolved ? 'iterations' : undefined;
+}
+
+function probeContext(model: tfl.LayersModel, examples: Examples, perEps: EpsEvaluation[], bounded: PlannedAttack[], batchSize: number, seed: number, options: EvaluationOptions) {
+  const n = Math.min(examples.labels.length, DIAGNOSTIC_DEFAULTS.probeSamples);
+  // The most telling ε: where the worst case is nearest 50%.
+  const at = perEps.reduce((best, e) => (Math.abs(e.worstAccuracy - 0.5) < Math.abs(best.worstAccuracy - 0.5) ? e : best));
+  const iterative = bounded.find((attack) => roleOf(attack.name) === 'iterative' && stepKey(attack));
+  return {
+    model,
+    examples: subset(examples, Int32Array.from({ length: n }, (_, i) => i)),
+    batchSize,
+    seed,
+    signal: options.signal,
+    eps: at.eps,
+    worstAccuracy: fractionOf(at.worst.subarray(0, n)),
+    muT: options.muT,
+    iterative: iterative && { name: iterative.name, label: iterative.label, params: iterative.params },
+  };
+}
+
+function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: string[]): string[] {
+  const lines = perEps.map(({ eps, runs, worstAccuracy, paper }) => {
+    const worst = `the worst case over ${runs.length} attack${runs.length === 1 ? '' : 's'} is ${pct(worstAccuracy)}`;
+    if (paper && paper.accuracy > worstAccuracy + DIAGNOSTIC_DEFAULTS.tolerance) return `ε = ${eps}: the paper's attacks report ${pct(paper.accuracy)} (${paper.label}); ${worst}`;
+    return `ε = ${eps}: robust accuracy ${pct(worstAccuracy)} (${worst}${paper ? "; the paper's attacks agree" : ''})`;
+  });
+  const flagged = diagnostics.filter((d) => !d.ok).length;
+  if (flagged) lines.push(`${flagged} diagnostic${flagged === 1 ? '' : 's'} flag${flagged === 1 ? 's' : ''} signs of gradient masking or weak attacks: read these numbers as upper bounds`);
+  if (missing.length) lines.push(`not in this build, left out: ${missing.join(', ')}`);
+  return lines;
+}
+
+/**
+ * The evaluation's time, from each attack timed on one sample and on a few (a batch costs a fixed
+ * part per batch plus a part per sample), scaled to the whole evaluation: an upper bound for a
+ * cascade, whose later attacks see fewer samples.
+ */
+async function estimate(model: tfl.LayersModel, examples: Examples, attacks: PlannedAttack[], epsList: number[], batchSize: number, withDiagnostics: boolean) {
+  const count = examples.labels.length;
+  const probeSamples = Math.min(count, batchSize, ESTIMATE_PROBE_SAMPLES);
+  const timed = async (name: AttackName, params: AttackParams, n: number) => {
+    const resolved = resolveAttackParams(name, { ...params, ...('eps' in resolveAttackParams(name, params) && { eps: epsList[0] }) });
+    const indices = Int32Array.from({ length: n }, (_, i) => i);
+    return (await attackSamples(model, examples, indices, name, resolved, { batchSize, seed: 0 })).seconds;
+  };
+  /** Seconds for `samples` samples in batches. */
+  const cost = async (name: AttackName, params: AttackParams, samples: number) => {
+    const one = await timed(name, params, 1);
+    const few = probeSamples > 1 ? await timed(name, params, probeSamples) : one;
+    const perSample = Math.max(0, (few - one) / Math.max(1, probeSamples - 1));
+    const perBatch = Math.max(0, one - perSample);
+    return Math.ceil(samples / batchSize) * perBatch + samples * perSample;
+  };
+  // A first pass warms the backend up (kernel set-up), so the timings below are of the work itself.
+  cleanCorrect(model, subset(examples, [0]), batchSize);
+  let seconds = 0;
+  for (const attack of attacks) seconds += (await cost(attack.name, attack.params, count)) * (attack.bounded ? epsList.length : 1);
+  if (withDiagnostics) {
+    const n = Math.min(count, DIAGNOSTIC_DEFAULTS.probeSamples);
+    // The probes: PGD at ε = 1, three temperatures, up to three losses; then K and 2K steps of the iterative attack.
+    seconds += (await cost('pgd', { steps: DIAGNOSTIC_DEFAULTS.probeSteps }, n)) * 7;
+    const iterative = attacks.find((attack) => attack.bounded && roleOf(attack.name) === 'iterative' && stepKey(attack));
+    if (iterative) seconds += (await cost(iterative.name, iterative.params, n)) * 3;
+  }
+  return { seconds, probeSamples };
+}
+
+/** The evaluation as JSON: per-sample outcomes as base64 bitsets (bit i of byte ⌊i/8⌋, 1 = still correct). */
+export function evaluationJson(evaluation: RobustnessEvaluation) {
+  const runJson = ({ robust, ...run }: AttackRun) => ({ ...run, robust: encodeBits(robust) });
+  return {
+    ...evaluation,
+    clean: encodeBits(evaluation.clean),
+    eps: evaluation.eps.map(({ runs, worst, ...e }) => ({ ...e, worst: encodeBits(worst), runs: runs.map(runJson) })),
+    unbounded: evaluation.unbounded.map(runJson),
+  };
+}
+
+/** The evaluation as text lines: clean accuracy, a table per ε, the diagnostics, the verdict. */
+export function formatEvaluation(evaluation: RobustnessEvaluation): string[] {
+  const lines = [`clean accuracy ${pct(evaluation.cleanAccuracy)} on ${evaluation.count} samples; preset ${evaluation.preset} (${evaluation.order === 'cascade' ? 'cascade: each attack only attacks what the earlier ones left' : 'every attack on every sample'})`];
+  for (const e of evaluation.eps) {
+    lines.push('', `ε = ${e.eps}`);
+    const width = Math.max(...e.runs.map((r) => r.label.length), 'worst case'.length);
+    for (const r of e.runs) lines.push(`  ${r.label.padEnd(width)}  ${pct(r.accuracy).padStart(6)}  ${r.protocol === 'paper' ? "(paper's protocol)" : evaluation.order === 'cascade' ? `(after the earlier attacks; ${r.attacked} attacked)` : ''}`.trimEnd());
+    lines.push(`  ${'worst case'.padEnd(width)}  ${pct(e.worstAccuracy).padStart(6)}  (per-sample minimum over the ${e.runs.length} attacks)`);
+  }
+  for (const r of evaluation.unbounded) {
+    const extra = [r.rho !== undefined && `ρ ${r.rho.toFixed(4)}`, r.meanChangedPixels !== undefined && `${pct(r.meanChangedPixels)} of values changed`].filter(Boolean).join(', ');
+    lines.push('', `${r.label} (no ε budget): ${pct(r.accuracy)}${extra ? ` (${extra})` : ''}`);
+  }
+  lines.push('', 'diagnostics:', ...evaluation.diagnostics.map((d) => `  ${d.ok ? 'ok  ' : 'WARN'} ${d.message}`));
+  lines.push('', 'verdict:', ...evaluation.verdict.map((line) => `  ${line}`));
+  return lines;
+}
+
+/** "about 3 min" for the estimate line. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+

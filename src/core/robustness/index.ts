@@ -1,0 +1,12 @@
+/** Robustness evaluations: presets, the per-sample worst case, the cascade and the diagnostics. */
+export { decodeBits, encodeBits } from './bits';
+export { displayName, roleOf } from './catalog';
+export type { AttackRole } from './catalog';
+export { DIAGNOSTIC_DEFAULTS, probeModel, resultChecks } from './diagnostics';
+export type { AttackSeries, Diagnostic, DiagnosticId, ProbeContext } from './diagnostics';
+export { checkEpsList, evaluateRobustness, evaluationJson, formatDuration, formatEvaluation } from './evaluate';
+export type { AttackRun, EpsEvaluation, EvaluationEvent, EvaluationOptions, RobustnessEvaluation } from './evaluate';
+export { PRESETS, PRESET_NAMES, isPresetName, planPreset } from './presets';
+export type { Preset, PresetAttack, PresetName, PresetPlan } from './presets';
+export { attackSamples, cleanCorrect, fractionOf } from './samples';
+export { worstCase } from './worstCase';
