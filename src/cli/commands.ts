@@ -6,6 +6,7 @@ import { makeBatch } from '../core/data/batches';
 import type { Examples } from '../core/data/types';
 import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetSpec, DownloadableKind, downloadDataset, loadDataset, makeSplits } from '../core/data';
 import { UserError } from '../core/errors';
+import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
 import { ModelMeta, loadModelDir } from '../core/io/modelDir';
 import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
@@ -15,6 +16,7 @@ import { assertInputShape, assertOutputWidth } from '../core/models/compatibilit
 import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS } from '../core/train/defaults';
 import { TrainConfig, train } from '../core/train/trainer';
 import { FlagSpecs, ParsedFlags } from './args';
+import { checkOutputs, modelInputs } from './outputPaths';
 import { ProgressBar } from './progress';
 
 /** Flags every command has. */
@@ -145,6 +147,7 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
     augmentShift: num(flags, 'augment-shift') ?? defaults.augmentShift,
     workers: num(flags, 'workers') ?? 1,
   };
+  checkOutputs([{ flag: 'out', path: config.outDir, kind: 'folder' }]);
   const bar = flags.json ? null : new ProgressBar();
   const result = await train(config, backend, (event) => {
     switch (event.type) {
@@ -172,12 +175,9 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
 
 /** The dataset and split of a --train-config file, where a model without gccs.json takes them from. */
 function metaOfTrainConfig(file: string): ModelMeta {
-  let config: TrainConfig;
-  try {
-    config = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainConfig;
-  } catch (error) {
-    throw new UserError(`${file}: cannot read the training configuration (${(error as Error).message})`);
-  }
+  const read = readJsonFile(file);
+  if ('problem' in read) throw new UserError(`${file}: ${read.problem.path.length ? `${formatPath(read.problem.path)}: ` : ''}${read.problem.message}`);
+  const config = read.value as TrainConfig | null;
   if (!config?.dataset?.kind || !config.split) throw new UserError(`${file}: not a training configuration (dataset.kind and split are required)`);
   const { dataset, split, loss, seed } = config;
   return { dataset: { spec: dataset, trainRange: split.trainRange, testRange: split.testRange, validationFraction: split.validationFraction, splitSeed: seed ?? TRAIN_DEFAULTS.seed }, loss } as ModelMeta;
@@ -245,6 +245,10 @@ async function attackedOutputs(model: LayersModel, examples: Examples, attack: A
 }
 
 export async function latentCommand({ flags, log }: CommandContext) {
+  const output = str(flags, 'output');
+  const trainConfig = str(flags, 'train-config');
+  const location = str(flags, 'model');
+  if (output && location) checkOutputs([{ flag: 'output', path: output, kind: 'file' }], [...modelInputs(location), ...(trainConfig ? [{ flag: 'train-config', path: trainConfig }] : [])]);
   const { model, meta, modelJson, dataset, examples, splitName } = await modelAndSplit(flags);
   const count = Math.min(num(flags, 'count') ?? 1000, examples.labels.length);
   if (count < 1) throw new UserError('flag --count must be ≥ 1');
@@ -263,7 +267,6 @@ export async function latentCommand({ flags, log }: CommandContext) {
     format === 'csv'
       ? [header.join(','), ...rows.map((r) => [r.label, ...r.z, ...(r.zAttacked ?? [])].join(','))].join('\n') + '\n'
       : JSON.stringify({ model: modelJson, dims, classNames: dataset.classNames, muT, split: splitName, ...(attack ? { attack: { name: attack, eps } } : {}), samples: rows }) + '\n';
-  const output = str(flags, 'output');
   if (output) {
     writeFileAtomic(output, text);
     log(`wrote z of ${count} samples (${dims} dimensions) to ${output}`);
