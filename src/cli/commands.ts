@@ -8,7 +8,7 @@ import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetSpec, DownloadableKind, downl
 import { UserError } from '../core/errors';
 import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
-import { ModelMeta, loadModelDir } from '../core/io/modelDir';
+import { META_FILE, ModelMeta, loadModelDir } from '../core/io/modelDir';
 import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { computeOutputs, evaluateModel } from '../core/metrics';
 import { ARCHITECTURES } from '../core/models';
@@ -190,6 +190,8 @@ async function modelAndSplit(flags: ParsedFlags) {
   const { model, modelJson } = loaded;
   const trainConfig = str(flags, 'train-config');
   const meta = loaded.meta ?? (trainConfig ? metaOfTrainConfig(trainConfig) : null);
+  // Without a gccs.json nothing says which data the model is for: never fall back to the synthetic set silently.
+  if (!meta && !flags.dataset) throw new UserError(`${modelJson}: no ${META_FILE} beside it to take the dataset from: pass --dataset (and --data) or --train-config`);
   const spec = datasetSpec(flags, meta);
   const dataset = await loadDataset(spec);
   assertOutputWidth(model, modelJson, dataset.classNames.length, dataset.source);

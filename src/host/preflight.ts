@@ -24,8 +24,10 @@ function topologyInputShape(topology: Record<string, unknown>): (number | null)[
 }
 
 /**
- * Why the model cannot be loaded (missing or damaged model.json, missing or truncated weight
- * shards, unreadable gccs.json, an input shape that contradicts gccs.json), or undefined.
+ * Why the model cannot be loaded (missing or damaged model.json, a topology that disagrees with
+ * its weights, weight shards missing, truncated or outside the folder, an invalid gccs.json, an
+ * input shape that contradicts gccs.json), or undefined. Bounded like the engine's own checks
+ * (MODEL_LIMITS: model.json's size is checked before it is read), so it cannot stall the host.
  */
 export function modelProblem(model: string): string | undefined {
   const modelJson = modelJsonOf(model);
@@ -34,7 +36,7 @@ export function modelProblem(model: string): string | undefined {
     const meta = readModelMeta(modelJson);
     if (!meta) return undefined;
     const shape = topologyInputShape(parsed.modelTopology);
-    if (shape && meta.inputShape && (shape.length !== meta.inputShape.length || shape.some((d, i) => d !== null && d !== meta.inputShape![i]))) {
+    if (shape && (shape.length !== meta.inputShape.length || shape.some((d, i) => d !== null && d !== meta.inputShape[i]))) {
       return `${modelJson}: the model takes inputs of shape [${shape.join(', ')}] but ${path.join(path.dirname(modelJson), META_FILE)} says [${meta.inputShape.join(', ')}]`;
     }
     return undefined;

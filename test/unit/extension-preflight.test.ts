@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sampleModelMeta } from '../helpers/modelMeta';
 import { folderWriteProblem, modelJsonOf, modelProblem } from '../../src/host/preflight';
 
 /** A hand-written LayersModel: Dense 4 → 2 (kernel 4×2 + bias 2 float32 = 40 bytes) and its gccs.json. */
@@ -12,12 +13,12 @@ function tinyModel(): string {
     path.join(dir, 'model.json'),
     JSON.stringify({
       format: 'layers-model',
-      modelTopology: { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { units: 2, batch_input_shape: [null, 4] } }] } },
+      modelTopology: { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, batch_input_shape: [null, 4] } }] } },
       weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'd/kernel', shape: [4, 2], dtype: 'float32' }, { name: 'd/bias', shape: [2], dtype: 'float32' }] }],
     }),
   );
   fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(40));
-  fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ inputShape: [4], numClasses: 2 }));
+  fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(sampleModelMeta({ inputShape: [4], numClasses: 2, classNames: ['a', 'b'] })));
   return dir;
 }
 
@@ -31,13 +32,14 @@ test('a complete model has no problem, whichever of its files is named', () => {
 
 test('each way a model folder can be broken is one line naming the file and the problem', () => {
   const cases: [string, (dir: string) => void, RegExp][] = [
-    ['missing model.json', (dir) => fs.rmSync(path.join(dir, 'model.json')), /model\.json: file not found$/],
+    ['missing model.json', (dir) => fs.rmSync(path.join(dir, 'model.json')), /model\.json: the file is missing$/],
     ['corrupt model.json', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "layers-mo'), /model\.json: not valid JSON/],
     ['a graph model', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "graph-model"}'), /model\.json: a TensorFlow\.js graph model/],
-    ['missing shard', (dir) => fs.rmSync(path.join(dir, 'w.bin')), /model\.json: weight file w\.bin is missing$/],
-    ['truncated shard', (dir) => fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(20)), /model\.json: the weight file w\.bin hold 20 bytes but the weights need 40 \(truncated, or from another model\)$/],
+    ['missing shard', (dir) => fs.rmSync(path.join(dir, 'w.bin')), /model\.json: weight file "w\.bin" is missing$/],
+    ['truncated shard', (dir) => fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(20)), /model\.json: the weight file "w\.bin" holds 20 bytes but its weights need 40 \(truncated, or from another model\)$/],
     ['corrupt gccs.json', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), '{'), /gccs\.json: not valid JSON/],
-    ['wrong input shape', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ inputShape: [28, 28, 1] })), /model\.json: the model takes inputs of shape \[4\] but .*gccs\.json says \[28, 28, 1\]$/],
+    ['gccs.json without inputShape', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ ...sampleModelMeta(), inputShape: undefined })), /gccs\.json: missing "inputShape"$/],
+    ['wrong input shape', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(sampleModelMeta({ inputShape: [28, 28, 1], numClasses: 2 }))), /model\.json: the model takes inputs of shape \[4\] but .*gccs\.json says \[28, 28, 1\]$/],
   ];
   for (const [name, damage, expected] of cases) {
     const dir = tinyModel();

@@ -9,18 +9,15 @@ import { DATASET_KINDS } from '../../src/core/data';
 import { UserError } from '../../src/core/errors';
 import { CONFIG_LIMITS, DATA_LIMITS } from '../../src/core/limits';
 import { EXPERIMENT_SCHEMA } from '../../src/host/experiment';
+import { sampleModelMeta } from '../helpers/modelMeta';
 import { GRID_KEYS, SWEEP_SCHEMA, SweepConfig, loadSweepConfig, parseGrid, planSweep } from '../../src/core/sweep';
 
 /** A model folder as far as planning is concerned: a model.json and, optionally, a gccs.json. */
 function fakeModel(withMeta = true): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-plan-'));
   fs.writeFileSync(path.join(dir, 'model.json'), '{}');
-  const meta = {
-    dataset: { spec: { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300, seed: 1 }, trainRange: null, testRange: null, validationFraction: 0.1, splitSeed: 1 },
-    loss: { kind: 'gccs', muT: 50, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 },
-    numClasses: 10,
-  };
-  if (withMeta) fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(meta));
+  // Synthetic data (600/300, seed 1), validation 0.1, split seed 1, GCCS with μ_T 50.
+  if (withMeta) fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(sampleModelMeta()));
   return dir;
 }
 

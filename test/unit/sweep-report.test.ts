@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sampleModelMeta } from '../helpers/modelMeta';
 import { CellResult, SweepCell, SweepConfig, formatSummary, planSweep, renderReport, summarizeSweep } from '../../src/core/sweep';
 
 function fakeModel(name: string): string {
@@ -10,7 +11,8 @@ function fakeModel(name: string): string {
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'model.json'), '{}');
   const spec = { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300 };
-  fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ dataset: { spec, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 }, loss: { kind: 'crossentropy' } }));
+  const meta = sampleModelMeta({ loss: { kind: 'crossentropy' } });
+  fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ ...meta, dataset: { ...meta.dataset, spec, validationFraction: 0, splitSeed: 0 } }));
   return dir;
 }
 

@@ -1,17 +1,25 @@
 /**
- * The structural checks of a TensorFlow.js LayersModel on disk (model.json and its weight shards)
- * that need no TensorFlow.js: the engine runs them before building a model, and the extension
- * host before asking anything about a model it cannot load.
+ * The checks of a TensorFlow.js LayersModel on disk (model.json and its weight shards) that need
+ * no TensorFlow.js: the engine runs them before building a model, and the extension host before
+ * asking anything about a model it cannot load. Everything a hostile model.json could make the
+ * engine read or allocate is checked here first: the file's size, its nesting, the manifest's
+ * shapes and dtypes, the weights its topology implies, and the shard files it names.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import SCHEMA from '../../../schema/layers-model.schema.json';
 import { UserError } from '../errors';
+import { MODEL_LIMITS } from '../limits';
+import { JsonSchema, formatPath, validateJson } from '../sweep/jsonSchema';
+import { impliedWeights } from './layersTopology';
+import { FolderFile, checkWeightPath, formatBytes, quote, readFolderJson, realFolder } from './modelFolder';
+
+const LAYERS_MODEL_SCHEMA = SCHEMA as unknown as JsonSchema;
 
 export interface WeightSpec {
   name: string;
   shape: number[];
-  dtype: string;
-  quantization?: { dtype: string };
+  dtype: 'float32' | 'int32';
+  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number };
 }
 
 export interface LayersModelJson {
@@ -20,47 +28,84 @@ export interface LayersModelJson {
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
 }
 
-const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+/** A checked model: its model.json, and its shard files in manifest order with their sizes, whose sum is weightBytes. */
+export interface CheckedLayersModel extends LayersModelJson {
+  shards: FolderFile[];
+  weightBytes: number;
+}
+
+const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2 };
+
+const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const specBytes = (spec: WeightSpec) => BYTES_PER_VALUE[spec.quantization?.dtype ?? spec.dtype] * product(spec.shape);
+const formatShape = (shape: number[]) => `[${shape.join(', ')}]`;
+
+function overCap(modelJson: string, what: string, bytes: number): UserError {
+  return new UserError(`${modelJson}: ${what} ${formatBytes(bytes)}, more than the ${formatBytes(MODEL_LIMITS.weightBytes)} cap on weights (MODEL_LIMITS.weightBytes, README › Limits)`);
+}
 
 /**
- * Reads model.json and checks that it is a LayersModel whose weight shards exist and hold exactly
- * the bytes its weights need; a UserError naming the file and the problem otherwise.
+ * The manifest against the topology: every weight the topology implies is listed once with the
+ * same shape, and nothing else is. Manifest names are matched on their last two parts
+ * (`layer/weight`), as TensorFlow.js matches them.
  */
-export function readLayersModelJson(modelJson: string): LayersModelJson {
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(fs.readFileSync(modelJson, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'file not found' : code ? `cannot be read (${code})` : `not valid JSON (${(error as Error).message})`;
-    throw new UserError(`${modelJson}: ${reason}`);
+function checkWeightsAgainstTopology(modelJson: string, parsed: LayersModelJson): void {
+  const implied = impliedWeights(parsed.modelTopology, modelJson);
+  const impliedBytes = implied.reduce((sum, weight) => sum + 4 * product(weight.shape), 0);
+  if (impliedBytes > MODEL_LIMITS.weightBytes) {
+    throw overCap(modelJson, `the topology implies ${implied.reduce((sum, w) => sum + product(w.shape), 0).toLocaleString('en')} weights,`, impliedBytes);
   }
-  if (parsed === null || typeof parsed !== 'object') throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (not a JSON object)`);
+  const listed = new Map<string, WeightSpec>();
+  for (const spec of parsed.weightsManifest.flatMap((group) => group.weights)) {
+    const key = spec.name.split('/').slice(-2).join('/');
+    if (listed.has(key)) throw new UserError(`${modelJson}: weightsManifest lists weight ${quote(spec.name)} twice`);
+    listed.set(key, spec);
+  }
+  for (const weight of implied) {
+    const spec = listed.get(weight.key);
+    if (!spec) throw new UserError(`${modelJson}: the topology needs weight ${quote(weight.key)} ${formatShape(weight.shape)}, which weightsManifest does not list`);
+    if (formatShape(spec.shape) !== formatShape(weight.shape)) {
+      throw new UserError(`${modelJson}: weight ${quote(spec.name)} is ${formatShape(spec.shape)} in weightsManifest but the topology implies ${formatShape(weight.shape)}`);
+    }
+    listed.delete(weight.key);
+  }
+  const [extra] = listed.values();
+  if (extra) throw new UserError(`${modelJson}: weightsManifest lists weight ${quote(extra.name)}, which no layer of the topology has`);
+}
+
+/**
+ * Reads model.json and checks that it is a LayersModel whose topology, manifest and weight shards
+ * agree, within MODEL_LIMITS, with every shard a regular file inside the model's folder; a
+ * UserError naming the file and the problem otherwise. Reads nothing but model.json (or the
+ * text a committed save holds for it: atomic.ts).
+ */
+export function readLayersModelJson(modelJson: string): CheckedLayersModel {
+  const folder = realFolder(path.dirname(modelJson), modelJson);
+  const parsed = readFolderJson(modelJson, folder, MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes') as Record<string, unknown>;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (not a JSON object)`);
   if (parsed.format === 'graph-model') {
     throw new UserError(`${modelJson}: a TensorFlow.js graph model; only LayersModels (tf.layers / Keras) can be trained and attacked`);
   }
-  const topology = parsed.modelTopology;
-  const manifest = parsed.weightsManifest;
-  if (!topology || typeof topology !== 'object') throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (no modelTopology)`);
-  if (!Array.isArray(manifest)) throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (no weightsManifest)`);
-  const dir = path.dirname(modelJson);
-  let have = 0;
-  let need = 0;
-  for (const group of manifest as LayersModelJson['weightsManifest']) {
-    for (const shard of group.paths) {
-      const file = path.join(dir, shard);
-      if (!fs.existsSync(file)) throw new UserError(`${modelJson}: weight file ${shard} is missing`);
-      have += fs.statSync(file).size;
+  if (!('modelTopology' in parsed)) throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (no modelTopology)`);
+  if (!('weightsManifest' in parsed)) throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (no weightsManifest)`);
+  const problem = validateJson(parsed, LAYERS_MODEL_SCHEMA);
+  if (problem) throw new UserError(`${modelJson}: ${problem.path.length ? `${formatPath(problem.path)}: ` : ''}${problem.message}`);
+  const model = parsed as unknown as LayersModelJson;
+
+  const declaredBytes = model.weightsManifest.reduce((sum, group) => sum + group.weights.reduce((s, spec) => s + specBytes(spec), 0), 0);
+  if (declaredBytes > MODEL_LIMITS.weightBytes) throw overCap(modelJson, 'weightsManifest declares', declaredBytes);
+  checkWeightsAgainstTopology(modelJson, model);
+
+  const shards: FolderFile[] = [];
+  for (const group of model.weightsManifest) {
+    const files = group.paths.map((shard) => checkWeightPath(shard, folder, modelJson));
+    const have = files.reduce((sum, f) => sum + f.bytes, 0);
+    const need = group.weights.reduce((sum, spec) => sum + specBytes(spec), 0);
+    if (have !== need) {
+      const names = group.paths.map((p) => quote(p)).join(', ');
+      throw new UserError(`${modelJson}: the weight file${files.length > 1 ? 's' : ''} ${names} hold${files.length > 1 ? '' : 's'} ${have} bytes but ${files.length > 1 ? 'their' : 'its'} weights need ${need} (truncated, or from another model)`);
     }
-    for (const spec of group.weights) {
-      const bytes = BYTES_PER_VALUE[spec.quantization?.dtype ?? spec.dtype];
-      if (bytes === undefined) throw new UserError(`${modelJson}: weight ${spec.name} has unknown dtype ${spec.quantization?.dtype ?? spec.dtype}`);
-      need += bytes * spec.shape.reduce((a, b) => a * b, 1);
-    }
+    shards.push(...files);
   }
-  if (have !== need) {
-    const shards = (manifest as LayersModelJson['weightsManifest']).flatMap((group) => group.paths).join(', ');
-    throw new UserError(`${modelJson}: the weight file${shards.includes(',') ? 's' : ''} ${shards} hold ${have} bytes but the weights need ${need} (truncated, or from another model)`);
-  }
-  return parsed as unknown as LayersModelJson;
+  return { ...model, shards, weightBytes: declaredBytes };
 }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { io } from '../tf';
 import { UserError } from '../errors';
 import { commitFiles, jsonText } from './atomic';
 import { readLayersModelJson } from './layersModelCheck';
+import { quote, readFolderFile } from './modelFolder';
 
 /** Weight shards of earlier saves, removed once a new save is committed. */
 const WEIGHTS_PATTERN = /^weights\.[0-9a-f]{12}\.bin$/;
@@ -50,16 +49,25 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Reads model.json and its weight shards, with a one-line error for anything that is not a complete LayersModel. */
+/**
+ * Reads model.json and its weight shards, with a one-line error for anything that is not a
+ * complete LayersModel: everything is checked (readLayersModelJson) before the one buffer of
+ * exactly the weights' size is allocated and filled from the shards.
+ */
 export function readLayersModelArtifacts(modelJson: string): io.ModelArtifacts {
-  const parsed = readLayersModelJson(modelJson);
-  const dir = path.dirname(modelJson);
-  const joined = Buffer.concat(parsed.weightsManifest.flatMap((group) => group.paths.map((shard) => fs.readFileSync(path.join(dir, shard)))));
+  const checked = readLayersModelJson(modelJson);
+  const weights = new Uint8Array(checked.weightBytes);
+  const names = checked.weightsManifest.flatMap((group) => group.paths);
+  let offset = 0;
+  checked.shards.forEach((shard, i) => {
+    readFolderFile(shard, modelJson, `weight file ${quote(names[i])}`, weights, offset);
+    offset += shard.bytes;
+  });
   return {
-    modelTopology: parsed.modelTopology,
-    weightSpecs: parsed.weightsManifest.flatMap((group) => group.weights) as io.WeightsManifestEntry[],
-    weightData: joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength),
-    format: parsed.format,
+    modelTopology: checked.modelTopology,
+    weightSpecs: checked.weightsManifest.flatMap((group) => group.weights) as io.WeightsManifestEntry[],
+    weightData: weights.buffer,
+    format: checked.format,
   };
 }
 

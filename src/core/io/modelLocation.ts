@@ -4,9 +4,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import SCHEMA from '../../../schema/model-meta.schema.json';
 import { UserError } from '../errors';
+import { MODEL_LIMITS } from '../limits';
+import { JsonSchema, formatPath, validateJson } from '../sweep/jsonSchema';
 import { pendingText } from './atomic';
 import type { ModelMeta } from './modelDir';
+import { readFolderJson, realFolder } from './modelFolder';
+
+export const MODEL_META_SCHEMA = SCHEMA as unknown as JsonSchema;
 
 export const META_FILE = 'gccs.json';
 
@@ -15,15 +21,19 @@ export function modelFolderOf(location: string): string {
   return ['model.json', META_FILE].includes(path.basename(location)) ? path.dirname(location) : location;
 }
 
-/** The gccs.json beside a model.json, or null for a LayersModel this engine did not train. */
+/**
+ * The gccs.json beside a model.json, checked against schema/model-meta.schema.json; null only when
+ * there is none (a LayersModel this engine did not train). Anything else that is not a complete
+ * gccs.json (null, a number, a missing or mistyped field, a file outside the folder) is a
+ * UserError naming the file and the field.
+ */
 export function readModelMeta(modelJson: string): ModelMeta | null {
-  const metaFile = path.join(path.dirname(modelJson), META_FILE);
-  // A save cut short after its commit point: its gccs.json is the one that goes with its model.json.
-  const pending = pendingText(metaFile);
-  if (pending === null && !fs.existsSync(metaFile)) return null;
-  try {
-    return JSON.parse(pending ?? fs.readFileSync(metaFile, 'utf8')) as ModelMeta;
-  } catch (error) {
-    throw new UserError(`${metaFile}: not valid JSON (${(error as Error).message})`);
-  }
+  const folder = path.dirname(modelJson);
+  const metaFile = path.join(folder, META_FILE);
+  // A save cut short after its commit point holds the gccs.json that goes with its model.json (readFolderJson reads it).
+  if (pendingText(metaFile) === null && !fs.lstatSync(metaFile, { throwIfNoEntry: false })) return null;
+  const value = readFolderJson(metaFile, realFolder(folder, metaFile), MODEL_LIMITS.metaBytes, 'MODEL_LIMITS.metaBytes');
+  const problem = validateJson(value, MODEL_META_SCHEMA);
+  if (problem) throw new UserError(`${metaFile}: ${problem.path.length ? `${formatPath(problem.path)}: ` : ''}${problem.message}`);
+  return value as ModelMeta;
 }

@@ -1,0 +1,155 @@
+/**
+ * A model folder is a sandbox: model.json, its weight shards and gccs.json are read only when
+ * they resolve (after symlinks) to regular files inside the folder, with their size checked
+ * before anything is read, and exactly that many bytes read. No TensorFlow.js here (the
+ * extension host uses it).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { pendingText } from './atomic';
+import { CONFIG_LIMITS, MODEL_LIMITS } from '../limits';
+import { formatPath, parseJson } from '../sweep/jsonSchema';
+
+/** A file inside a model folder, checked: its real path and its size in bytes. */
+export interface FolderFile {
+  real: string;
+  bytes: number;
+}
+
+/** A user string (a path, a name) quoted and shortened so that any error stays one readable line. */
+export function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${bytes} bytes`;
+}
+
+/** What a non-regular file is, for the error message. */
+function kindOf(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function realpathOrFail(file: string, label: string, owner: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError(`${owner}: ${label} ${code === 'ENOENT' ? 'is missing' : `cannot be read (${code})`}`);
+  }
+}
+
+/** The folder's real path (symlinks resolved), which every file of the model must stay inside. */
+export function realFolder(folder: string, owner: string): string {
+  return realpathOrFail(folder, `folder ${quote(folder)}`, owner);
+}
+
+/**
+ * Checks that `file` resolves to a regular file inside `folderReal` and is at most `maxBytes`
+ * long; `label` names it in errors, which are prefixed with `owner` (the file that refers to it).
+ */
+export function checkFolderFile(file: string, folderReal: string, label: string, owner: string, maxBytes: number, capName: string): FolderFile {
+  const real = realpathOrFail(file, label, owner);
+  if (!real.startsWith(folderReal + path.sep)) throw new UserError(`${owner}: ${label} resolves to a file outside the model folder`);
+  const stat = fs.statSync(real);
+  if (!stat.isFile()) throw new UserError(`${owner}: ${label} is ${kindOf(stat)}, not a regular file`);
+  if (stat.size > maxBytes) {
+    throw new UserError(`${owner}: ${label} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} cap (${capName}, README › Limits)`);
+  }
+  return { real, bytes: stat.size };
+}
+
+/**
+ * A weight path from a manifest → the checked file it names: a relative path inside the folder
+ * (subfolders allowed), never absolute, a URL or `..`; then as checkFolderFile.
+ */
+export function checkWeightPath(shard: unknown, folderReal: string, owner: string): FolderFile {
+  if (typeof shard !== 'string' || shard.length === 0 || shard.includes('\0')) throw new UserError(`${owner}: weight path ${quote(shard)} is not a file name`);
+  const label = `weight file ${quote(shard)}`;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(shard)) throw new UserError(`${owner}: ${label} is a URL; only files inside the model folder are read`);
+  if (path.isAbsolute(shard) || path.win32.isAbsolute(shard)) throw new UserError(`${owner}: ${label} is an absolute path; only files inside the model folder are read`);
+  if (shard.split(/[\\/]/).includes('..')) throw new UserError(`${owner}: ${label} leaves the model folder ("..")`);
+  return checkFolderFile(path.join(folderReal, shard), folderReal, label, owner, MODEL_LIMITS.weightBytes, 'MODEL_LIMITS.weightBytes');
+}
+
+/**
+ * Reads exactly `file.bytes` bytes of a checked file into `target` at `offset`. Opened without
+ * following a final symlink and without blocking (a FIFO swapped in after the check cannot hang
+ * the read), and checked again by fstat: still a regular file of the same size.
+ */
+export function readFolderFile(file: FolderFile, owner: string, label: string, target: Uint8Array = new Uint8Array(file.bytes), offset = 0): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(file.real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    throw new UserError(`${owner}: ${label} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile() || stat.size !== file.bytes) throw new UserError(`${owner}: ${label} changed while it was being read`);
+    let done = 0;
+    while (done < file.bytes) {
+      const read = fs.readSync(fd, target, offset + done, file.bytes - done, done);
+      if (read === 0) throw new UserError(`${owner}: ${label} changed while it was being read`);
+      done += read;
+    }
+    return target;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Whether JSON text nests arrays and objects more than `limit` levels deep (strings skipped); one pass, no allocation. */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** The text of a checked file. */
+export function readFolderText(file: FolderFile, name: string): string {
+  return Buffer.from(readFolderFile(file, name, 'the file')).toString('utf8');
+}
+
+/**
+ * Parses the text of a JSON file of a model folder (whose size has been capped) with the engine's
+ * JSON reader (parseJson: no __proto__ keys, bounded nesting), after a first pass that refuses
+ * deep nesting before JSON.parse builds anything.
+ */
+export function parseFolderJson(text: string, name: string): unknown {
+  if (nestedDeeperThan(text, CONFIG_LIMITS.jsonDepth)) {
+    throw new UserError(`${name}: JSON nested more than ${CONFIG_LIMITS.jsonDepth} levels deep (CONFIG_LIMITS.jsonDepth, README › Limits)`);
+  }
+  const parsed = parseJson(text);
+  if ('problem' in parsed) throw new UserError(`${name}: ${parsed.problem.path.length ? `${formatPath(parsed.problem.path)}: ` : ''}${parsed.problem.message.split('\n')[0]}`);
+  return parsed.value;
+}
+
+/**
+ * The committed JSON of a model folder's file (model.json, gccs.json): the text that a save cut
+ * short after its commit point holds for it (atomic.ts pendingText), else the file, checked
+ * (checkFolderFile) and read; then parsed (parseFolderJson).
+ */
+export function readFolderJson(file: string, folderReal: string, maxBytes: number, capName: string): unknown {
+  const pending = pendingText(file);
+  if (pending !== null && Buffer.byteLength(pending) > maxBytes) {
+    throw new UserError(`${file}: ${formatBytes(Buffer.byteLength(pending))} in the pending save, more than the ${formatBytes(maxBytes)} cap (${capName}, README › Limits)`);
+  }
+  return parseFolderJson(pending ?? readFolderText(checkFolderFile(file, folderReal, 'the file', file, maxBytes, capName), file), file);
+}
