@@ -20,8 +20,11 @@ export const MODEL_LIMITS = {
 export const DATA_LIMITS = {
   /** Height and width of a dataset's images, i.e. of the model's input (ImageNet crops are 224). */
   imageSide: 1024,
-  /** Pixels of one PNG/JPEG of an image folder before resizing; decoding holds 4 bytes per pixel. */
-  sourceImagePixels: 4096 * 4096,
+  /**
+   * Pixels of one PNG/JPEG of an image folder before resizing (4.2 MP); decoding holds 4 bytes per
+   * pixel and jpeg-js several times that, whatever the file's size, so the header is checked first.
+   */
+  sourceImagePixels: 2048 * 2048,
   /** One PNG/JPEG file of an image folder. */
   sourceImageBytes: 64 * MiB,
   /**

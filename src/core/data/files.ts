@@ -131,6 +131,8 @@ export class ByteReader {
 export interface ByteStream {
   reader: ByteReader;
   gzipped: boolean;
+  /** The file's size on disk (for a file that is not gzipped, the number of bytes the reader will give). */
+  size: number;
   /** Stops reading (and decompressing) and releases the file. */
   close(): void;
 }
@@ -158,6 +160,7 @@ export async function openMaybeGzipped(file: string): Promise<ByteStream> {
   return {
     reader: new ByteReader(wrapped),
     gzipped,
+    size,
     close: () => {
       stream.destroy();
       raw.destroy();

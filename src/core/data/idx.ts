@@ -52,15 +52,18 @@ async function openIdx(file: string, format: keyof typeof IDX_FORMATS): Promise<
  * gzip bomb is stopped one chunk past the declared size.
  */
 async function readIdxData({ file, format, dims, stream }: OpenIdx): Promise<Uint8Array> {
-  const { content, header } = IDX_FORMATS[format];
+  const { ndims, content, header } = IDX_FORMATS[format];
+  const declared = dims.reduce((a, b) => a * b, 1);
+  const mismatch = (held: number) =>
+    new UserError(`${file}: ${held < declared ? 'truncated' : 'longer than its header says'}: header says ${header(dims)} but file holds ${held} bytes of ${content}`);
   try {
-    const data = new Uint8Array(dims.reduce((a, b) => a * b, 1));
+    // A plain file's size is known: compare before allocating. A gzipped one is read up to one chunk past the declared size.
+    if (!stream.gzipped && stream.size - 4 - 4 * ndims !== declared) throw mismatch(stream.size - 4 - 4 * ndims);
+    const data = new Uint8Array(declared);
     const held = await stream.reader.readInto(data);
-    if (held < data.length) {
-      throw new UserError(`${file}: truncated: header says ${header(dims)} but file holds ${held} bytes of ${content}`);
-    }
+    if (held < declared) throw mismatch(held);
     if (!(await stream.reader.atEnd())) {
-      throw new UserError(`${file}: longer than its header says: header says ${header(dims)} (${data.length} bytes of ${content})`);
+      throw new UserError(`${file}: longer than its header says: header says ${header(dims)} (${declared} bytes of ${content})`);
     }
     return data;
   } finally {
