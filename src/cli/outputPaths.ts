@@ -20,9 +20,19 @@ export interface OutputPath extends PathFlag {
 
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 
+/** stat, or undefined where nothing is (ENOTDIR too: a path below a file). */
+function statOf(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
 /** Where `file` is, for comparisons: its device and inode when it exists, else its real parent's path. */
 function identity(file: string): string | undefined {
-  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  const stat = statOf(file);
   if (stat) return `inode ${stat.dev}:${stat.ino}`;
   const absolute = path.resolve(file);
   const parent = path.dirname(absolute);
@@ -38,7 +48,7 @@ function existingAncestor(file: string): string {
 
 function checkWritable({ flag, path: file, kind }: OutputPath): void {
   const fail = (problem: string) => new UserError(`flag --${flag}: ${file} ${problem}`);
-  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  const stat = statOf(file);
   if (stat) {
     if (kind === 'file' && stat.isDirectory()) throw fail('is a folder (expected a file)');
     if (kind === 'file' && !stat.isFile()) throw fail('is not a regular file');

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/core/backend';
+import { CONFIG_LIMITS } from '../../src/core/limits';
 import { saveLayersModel } from '../../src/core/io/layersModelFiles';
 
 // Runs the built CLI bundle (npm test builds it first), as a user would.
@@ -102,4 +103,33 @@ test('gccs sweep: configuration errors name the file and the JSON path; results 
   const resumed = gccs('sweep', '--config', good, '--resume', '--json');
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).ran, 0);
+});
+
+test('outputs are checked before anything is written: one file for two outputs, an input as an output, a folder, a foreign --resume file', () => {
+  const precious = path.join(dir, 'precious.jsonl');
+  fs.writeFileSync(precious, 'my notes, no newline at the end');
+  const before = fs.readFileSync(precious);
+  const attack = (...args: string[]) => gccs('attack', '--model', model, '--attack', 'fgsm', '--eps', '0.1', '--count', '20', '--workers', '1', ...args);
+  assertOneLineError(attack('--resume', '--out', precious, '--report', precious), `flag --report: ${precious} is the same file as --out (${precious}): write to another file`);
+  fs.symlinkSync(precious, path.join(dir, 'link.html'));
+  assertOneLineError(attack('--out', precious, '--report', path.join(dir, 'link.html')), /^gccs: error: flag --report: .*link\.html is the same file as --out/);
+  assertOneLineError(attack('--resume', '--out', precious), `${precious} does not end in a result line of this sweep (its last 31 bytes have no newline): write to another --out file`);
+  assert.deepEqual(fs.readFileSync(precious), before, 'the file is byte-identical');
+
+  const config = writeConfig('outputs.json', { models: [model], attacks: [{ name: 'fgsm', eps: [0.1] }], count: 20 });
+  const configBytes = fs.readFileSync(config);
+  assertOneLineError(gccs('sweep', '--config', config, '--report', config), `flag --report: ${config} is the same file as the input --config (${config}): write to another file`);
+  assertOneLineError(gccs('sweep', '--config', config, '--out', config, '--resume'), `flag --out: ${config} is the same file as the input --config (${config}): write to another file`);
+  assert.deepEqual(fs.readFileSync(config), configBytes, 'the configuration is byte-identical');
+  assertOneLineError(gccs('sweep', '--config', config, '--out', dir), `flag --out: ${dir} is a folder (expected a file)`);
+  assertOneLineError(gccs('sweep', '--config', config, '--out', path.join(config, 'r.jsonl')), `flag --out: ${path.join(config, 'r.jsonl')} cannot be created: ${config} is not a folder`);
+  assert.ok(!fs.existsSync(path.join(dir, 'outputs.html')), 'no report was written');
+
+  assertOneLineError(gccs('train', '--epochs', '1', '--out', config), `flag --out: ${config} is a file (expected a folder)`);
+  assertOneLineError(gccs('latent', '--model', model, '--output', path.join(model, 'gccs.json')), `flag --output: ${path.join(model, 'gccs.json')} is the same file as the input --model (${path.join(model, 'gccs.json')}): write to another file`);
+  assertOneLineError(gccs('train', '--epochs', String(CONFIG_LIMITS.epochs + 1), '--out', path.join(dir, 'never')), `--epochs must be at most ${CONFIG_LIMITS.epochs} (got ${CONFIG_LIMITS.epochs + 1}; README › Limits)`);
+  assertOneLineError(attack('--workers', String(CONFIG_LIMITS.workers + 1)), `workers must be at most ${CONFIG_LIMITS.workers} (got ${CONFIG_LIMITS.workers + 1}; README › Limits)`);
+  assertOneLineError(attack('--steps', '1e9'), /^gccs: error: flag --steps: /);
+  assertOneLineError(gccs('attack', '--model', model, '--attack', 'pgd', '--steps', '100000'), `flag --steps: must be ≤ ${CONFIG_LIMITS.steps} (got 100000)`);
+  assertOneLineError(gccs('attack', '--model', model, '--attack', 'spsa', '--iterations', '1:20000:1'), `flag --iterations: grid "1:20000:1" has 20000 points (at most ${CONFIG_LIMITS.gridValues})`);
 });
