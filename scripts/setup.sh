@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh clone: Debian's clang and lld (they compile the WebAssembly SIMD kernels,
-# scripts/build-simd-kernels.mjs) when missing, then the npm dependencies.
+# scripts/build-simd-kernels.mjs) when missing, the npm dependencies, and `gccs` on the PATH
+# (scripts/link-cli.sh: npm link).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null; then
@@ -9,3 +10,4 @@ if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null; then
   $SUDO apt-get install -y --no-install-recommends clang lld
 fi
 npm ci --no-audit --no-fund
+scripts/link-cli.sh
