@@ -6,7 +6,10 @@ import * as path from 'node:path';
 import { GCCS_DEFAULTS } from '../../src/core/loss/gccs';
 import { ARCHITECTURES } from '../../src/core/models';
 import { DATASET_KINDS } from '../../src/core/data';
-import { validateJson } from '../../src/core/sweep/jsonSchema';
+import { UserError } from '../../src/core/errors';
+import { CONFIG_LIMITS } from '../../src/core/limits';
+import SWEEP_SCHEMA from '../../schema/sweep.schema.json';
+import { JsonSchema, validateJson } from '../../src/core/sweep/jsonSchema';
 import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
 import { BUILT_IN_MODELS, EXPERIMENT_SCHEMA, ExperimentError, loadExperiment, parseExperiment } from '../../src/host/experiment';
 
@@ -83,4 +86,38 @@ test('a bad experiment file is one line naming the file and the field', () => {
   assert.equal(error(JSON.stringify({ ...valid, split: { trainRange: '10:5' } })), 'bad.gccs.json: split.trainRange: end must be above start (got "10:5")');
   assert.equal(error(JSON.stringify({ ...valid, dataset: { kind: 'folder' } })), 'bad.gccs.json: dataset.path: dataset kind "folder" needs a path (its folder)');
   assert.match(error('{ "dataset": '), /^bad\.gccs\.json: not valid JSON/);
+});
+
+test('the validator is strict: a schema keyword or format it does not implement fails to compile instead of being ignored', () => {
+  assert.throws(() => validateJson(1, { type: 'number', exclusiveMaximun: 3 } as JsonSchema), /strict mode: unknown keyword: "exclusiveMaximun"/);
+  assert.throws(() => validateJson('a', { type: 'string', format: 'email' } as JsonSchema), /unknown format "email"/);
+  assert.throws(() => validateJson([1], { items: { type: 'number' } }), /strict mode: missing type "array" for keyword "items"/);
+  // The shipped schemas compile under the same rules.
+  for (const schema of [EXPERIMENT_SCHEMA, SWEEP_SCHEMA as JsonSchema]) assert.ok(validateJson({}, schema));
+});
+
+test('experiment files: __proto__/constructor/prototype keys, the caps and oversized files are one line naming the file', () => {
+  const file = '/ws/hostile.gccs.json';
+  const message = (text: string) => {
+    try {
+      parseExperiment(file, text);
+    } catch (e) {
+      assert.ok(e instanceof ExperimentError && e instanceof UserError);
+      assert.ok(!e.message.includes('\n'));
+      return e.message;
+    }
+    assert.fail('no error');
+  };
+  assert.equal(message('{"dataset":{"kind":"synthetic","__proto__":{"path":"/etc"}},"outDir":"m"}'), 'hostile.gccs.json: dataset.__proto__: the key "__proto__" is not allowed');
+  assert.equal(message('{"dataset":{"kind":"synthetic"},"outDir":"m","optimizer":{"constructor":1}}'), 'hostile.gccs.json: optimizer.constructor: the key "constructor" is not allowed');
+  assert.equal(message(JSON.stringify({ ...valid, epochs: CONFIG_LIMITS.epochs + 1 })), `hostile.gccs.json: epochs: must be ≤ ${CONFIG_LIMITS.epochs} (got ${CONFIG_LIMITS.epochs + 1})`);
+  assert.equal(message(JSON.stringify({ ...valid, batchSize: 1 })), 'hostile.gccs.json: batchSize: must be ≥ 2 (got 1)');
+  assert.equal(message(JSON.stringify({ ...valid, workers: 1000 })), `hostile.gccs.json: workers: must be ≤ ${CONFIG_LIMITS.workers} (got 1000)`);
+  assert.equal(message(JSON.stringify({ ...valid, dataset: { kind: 'synthetic', syntheticTrain: 1e9 } })), `hostile.gccs.json: dataset.syntheticTrain: must be ≤ ${CONFIG_LIMITS.syntheticExamples} (got 1000000000)`);
+  assert.equal(message('null'), 'hostile.gccs.json: must be an object (got null)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-experiment-'));
+  const big = path.join(dir, 'big.gccs.json');
+  fs.writeFileSync(big, `{"outDir":"m","dataset":{"kind":"synthetic"}}${' '.repeat(CONFIG_LIMITS.configFileBytes)}`);
+  assert.throws(() => loadExperiment(big), (e: unknown) => e instanceof ExperimentError && /^big\.gccs\.json: is \d+ bytes \(at most 1048576\)$/.test(e.message));
+  assert.throws(() => loadExperiment(dir), (e: unknown) => e instanceof ExperimentError && e.message.endsWith(': is a folder, not a file'));
 });
