@@ -341,11 +341,18 @@ try {
     return describeCanvases(canvases);
   });
 
-  await step('during GCCS: Train of live.gccs.json the latent panel shows each epoch\'s checkpoint, then the finished model; the training panel follows the run', async () => {
+  await step('during GCCS: Train of live.gccs.json the latent panel shows each epoch\'s checkpoint, then the finished model; the training panel, behind it in one editor group, follows the run', async () => {
+    // F1 from inside a webview does not reach the workbench here: focus the Explorer first.
+    const focusExplorer = async () => {
+      await explorerRow('models').click();
+      await explorerRow('models').click();
+    };
+    // All panels in one editor group, so that the training panel is behind the latent panel (the
+    // layout that once hid its canvas from this test): the test must not depend on tab order.
+    await focusExplorer();
+    await runCommand('View: Join All Editor Groups');
     await frontPanel(page, 'GCCS Latent Space');
-    // F1 from inside the webview does not reach the workbench here: focus the Explorer first.
-    await explorerRow('models').click();
-    await explorerRow('models').click();
+    await focusExplorer();
     await runCommand('GCCS: Train');
     await chooseExperiment('live.gccs.json');
     const epochs = new Set();
