@@ -124,7 +124,7 @@ export interface FuzzSummary {
 /** Fails the property unless `error` is a one-line UserError. */
 function assertRefusal(error: unknown, input: string): void {
   if (!(error instanceof UserError)) throw new Error(`not a UserError for ${JSON.stringify(input.slice(0, 300))}: ${(error as Error)?.stack ?? error}`);
-  if (error.message.includes('\n')) throw new Error(`a UserError of several lines: ${error.message}`);
+  if (/[\n\r\u2028\u2029]/.test(error.message)) throw new Error(`a UserError of several lines: ${error.message}`);
   if (error.message.length > 1000) throw new Error(`a UserError of ${error.message.length} characters`);
 }
 

@@ -205,6 +205,8 @@ test('sweep files: __proto__, constructor and prototype keys, deep nesting, huge
   assertOneLine(load(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), new RegExp(`^${file}: (\\[0\\]){${CONFIG_LIMITS.jsonDepth}}: nested deeper than ${CONFIG_LIMITS.jsonDepth} levels$`));
   assertOneLine(load(' '.repeat(CONFIG_LIMITS.configFileBytes + 1)), `${file}: is ${CONFIG_LIMITS.configFileBytes + 1} bytes (at most ${CONFIG_LIMITS.configFileBytes})`);
   assertOneLine(load('null'), `${file}: must be an object (got null)`);
+  // V8's JSON.parse message quotes the text, newlines included (found by npm run fuzz:config).
+  assertOneLine(load('{"models":nu\nll}'), `${file}: not valid JSON (Unexpected token '\\u000a', "{"models":nu\\u000all}" is not valid JSON)`);
   assertOneLine(() => loadSweepConfig(dir), `${dir}: is a folder, not a file`);
   const fifo = path.join(dir, 'fifo.json');
   execFileSync('mkfifo', [fifo]);

@@ -58,7 +58,9 @@ export function parseJson(text: string): { value: unknown } | { problem: SchemaP
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { problem: { path: [], message: `not valid JSON (${(error as Error).message})` } };
+    // V8 quotes the text around the error, control characters and all: keep the message one line.
+    const detail = (error as Error).message.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return { problem: { path: [], message: `not valid JSON (${detail})` } };
   }
   const problem = checkJsonKeys(value);
   return problem ? { problem } : { value };
