@@ -6,8 +6,8 @@ import type { BackendName } from '../core/backend';
 
 export interface Settings {
   backend: BackendName;
-  /** ≥ 1: 0 in the settings means one per core. */
-  workers: number;
+  /** ≥ 1; undefined (0 in the settings): the CLI's default, one per core up to its cap. */
+  workers?: number;
   defaultAttacks: string[];
   defaultEpsilons: string;
   sampleCount: number;
@@ -22,7 +22,7 @@ export function readSettings(): Settings {
   const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
   return {
     backend: config.get<BackendName>('backend', 'auto'),
-    workers: workers > 0 ? Math.floor(workers) : os.availableParallelism(),
+    workers: workers > 0 ? Math.floor(workers) : undefined,
     defaultAttacks: config.get<string[]>('defaultAttacks', ['fgsm', 'pgd']),
     defaultEpsilons: config.get<string>('defaultEpsilons', '0:0.3:0.05'),
     sampleCount: config.get<number>('sampleCount', 1000),

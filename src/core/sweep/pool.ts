@@ -61,7 +61,7 @@ export class SweepCancelled extends UserError {
 
 export async function runSweep(config: SweepConfig, options: SweepOptions = {}): Promise<SweepResult> {
   const { sweep, configHash, cells } = planSweep(config, options.label);
-  const workers = options.workers ?? os.availableParallelism();
+  const workers = options.workers ?? Math.min(os.availableParallelism(), CONFIG_LIMITS.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`workers must be a whole number ≥ 1 (got ${workers})`);
   if (workers > CONFIG_LIMITS.workers) throw new UserError(`workers must be at most ${CONFIG_LIMITS.workers} (got ${workers}; README › Limits)`);
   const file = options.resultsFile;
