@@ -7,6 +7,7 @@ import { AttackCancelled } from '../core/attacks';
 import { initBackend } from '../core/backend';
 import { UserError } from '../core/errors';
 import { CellEvaluator } from '../core/sweep/evaluateCell';
+import { WORKER_LIMITS } from '../core/limits';
 import { TrainingCancelled, train } from '../core/train/trainer';
 import type { HostRequest, WorkerMessage } from '../protocol';
 
@@ -24,6 +25,11 @@ function fail(error: unknown, cellId?: string): void {
   send({ type: 'error', ...(cellId && { cellId }), message, isUserError: error instanceof UserError });
 }
 
+/** Test hook (GCCS_TEST_HANG_CELL=<cell id>): blocks this worker's event loop for good, without using the CPU, as a hung worker. */
+function hangForever(): never {
+  for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
 async function handle(request: HostRequest): Promise<void> {
   switch (request.type) {
     case 'init':
@@ -39,6 +45,7 @@ async function handle(request: HostRequest): Promise<void> {
     case 'runCell': {
       const { cell } = request;
       if (!evaluator) return fail(new Error('runCell before init'), cell.id);
+      if (cell.id === process.env.GCCS_TEST_HANG_CELL) hangForever();
       running = new AbortController();
       try {
         const result = await evaluator.evaluate(cell, running.signal, (done, total) => send({ type: 'progress', cellId: cell.id, done, total }));
@@ -72,6 +79,8 @@ async function handle(request: HostRequest): Promise<void> {
 }
 
 process.on('message', (request: HostRequest) => void handle(request));
+// The host kills a worker that stops sending these (src/core/sweep/pool.ts).
+setInterval(() => send({ type: 'heartbeat' }), WORKER_LIMITS.heartbeatIntervalMs).unref();
 // The host ends a worker by closing the channel (and a dead host closes it too).
 process.on('disconnect', () => process.exit(0));
 // Ctrl-C reaches the whole process group; the host decides, and cancels through the channel.

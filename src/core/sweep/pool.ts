@@ -6,7 +6,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import * as os from 'node:os';
 import type { BackendName } from '../backend';
 import { UserError } from '../errors';
-import { CONFIG_LIMITS } from '../limits';
+import { CONFIG_LIMITS, WORKER_LIMITS } from '../limits';
 import type { HostRequest, WorkerMessage } from '../../protocol';
 import { NormalizedSweep, describeCell, planSweep } from './config';
 import { appendResult, openResults } from './results';
@@ -35,6 +35,8 @@ export interface SweepOptions {
   onEvent?: (event: SweepEvent) => void;
   /** Names the configuration in errors, e.g. its file; default "sweep config". */
   label?: string;
+  /** A worker silent this long is hung (killed, its cell failed); default WORKER_LIMITS.heartbeatTimeoutMs. */
+  heartbeatTimeoutMs?: number;
 }
 
 export interface SweepResult {
@@ -77,7 +79,8 @@ export async function runSweep(config: SweepConfig, options: SweepOptions = {}):
   const size = Math.min(workers, pending.length);
   emit({ type: 'start', configHash, total: cells.length, finished: finished.size, workers: size });
 
-  const outcome = await runPool(pending, size, options.backend ?? 'auto', options.signal, emit, (cell, { cellId: _, ...measured }) => {
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? WORKER_LIMITS.heartbeatTimeoutMs;
+  const outcome = await runPool(pending, size, options.backend ?? 'auto', heartbeatTimeoutMs, options.signal, emit, (cell, { cellId: _, ...measured }) => {
     const result: CellResult = { configHash, cell, ...measured, finishedAt: new Date().toISOString() };
     if (file) appendResult(file, result);
     finished.set(cell.id, result);
@@ -94,17 +97,23 @@ interface Worker {
   cell?: SweepCell;
   /** The end of its stderr, for crash reports. */
   stderr: string;
+  /** When it last sent anything (a heartbeat at least every WORKER_LIMITS.heartbeatIntervalMs). */
+  heardAt: number;
+  /** Killed because it stopped answering. */
+  hung: boolean;
 }
 
 /**
  * Runs `cells` on `size` workers, each taking the next cell when it finishes one. Resolves
  * 'cancelled' after an abort once every worker has stopped; rejects with the first failure (a
- * cell's error, a crash), after stopping the others.
+ * cell's error, a crash, a worker silent for `heartbeatTimeoutMs`, which is killed), after
+ * stopping the others.
  */
 function runPool(
   cells: SweepCell[],
   size: number,
   backend: BackendName,
+  heartbeatTimeoutMs: number,
   signal: AbortSignal | undefined,
   emit: (event: SweepEvent) => void,
   onDone: (cell: SweepCell, evaluation: CellEvaluation) => void,
@@ -169,18 +178,34 @@ function runPool(
           return close(worker);
         case 'log':
           return emit({ type: 'log', pid: worker.pid, message: message.message });
+        case 'heartbeat':
+          return;
       }
     };
+
+    // A hung worker (its event loop blocked, or stuck in native code) sends nothing: it is killed.
+    const watchdog = setInterval(() => {
+      for (const worker of workers) {
+        if (worker.hung || worker.child.exitCode !== null || worker.child.signalCode !== null) continue;
+        if (Date.now() - worker.heardAt > heartbeatTimeoutMs) {
+          worker.hung = true;
+          worker.child.kill('SIGKILL');
+        }
+      }
+    }, Math.min(1000, heartbeatTimeoutMs / 4));
 
     const onExit = (worker: Worker, code: number | null, signalName: string | null) => {
       const how = code !== null ? `exit code ${code}` : `signal ${signalName}`;
       const said = worker.stderr.trim().split('\n').pop();
       const tail = said ? `: ${said}` : '';
-      if (worker.cell) stop(new Error(`worker ${worker.pid} crashed (${how}) while running cell ${worker.cell.id} (${describeCell(worker.cell)})${tail}`));
+      const silent = `worker ${worker.pid} stopped answering (no heartbeat for ${heartbeatTimeoutMs / 1000} s) and was killed`;
+      if (worker.hung) stop(new Error(worker.cell ? `cell ${worker.cell.id} (${describeCell(worker.cell)}) failed: ${silent}` : silent));
+      else if (worker.cell) stop(new Error(`worker ${worker.pid} crashed (${how}) while running cell ${worker.cell.id} (${describeCell(worker.cell)})${tail}`));
       // Otherwise the host closed it, unless cells were left for it.
       else if (!stopping && (!worker.ready || queue.length > 0)) stop(new Error(`worker ${worker.pid} exited (${how})${worker.ready ? '' : ' before it was ready'}${tail}`));
       worker.cell = undefined;
       if (--running > 0) return;
+      clearInterval(watchdog);
       signal?.removeEventListener('abort', onAbort);
       if (failure) reject(failure);
       else resolve(aborted ? 'cancelled' : 'done');
@@ -189,10 +214,11 @@ function runPool(
     for (let i = 0; i < size; i++) {
       // stdout is unused (the channel carries everything); stderr is kept for crash reports.
       const child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-      const worker: Worker = { child, pid: child.pid ?? -1, ready: false, stderr: '' };
+      const worker: Worker = { child, pid: child.pid ?? -1, ready: false, stderr: '', heardAt: Date.now(), hung: false };
       workers.push(worker);
       child.stderr?.on('data', (chunk: Buffer) => (worker.stderr = (worker.stderr + chunk.toString()).slice(-2000)));
       child.on('message', (message: WorkerMessage) => {
+        worker.heardAt = Date.now();
         try {
           onMessage(worker, message);
         } catch (error) {
