@@ -45,6 +45,8 @@ export const CONFIG_LIMITS = {
   configFileBytes: 1 * MiB,
   /** Nesting of any JSON a user gives (ours nest 5 deep). */
   jsonDepth: 32,
+  /** A path in a configuration (Linux's PATH_MAX), so no error message quotes a megabyte. */
+  pathChars: 4096,
   /** Values of one grid (ε, IT, BS), whether start:stop:step, a comma list or a JSON list. */
   gridValues: 1000,
   /** Cells of one sweep (models × attacks × grid points), checked before they are built. */

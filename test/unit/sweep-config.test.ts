@@ -185,7 +185,11 @@ test('the schemas carry CONFIG_LIMITS as their maxima', () => {
   assert.equal(experiment.properties!.epochs.maximum, CONFIG_LIMITS.epochs);
   assert.equal(experiment.properties!.batchSize.maximum, CONFIG_LIMITS.batchSize);
   assert.equal(experiment.properties!.workers.maximum, CONFIG_LIMITS.workers);
+  const paths = [sweep.properties!.models.items!, data.path, data.cacheRoot, experiment.properties!.model, experiment.properties!.fineTuneFrom, experiment.properties!.outDir];
+  for (const schema of paths) assert.equal(schema.maxLength, CONFIG_LIMITS.pathChars);
   for (const dataset of [data, experiment.$defs!.dataset.properties!]) {
+    assert.equal(dataset.path.maxLength, CONFIG_LIMITS.pathChars);
+    assert.equal(dataset.cacheRoot.maxLength, CONFIG_LIMITS.pathChars);
     assert.equal(dataset.syntheticTrain.maximum, CONFIG_LIMITS.syntheticExamples);
     assert.equal(dataset.syntheticTest.maximum, CONFIG_LIMITS.syntheticExamples);
     assert.equal(dataset.imageSize.items!.maximum, DATA_LIMITS.imageSide);
