@@ -286,7 +286,9 @@ export const DOWNLOAD_FLAGS: FlagSpecs = {
 export async function downloadCommand({ flags, log }: CommandContext) {
   const kind = str(flags, 'dataset') as DownloadableKind | undefined;
   if (!kind) throw new UserError(`flag --dataset is required (${DOWNLOADABLE_KINDS.join(', ')})`);
-  const folder = await downloadDataset(kind, { folder: str(flags, 'folder'), log });
+  const target = str(flags, 'folder');
+  if (target) checkOutputs([{ flag: 'folder', path: target, kind: 'folder' }]);
+  const folder = await downloadDataset(kind, { folder: target, log });
   log(`${kind} is ready in ${folder}`);
   return { dataset: kind, folder };
 }

@@ -91,7 +91,7 @@ export function commitFiles(dir: string, plan: CommitPlan): void {
  * temporary files of writers that are gone. Run by every save, and before resuming from `dir`.
  */
 export function settleFolder(dir: string): void {
-  if (!fs.existsSync(dir)) return;
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
   const journal = readJournal(dir);
   if (journal) applyJournal(dir, journal);
   removeStaleTemps(dir);
@@ -143,8 +143,9 @@ function readJournal(dir: string): Journal | null {
     if (!stat.isFile() || stat.size > JOURNAL_MAX_BYTES) throw new UserError(`${file}: not a commit journal (not a regular file of at most ${JOURNAL_MAX_BYTES} bytes)`);
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    // Applied and deleted meanwhile by the writer: nothing pending.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // No journal (or applied and deleted meanwhile by its writer), or no folder: nothing pending.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw error;
   }
   const journal = parseJournal(text);
