@@ -183,7 +183,7 @@ function metaOfTrainConfig(file: string): ModelMeta {
   return { dataset: { spec: dataset, trainRange: split.trainRange, testRange: split.testRange, validationFraction: split.validationFraction, splitSeed: seed ?? TRAIN_DEFAULTS.seed }, loss } as ModelMeta;
 }
 
-async function modelAndSplit(flags: ParsedFlags) {
+export async function modelAndSplit(flags: ParsedFlags) {
   const location = str(flags, 'model');
   if (!location) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
   const loaded = await loadModelDir(location);

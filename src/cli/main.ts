@@ -4,6 +4,7 @@ import { ENGINE_VERSION } from '../core/version';
 import { FlagSpecs, helpText, parseFlags } from './args';
 import { COMMON_FLAGS, CommandContext, DOWNLOAD_FLAGS, EVAL_FLAGS, LATENT_FLAGS, TRAIN_FLAGS, downloadCommand, evalCommand, latentCommand, trainCommand } from './commands';
 import { ATTACK_FLAGS, SWEEP_FLAGS, attackCommand, sweepCommand } from './sweepCommands';
+import { EVALUATE_FLAGS, evaluateCommand } from './evaluateCommand';
 import { BACKEND_INSTALL_FLAGS, BACKEND_STATUS_FLAGS, BACKEND_VERIFY_FLAGS, backendInstallCommand, backendStatusCommand, backendVerifyCommand } from './backendCommands';
 
 interface Command {
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   latent: { summary: 'Write the latent vectors z of N samples as JSON or CSV.', flags: LATENT_FLAGS, run: latentCommand, computes: true },
   // The sweep commands compute in worker processes, which pick the backend themselves.
   attack: { summary: 'Attack a model over an ε grid and print accuracy vs ε (on background workers).', flags: ATTACK_FLAGS, run: attackCommand, computes: false },
+  evaluate: { summary: 'Evaluate robustness with a preset (paper, autoattack, quick): per-attack and per-sample worst-case accuracy, diagnostics, verdict.', flags: EVALUATE_FLAGS, run: evaluateCommand, computes: true },
   sweep: { summary: 'Run a robustness sweep (models × attacks × grids) from a config file; resumable; writes an HTML report.', flags: SWEEP_FLAGS, run: sweepCommand, computes: false },
   download: { summary: 'Download MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 into the cache, verifying SHA-256.', flags: DOWNLOAD_FLAGS, run: downloadCommand, computes: false },
   // Two-word commands: `gccs backend install` is looked up as "backend install".

@@ -152,3 +152,20 @@ describe('robustness: diagnostics', () => {
     assert.ok(fine.every((d) => d.ok));
   });
 });
+
+describe('robustness: per-sample attacks', () => {
+  it('give the accuracies evaluateAttack gives (same batches and seeds), with which samples fell', async () => {
+    const { evaluateAttack } = await import('../../src/core/attacks');
+    const { attackSamples, fractionOf } = await import('../../src/core/robustness');
+    const model = plainModel(problem);
+    const indices = Int32Array.from({ length: problem.examples.labels.length }, (_, i) => i);
+    for (const [name, params] of [['pgd', { eps: 0.2, randomStart: true }], ['deepfool', {}], ['jsma', { maxIterations: 5 }]] as const) {
+      const reference = await evaluateAttack(model, problem.examples, name, params, { batchSize: 30, seed: 5 });
+      const samples = await attackSamples(model, problem.examples, indices, name, params, { batchSize: 30, seed: 5 });
+      assert.equal(fractionOf(samples.robust), reference.accuracy, name);
+      assert.equal(fractionOf(samples.clean), reference.cleanAccuracy, name);
+      assert.equal(samples.rho, reference.rho, name);
+      assert.equal(samples.meanChangedPixels, reference.meanChangedPixels, name);
+    }
+  });
+});

@@ -45,11 +45,11 @@ export const PRESETS = {
     attacks: [{ name: 'apgd-ce' }, { name: 'apgd-t' }, { name: 'fab-t' }, { name: 'square' }],
   },
   quick: {
-    description: 'a first look: APGD-CE and APGD-T with 20 steps, as a cascade',
+    description: 'a first look: APGD-CE and APGD-T with 20 iterations, as a cascade',
     order: 'cascade',
     attacks: [
-      { name: 'apgd-ce', params: { steps: 20 }, label: 'APGD-CE-20' },
-      { name: 'apgd-t', params: { steps: 20 }, label: 'APGD-T-20' },
+      { name: 'apgd-ce', params: { iterations: 20 }, label: 'APGD-CE-20' },
+      { name: 'apgd-t', params: { iterations: 20 }, label: 'APGD-T-20' },
     ],
   },
 } satisfies Record<string, Preset>;

@@ -20,7 +20,9 @@ export interface SampleAttackOptions {
 }
 
 export interface SampleAttackResult {
-  /** Per attacked sample (in the order of `indices`): 1 when classified correctly before and after the attack. */
+  /** Per attacked sample (in the order of `indices`): 1 when classified correctly before the attack. */
+  clean: Uint8Array;
+  /** Per attacked sample: 1 when classified correctly before and after the attack. */
   robust: Uint8Array;
   /** DeepFool: mean ‖r‖₂/‖x‖₂ over the samples classified correctly before the attack (NaN if none). */
   rho?: number;
@@ -42,6 +44,7 @@ export async function attackSamples(
 ): Promise<SampleAttackResult> {
   const started = performance.now();
   const dims = classCount(model);
+  const clean = new Uint8Array(indices.length);
   const robust = new Uint8Array(indices.length);
   let ratios: number[] | undefined;
   let changed: number[] | undefined;
@@ -62,6 +65,7 @@ export async function attackSamples(
       if (changedPixelFraction) changed ??= [];
       labels.forEach((label, b) => {
         if (before[b] !== label) return;
+        clean[start + b] = 1;
         robust[start + b] = after[b] === label ? 1 : 0;
         // An all-black image has no relative perturbation.
         if (perturbationNorms && imageNorms && imageNorms[b] > 0) ratios?.push(perturbationNorms[b] / imageNorms[b]);
@@ -73,6 +77,7 @@ export async function attackSamples(
     options.onProgress?.(start + batch.length, indices.length);
   }
   return {
+    clean,
     robust,
     ...(ratios && { rho: mean(ratios) }),
     ...(changed && { meanChangedPixels: mean(changed) }),

@@ -1,9 +1,11 @@
 /** Runs sweep cells inside one process (a worker): loads what a cell needs once and attacks. */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { AttackName, AttackParams, evaluateAttack } from '../attacks';
+import type { AttackName, AttackParams } from '../attacks';
 import { Examples, loadDataset, makeSplits, subset } from '../data';
 import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { loadModelDir } from '../io/modelDir';
+import { encodeBits } from '../robustness/bits';
+import { attackSamples, fractionOf } from '../robustness/samples';
 import type { CellData, CellEvaluation, SweepCell } from './types';
 
 interface TestSplit {
@@ -36,14 +38,16 @@ export class CellEvaluator {
     const examples = subset(test, Int32Array.from({ length: Math.min(cell.count, test.labels.length) }, (_, i) => i));
     // FGSM at ε = 0 is the identity: one clean pass, whatever the cell's attack.
     const [name, params]: [AttackName, AttackParams] = cell.eps === 0 ? ['fgsm', { eps: 0 }] : [cell.attack, cell.params];
-    const result = await evaluateAttack(model, examples, name, params, { batchSize: cell.batchSize, seed: cell.seed, signal, onProgress });
+    const indices = Int32Array.from({ length: examples.labels.length }, (_, i) => i);
+    const result = await attackSamples(model, examples, indices, name, params, { batchSize: cell.batchSize, seed: cell.seed, signal, onProgress });
     return {
       cellId: cell.id,
-      accuracy: result.accuracy,
-      cleanAccuracy: result.cleanAccuracy,
-      count: result.count,
+      accuracy: fractionOf(result.robust),
+      cleanAccuracy: fractionOf(result.clean),
+      count: indices.length,
       ...(result.rho !== undefined && { rho: orNull(result.rho) }),
       ...(result.meanChangedPixels !== undefined && { meanChangedPixels: orNull(result.meanChangedPixels) }),
+      robust: encodeBits(result.robust),
       seconds: result.seconds,
       backend: this.backend,
     };

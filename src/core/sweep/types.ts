@@ -83,6 +83,12 @@ export interface CellEvaluation {
   rho?: number | null;
   /** JSMA's mean fraction of input values changed (null when no sample was classified correctly). */
   meanChangedPixels?: number | null;
+  /**
+   * Which samples are still classified correctly after the attack, as a base64 bitset (bit i of
+   * byte ⌊i/8⌋ is sample i): the per-sample worst case over attacks comes from these. Absent in
+   * results written before they were recorded.
+   */
+  robust?: string;
   seconds: number;
   backend: string;
 }

@@ -1,0 +1,115 @@
+/**
+ * `gccs evaluate`: a robustness evaluation with a preset (paper, autoattack, quick) at one or more
+ * ε: per-attack and per-sample worst-case accuracy, the diagnostics and the verdict, after a time
+ * estimate. Runs in this process; --out keeps everything, per-sample outcomes included, as JSON.
+ */
+import * as fs from 'node:fs';
+import { AttackCancelled } from '../core/attacks';
+import { DATASET_KINDS } from '../core/data';
+import { subset } from '../core/data/split';
+import { UserError } from '../core/errors';
+import { writeJsonAtomic } from '../core/io/atomic';
+import { CONFIG_LIMITS } from '../core/limits';
+import { PRESETS, PRESET_NAMES, checkEpsList, evaluateRobustness, evaluationJson, formatDuration, formatEvaluation, planPreset } from '../core/robustness';
+import { parseGrid } from '../core/sweep/grid';
+import type { FlagSpecs } from './args';
+import { CommandContext, modelAndSplit } from './commands';
+import { checkOutputs, modelInputs } from './outputPaths';
+import { ProgressBar } from './progress';
+
+const DEFAULTS = { preset: 'autoattack', eps: '0.1', count: 1000, batchSize: 100, seed: 0 };
+
+export const EVALUATE_FLAGS: FlagSpecs = {
+  model: { type: 'string', description: 'model folder, model.json or gccs.json (required)' },
+  preset: { type: 'string', description: `attacks: ${PRESET_NAMES.map((name) => `${name} — ${PRESETS[name].description}`).join('; ')}`, default: DEFAULTS.preset },
+  eps: { type: 'string', description: 'ε values in (0, 1], relative to each image (‖n‖∞ ≤ ε·‖x‖∞): a comma list or start:stop:step', default: DEFAULTS.eps },
+  count: { type: 'integer', description: 'attack the first N test samples', default: String(DEFAULTS.count) },
+  'batch-size': { type: 'integer', description: 'attack batch size', default: String(DEFAULTS.batchSize) },
+  seed: { type: 'integer', description: 'attack seed (batch i of an attack uses seed + i)', default: String(DEFAULTS.seed) },
+  dataset: { type: 'string', choices: DATASET_KINDS, description: "attack on this dataset instead of the model's own test split" },
+  data: { type: 'string', description: 'folder of --dataset' },
+  'test-range': { type: 'string', description: 'test examples as start:end indices into the pool' },
+  'skip-probes': { type: 'boolean', description: 'skip the diagnostics that probe the model (the checks on the results still run)' },
+  out: { type: 'string', description: 'write the whole evaluation here as JSON, per-sample outcomes included (a new file: nothing is overwritten)' },
+};
+
+const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
+
+export async function evaluateCommand({ flags, log }: CommandContext) {
+  const location = flags.model as string | undefined;
+  if (!location) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
+  // Everything the flags can get wrong is checked before the model loads.
+  const preset = (flags.preset as string | undefined) ?? DEFAULTS.preset;
+  const plan = planPreset(preset);
+  const eps = checkEpsList(parseGrid((flags.eps as string | undefined) ?? DEFAULTS.eps));
+  const count = (flags.count as number | undefined) ?? DEFAULTS.count;
+  if (count < 1 || count > CONFIG_LIMITS.count) throw new UserError(`flag --count must be from 1 to ${CONFIG_LIMITS.count} (got ${count})`);
+  const batchSize = (flags['batch-size'] as number | undefined) ?? DEFAULTS.batchSize;
+  if (batchSize < 1 || batchSize > CONFIG_LIMITS.batchSize) throw new UserError(`flag --batch-size must be from 1 to ${CONFIG_LIMITS.batchSize} (got ${batchSize})`);
+  const out = flags.out as string | undefined;
+  if (out) {
+    if (fs.existsSync(out)) throw new UserError(`flag --out: ${out} already exists: write to another file (an evaluation never overwrites one)`);
+    checkOutputs([{ flag: 'out', path: out, kind: 'file' }], modelInputs(location));
+  }
+  if (!flags.dataset && (flags.data !== undefined || flags['test-range'] !== undefined)) {
+    throw new UserError("flag --dataset is required with --data or --test-range (without them, the model's own test split is used)");
+  }
+
+  // --seed is the attack seed here; the split is the model's own.
+  const { model, meta, modelJson, dataset, examples: test } = await modelAndSplit({ ...flags, seed: undefined });
+  const examples = subset(test, Int32Array.from({ length: Math.min(count, test.labels.length) }, (_, i) => i));
+  const muT = meta?.loss.kind === 'gccs' ? meta.loss.muT : undefined;
+  log(`${modelJson}: ${examples.labels.length} test samples of ${dataset.source}; preset ${plan.name} (${plan.attacks.map((a) => a.label).join(', ')}${plan.missing.length ? `; not in this build: ${plan.missing.join(', ')}` : ''}); ε ${eps.join(', ')}`);
+
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
+  const bar = flags.json ? null : new ProgressBar();
+  try {
+    const evaluation = await evaluateRobustness(model, examples, {
+      preset,
+      eps,
+      batchSize,
+      seed: (flags.seed as number | undefined) ?? DEFAULTS.seed,
+      muT,
+      diagnostics: !flags['skip-probes'],
+      signal: controller.signal,
+      onEvent: (event) => {
+        switch (event.type) {
+          case 'estimate':
+            log(`estimated time: at most about ${formatDuration(event.seconds)} (each attack timed on ${event.probeSamples} samples)`);
+            break;
+          case 'progress':
+            bar?.update(`${event.label}${event.eps === null ? '' : ` ε=${event.eps}`}`, event.done, event.total);
+            break;
+          case 'attackDone': {
+            bar?.clear();
+            const { run } = event;
+            log(`${run.label}${run.eps === null ? '' : ` at ε = ${run.eps}`}: ${pct(run.accuracy)} (${run.attacked} attacked, ${run.seconds.toFixed(1)} s)`);
+            break;
+          }
+          case 'diagnostics':
+            log('diagnostics: probing the model…');
+            break;
+        }
+      },
+    });
+    log('');
+    formatEvaluation(evaluation).forEach((line) => log(line));
+    const json = { model: modelJson, dataset: dataset.source, ...evaluationJson(evaluation) };
+    if (out) {
+      writeJsonAtomic(out, json);
+      log(`results: ${out}`);
+    }
+    return json;
+  } catch (error) {
+    if (error instanceof AttackCancelled) throw new UserError(`cancelled${out ? `: nothing was written to ${out}` : ''}`);
+    throw error;
+  } finally {
+    bar?.clear();
+    process.off('SIGINT', cancel);
+    process.off('SIGTERM', cancel);
+    model.dispose();
+  }
+}
