@@ -14,6 +14,11 @@ export const MODEL_LIMITS = {
   weightBytes: 512 * MiB,
   /** gccs.json (per-epoch records included). */
   metaBytes: 4 * MiB,
+  /**
+   * Values (numbers, strings, lists, objects) in model.json or gccs.json, counted before parsing:
+   * parsing holds about 300 bytes per value. ResNet-18's model.json has 2,556.
+   */
+  jsonValues: 200_000,
 } as const;
 
 /** Datasets: IDX, CIFAR, SVHN .mat and image folders (README › Limits). */

@@ -105,21 +105,38 @@ export function readFolderFile(file: FolderFile, owner: string, label: string, t
   }
 }
 
-/** Whether JSON text nests arrays and objects more than `limit` levels deep (strings skipped); one pass, no allocation. */
-function nestedDeeperThan(text: string, limit: number): boolean {
+/**
+ * Why JSON text would cost too much to parse (nesting deeper than CONFIG_LIMITS.jsonDepth, more
+ * values than MODEL_LIMITS.jsonValues), or undefined. One pass over the text, strings skipped,
+ * nothing allocated: JSON.parse of a few MB of `[{},{},...]` would hold hundreds of MB.
+ */
+function jsonCostProblem(text: string): string | undefined {
   let depth = 0;
+  let commas = 0;
+  let nonEmptyContainers = 0;
+  let justOpened = false;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+      continue;
+    }
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    if (justOpened && c !== 0x5d && c !== 0x7d) nonEmptyContainers++;
+    justOpened = false;
+    if (c === 0x22) inString = true;
+    else if (c === 0x2c) commas++;
     else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
+      justOpened = true;
+      if (++depth > CONFIG_LIMITS.jsonDepth) return `JSON nested more than ${CONFIG_LIMITS.jsonDepth} levels deep (CONFIG_LIMITS.jsonDepth, README › Limits)`;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
-  return false;
+  // Every value is the document, or an item of a non-empty list or object (its first, or one after a comma).
+  const values = 1 + nonEmptyContainers + commas;
+  if (values > MODEL_LIMITS.jsonValues) return `more than ${MODEL_LIMITS.jsonValues.toLocaleString('en')} JSON values (MODEL_LIMITS.jsonValues, README › Limits)`;
+  return undefined;
 }
 
 /** The text of a checked file. */
@@ -130,12 +147,11 @@ export function readFolderText(file: FolderFile, name: string): string {
 /**
  * Parses the text of a JSON file of a model folder (whose size has been capped) with the engine's
  * JSON reader (parseJson: no __proto__ keys, bounded nesting), after a first pass that refuses
- * deep nesting before JSON.parse builds anything.
+ * what would be costly to parse (jsonCostProblem) before JSON.parse builds anything.
  */
 export function parseFolderJson(text: string, name: string): unknown {
-  if (nestedDeeperThan(text, CONFIG_LIMITS.jsonDepth)) {
-    throw new UserError(`${name}: JSON nested more than ${CONFIG_LIMITS.jsonDepth} levels deep (CONFIG_LIMITS.jsonDepth, README › Limits)`);
-  }
+  const cost = jsonCostProblem(text);
+  if (cost) throw new UserError(`${name}: ${cost}`);
   const parsed = parseJson(text);
   if ('problem' in parsed) throw new UserError(`${name}: ${parsed.problem.path.length ? `${formatPath(parsed.problem.path)}: ` : ''}${parsed.problem.message.split('\n')[0]}`);
   return parsed.value;

@@ -1,0 +1,149 @@
+/**
+ * The hostile-model suite (test/hostile/generate.ts): every case through loadModelDir in this
+ * process, watching every file the engine opens, and a subset through the real CLI (all of them
+ * with GCCS_HOSTILE_CLI=all), with peak RSS measured by /usr/bin/time (or the child's own
+ * resourceUsage through a wrapper where it is missing). Seconds are printed, never asserted.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initBackend } from '../../src/core/backend';
+import { UserError } from '../../src/core/errors';
+import { loadModelDir } from '../../src/core/io/modelDir';
+import * as tf from '../../src/core/tf';
+import { ENV_SECRET, HostileCase, SECRET, generateHostileModels } from '../hostile/generate';
+
+const CLI = path.resolve(__dirname, '../../dist/cli.js');
+const suiteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-hostile-'));
+const cases = generateHostileModels(suiteDir);
+const MB = 1024 * 1024;
+
+/** The paths `run` opens or reads through fs by name, resolved (fs patched on the module object the engine's imports read). */
+async function pathsOpenedBy(run: () => Promise<void>): Promise<string[]> {
+  const opened: string[] = [];
+  const record = (file: unknown) => {
+    if (typeof file === 'string') opened.push(path.resolve(file));
+  };
+  const moduleFs = require('node:fs') as typeof fs;
+  const { openSync, readFileSync } = moduleFs;
+  moduleFs.openSync = ((...args: Parameters<typeof fs.openSync>) => (record(args[0]), openSync(...args))) as typeof fs.openSync;
+  moduleFs.readFileSync = ((...args: Parameters<typeof fs.readFileSync>) => (record(args[0]), readFileSync(...args))) as typeof fs.readFileSync;
+  try {
+    await run();
+  } finally {
+    Object.assign(moduleFs, { openSync, readFileSync });
+  }
+  return opened;
+}
+
+test('the suite has at least 30 hostile cases, the bombs among them, and a secret outside every folder', () => {
+  assert.ok(cases.filter((c) => c.expect === 'refused').length >= 30, `${cases.length} cases`);
+  assert.equal(cases.filter((c) => c.bomb).length, 3);
+  assert.ok(fs.readFileSync(path.join(suiteDir, 'secret.txt'), 'utf8').startsWith(SECRET));
+  const families = new Set(cases.map((c) => c.family));
+  for (const family of ['weight path escapes', 'symlink out', 'symlink inside (allowed)', 'FIFO / device / directory', 'bad shapes', 'parameter-count lies', 'malformed manifest', 'unknown dtypes', 'unknown layer classes', 'hostile gccs.json', 'bombs']) {
+    assert.ok(families.has(family), family);
+  }
+});
+
+test('in process: every hostile case is one UserError naming its file and problem, and nothing outside its folder is opened', async () => {
+  await initBackend('wasm');
+  for (const hostile of cases) {
+    let outcome: unknown;
+    const opened = await pathsOpenedBy(async () => {
+      try {
+        const loaded = await loadModelDir(hostile.model);
+        outcome = loaded;
+      } catch (error) {
+        outcome = error;
+      }
+    });
+    const outside = opened.filter((file) => !file.startsWith(hostile.model + path.sep));
+    assert.deepEqual(outside, [], `${hostile.name}: opened outside its folder`);
+    if (hostile.expect === 'loads') {
+      assert.ok(!(outcome instanceof Error), `${hostile.name}: loads (${outcome})`);
+      assert.ok(opened.includes(path.join(hostile.model, 'model.json')), `${hostile.name}: the watch sees what is opened (${opened})`);
+      const { model } = outcome as Awaited<ReturnType<typeof loadModelDir>>;
+      const x = tf.ones([2, 28, 28, 1]);
+      const z = model.predict(x) as tf.Tensor;
+      assert.deepEqual(z.shape, [2, 10]);
+      assert.ok(Array.from(z.dataSync()).every(Number.isFinite));
+      tf.dispose([x, z]);
+      model.dispose();
+      continue;
+    }
+    assert.ok(outcome instanceof UserError, `${hostile.name}: a UserError, not ${outcome}`);
+    const message = outcome.message;
+    assert.ok(!message.includes('\n'), `${hostile.name}: one line`);
+    assert.match(message, new RegExp(`^${escapeRegExp(hostile.model)}/(model|gccs)\\.json: `), `${hostile.name}: names the file`);
+    assert.match(message, new RegExp(hostile.problem!), hostile.name);
+    assert.ok(!message.includes(SECRET), `${hostile.name}: no secret`);
+  }
+});
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Runs the CLI on a case; its exit code, output and peak RSS (bytes) and wall seconds. */
+function runCli(command: 'eval' | 'latent', hostile: HostileCase) {
+  const args = [CLI, command, '--model', hostile.model, '--backend', 'wasm', ...(command === 'latent' ? ['--count', '20', '--json'] : [])];
+  const rssFile = path.join(suiteDir, `rss-${hostile.name}-${command}`);
+  // Without /usr/bin/time, a wrapper reports the child's own peak RSS (process.resourceUsage) on exit.
+  const wrapper = `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));`;
+  const [file, argv] = TIME ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args]] : [process.execPath, ['--require', writeWrapper(wrapper), ...args]];
+  const started = process.hrtime.bigint();
+  const result = spawnSync(file, argv, { encoding: 'utf8', timeout: 120_000, env: { ...process.env, GCCS_HOSTILE_SECRET: ENV_SECRET } });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rss = 1024 * Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr, rss, seconds };
+}
+
+function writeWrapper(source: string): string {
+  const file = path.join(suiteDir, 'rss-wrapper.js');
+  fs.writeFileSync(file, source);
+  return file;
+}
+
+/** The cases run through the CLI: all with GCCS_HOSTILE_CLI=all; else the first of each family, every bomb and every escape. */
+function cliCases(): HostileCase[] {
+  if (process.env.GCCS_HOSTILE_CLI === 'all') return cases;
+  const seen = new Set<string>();
+  return cases.filter((c) => {
+    const pick = !seen.has(c.family) || c.bomb || ['symlink-to-proc-environ', 'shard-dev-zero', 'meta-number'].includes(c.name);
+    seen.add(c.family);
+    return pick;
+  });
+}
+
+test('through the CLI: exit 2, one error line naming the file, no stack trace, no secret, bounded peak RSS', { skip: !fs.existsSync(CLI) && 'dist/cli.js is not built (npm run build)' }, (t) => {
+  const report: string[] = [];
+  for (const hostile of cliCases()) {
+    // latent too for the escapes the issue saw leak an environment variable as a latent vector.
+    const commands: ('eval' | 'latent')[] = ['dotdot-secret', 'dotdot-proc-environ', 'symlink-to-proc-environ'].includes(hostile.name) ? ['eval', 'latent'] : ['eval'];
+    for (const command of commands) {
+      const run = runCli(command, hostile);
+      const label = `${command} ${hostile.name}`;
+      assert.equal(run.signal, null, `${label}: finished (${run.signal})`);
+      const output = run.stdout + run.stderr;
+      assert.ok(!output.includes(SECRET) && !output.includes(ENV_SECRET), `${label}: no secret in the output`);
+      assert.ok(!/^\s+at /m.test(run.stderr), `${label}: no stack trace:\n${run.stderr}`);
+      assert.ok(run.rss < (hostile.bomb ? 500 : 300) * MB, `${label}: peak RSS ${(run.rss / MB).toFixed(0)} MB`);
+      report.push(`${label}: exit ${run.status}, ${(run.rss / MB).toFixed(0)} MB, ${run.seconds.toFixed(2)} s`);
+      if (hostile.expect === 'loads') {
+        assert.equal(run.status, 0, `${label}: works:\n${run.stderr}`);
+        continue;
+      }
+      assert.equal(run.status, 2, `${label}: exit 2:\n${run.stderr}`);
+      // The CLI names the backend first; after it, the error is the one line.
+      const lines = run.stderr.split('\n').filter((line) => line && !line.startsWith('backend: '));
+      assert.equal(lines.length, 1, `${label}: one line:\n${run.stderr}`);
+      assert.match(lines[0], new RegExp(`^gccs: error: ${escapeRegExp(hostile.model)}/(model|gccs)\\.json: `), `${label}: names the file`);
+      assert.match(lines[0], new RegExp(hostile.problem!), label);
+    }
+  }
+  t.diagnostic(report.join('\n'));
+});
