@@ -15,7 +15,8 @@ import type { SweepConfig } from '../../src/core/sweep/types';
 import { checkpointEpoch, leftovers, modelState, runKillHarness } from '../../scripts/kill-harness';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CLI = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/index.ts')];
+// The built CLI (npm test builds it first), as users run it.
+const CLI = [process.execPath, path.join(ROOT, 'dist/cli.js')];
 const tempDir = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `gccs-${name}-`));
 
 /** A run of `gccs train` that is quick (a small MLP on 200 synthetic images) and deterministic on wasm. */
