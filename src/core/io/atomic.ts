@@ -10,7 +10,7 @@ import { UserError } from '../errors';
 /** Temporary files are `<target>.tmp-<pid>-<random>`: the pid tells whether their writer is gone. */
 const TEMP_PATTERN = /\.tmp-(\d+)-[0-9a-z]+$/;
 
-/** The commit journal of a multi-file save; present only while (or if a crash left) its files being replaced. */
+/** The commit journal of a multi-file save: present while the save replaces its files, or after a crash in between. */
 export const COMMIT_JOURNAL = '.gccs-commit.json';
 
 /**
@@ -75,7 +75,7 @@ interface Journal {
  * 3. the journal is applied (each file replaced atomically, obsolete files removed) and deleted.
  * A crash before 2 leaves the old state (its orphan fresh files are removed by the next save); a
  * crash after 2 leaves a journal that the next save into `dir` (or settleFolder) applies again, and
- * that readCommittedText reads through meanwhile, so that every reader sees the old or the new state.
+ * that readers read through meanwhile (pendingText), so that every reader sees the old or the new state.
  */
 export function commitFiles(dir: string, plan: CommitPlan): void {
   settleFolder(dir);
