@@ -233,12 +233,11 @@ function reshape(at: LayerContext, inputs: Shape[]): LayerOutcome {
     at.fail(`target_shape must be a list of positive whole numbers with at most one -1 (got ${quote(target)})`);
   }
   const known = input.slice(1);
-  const total = known.every((d) => d !== null) ? product(known as number[]) : null;
-  const fixed = product((target as number[]).filter((d) => d !== -1));
-  if (total !== null && (target as number[]).includes(-1) ? total % fixed !== 0 : total !== null && total !== fixed) {
+  if (!target.includes(-1) && known.every((d) => d !== null) && product(known as number[]) !== product(target as number[])) {
     at.fail(`cannot reshape ${formatShape(input)} to ${formatShape([null, ...(target as number[])])}`);
   }
-  return { outputs: [[input[0], ...(target as number[]).map((d) => (d === -1 ? (total === null ? null : total / fixed) : d))]], weights: [] };
+  // As TensorFlow.js builds it: a -1 stays unknown (null) in the symbolic shape.
+  return { outputs: [[input[0], ...(target as number[]).map((d) => (d === -1 ? null : d))]], weights: [] };
 }
 
 function permute(at: LayerContext, inputs: Shape[]): LayerOutcome {
