@@ -97,18 +97,18 @@ test('DeepFool on a two-class linear model moves each sample |f(x)|/‖w0 − w1
 
 test('bad attack parameters give one-line UserErrors; defaults fill in the rest', () => {
   const bad: [string, AttackParams, RegExp][] = [
-    ['cw', {}, /^unknown attack "cw": expected one of fgsm, pgd, tgsm, jsma, deepfool, spsa$/],
-    ['fgsm', { eps: -0.1 }, /^fgsm: eps must be a number in \[0, 1\] \(got -0\.1\)$/],
+    ['cw', {}, /^unknown attack "cw": expected one of fgsm, pgd, tgsm, jsma, deepfool, spsa, apgd-ce, apgd-dlr, apgd-t, square$/],
+    ['fgsm', { eps: -0.1 }, /^fgsm: eps must be a number in \[0, 1\], relative to the image .* \(got -0\.1\)$/],
     ['pgd', { eps: 1.5 }, /^pgd: eps must be/],
     ['pgd', { steps: 0 }, /^pgd: steps must be a whole number ≥ 1 \(got 0\)$/],
     ['pgd', { steps: 2.5 }, /^pgd: steps must be/],
     ['jsma', { gamma: 0 }, /^jsma: gamma must be a number in \(0, 1\]/],
     ['jsma', { gamma: 1.2 }, /^jsma: gamma must be/],
     ['tgsm', { target: -1 }, /^tgsm: target must be next, least-likely or a class index ≥ 0/],
-    ['pgd', { loss: 'hinge' as 'margin' }, /^pgd: loss must be crossentropy, margin or latent \(got "hinge"\)$/],
+    ['pgd', { loss: 'hinge' as 'margin' }, /^pgd: loss must be crossentropy, margin, dlr, latent \(got "hinge"\)$/],
     ['deepfool', { overshoot: -1 }, /^deepfool: overshoot must be/],
     ['spsa', { delta: 0 }, /^spsa: delta must be a number > 0/],
-    ['fgsm', { gamma: 0.1 }, /^fgsm takes no parameter "gamma" \(it takes eps, loss, muT\)$/],
+    ['fgsm', { gamma: 0.1 }, /^fgsm takes no parameter "gamma" \(it takes eps, norm, loss, muT\)$/],
   ];
   for (const [name, params, message] of bad) {
     assert.throws(() => resolveAttackParams(name as AttackName, params), (error: unknown) => {
@@ -119,7 +119,7 @@ test('bad attack parameters give one-line UserErrors; defaults fill in the rest'
     });
   }
   assert.deepEqual(resolveAttackParams('pgd', { eps: 0.2, gamma: undefined }), {
-    eps: 0.2, steps: 5, stepSize: 0.1, randomStart: false, loss: 'crossentropy', muT: 70,
+    eps: 0.2, norm: 'linf', steps: 5, stepSize: 0.1, randomStart: false, restarts: 1, loss: 'crossentropy', muT: 70,
   });
   assert.equal(resolveAttackParams('jsma').maxIterations, 200);
   assert.equal(resolveAttackParams('deepfool').maxIterations, 50);
@@ -137,6 +137,10 @@ test('evaluateAttack: no tensor leaks, reproducible, clean mistakes count as fai
     jsma: { gamma: 0.5 },
     deepfool: {},
     spsa: { eps: 1, iterations: 10, samples: 4, learningRate: 0.1 },
+    'apgd-ce': { eps: 0.5, iterations: 10 },
+    'apgd-dlr': { eps: 0.5, iterations: 10 },
+    'apgd-t': { eps: 0.5, iterations: 10, targetCount: 1 },
+    square: { eps: 0.5, queries: 50 },
   };
   for (const name of ATTACK_NAMES) {
     const before = tf.memory().numTensors;

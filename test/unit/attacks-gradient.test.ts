@@ -61,7 +61,7 @@ test('FGSM on a two-class linear model is exactly clip(x − ε‖x‖∞·sign(
   model.dispose();
 });
 
-test('PGD (random start), TGSM and SPSA stay inside the ε·‖x‖∞ ball and [0, 1]', async () => {
+test('PGD (random start, restarts), TGSM, SPSA, APGD and Square stay inside the ε·‖x‖∞ ball and [0, 1]', async () => {
   await initBackend('wasm');
   const random = new Random(2);
   const model = tfl.sequential();
@@ -77,6 +77,11 @@ test('PGD (random start), TGSM and SPSA stay inside the ε·‖x‖∞ ball and 
     ['pgd', { eps, loss: 'margin', stepSize: 0.5 }],
     ['tgsm', { eps, steps: 4, target: 'least-likely', loss: 'latent', muT: 5 }],
     ['spsa', { eps, iterations: 5, samples: 4, learningRate: 0.1, earlyStop: false }],
+    ['pgd', { eps, steps: 3, restarts: 3 }],
+    ['apgd-ce', { eps, iterations: 10, restarts: 2 }],
+    ['apgd-dlr', { eps, iterations: 10 }],
+    ['apgd-t', { eps, iterations: 5, targetCount: 2 }],
+    ['square', { eps, queries: 30 }],
   ];
   for (const [name, params] of cases) {
     const adversarial = await run(model, name, x, labels, params, 7);

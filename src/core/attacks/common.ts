@@ -3,21 +3,35 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 
 /** What the gradient attacks differentiate, always on the raw outputs z (never a softmax of them). */
-export type AttackLoss = 'crossentropy' | 'margin' | 'latent';
+export const ATTACK_LOSSES = ['crossentropy', 'margin', 'dlr', 'latent'] as const;
+export type AttackLoss = (typeof ATTACK_LOSSES)[number];
 
 /** Target class of a targeted attack: y+1 mod D (the paper's), the clean least-likely class, or a fixed class. */
 export type TargetRule = 'next' | 'least-likely' | number;
 
+/**
+ * The threat model: the ball the perturbation n must stay in, relative to each image x (as the
+ * paper measures ε): linf ‖n‖∞ ≤ ε·‖x‖∞, l2 ‖n‖₂ ≤ ε·‖x‖₂. MNIST digits have ‖x‖∞ = 1, so there the
+ * L∞ ε is AutoAttack's absolute one; their ‖x‖₂ is about 9, so an L2 ε of 0.1 is about 0.9 in
+ * AutoAttack's absolute pixel units.
+ */
+export const THREAT_MODELS = ['linf', 'l2'] as const;
+export type ThreatModel = (typeof THREAT_MODELS)[number];
+
 /** Every attack parameter with its default filled in; each attack takes a subset (its `keys`). */
 export interface ResolvedParams {
-  /** L∞ budget relative to each image: ‖n‖∞ ≤ ε·‖x‖∞ (the paper's definition). */
+  /** Budget relative to each image in the norm of `norm`: ‖n‖ ≤ ε·‖x‖ (the paper's definition for L∞). */
   eps: number;
+  /** The threat model, L∞ (the paper's) or L2. */
+  norm: ThreatModel;
   /** Gradient steps K of PGD and TGSM. */
   steps: number;
-  /** Size of each sign-gradient step, in the units of ε (× ‖x‖∞); default 2.5ε/K. */
+  /** Size of each gradient step, in the units of ε (× ‖x‖ in the norm of `norm`); default 2.5ε/K. */
   stepSize: number;
   /** Start PGD/TGSM at a seeded uniform point of the ε-ball instead of at x. */
   randomStart: boolean;
+  /** Runs from a fresh random start (PGD/TGSM: the first from x unless randomStart); each sample keeps its best. */
+  restarts: number;
   loss: AttackLoss;
   /** μ_T of the GCCS model under attack, for the 'latent' loss. */
   muT: number;
@@ -28,8 +42,14 @@ export interface ResolvedParams {
   gamma: number;
   /** DeepFool: the final perturbation is (1 + overshoot)·Σ r_i. */
   overshoot: number;
-  /** SPSA: Adam steps. */
+  /** SPSA: Adam steps; APGD: iterations per restart (and per target class for APGD-T). */
   iterations: number;
+  /** APGD-T: attack the k classes with the highest clean outputs after the true one, one after the other. */
+  targetCount: number;
+  /** Square: the query budget, every forward pass of a sample counted (the first, at the start point, included). */
+  queries: number;
+  /** Square: initial fraction of the pixels a square covers (the schedule shrinks it). */
+  pInit: number;
   /** SPSA: ±δ Rademacher pairs per gradient estimate. */
   samples: number;
   /** SPSA: finite-difference step, in pixel units. */
@@ -49,6 +69,8 @@ export interface AttackOutput {
   perturbationNorms?: Float32Array;
   /** JSMA: fraction of the input values changed, per sample. */
   changedPixelFraction?: Float32Array;
+  /** Square: forward passes spent on each sample. */
+  queries?: Float32Array;
 }
 
 /** One attack: the parameters it takes and how it perturbs a batch. */

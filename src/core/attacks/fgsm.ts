@@ -1,10 +1,10 @@
-/** FGSM (Goodfellow et al. 2015): one sign-gradient step of size ε·‖x‖∞. */
+/** FGSM (Goodfellow et al. 2015): one step of size ε·‖x‖ along the normalised gradient (its sign for L∞). */
 import { defineAttack } from './common';
-import { signGradientAttack } from './gradientCore';
+import { gradientAttack } from './gradientCore';
 
 export const fgsm = defineAttack({
-  keys: ['eps', 'loss', 'muT'],
+  keys: ['eps', 'norm', 'loss', 'muT'],
   run: async (model, x, labels, params, seed, signal) => ({
-    adversarial: await signGradientAttack(model, x, labels, { ...params, steps: 1, stepSize: params.eps, randomStart: false }, seed, signal),
+    adversarial: await gradientAttack(model, x, labels, { ...params, steps: 1, stepSize: params.eps, randomStart: false, restarts: 1 }, seed, signal),
   }),
 });

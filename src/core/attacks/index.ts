@@ -1,26 +1,30 @@
 /**
- * Adversarial attacks, in the manner of Foolbox 3: FGSM, PGD and TGSM are configurations of one L∞
- * sign-gradient core (gradientCore.ts); JSMA, DeepFool and SPSA are small modules. This file is the
- * one registry: which parameters each attack takes, their defaults and their validation.
+ * Adversarial attacks, in the manner of Foolbox 3: FGSM, PGD and TGSM are configurations of one
+ * gradient core (gradientCore.ts, L∞ and L2, best iterate, restarts) that APGD builds on too; JSMA,
+ * DeepFool, SPSA and Square are small modules. This file is the one registry: which parameters
+ * each attack takes, their defaults and their validation.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { makeBatch } from '../data/batches';
 import type { Examples } from '../data/types';
 import { UserError } from '../errors';
+import { ATTACK_LIMITS } from '../limits';
 import { argmaxRows } from '../metrics/classification';
-import { Attack, AttackCancelled, AttackOutput, AttackParams, ResolvedParams, classCount, outputsOf } from './common';
+import { apgdCe, apgdDlr, apgdTargeted } from './apgd';
+import { ATTACK_LOSSES, Attack, AttackCancelled, AttackOutput, AttackParams, ResolvedParams, THREAT_MODELS, classCount, outputsOf } from './common';
 import { deepfool } from './deepfool';
 import { fgsm } from './fgsm';
 import { jsma } from './jsma';
 import { pgd } from './pgd';
 import { spsa } from './spsa';
+import { square } from './square';
 import { tgsm } from './tgsm';
 
 export { AttackCancelled } from './common';
-export type { AttackLoss, AttackOutput, AttackParams, ResolvedParams, TargetRule } from './common';
+export type { AttackLoss, AttackOutput, AttackParams, ResolvedParams, TargetRule, ThreatModel } from './common';
 
-const ATTACKS = { fgsm, pgd, tgsm, jsma, deepfool, spsa };
+const ATTACKS = { fgsm, pgd, tgsm, jsma, deepfool, spsa, 'apgd-ce': apgdCe, 'apgd-dlr': apgdDlr, 'apgd-t': apgdTargeted, square };
 
 export type AttackName = keyof typeof ATTACKS;
 export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
@@ -34,8 +38,10 @@ export type ResolvedAttackParams<N extends AttackName> = Pick<ResolvedParams, (t
  */
 const DEFAULTS: Omit<ResolvedParams, 'stepSize'> = {
   eps: 0.1,
+  norm: 'linf',
   steps: 5,
   randomStart: false,
+  restarts: 1,
   loss: 'crossentropy',
   muT: 70,
   target: 'next',
@@ -47,19 +53,25 @@ const DEFAULTS: Omit<ResolvedParams, 'stepSize'> = {
   delta: 0.01,
   learningRate: 0.01,
   earlyStop: true,
+  targetCount: 9,
+  queries: 5000,
+  pInit: 0.8,
 };
 
 const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+const isCountUpTo = (max: number) => (v: unknown) => isCount(v) && (v as number) <= max;
 const isPositive = (v: unknown) => typeof v === 'number' && v > 0 && Number.isFinite(v);
 const isBoolean = (v: unknown) => typeof v === 'boolean';
 
 /** Each parameter's test and what it must be, for the error message. */
 const CHECKS: { [K in keyof ResolvedParams]: [(value: unknown) => boolean, string] } = {
-  eps: [(v) => typeof v === 'number' && v >= 0 && v <= 1, 'a number in [0, 1]'],
+  eps: [(v) => typeof v === 'number' && v >= 0 && v <= 1, 'a number in [0, 1], relative to the image (‖n‖ ≤ ε·‖x‖ in the norm of the threat model)'],
+  norm: [(v) => (THREAT_MODELS as readonly unknown[]).includes(v), THREAT_MODELS.join(' or ')],
   steps: [isCount, 'a whole number ≥ 1'],
   stepSize: [isPositive, 'a number > 0'],
   randomStart: [isBoolean, 'true or false'],
-  loss: [(v) => v === 'crossentropy' || v === 'margin' || v === 'latent', 'crossentropy, margin or latent'],
+  restarts: [isCountUpTo(ATTACK_LIMITS.restarts), `a whole number from 1 to ${ATTACK_LIMITS.restarts}`],
+  loss: [(v) => (ATTACK_LOSSES as readonly unknown[]).includes(v), ATTACK_LOSSES.join(', ')],
   muT: [isPositive, 'a number > 0'],
   target: [(v) => v === 'next' || v === 'least-likely' || (Number.isInteger(v) && (v as number) >= 0), 'next, least-likely or a class index ≥ 0'],
   maxIterations: [isCount, 'a whole number ≥ 1'],
@@ -70,6 +82,9 @@ const CHECKS: { [K in keyof ResolvedParams]: [(value: unknown) => boolean, strin
   delta: [isPositive, 'a number > 0'],
   learningRate: [isPositive, 'a number > 0'],
   earlyStop: [isBoolean, 'true or false'],
+  targetCount: [isCount, 'a whole number ≥ 1 (at most the number of classes − 1)'],
+  queries: [isCountUpTo(ATTACK_LIMITS.queries), `a whole number from 1 to ${ATTACK_LIMITS.queries}`],
+  pInit: [(v) => typeof v === 'number' && v > 0 && v <= 1, 'a number in (0, 1]'],
 };
 
 function attackOf(name: string): Attack<keyof ResolvedParams> {
@@ -98,7 +113,7 @@ export function resolveAttackParams<N extends AttackName>(name: N, given: Attack
 
 /**
  * Attacks one batch x [B, H, W, C] (pixels in [0, 1]) with its true labels. The caller owns and
- * disposes the returned tensor; `seed` fixes every random draw (PGD/TGSM random start, SPSA).
+ * disposes the returned tensor; `seed` fixes every random draw (random starts, SPSA, Square).
  * An abort through `signal` stops the attack between two iterations with AttackCancelled.
  */
 export async function attackBatch(

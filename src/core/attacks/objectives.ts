@@ -10,6 +10,8 @@ import { AttackLoss, TargetRule, classCount, outputsOf } from './common';
  * class, so untargeted attacks ascend it for the true class and targeted ones descend it for the target.
  * - crossentropy: −log softmax(z)_c, z taken as logits (the paper's default);
  * - margin (Carlini–Wagner): max_{j≠c} z_j − z_c, positive once another class wins;
+ * - dlr (Croce & Hein 2020): −(z_c − max_{j≠c} z_j)/(z_π1 − z_π3), z_π1 ≥ z_π2 ≥ … the sorted
+ *   outputs: the margin divided by the spread of the top outputs, so rescaling z changes nothing;
  * - latent: ‖z − μ_T·e_c‖², the squared distance to class c's GCCS vertex (its sign-gradient is
  *   the distance's).
  */
@@ -19,13 +21,49 @@ export function attackLoss(kind: AttackLoss, z: tf.Tensor2D, classes: Int32Array
     switch (kind) {
       case 'crossentropy':
         return unmaskedCrossEntropy(z, classes);
-      case 'margin': {
-        const others = tf.where(tf.cast(oneHot, 'bool'), tf.fill(z.shape, -Infinity), z);
-        return tf.sub(tf.max(others, 1), tf.sum(tf.mul(oneHot, z), 1));
+      case 'margin':
+        return tf.sub(bestOther(z, oneHot), tf.sum(tf.mul(oneHot, z), 1));
+      case 'dlr': {
+        const [first, , third] = sortedOutputs(z, 3);
+        return tf.div(tf.sub(bestOther(z, oneHot), tf.sum(tf.mul(oneHot, z), 1)), tf.add(tf.sub(first, third), DLR_TINY));
       }
       case 'latent':
         return tf.sum(tf.square(tf.sub(z, tf.mul(oneHot, muT))), 1);
     }
+  }) as tf.Tensor1D;
+}
+
+/** Keeps the DLR ratio finite when the top outputs are equal (AutoAttack's 1e-12). */
+const DLR_TINY = 1e-12;
+
+/** max_{j≠c} z_j per row, for one-hot rows of c. */
+function bestOther(z: tf.Tensor2D, oneHot: tf.Tensor): tf.Tensor1D {
+  return tf.max(tf.where(tf.cast(oneHot, 'bool'), tf.fill(z.shape, -Infinity), z), 1);
+}
+
+/**
+ * The k largest outputs of each row, largest first, as k tensors [B] that carry z's gradient. The
+ * order is read from z's values (no gradient flows through a sort).
+ */
+function sortedOutputs(z: tf.Tensor2D, k: number): tf.Tensor1D[] {
+  const [rows, dims] = z.shape;
+  if (dims < k) throw new UserError(`the DLR loss needs at least ${k} classes (the model has ${dims})`);
+  const values = z.dataSync();
+  const order = Array.from({ length: rows }, (_, b) => [...Array(dims).keys()].sort((i, j) => values[b * dims + j] - values[b * dims + i]));
+  return Array.from({ length: k }, (_, rank) => tf.sum(tf.mul(tf.oneHot(tf.tensor1d(order.map((row) => row[rank]), 'int32'), dims), z), 1));
+}
+
+/**
+ * Targeted DLR (Croce & Hein 2020), to ascend: −(z_y − z_t)/(z_π1 − (z_π3 + z_π4)/2), positive once
+ * the target t beats the true class y. With 3 classes z_π3 stands in for the missing z_π4.
+ */
+export function targetedDlrLoss(z: tf.Tensor2D, labels: Int32Array, targets: Int32Array): tf.Tensor1D {
+  return tf.tidy(() => {
+    const dims = z.shape[1];
+    const [first, , third, fourth = third] = sortedOutputs(z, Math.max(3, Math.min(4, dims)));
+    const at = (classes: Int32Array) => tf.sum(tf.mul(tf.oneHot(tf.tensor1d(classes, 'int32'), dims), z), 1);
+    const spread = tf.sub(first, tf.mul(tf.add(third, fourth), 0.5));
+    return tf.div(tf.sub(at(targets), at(labels)), tf.add(spread, DLR_TINY));
   }) as tf.Tensor1D;
 }
 
@@ -34,14 +72,19 @@ export function attackLoss(kind: AttackLoss, z: tf.Tensor2D, classes: Int32Array
  * by the positive factor exp(max_{j≠c} z_j − logsumexp z): same direction, same signs, but it
  * cannot vanish. On a confident model softmax(z)_c rounds to 1 in float32, p_c − 1 becomes exactly
  * 0 and a sign-gradient attack stalls: gradient masking by rounding, not robustness. Only the
- * direction of this loss's gradient is used (the L∞ attacks take its sign).
+ * direction of this loss's gradient is used (the attacks normalise it). The value is computed as
+ * softplus(logsumexp_{j≠c}(z_j − z_c)), equal to −log softmax(z)_c but not rounded to 0 on a
+ * confident model, so attacks that compare losses (best iterate, APGD's step-size checks) still see
+ * them change.
  */
 function unmaskedCrossEntropy(z: tf.Tensor2D, classes: Int32Array): tf.Tensor1D {
   // The one-hot rows are made where they are used: the gradient runs after this call's scope ends.
   const oneHotOf = (logits: tf.Tensor) => tf.oneHot(tf.tensor1d(classes, 'int32'), logits.shape[1] as number);
   const loss = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     save([input]);
-    const value = tf.neg(tf.sum(tf.mul(oneHotOf(input), tf.logSoftmax(input)), 1));
+    const isClass = tf.cast(oneHotOf(input), 'bool');
+    const own = tf.sum(tf.mul(oneHotOf(input), input), 1, true);
+    const value = tf.softplus(tf.logSumExp(tf.sub(tf.where(isClass, tf.fill(input.shape, -Infinity), input), own), 1));
     const gradFunc = (dy: tf.Tensor, [logits]: tf.Tensor[]) =>
       tf.tidy(() => {
         const oneHot = oneHotOf(logits);

@@ -1,10 +1,13 @@
-/** PGD-K (Madry et al. 2018): K sign-gradient steps of 2.5ε/K, optionally from a seeded random start. */
+/**
+ * PGD-K (Madry et al. 2018): K normalised-gradient steps of 2.5ε/K, optionally from a seeded
+ * random start, with random restarts; each sample keeps its best iterate.
+ */
 import { defineAttack } from './common';
-import { signGradientAttack } from './gradientCore';
+import { gradientAttack } from './gradientCore';
 
 export const pgd = defineAttack({
-  keys: ['eps', 'steps', 'stepSize', 'randomStart', 'loss', 'muT'],
+  keys: ['eps', 'norm', 'steps', 'stepSize', 'randomStart', 'restarts', 'loss', 'muT'],
   run: async (model, x, labels, params, seed, signal) => ({
-    adversarial: await signGradientAttack(model, x, labels, params, seed, signal),
+    adversarial: await gradientAttack(model, x, labels, params, seed, signal),
   }),
 });

@@ -1,15 +1,15 @@
 /**
- * TGSM-K (targeted gradient sign, Kurakin et al. 2017): K sign-gradient steps descending the loss
+ * TGSM-K (targeted gradient sign, Kurakin et al. 2017): K normalised-gradient steps descending the loss
  * toward a target class (y+1 mod D by default, as in the paper), same step rule as PGD.
  */
 import { defineAttack } from './common';
-import { signGradientAttack } from './gradientCore';
+import { gradientAttack } from './gradientCore';
 import { targetClasses } from './objectives';
 
 export const tgsm = defineAttack({
-  keys: ['eps', 'steps', 'stepSize', 'randomStart', 'loss', 'muT', 'target'],
+  keys: ['eps', 'norm', 'steps', 'stepSize', 'randomStart', 'restarts', 'loss', 'muT', 'target'],
   run: async (model, x, labels, params, seed, signal) => {
     const targets = targetClasses(model, x, labels, params.target);
-    return { adversarial: await signGradientAttack(model, x, labels, { ...params, targets }, seed, signal) };
+    return { adversarial: await gradientAttack(model, x, labels, { ...params, targets }, seed, signal) };
   },
 });
