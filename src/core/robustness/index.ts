@@ -2,8 +2,10 @@
 export { decodeBits, encodeBits } from './bits';
 export { displayName, roleOf } from './catalog';
 export type { AttackRole } from './catalog';
-export { DIAGNOSTIC_DEFAULTS, probeModel, resultChecks } from './diagnostics';
-export type { AttackSeries, Diagnostic, DiagnosticId, ProbeContext } from './diagnostics';
+export { DIAGNOSTIC_DEFAULTS, resultChecks } from './checks';
+export type { AttackSeries, Diagnostic, DiagnosticId } from './checks';
+export { probeModel } from './diagnostics';
+export type { ProbeContext } from './diagnostics';
 export { checkEpsList, evaluateRobustness, evaluationJson, formatDuration, formatEvaluation } from './evaluate';
 export type { AttackRun, EpsEvaluation, EvaluationEvent, EvaluationOptions, RobustnessEvaluation } from './evaluate';
 export { PRESETS, PRESET_NAMES, isPresetName, planPreset } from './presets';

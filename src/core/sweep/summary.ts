@@ -3,7 +3,10 @@
  * output and the HTML report.
  */
 import * as path from 'node:path';
-import type { AttackName } from '../attacks';
+import { decodeBits } from '../robustness/bits';
+import { displayName } from '../robustness/catalog';
+import { AttackSeries, resultChecks } from '../robustness/checks';
+import { worstCase } from '../robustness/worstCase';
 import { CellResult, GRID_KEYS, SweepCell } from './types';
 
 export interface SummaryTable {
@@ -37,13 +40,6 @@ export interface SweepSummary {
   warnings: string[];
 }
 
-const DISPLAY: Record<AttackName, string> = { fgsm: 'FGSM', pgd: 'PGD', tgsm: 'TGSM', jsma: 'JSMA', deepfool: 'DeepFool', spsa: 'SPSA' };
-const GRADIENT_ATTACKS: AttackName[] = ['fgsm', 'pgd', 'tgsm'];
-/** Accuracy differences below this (1 point) are noise. */
-const TOLERANCE = 0.01;
-/** SPSA beating every gradient attack by this much (10 points) is suspicious. */
-const SPSA_MARGIN = 0.1;
-
 const percent = (value: number | null | undefined) => (value === null || value === undefined ? '—' : `${(100 * value).toFixed(2)}%`);
 /** A parameter value as people write it: 2.5ε/K = 0.041666… shows as 0.04167. */
 const show = (value: unknown) => (typeof value === 'number' ? String(Number(value.toPrecision(4))) : String(value));
@@ -76,13 +72,15 @@ export function summarizeSweep(cells: SweepCell[], results: CellResult[]): Sweep
   };
   const entries = unique(cells.map((cell) => cell.entry)).sort((a, b) => a - b);
   const sections = entries.map((entry) => section(cells.filter((cell) => cell.entry === entry), paths, label, resultOf));
+  const outcomes = paths.map((model) => modelOutcomes(cellsOf(model), resultOf));
+  const worst = worstCaseSection(paths, label, outcomes);
   return {
     finished: cells.filter(resultOf).length,
     total: cells.length,
     backends: unique(results.map((result) => result.backend)),
     clean,
-    sections,
-    warnings: paths.flatMap((model) => maskingWarnings(cellsOf(model), label(model), resultOf)),
+    sections: worst ? [worst, ...sections] : sections,
+    warnings: paths.flatMap((model, m) => resultChecks(outcomes[m].series, outcomes[m].worst).flatMap((d) => (d.ok ? [] : [`possible gradient masking on ${label(model)}: ${d.message}`]))),
   };
 }
 
@@ -91,7 +89,7 @@ function section(cells: SweepCell[], models: string[], label: (model: string) =>
   const parameters = Object.keys(cells[0].params)
     .filter((key) => !(GRID_KEYS as readonly string[]).includes(key))
     .map((key) => `${key}: ${unique(cells.map((cell) => show(cell.params[key as keyof typeof cell.params]))).join(', ')}`);
-  const title = `${DISPLAY[attack]} (attacks[${entry}])`;
+  const title = entryLabel(attack, entry);
   const accuracy = (cell: SweepCell | undefined) => percent(cell && resultOf(cell)?.accuracy);
 
   if (cells[0].eps === null) {
@@ -134,40 +132,62 @@ function section(cells: SweepCell[], models: string[], label: (model: string) =>
   return { title, parameters, chart: { title, series }, tables };
 }
 
-/**
- * Signs that an attack's gradients mislead it (Athalye et al. 2018), so the accuracies overstate
- * robustness: a gradient attack's accuracy rising with ε, PGD weaker than FGSM at the same ε, or
- * gradient-free SPSA far stronger than every gradient attack.
- */
-function maskingWarnings(cells: SweepCell[], model: string, resultOf: (cell: SweepCell) => CellResult | undefined): string[] {
+const entryLabel = (attack: string, entry: number) => `${displayName(attack)} (attacks[${entry}])`;
+
+/** One model's ε results: a series per attack entry, and the per-sample worst case where it is known. */
+interface ModelOutcomes {
+  series: AttackSeries[];
+  /** Per ε: the per-sample worst case over every attack at that ε (only where every one of them recorded which samples survived). */
+  worst: { eps: number; accuracy: number; attacks: number }[];
+}
+
+function modelOutcomes(cells: SweepCell[], resultOf: (cell: SweepCell) => CellResult | undefined): ModelOutcomes {
   const done = cells.flatMap((cell) => {
     const result = resultOf(cell);
-    return result && cell.eps !== null ? [{ cell, eps: cell.eps, accuracy: result.accuracy }] : [];
+    if (!result || cell.eps === null) return [];
+    const robust = result.robust === undefined ? undefined : decodeBits(result.robust, result.count, `results of cell ${cell.id}`);
+    return [{ cell, eps: cell.eps, accuracy: result.accuracy, robust }];
   });
-  const warnings: string[] = [];
-  const prefix = 'possible gradient masking:';
-  for (const entry of unique(done.filter((d) => GRADIENT_ATTACKS.includes(d.cell.attack)).map((d) => d.cell.entry))) {
-    const line = done.filter((d) => d.cell.entry === entry).sort((a, b) => a.eps - b.eps);
-    const rise = line.findIndex((d, i) => i > 0 && d.accuracy > line[i - 1].accuracy + TOLERANCE);
-    if (rise > 0) {
-      const [a, b] = [line[rise - 1], line[rise]];
-      warnings.push(`${prefix} ${DISPLAY[b.cell.attack]} (attacks[${entry}]) accuracy of ${model} rises with ε (${percent(a.accuracy)} at ε = ${a.eps} → ${percent(b.accuracy)} at ε = ${b.eps})`);
-    }
-  }
-  /** The lowest accuracy at each ε > 0 reached by any of `attacks`. */
-  const best = (attacks: AttackName[]) => {
-    const lowest = new Map<number, number>();
-    for (const d of done) if (d.eps > 0 && attacks.includes(d.cell.attack)) lowest.set(d.eps, Math.min(lowest.get(d.eps) ?? Infinity, d.accuracy));
-    return lowest;
+  const series = unique(done.map((d) => d.cell.entry)).map((entry) => {
+    const mine = done.filter((d) => d.cell.entry === entry);
+    // SPSA's IT × BS grid: at each ε, its strongest point.
+    const points = sorted(mine.map((d) => d.eps)).map((eps) => mine.filter((d) => d.eps === eps).reduce((a, b) => (b.accuracy < a.accuracy ? b : a)));
+    return { name: mine[0].cell.attack, label: entryLabel(mine[0].cell.attack, entry), points: points.map(({ eps, accuracy, robust }) => ({ eps, accuracy, ...(robust && { robust }) })) };
+  });
+  const worst = sorted(done.map((d) => d.eps)).flatMap((eps) => {
+    const atEps = cells.filter((cell) => cell.eps === eps);
+    const outcomes = done.filter((d) => d.eps === eps);
+    // Exact only when every attack at this ε finished and recorded its samples.
+    if (outcomes.length < atEps.length || outcomes.some((d) => !d.robust || d.robust.length !== outcomes[0].robust!.length)) return [];
+    const flags = worstCase(outcomes.map((d) => d.robust!));
+    return [{ eps, accuracy: flags.reduce((a, b) => a + b, 0) / flags.length, attacks: outcomes.length }];
+  });
+  return { series, worst };
+}
+
+/** The worst case against every attack's line, per model, and a table of it beside the best single attack. */
+function worstCaseSection(models: string[], label: (model: string) => string, outcomes: ModelOutcomes[]): SummarySection | undefined {
+  if (!outcomes.some((o) => o.worst.length)) return undefined;
+  const title = 'Worst case (per sample, over every attack at each ε)';
+  const series = models.flatMap((model, m) => [
+    { label: `${label(model)}: worst case`, points: outcomes[m].worst.map(({ eps, accuracy }) => ({ eps, accuracy })) },
+    ...outcomes[m].series.map((s) => ({ label: `${label(model)}: ${s.label}`, points: s.points.map(({ eps, accuracy }) => ({ eps, accuracy })) })),
+  ]);
+  const epsValues = sorted(outcomes.flatMap((o) => o.worst.map((w) => w.eps)));
+  const bestSingle = (m: number, eps: number) => Math.min(...outcomes[m].series.flatMap((s) => s.points.filter((p) => p.eps === eps).map((p) => p.accuracy)));
+  const rows = epsValues.map((eps) => [
+    String(eps),
+    ...models.flatMap((_, m) => {
+      const worst = outcomes[m].worst.find((w) => w.eps === eps);
+      return worst ? [percent(worst.accuracy), percent(bestSingle(m, eps))] : ['—', '—'];
+    }),
+  ]);
+  return {
+    title,
+    parameters: ['a sample counts as robust at ε only if no attack at ε broke it (needs results that record their samples)'],
+    chart: { title, series },
+    tables: [{ title, columns: ['ε', ...models.flatMap((model) => [`${label(model)}: worst case`, `${label(model)}: best single attack`])], rows }],
   };
-  /** Warns once, at the smallest ε where `a` and `b` are in the relation, counting the others. */
-  const compare = (a: Map<number, number>, b: Map<number, number>, holds: (x: number, y: number) => boolean, say: (x: string, y: string, eps: number) => string) => {
-    const hits = sorted([...a.keys()].filter((eps) => b.has(eps) && holds(a.get(eps)!, b.get(eps)!)));
-    if (hits.length) warnings.push(`${prefix} ${say(percent(a.get(hits[0])), percent(b.get(hits[0])), hits[0])}${hits.length > 1 ? ` (and at ${hits.length - 1} more ε)` : ''}`);
-  };
-  compare(best(['pgd']), best(['fgsm']), (pgd, fgsm) => pgd > fgsm + TOLERANCE, (pgd, fgsm, eps) => `PGD (${pgd}) is weaker than FGSM (${fgsm}) on ${model} at ε = ${eps}`);
-  compare(best(['spsa']), best(GRADIENT_ATTACKS), (spsa, gradient) => spsa < gradient - SPSA_MARGIN, (spsa, gradient, eps) => `gradient-free SPSA brings ${model} to ${spsa} at ε = ${eps}, the best gradient attack only to ${gradient}`);
-  return warnings;
 }
 
 /** The summary as text lines: aligned tables, then the warnings. */
