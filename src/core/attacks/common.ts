@@ -12,7 +12,7 @@ export type TargetRule = 'next' | 'least-likely' | number;
 /**
  * The threat model: the ball the perturbation n must stay in, relative to each image x (as the
  * paper measures ε): linf ‖n‖∞ ≤ ε·‖x‖∞, l2 ‖n‖₂ ≤ ε·‖x‖₂. MNIST digits have ‖x‖∞ = 1, so there the
- * L∞ ε is AutoAttack's absolute one; their ‖x‖₂ is about 9, so an L2 ε of 0.1 is about 0.9 in
+ * L∞ ε is AutoAttack's absolute one; their ‖x‖₂ is about 10, so an L2 ε of 0.2 is about 2 in
  * AutoAttack's absolute pixel units.
  */
 export const THREAT_MODELS = ['linf', 'l2'] as const;
