@@ -122,13 +122,13 @@ test('two workers give the same results as one', async () => {
 
 test('a worker crash names the cell; the results before it are kept', async () => {
   const file = path.join(temp('crash'), 'results.jsonl');
-  const config: SweepConfig = { models: [models[0]], attacks: [{ name: 'fgsm', eps: [0.1] }, { name: 'spsa', eps: [0.1], iterations: [100000], params: { earlyStop: false } }], count: 20 };
+  const config: SweepConfig = { models: [models[0]], attacks: [{ name: 'fgsm', eps: [0.1] }, { name: 'spsa', eps: [0.1], iterations: [10000], params: { earlyStop: false } }], count: 20 };
   const onEvent = (event: SweepEvent) => {
     if (event.type === 'cellStart' && event.cell.attack === 'spsa') process.kill(event.pid, 'SIGKILL');
   };
   await assert.rejects(runSweep(config, { workers: 1, backend: 'wasm', resultsFile: file, onEvent }), (error: unknown) => {
     assert.ok(error instanceof Error && !(error instanceof UserError));
-    assert.match(error.message, /^worker \d+ crashed \(signal SIGKILL\) while running cell [0-9a-f]{16} \(spsa ε=0\.1 IT=100000 BS=64 on .*crossentropy\)$/);
+    assert.match(error.message, /^worker \d+ crashed \(signal SIGKILL\) while running cell [0-9a-f]{16} \(spsa ε=0\.1 IT=10000 BS=64 on .*crossentropy\)$/);
     return true;
   });
   assert.deepEqual(readResultsFile(file).results.map((r) => r.cell.attack), ['fgsm']);
