@@ -152,6 +152,14 @@ export function generateHostileModels(outDir: string): HostileCase[] {
     fs.rmSync(path.join(dir, 'gccs.json'));
     fs.symlinkSync(secretFile, path.join(dir, 'gccs.json'));
   }, 'gccs\\.json: the file resolves to a file outside the model folder');
+  add('journal-symlink-to-secret', 'symlink out', (dir) => {
+    writeModel(dir);
+    fs.symlinkSync(secretFile, path.join(dir, '.gccs-commit.json'));
+  }, 'model\\.json: \\.gccs-commit\\.json resolves to a file outside the model folder');
+  add('journal-fifo', 'FIFO / device / directory', (dir) => {
+    writeModel(dir);
+    execFileSync('mkfifo', [path.join(dir, '.gccs-commit.json')]);
+  }, 'model\\.json: \\.gccs-commit\\.json is a FIFO, not a regular file');
   add('symlink-inside', 'symlink inside (allowed)', (dir) => {
     writeModel(dir, { shardBytes: null });
     fs.mkdirSync(path.join(dir, 'data'));

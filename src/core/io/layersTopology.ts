@@ -446,7 +446,11 @@ class TopologyWalker {
         if (!Array.isArray(node) || (item.nodes.length && node.length === 0)) item.at.fail(`inbound node ${index} must be a list of input tensors`);
         const inputs = (node as unknown[]).map((ref) => reference(ref, item.at));
         const call: Call = { item, index, inputs, waiting: inputs.length };
-        for (const [name, n] of call.inputs) dependents.set(callKey(name, n), [...(dependents.get(callKey(name, n)) ?? []), call]);
+        for (const [name, n] of call.inputs) {
+          const key = callKey(name, n);
+          if (!dependents.has(key)) dependents.set(key, []);
+          dependents.get(key)!.push(call);
+        }
         if (call.waiting === 0) ready.push(call);
         total++;
       }

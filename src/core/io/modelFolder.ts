@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { pendingText } from './atomic';
+import { COMMIT_JOURNAL, pendingText } from './atomic';
 import { CONFIG_LIMITS, MODEL_LIMITS } from '../limits';
 import { formatPath, parseJson } from '../sweep/jsonSchema';
 
@@ -56,7 +56,8 @@ export function realFolder(folder: string, owner: string): string {
  */
 export function checkFolderFile(file: string, folderReal: string, label: string, owner: string, maxBytes: number, capName: string): FolderFile {
   const real = realpathOrFail(file, label, owner);
-  if (!real.startsWith(folderReal + path.sep)) throw new UserError(`${owner}: ${label} resolves to a file outside the model folder`);
+  const inside = path.relative(folderReal, real);
+  if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) throw new UserError(`${owner}: ${label} resolves to a file outside the model folder`);
   const stat = fs.statSync(real);
   if (!stat.isFile()) throw new UserError(`${owner}: ${label} is ${kindOf(stat)}, not a regular file`);
   if (stat.size > maxBytes) {
@@ -163,6 +164,9 @@ export function parseFolderJson(text: string, name: string): unknown {
  * (checkFolderFile) and read; then parsed (parseFolderJson).
  */
 export function readFolderJson(file: string, folderReal: string, maxBytes: number, capName: string): unknown {
+  // The journal is a file of the folder like any other: never one outside it, a FIFO or a device.
+  const journal = path.join(path.dirname(file), COMMIT_JOURNAL);
+  if (fs.lstatSync(journal, { throwIfNoEntry: false })) checkFolderFile(journal, folderReal, COMMIT_JOURNAL, file, Number.MAX_SAFE_INTEGER, '');
   const pending = pendingText(file);
   if (pending !== null && Buffer.byteLength(pending) > maxBytes) {
     throw new UserError(`${file}: ${formatBytes(Buffer.byteLength(pending))} in the pending save, more than the ${formatBytes(maxBytes)} cap (${capName}, README › Limits)`);
