@@ -14,6 +14,7 @@ import { initBackend } from '../../src/core/backend';
 import { UserError } from '../../src/core/errors';
 import { loadModelDir } from '../../src/core/io/modelDir';
 import * as tf from '../../src/core/tf';
+import { modelProblem } from '../../src/host/preflight';
 import { ENV_SECRET, HostileCase, SECRET, generateHostileModels } from '../hostile/generate';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -82,6 +83,23 @@ test('in process: every hostile case is one UserError naming its file and proble
     assert.match(message, new RegExp(hostile.problem!), hostile.name);
     assert.ok(!message.includes(SECRET), `${hostile.name}: no secret`);
   }
+});
+
+test("the extension host's check (modelProblem) gives the same one line for every case, without TensorFlow.js", (t) => {
+  const seconds: string[] = [];
+  for (const hostile of cases) {
+    const started = process.hrtime.bigint();
+    const problem = modelProblem(hostile.model);
+    seconds.push(`${hostile.name} ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(3)} s`);
+    if (hostile.expect === 'loads') {
+      assert.equal(problem, undefined, hostile.name);
+      continue;
+    }
+    assert.ok(problem, hostile.name);
+    assert.ok(problem.startsWith(hostile.model) && !problem.includes('\n'), `${hostile.name}: ${problem}`);
+    assert.match(problem, new RegExp(hostile.problem!), hostile.name);
+  }
+  t.diagnostic(seconds.filter((line) => line.startsWith('bomb')).join(', '));
 });
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
