@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { ATTACK_NAMES, resolveAttackParams } from '../../src/core/attacks';
 import { initBackend } from '../../src/core/backend';
 import { CONFIG_LIMITS } from '../../src/core/limits';
 import { saveLayersModel } from '../../src/core/io/layersModelFiles';
@@ -70,7 +71,7 @@ test('gccs attack: bad input is one line naming the flag', () => {
   assertOneLineError(attack('--attack', 'pgd', '--eps', '0:0.1:x'), /^gccs: error: flag --eps: "0:0\.1:x" is not a grid/);
   assertOneLineError(attack('--attack', 'pgdd'), /^gccs: error: flag --attack must be one of fgsm, pgd, tgsm, jsma, deepfool, spsa/);
   assertOneLineError(attack('--attack', 'pgd', '--steps', '0'), 'flag --steps: pgd: steps must be a whole number ≥ 1 (got 0)');
-  assertOneLineError(attack('--attack', 'fgsm', '--gamma', '0.1'), 'flag --gamma: fgsm takes no parameter "gamma" (it takes eps, loss, muT)');
+  assertOneLineError(attack('--attack', 'fgsm', '--gamma', '0.1'), `flag --gamma: fgsm takes no parameter "gamma" (it takes ${Object.keys(resolveAttackParams('fgsm')).join(', ')})`);
   assertOneLineError(attack('--attack', 'deepfool', '--eps', '0.1'), /^gccs: error: flag --eps: deepfool takes no parameter "eps"/);
   assertOneLineError(attack('--attack', 'pgd', '--workers', '0'), 'workers must be a whole number ≥ 1 (got 0)');
   assertOneLineError(attack('--attack', 'pgd', '--test-range', '0:100'), /^gccs: error: flag --dataset is required with --data or --test-range/);
@@ -82,7 +83,7 @@ test('gccs attack: bad input is one line naming the flag', () => {
 
 test('gccs sweep: configuration errors name the file and the JSON path; results are never lost', () => {
   const bad = writeConfig('bad.json', { models: [model], attacks: [{ name: 'fgsm' }, { name: 'pgd' }, { name: 'pgdd' }] });
-  assertOneLineError(gccs('sweep', '--config', bad), `${bad}: attacks[2].name: unknown attack "pgdd" (fgsm, pgd, tgsm, jsma, deepfool, spsa)`);
+  assertOneLineError(gccs('sweep', '--config', bad), `${bad}: attacks[2].name: unknown attack "pgdd" (${ATTACK_NAMES.join(', ')})`);
   const negative = writeConfig('negative.json', { models: ['mlp'], attacks: [{ name: 'fgsm', eps: [0.1, -0.1] }] });
   assertOneLineError(gccs('sweep', '--config', negative), `${negative}: attacks[0].eps[1]: must be ≥ 0 (got -0.1)`);
   const range = writeConfig('range.json', { models: ['mlp'], attacks: [{ name: 'pgd', params: { steps: -1 } }] });
