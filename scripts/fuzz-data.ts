@@ -24,6 +24,7 @@ import { loadIdxFolder } from '../src/core/data/idx';
 import { loadImageFolder } from '../src/core/data/imageFolder';
 import { loadSvhnFolder } from '../src/core/data/svhn';
 import { extractTarGz } from '../src/core/data/tar';
+import type { SplitRanges } from '../src/core/data/split';
 import type { LoadedDataset } from '../src/core/data/types';
 
 /** A case that neither resolves nor rejects within this long has hung. */
@@ -186,10 +187,17 @@ function tarBytes(entries: { name: string; data: Uint8Array }[]): Buffer {
 export interface FuzzTarget {
   name: string;
   files: fc.Arbitrary<Record<string, Uint8Array>>;
-  /** Loads the case folder; the result is checked by `checkDataset` unless `check` is given. */
-  load(folder: string): Promise<unknown>;
+  /** Loads the case folder (with split ranges, which decide what is loaded); the result is checked by `checkDataset` unless `check` is given. */
+  load(folder: string, ranges: SplitRanges): Promise<unknown>;
   check?(folder: string, result: unknown): void;
 }
+
+/** Split ranges as users write them, in bounds or not, usually absent. */
+const rangeText = fc.tuple(fc.nat(12), fc.nat(12)).map(([a, b]) => `${Math.min(a, b)}:${Math.max(a, b) + 1}`);
+const splitRanges: fc.Arbitrary<SplitRanges> = fc.record(
+  { trainRange: fc.option(rangeText, { nil: undefined, freq: 2 }), testRange: fc.option(rangeText, { nil: undefined, freq: 2 }) },
+  { requiredKeys: [] },
+);
 
 const small = (max: number) => fc.integer({ min: 1, max });
 
@@ -217,7 +225,7 @@ const idxTarget: FuzzTarget = {
         [`${which}-labels-idx1-ubyte${ext}`]: pack(mutate(idxBytes([count], labels), labelMutations)),
       };
     }),
-  load: (folder) => loadIdxFolder(folder, 'mnist'),
+  load: (folder, ranges) => loadIdxFolder(folder, 'mnist', ranges),
 };
 
 const cifarTarget: FuzzTarget = {
@@ -241,7 +249,7 @@ const cifarTarget: FuzzTarget = {
       if (names) files['batches.meta.txt'] = Buffer.from(names.join('\n'));
       return files;
     }),
-  load: (folder) => loadCifarFolder(folder, 'cifar10'),
+  load: (folder, ranges) => loadCifarFolder(folder, 'cifar10', ranges),
 };
 
 const matTarget: FuzzTarget = {
@@ -268,7 +276,7 @@ const matTarget: FuzzTarget = {
       const file = matFile([compressX ? matCompressed(x) : x, compressY ? matCompressed(y) : y]);
       return { 'train_32x32.mat': mutate(file, fileMutations) };
     }),
-  load: (folder) => loadSvhnFolder(folder),
+  load: (folder, ranges) => loadSvhnFolder(folder, ranges),
 };
 
 function rgba(w: number, h: number, gray: boolean, seed: ArrayLike<number>): Buffer {
@@ -320,7 +328,7 @@ const imageFolderTarget: FuzzTarget = {
       encoded.forEach((bytes, i) => (files[`${i % 2 === 0 ? 'a' : 'b'}/${i}.${images[i].jpeg ? 'jpg' : 'png'}`] = bytes));
       return files;
     }),
-  load: (folder) => loadImageFolder(folder),
+  load: (folder, ranges) => loadImageFolder(folder, {}, ranges),
 };
 
 const tarTarget: FuzzTarget = {
@@ -358,6 +366,30 @@ function checkDataset(folder: string, result: unknown): void {
     if (part.pixels.length !== part.labels.length * h * w * c) throw new Error(`${folder}: ${part.pixels.length} pixel bytes for ${part.labels.length} images`);
     if (part.labels.some((label) => label < 0 || label >= dataset.classNames.length)) throw new Error(`${folder}: label outside the classes`);
   }
+  for (const name of ['train', 'test'] as const) {
+    const window = dataset.windows?.[name] as { start: number; end: number; total: number } | undefined;
+    if (window && (window.end - window.start !== dataset[name]?.labels.length || window.start < 0 || window.end > window.total)) {
+      throw new Error(`${folder}: ${name} window ${JSON.stringify(window)} does not match the ${dataset[name]?.labels.length} examples loaded`);
+    }
+  }
+}
+
+/** A dataset loaded for split ranges must hold exactly the examples of the whole dataset its windows say. */
+async function checkSameAsWhole(target: FuzzTarget, folder: string, part: LoadedDataset): Promise<void> {
+  const whole = (await target.load(folder, {}).catch(() => undefined)) as LoadedDataset | undefined;
+  if (!whole) return; // a range may skip what makes the whole dataset invalid (a bad label, say)
+  for (const name of ['train', 'test'] as const) {
+    const loaded = part[name];
+    const all = whole[name];
+    const window = part.windows?.[name] as { start: number; end: number } | undefined;
+    if (!loaded || !all || !window) continue;
+    const size = loaded.shape[0] * loaded.shape[1] * loaded.shape[2];
+    const same =
+      loaded.shape.join() === all.shape.join() &&
+      Buffer.from(loaded.pixels).equals(Buffer.from(all.pixels.subarray(window.start * size, window.end * size))) &&
+      loaded.labels.every((label, i) => label === all.labels[window.start + i]);
+    if (!same) throw new Error(`${folder}: the ${name} examples loaded for ${JSON.stringify(window)} differ from those of the whole dataset`);
+  }
 }
 
 /** Every entry under `folder`, relative, so a test can see that nothing was written outside the extraction folder. */
@@ -366,7 +398,7 @@ function listTree(folder: string): string[] {
 }
 
 /** Runs one case: loads it, and fails unless the outcome is a consistent dataset or a one-line UserError naming the case. */
-async function runCase(target: FuzzTarget, folder: string, files: Record<string, Uint8Array>): Promise<'loaded' | 'refused'> {
+async function runCase(target: FuzzTarget, folder: string, files: Record<string, Uint8Array>, ranges: SplitRanges): Promise<'loaded' | 'refused'> {
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder);
   for (const [name, bytes] of Object.entries(files)) {
@@ -377,8 +409,9 @@ async function runCase(target: FuzzTarget, folder: string, files: Record<string,
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung for ${HANG_MS} ms`)), HANG_MS)));
   try {
-    const result = await Promise.race([target.load(folder), hang]);
+    const result = await Promise.race([target.load(folder, ranges), hang]);
     (target.check ?? checkDataset)(folder, result);
+    if (!target.check && (ranges.trainRange || ranges.testRange)) await checkSameAsWhole(target, folder, result as LoadedDataset);
     return 'loaded';
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
@@ -412,8 +445,8 @@ export async function fuzzTarget(target: FuzzTarget, runs: number, seed: number)
   const start = process.hrtime.bigint();
   try {
     await fc.assert(
-      fc.asyncProperty(target.files, async (files) => {
-        counts[await runCase(target, folder, files)]++;
+      fc.asyncProperty(target.files, splitRanges, async (files, ranges) => {
+        counts[await runCase(target, folder, files, ranges)]++;
       }),
       { numRuns: runs, seed, endOnFailure: true },
     );

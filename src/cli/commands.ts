@@ -193,11 +193,14 @@ export async function modelAndSplit(flags: ParsedFlags) {
   // Without a gccs.json nothing says which data the model is for: never fall back to the synthetic set silently.
   if (!meta && !flags.dataset) throw new UserError(`${modelJson}: no ${META_FILE} beside it to take the dataset from: pass --dataset (and --data) or --train-config`);
   const spec = datasetSpec(flags, meta);
-  const dataset = await loadDataset(spec);
-  assertOutputWidth(model, modelJson, dataset.classNames.length, dataset.source);
-  const splits = makeSplits(dataset, {
+  const ranges = {
     trainRange: str(flags, 'train-range') ?? meta?.dataset.trainRange ?? undefined,
     testRange: str(flags, 'test-range') ?? meta?.dataset.testRange ?? undefined,
+  };
+  const dataset = await loadDataset(spec, ranges);
+  assertOutputWidth(model, modelJson, dataset.classNames.length, dataset.source);
+  const splits = makeSplits(dataset, {
+    ...ranges,
     valFraction: num(flags, 'val-fraction') ?? meta?.dataset.validationFraction ?? TRAIN_DEFAULTS.validationFraction,
     seed: num(flags, 'seed') ?? meta?.dataset.splitSeed ?? TRAIN_DEFAULTS.seed,
   });

@@ -140,3 +140,41 @@ test('bad magic number, wrong rank and out-of-range labels are UserErrors', asyn
   writeFileSync(labels, idx([2], [1, 12]));
   await rejectsUser(loadIdxFolder(folder, 'mnist'), /train-labels-idx1-ubyte: label 12 of example 1 is outside 0\.\.9/);
 });
+
+test('split ranges load only the examples they name, the same ones a whole load gives', async (t) => {
+  const folder = tempFolder(t);
+  writePair(folder, 'train', 8, true);
+  writePair(folder, 't10k', 5, false);
+  const whole = await loadIdxFolder(folder, 'mnist');
+  const part = await loadIdxFolder(folder, 'mnist', { trainRange: '2:4', testRange: '9:11' });
+  assert.deepEqual(part.windows, { train: { start: 2, end: 4, total: 8 }, test: { start: 1, end: 3, total: 5 } });
+  assert.deepEqual(Array.from(part.train!.pixels), Array.from(whole.train!.pixels.subarray(2 * 12, 4 * 12)));
+  assert.deepEqual(Array.from(part.train!.labels), Array.from(whole.train!.labels.subarray(2, 4)));
+  assert.deepEqual(Array.from(part.test!.pixels), Array.from(whole.test!.pixels.subarray(12, 3 * 12)));
+  // The file is still read to its end and checked: a truncated one is refused whatever the range.
+  const labels = path.join(folder, 't10k-labels-idx1-ubyte');
+  writeFileSync(labels, readFileSync(labels).subarray(0, 11));
+  await rejectsUser(loadIdxFolder(folder, 'mnist', { trainRange: '0:2', testRange: '8:9' }), /t10k-labels-idx1-ubyte: truncated/);
+});
+
+test('a dataset above the memory limit is refused with the figure, and loads with ranges', async (t) => {
+  const folder = tempFolder(t);
+  // 700,000 images of 28×28 (549 MB; 1052 MB held: pixels and int32 labels, twice): gzip members of zeros concatenated, built in well under a second.
+  const count = 700_000;
+  const chunk = 16 * 1024 * 1024;
+  const zeros = gzipSync(Buffer.alloc(chunk), { level: 1 });
+  const members = [gzipSync(idx([count, 28, 28], []))];
+  for (let left = count * 784; left > 0; left -= chunk) members.push(left >= chunk ? zeros : gzipSync(Buffer.alloc(left)));
+  writeFileSync(path.join(folder, 'train-images-idx3-ubyte.gz'), Buffer.concat(members));
+  writeFileSync(path.join(folder, 'train-labels-idx1-ubyte.gz'), gzipSync(Buffer.concat([idx([count], []), Buffer.alloc(count)])));
+  await rejectsUser(
+    loadIdxFolder(folder, 'mnist'),
+    /700000 images of 28×28×1 would need about 1052\.1 MB of memory .* above the 1024\.0 MB limit .*--train-range a:b --test-range c:d/,
+  );
+  // One part with both ranges: the examples from the first to the last they name are loaded.
+  await rejectsUser(loadIdxFolder(folder, 'mnist', { trainRange: '0:1000', testRange: '699000:699500' }), /699500 images of 28×28×1 would need about/);
+  const part = await loadIdxFolder(folder, 'mnist', { trainRange: '600000:601000', testRange: '601000:601200' });
+  assert.deepEqual(part.windows!.train, { start: 600000, end: 601200, total: count });
+  assert.equal(part.train!.labels.length, 1200);
+  assert.equal(part.train!.pixels.length, 1200 * 784);
+});

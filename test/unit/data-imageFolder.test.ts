@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../../src/core/errors';
@@ -118,4 +119,58 @@ test('an image that fails to decode is a UserError naming the file', async (t) =
   await rejectsUser(loadImageFolder(folder), /broken\.png: cannot decode JPEG image/);
   writeFileSync(broken, 'plain text');
   await rejectsUser(loadImageFolder(folder), /broken\.png: not a PNG or JPEG image/);
+});
+
+/** A PNG of the given IHDR fields and image data (zlib stream), with correct CRCs. */
+function rawPng(width: number, height: number, colorType: number, interlace: number, zlibData: Buffer): Buffer {
+  const chunk = (type: string, body: Buffer) => {
+    const typed = Buffer.concat([Buffer.from(type, 'latin1'), body]);
+    const framed = Buffer.alloc(12 + body.length);
+    framed.writeUInt32BE(body.length, 0);
+    typed.copy(framed, 4);
+    framed.writeUInt32BE(crc32(typed), 8 + body.length);
+    return framed;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, colorType, 0, 0, interlace], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlibData), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('PNG image data of the wrong size is refused before pngjs decodes it', async (t) => {
+  const folder = tempFolder(t);
+  writePng(path.join(folder, 'a', '1.png'), 2, 2, grayRamp);
+  mkdirSync(path.join(folder, 'b'));
+  const file = path.join(folder, 'b', '1.png');
+  // 4×4 grey: 4 rows of a filter byte and 4 samples = 20 bytes. Short data made pngjs return uninitialised memory.
+  writeFileSync(file, rawPng(4, 4, 0, 0, deflateSync(Buffer.alloc(12))));
+  await rejectsUser(loadImageFolder(folder), /b[/\\]1\.png: cannot decode PNG image \(image data holds 12 of the 20 bytes of a 4×4 image\)/);
+  // An interlaced 8×8 PNG whose data inflates to 64 MB (pngjs inflates interlaced data without a limit).
+  writeFileSync(file, rawPng(8, 8, 0, 1, deflateSync(Buffer.alloc(64 * 1024 * 1024))));
+  await rejectsUser(loadImageFolder(folder), /cannot decode PNG image \(image data inflates to more than the \d+ bytes of a 8×8 image\)/);
+  // Interlaced data of the right size (7 Adam7 passes of an 8×8 grey image) decodes.
+  const passRows = [[1, 1], [1, 1], [2, 1], [2, 2], [4, 2], [4, 4], [8, 4]];
+  const adam7 = passRows.reduce((sum, [w, h]) => sum + h * (w + 1), 0);
+  writeFileSync(file, rawPng(8, 8, 0, 1, deflateSync(Buffer.alloc(adam7, 0))));
+  const dataset = await loadImageFolder(folder, { imageSize: [2, 2] });
+  assert.deepEqual(Array.from(dataset.train!.pixels.subarray(4, 8)), [0, 0, 0, 0]);
+});
+
+test('an image whose header declares more pixels than the limit is refused before decoding', async (t) => {
+  const folder = tempFolder(t);
+  writePng(path.join(folder, 'a', '1.png'), 2, 2, grayRamp);
+  mkdirSync(path.join(folder, 'b'));
+  writeFileSync(path.join(folder, 'b', '1.png'), rawPng(12000, 12000, 0, 0, deflateSync(Buffer.alloc(10))));
+  await rejectsUser(loadImageFolder(folder), /b[/\\]1\.png: PNG header declares 12000×12000 pixels, above the 4194304 pixel limit/);
+  const jpegFile = path.join(folder, 'b', '1.png');
+  const small = Buffer.from(jpeg.encode({ data: rgba(8, 8, grayRamp), width: 8, height: 8 }, 90).data);
+  const sof = small.indexOf(Buffer.from([0xff, 0xc0]));
+  small.writeUInt16BE(60000, sof + 5);
+  small.writeUInt16BE(60000, sof + 7);
+  writeFileSync(jpegFile, small);
+  await rejectsUser(loadImageFolder(folder), /JPEG header declares 60000×60000 pixels/);
+  // The first image decides the size of every image: above the dataset limit, the way out is named.
+  writeFileSync(path.join(folder, 'a', '1.png'), rawPng(1500, 10, 0, 0, deflateSync(Buffer.alloc(10 * 1501))));
+  await rejectsUser(loadImageFolder(folder), /a[/\\]1\.png: images of 10×1500 pixels are above the 1024×1024 limit .*imageSize/);
 });

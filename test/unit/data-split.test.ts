@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserError } from '../../src/core/errors';
-import { makeSplits, parseRange, subset } from '../../src/core/data/split';
+import fc from 'fast-check';
+import { makeSplits, neededWindows, parseRange, subset } from '../../src/core/data/split';
 import type { Examples, LoadedDataset } from '../../src/core/data/types';
 
 /** Examples whose two pixel bytes encode a pool id (first + i), labels cycling through `classes`. */
@@ -119,4 +120,66 @@ test('subset copies the chosen examples in order', () => {
   assert.deepEqual(ids(picked), [5, 2, 19]);
   assert.deepEqual(Array.from(picked.labels), [5, 2, 9]);
   assert.deepEqual(picked.shape, [1, 1, 2]);
+});
+
+test('neededWindows: only what the ranges name, everything when no range narrows it', () => {
+  // Both parts: each range, or its default part.
+  assert.deepEqual(neededWindows({ train: 100, test: 30 }, { trainRange: '10:20', testRange: '120:125' }), {
+    train: { start: 10, end: 20, total: 100 },
+    test: { start: 20, end: 25, total: 30 },
+  });
+  assert.deepEqual(neededWindows({ train: 100, test: 30 }, { trainRange: '0:50' }), { train: { start: 0, end: 50, total: 100 }, test: { start: 0, end: 30, total: 30 } });
+  // A part no range touches loads nothing.
+  assert.deepEqual(neededWindows({ train: 100, test: 30 }, { trainRange: '0:5', testRange: '50:60' }).test, { start: 0, end: 0, total: 30 });
+  // One part: both ranges give their hull; one range needs the rest for the other split.
+  assert.deepEqual(neededWindows({ train: 200 }, { trainRange: '0:10', testRange: '100:120' }), { train: { start: 0, end: 120, total: 200 } });
+  assert.deepEqual(neededWindows({ train: 200 }, { trainRange: '0:10' }), { train: { start: 0, end: 200, total: 200 } });
+  assert.deepEqual(neededWindows({ test: 200 }, {}), { test: { start: 0, end: 200, total: 200 } });
+});
+
+/** The dataset as a loader returns it when it reads only the windows the ranges need. */
+function windowed(dataset: LoadedDataset, ranges: { trainRange?: string; testRange?: string }): LoadedDataset {
+  const windows = neededWindows({ train: dataset.train?.labels.length, test: dataset.test?.labels.length }, ranges);
+  const cut = (part: 'train' | 'test') => {
+    const examples = dataset[part];
+    const window = windows[part];
+    if (!examples || !window) return undefined;
+    return { pixels: examples.pixels.slice(window.start * 2, window.end * 2), labels: examples.labels.slice(window.start, window.end), shape: examples.shape };
+  };
+  return { ...dataset, train: cut('train'), test: cut('test'), windows };
+}
+
+test('splits of a dataset loaded for its ranges equal those of the whole dataset (property, 300 cases)', () => {
+  const rangeText = (max: number) => fc.tuple(fc.nat(max), fc.nat(max)).map(([a, b]) => `${Math.min(a, b)}:${Math.max(a, b) + 1}`);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 4, max: 60 }),
+      fc.option(fc.integer({ min: 4, max: 40 }), { nil: undefined }),
+      fc.option(rangeText(110), { nil: undefined }),
+      fc.option(rangeText(110), { nil: undefined }),
+      fc.constantFrom(0, 0.2),
+      fc.nat(1000),
+      (trainCount, testCount, trainRange, testRange, valFraction, seed) => {
+        const dataset: LoadedDataset = {
+          kind: 'test',
+          source: 'prop',
+          classNames: [],
+          train: examples(0, trainCount, 3),
+          test: testCount === undefined ? undefined : examples(trainCount, testCount, 3),
+        };
+        const options = { trainRange, testRange, valFraction, seed };
+        const outcome = (d: LoadedDataset) => {
+          try {
+            const splits = makeSplits(d, options);
+            return { train: ids(splits.train), validation: ids(splits.validation), test: ids(splits.test) };
+          } catch (err) {
+            assert.ok(err instanceof UserError, String(err));
+            return err.message;
+          }
+        };
+        assert.deepEqual(outcome(windowed(dataset, options)), outcome(dataset));
+      },
+    ),
+    { numRuns: 300, seed: 42 },
+  );
 });

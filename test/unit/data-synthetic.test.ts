@@ -3,11 +3,9 @@ import assert from 'node:assert/strict';
 import { UserError } from '../../src/core/errors';
 import { SYNTHETIC_CLASS_NAMES, makeSynthetic } from '../../src/core/data/synthetic';
 
-test('defaults: 5000 train / 1000 test images of 28×28×1, 10 named classes, fast', () => {
-  const start = performance.now();
+// Its speed is not asserted: tests must pass on a busy machine.
+test('defaults: 5000 train / 1000 test images of 28×28×1, 10 named classes', () => {
   const dataset = makeSynthetic();
-  const elapsed = performance.now() - start;
-  assert.ok(elapsed < 1000, `generation took ${elapsed.toFixed(0)} ms`);
   assert.equal(dataset.kind, 'synthetic');
   assert.equal(dataset.source, 'built-in');
   assert.deepEqual(dataset.classNames, SYNTHETIC_CLASS_NAMES);

@@ -40,15 +40,17 @@ export function checkImageSize(file: string, height: number, width: number, wayO
 
 /**
  * Fails, with the figure and the way out, when loading `parts` would take more memory than
- * DATA_LIMITS.datasetBytes. `source` names the file or folder; `wayOut` says how to load less.
+ * DATA_LIMITS.datasetBytes. `source` names the file or folder; `otherWayOut` adds a way to load less.
  */
-export function checkDatasetMemory(source: string, parts: readonly DeclaredPart[], wayOut: string): void {
+export function checkDatasetMemory(source: string, parts: readonly DeclaredPart[], otherWayOut?: string): void {
   const bytes = datasetBytes(parts);
   if (bytes <= DATA_LIMITS.datasetBytes) return;
   const count = parts.reduce((sum, part) => sum + part.count, 0);
   const [h, w, c] = parts[0].shape;
   throw new UserError(
     `${source}: ${count} images of ${h}×${w}×${c} would need about ${megabytes(bytes)} of memory ` +
-      `(images and labels held as loaded and as splits), above the ${megabytes(DATA_LIMITS.datasetBytes)} limit (README › Limits); ${wayOut}`,
+      `(images and labels held as loaded and as splits), above the ${megabytes(DATA_LIMITS.datasetBytes)} limit (README › Limits); ` +
+      `load fewer with --train-range a:b --test-range c:d (split.trainRange/testRange): only the examples from the first to the last they name in each part are loaded` +
+      (otherWayOut ? `, or ${otherWayOut}` : ''),
   );
 }

@@ -5,6 +5,7 @@ import { CIFAR10_NAMES, CIFAR100_NAMES } from './classNames';
 import { checkLabels, copyToHWC } from './examples';
 import { checkDatasetMemory } from './budget';
 import { dataFileSize, isFolder, readBytes, requireFolder } from './files';
+import { Range, SplitRanges, neededWindows, windowSize } from './split';
 import type { Examples, LoadedDataset } from './types';
 
 const SIDE = 32;
@@ -79,24 +80,29 @@ function countRecords(files: SizedFile[], format: CifarFormat): number {
   return files.reduce((sum, { size }) => sum + size / recordSize, 0);
 }
 
-/** Reads the given batch files into one set, sized up front from the file sizes. */
-async function readPart(files: SizedFile[], format: CifarFormat): Promise<Examples | undefined> {
-  if (files.length === 0) return undefined;
+/** Reads the examples `window` of the given batch files (the records of one after the other) into one set. */
+async function readPart(files: SizedFile[], format: CifarFormat, window: Range): Promise<Examples> {
   const recordSize = format.labelBytes + IMAGE_BYTES;
-  const total = countRecords(files, format);
-  const pixels = new Uint8Array(total * IMAGE_BYTES);
-  const labels = new Int32Array(total);
-  let n = 0;
+  const count = windowSize(window);
+  const pixels = new Uint8Array(count * IMAGE_BYTES);
+  const labels = new Int32Array(count);
+  let first = 0; // the part's index of the file's first record
   for (const { file, size } of files) {
-    const bytes = await readBytes(file);
-    // The file may have changed since it was measured; never write past what was allocated.
-    if (bytes.length !== size) throw new UserError(`${file}: changed while being read`);
-    const first = n;
-    for (let start = 0; start < bytes.length; start += recordSize, n++) {
-      labels[n] = bytes[start + format.labelIndex];
-      copyToHWC(bytes, start + format.labelBytes, PLANAR, pixels, n * IMAGE_BYTES, [SIDE, SIDE, 3]);
+    const records = size / recordSize;
+    const [from, to] = [Math.max(window.start, first), Math.min(window.end, first + records)];
+    if (from < to) {
+      const bytes = await readBytes(file);
+      // The file may have changed since it was measured; never read past what was checked.
+      if (bytes.length !== size) throw new UserError(`${file}: changed while being read`);
+      for (let n = from; n < to; n++) {
+        const start = (n - first) * recordSize;
+        const out = n - window.start;
+        labels[out] = bytes[start + format.labelIndex];
+        copyToHWC(bytes, start + format.labelBytes, PLANAR, pixels, out * IMAGE_BYTES, [SIDE, SIDE, 3]);
+      }
+      checkLabels(labels.subarray(from - window.start, to - window.start), format.defaultNames.length, file);
     }
-    checkLabels(labels.subarray(first, n), format.defaultNames.length, file);
+    first += records;
   }
   return { pixels, labels, shape: [SIDE, SIDE, 3] };
 }
@@ -112,8 +118,11 @@ async function readClassNames(root: string, format: CifarFormat): Promise<string
   return names;
 }
 
-/** Loads CIFAR from `folder` itself or from the archive's folder inside it (cifar-10-batches-bin / cifar-100-binary). */
-export async function loadCifarFolder(folder: string, kind: 'cifar10' | 'cifar100'): Promise<LoadedDataset> {
+/**
+ * Loads CIFAR from `folder` itself or from the archive's folder inside it (cifar-10-batches-bin /
+ * cifar-100-binary): only the examples the split `ranges` can use (see neededWindows).
+ */
+export async function loadCifarFolder(folder: string, kind: 'cifar10' | 'cifar100', ranges: SplitRanges = {}): Promise<LoadedDataset> {
   await requireFolder(folder);
   const format = FORMATS[kind];
   const dataFiles = [...format.trainFiles, ...format.testFiles];
@@ -126,13 +135,13 @@ export async function loadCifarFolder(folder: string, kind: 'cifar10' | 'cifar10
       `${folder}: no ${format.title} binary files; expected ${dataFiles.join(', ')} here or in ${format.subfolder}/`,
     );
   }
-  const declared = [trainFiles, testFiles].map((files) => ({ count: countRecords(files, format), shape: [SIDE, SIDE, 3] }));
-  checkDatasetMemory(root, declared, 'use fewer batch files');
-  return {
-    kind,
-    source: root,
-    classNames: await readClassNames(root, format),
-    train: await readPart(trainFiles, format),
-    test: await readPart(testFiles, format),
-  };
+  const partFiles = { train: trainFiles, test: testFiles };
+  const parts = (['train', 'test'] as const).filter((part) => partFiles[part].length > 0);
+  const counts = Object.fromEntries(parts.map((part) => [part, countRecords(partFiles[part], format)]));
+  const windows = neededWindows(counts, ranges);
+  checkDatasetMemory(root, parts.map((part) => ({ count: windowSize(windows[part]!), shape: [SIDE, SIDE, 3] })), 'use fewer batch files');
+  const classNames = await readClassNames(root, format);
+  const loaded: { train?: Examples; test?: Examples } = {};
+  for (const part of parts) loaded[part] = await readPart(partFiles[part], format, windows[part]!);
+  return { kind, source: root, classNames, ...loaded, windows };
 }

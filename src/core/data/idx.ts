@@ -5,6 +5,7 @@ import { DIGIT_NAMES, FMNIST_NAMES } from './classNames';
 import { checkLabels } from './examples';
 import { checkDatasetMemory, checkImageSize } from './budget';
 import { ByteStream, dataFileSize, openMaybeGzipped, requireFolder } from './files';
+import { Range, SplitRanges, neededWindows, windowSize } from './split';
 import type { Examples, LoadedDataset } from './types';
 
 /** Only unsigned-byte IDX files exist for (Fashion-)MNIST. */
@@ -47,20 +48,25 @@ async function openIdx(file: string, format: keyof typeof IDX_FORMATS): Promise<
 }
 
 /**
- * Reads the data of an opened IDX file into a buffer of exactly the size its header declares
- * (checked against the limits beforehand), refusing a file that holds fewer or more bytes; a
- * gzip bomb is stopped one chunk past the declared size.
+ * Reads the examples `window` of an opened IDX file (its header checked against the limits
+ * beforehand) into a buffer of their size, streaming past the others, and refuses a file that
+ * holds fewer or more bytes than its header declares: a gzip bomb stops one chunk past that size.
  */
-async function readIdxData({ file, format, dims, stream }: OpenIdx): Promise<Uint8Array> {
+async function readIdxData({ file, format, dims, stream }: OpenIdx, window: Range): Promise<Uint8Array> {
   const { ndims, content, header } = IDX_FORMATS[format];
-  const declared = dims.reduce((a, b) => a * b, 1);
+  const exampleBytes = dims.slice(1).reduce((a, b) => a * b, 1);
+  const declared = dims[0] * exampleBytes;
   const mismatch = (held: number) =>
     new UserError(`${file}: ${held < declared ? 'truncated' : 'longer than its header says'}: header says ${header(dims)} but file holds ${held} bytes of ${content}`);
   try {
     // A plain file's size is known: compare before allocating. A gzipped one is read up to one chunk past the declared size.
     if (!stream.gzipped && stream.size - 4 - 4 * ndims !== declared) throw mismatch(stream.size - 4 - 4 * ndims);
-    const data = new Uint8Array(declared);
-    const held = await stream.reader.readInto(data);
+    let held = 0;
+    const skip = (bytes: number) => stream.reader.stream(bytes, (chunk) => (held += chunk.length));
+    await skip(window.start * exampleBytes);
+    const data = new Uint8Array((window.end - window.start) * exampleBytes);
+    if (held === window.start * exampleBytes) held += await stream.reader.readInto(data);
+    await skip(declared - held);
     if (held < declared) throw mismatch(held);
     if (!(await stream.reader.atEnd())) {
       throw new UserError(`${file}: longer than its header says: header says ${header(dims)} (${declared} bytes of ${content})`);
@@ -114,34 +120,40 @@ async function openPair(folder: string, prefix: 'train' | 't10k'): Promise<OpenP
   }
 }
 
-async function readPair({ images, labels }: OpenPair, numClasses: number): Promise<Examples> {
-  const pixels = await readIdxData(images);
-  const labelArray = Int32Array.from(await readIdxData(labels));
+async function readPair({ images, labels }: OpenPair, window: Range, numClasses: number): Promise<Examples> {
+  const pixels = await readIdxData(images, window);
+  const labelArray = Int32Array.from(await readIdxData(labels, window));
   checkLabels(labelArray, numClasses, labels.file);
   return { pixels, labels: labelArray, shape: [images.dims[1], images.dims[2], 1] };
 }
 
-/** Loads whichever of the train and t10k pairs `folder` holds (at least one). */
-export async function loadIdxFolder(folder: string, kind: 'mnist' | 'fmnist'): Promise<LoadedDataset> {
+/**
+ * Loads whichever of the train and t10k pairs `folder` holds (at least one): only the examples
+ * the split `ranges` can use (see neededWindows).
+ */
+export async function loadIdxFolder(folder: string, kind: 'mnist' | 'fmnist', ranges: SplitRanges = {}): Promise<LoadedDataset> {
   await requireFolder(folder);
   const classNames = kind === 'mnist' ? DIGIT_NAMES : FMNIST_NAMES;
   // Both pairs' headers are read and checked before any pixel is allocated.
-  const pairs: Partial<Record<'train' | 't10k', OpenPair>> = {};
+  const pairs: { train?: OpenPair; test?: OpenPair } = {};
   try {
     pairs.train = await openPair(folder, 'train');
-    pairs.t10k = await openPair(folder, 't10k');
-    const open = [pairs.train, pairs.t10k].filter((pair): pair is OpenPair => pair !== undefined);
-    if (open.length === 0) {
+    pairs.test = await openPair(folder, 't10k');
+    const parts = (['train', 'test'] as const).filter((part) => pairs[part] !== undefined);
+    if (parts.length === 0) {
       throw new UserError(
         `${folder}: no ${kind === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} files; expected train-images-idx3-ubyte[.gz] + ` +
           'train-labels-idx1-ubyte[.gz] and/or t10k-images-idx3-ubyte[.gz] + t10k-labels-idx1-ubyte[.gz]',
       );
     }
-    const declared = open.map(({ images: { dims } }) => ({ count: dims[0], shape: [dims[1], dims[2], 1] }));
-    checkDatasetMemory(folder, declared, 'use an IDX file with fewer images');
-    const train = pairs.train && (await readPair(pairs.train, classNames.length));
-    const test = pairs.t10k && (await readPair(pairs.t10k, classNames.length));
-    return { kind, source: folder, classNames: [...classNames], train, test };
+    const windows = neededWindows({ train: pairs.train?.images.dims[0], test: pairs.test?.images.dims[0] }, ranges);
+    checkDatasetMemory(
+      folder,
+      parts.map((part) => ({ count: windowSize(windows[part]!), shape: [pairs[part]!.images.dims[1], pairs[part]!.images.dims[2], 1] })),
+    );
+    const loaded: { train?: Examples; test?: Examples } = {};
+    for (const part of parts) loaded[part] = await readPair(pairs[part]!, windows[part]!, classNames.length);
+    return { kind, source: folder, classNames: [...classNames], ...loaded, windows };
   } finally {
     for (const pair of Object.values(pairs)) {
       pair?.images.stream.close();

@@ -13,6 +13,7 @@ import { DATA_LIMITS } from '../limits';
 import { checkDatasetMemory, checkImageSize } from './budget';
 import { describe, readBytes, requireFolder } from './files';
 import { resizeBilinear } from './resize';
+import { SplitRanges, neededWindows, windowSize } from './split';
 import type { LoadedDataset } from './types';
 
 export interface ImageFolderOptions {
@@ -42,7 +43,7 @@ export interface ImageHeader {
   format: 'PNG' | 'JPEG';
   width: number;
   height: number;
-  /** PNG only: Adam7 interlacing (pngjs inflates those without a size limit). */
+  /** PNG only: Adam7 interlacing. */
   interlaced: boolean;
 }
 
@@ -85,24 +86,53 @@ function checkSourceSize(file: string, { format, width, height }: ImageHeader): 
   }
 }
 
+/** Samples per pixel of each PNG colour type (grey, RGB, palette, grey + alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: first column and row, and the steps between them. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/** Bytes a PNG's image data inflates to: per row of each (Adam7) pass, a filter byte and the packed samples. */
+function pngDataBytes(width: number, height: number, bitsPerPixel: number, interlaced: boolean): number {
+  const rows = (w: number, h: number) => (w > 0 && h > 0 ? h * (Math.ceil((w * bitsPerPixel) / 8) + 1) : 0);
+  if (!interlaced) return rows(width, height);
+  return ADAM7.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)), 0);
+}
+
 /**
- * An interlaced PNG's image data inflates to at most its pixel rows plus a filter byte per row
- * of each of the 7 passes; refuse one that inflates to more (pngjs would inflate it unbounded).
+ * Inflates a PNG's image data, at most the size its header implies, and refuses data that is
+ * shorter or longer: pngjs inflates interlaced images without a limit, and for short data it
+ * returns pixels from uninitialised memory.
  */
-function checkInterlacedSize(file: string, bytes: Buffer, { width, height }: ImageHeader): void {
+function checkPngData(file: string, bytes: Buffer, { width, height, interlaced }: ImageHeader): void {
+  const channels = PNG_CHANNELS[bytes[25]];
+  const depth = bytes[24];
+  if (channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) {
+    throw new UserError(`${file}: cannot decode PNG image (colour type ${bytes[25]} with bit depth ${depth})`);
+  }
+  const expected = pngDataBytes(width, height, channels * depth, interlaced);
   const idat: Buffer[] = [];
   for (let at = 8; at + 8 <= bytes.length; ) {
     const length = bytes.readUInt32BE(at);
     if (bytes.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
     at += 12 + length;
   }
-  // 8 bytes per pixel: 16-bit RGBA, the widest PNG pixel.
-  const bound = width * height * 8 + 7 * (height + 8);
+  let inflated: Buffer;
   try {
-    inflateSync(Buffer.concat(idat), { maxOutputLength: bound, finishFlush: constants.Z_SYNC_FLUSH });
+    inflated = inflateSync(Buffer.concat(idat), { maxOutputLength: expected, finishFlush: constants.Z_SYNC_FLUSH });
   } catch (err) {
-    const problem = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `image data inflates to more than a ${width}×${height} image` : describe(err);
+    const problem = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `image data inflates to more than the ${expected} bytes of a ${width}×${height} image` : describe(err);
     throw new UserError(`${file}: cannot decode PNG image (${problem})`);
+  }
+  if (inflated.length !== expected) {
+    throw new UserError(`${file}: cannot decode PNG image (image data holds ${inflated.length} of the ${expected} bytes of a ${width}×${height} image)`);
   }
 }
 
@@ -110,7 +140,7 @@ function checkInterlacedSize(file: string, bytes: Buffer, { width, height }: Ima
 function decodeImage(file: string, bytes: Buffer): Rgba {
   const header = readImageHeader(file, bytes);
   checkSourceSize(file, header);
-  if (header.interlaced) checkInterlacedSize(file, bytes, header);
+  if (header.format === 'PNG') checkPngData(file, bytes, header);
   let image: Rgba;
   try {
     image =
@@ -153,7 +183,8 @@ function checkOptions({ imageSize, channels }: ImageFolderOptions): void {
   }
 }
 
-export async function loadImageFolder(folder: string, options: ImageFolderOptions = {}): Promise<LoadedDataset> {
+/** Loads the folder's images: only those the split `ranges` can use (see neededWindows) are kept. */
+export async function loadImageFolder(folder: string, options: ImageFolderOptions = {}, ranges: SplitRanges = {}): Promise<LoadedDataset> {
   checkOptions(options);
   await requireFolder(folder);
   const classNames = await listSorted(folder, (entry) => entry.isDirectory());
@@ -174,23 +205,28 @@ export async function loadImageFolder(folder: string, options: ImageFolderOption
   const first = await decodeFile(files[0].file);
   const [height, width] = options.imageSize ?? [first.height, first.width];
   const sizeSource = options.imageSize ? 'the requested image size' : files[0].file;
-  checkImageSize(sizeSource, height, width, 'use smaller images or set the dataset\'s imageSize');
-  checkDatasetMemory(folder, [{ count: files.length, shape: [height, width, 3] }], "use fewer images or set a smaller dataset imageSize");
-  // Resize to RGB first; whether the set is grayscale is only known once every image is decoded.
-  const rgb = new Uint8Array(files.length * height * width * 3);
+  checkImageSize(sizeSource, height, width, "use smaller images or set the dataset's imageSize");
+  const { train: window } = neededWindows({ train: files.length }, ranges);
+  checkDatasetMemory(folder, [{ count: windowSize(window!), shape: [height, width, 3] }], 'set a smaller dataset imageSize');
+  // Resize to RGB first; whether the set is grayscale is only known once every image is decoded
+  // (all of them, loaded or not, so that a range does not change the number of channels).
+  const rgb = new Uint8Array(windowSize(window!) * height * width * 3);
   let allGray = true;
   for (const [n, { file }] of files.entries()) {
+    const loaded = n >= window!.start && n < window!.end;
+    if (!loaded && options.channels !== undefined) continue;
     const image = n === 0 ? first : await decodeFile(file);
     allGray &&= isGray(image);
-    resizeBilinear(image.data, [image.height, image.width, 4], rgb, n * height * width * 3, [height, width, 3]);
+    if (loaded) resizeBilinear(image.data, [image.height, image.width, 4], rgb, (n - window!.start) * height * width * 3, [height, width, 3]);
   }
   const channels = options.channels ?? (allGray ? 1 : 3);
-  const labels = Int32Array.from(files, ({ label }) => label);
+  const labels = Int32Array.from(files.slice(window!.start, window!.end), ({ label }) => label);
   return {
     kind: 'folder',
     source: folder,
     classNames,
     train: { pixels: channels === 3 ? rgb : luminance(rgb), labels, shape: [height, width, channels] },
+    windows: { train: window },
   };
 }
 

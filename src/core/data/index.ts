@@ -6,6 +6,7 @@ import { isFolder } from './files';
 import { loadIdxFolder } from './idx';
 import { loadImageFolder } from './imageFolder';
 import { loadSvhnFolder } from './svhn';
+import type { SplitRanges } from './split';
 import { makeSynthetic } from './synthetic';
 import type { LoadedDataset } from './types';
 
@@ -45,20 +46,25 @@ function requirePath(spec: DatasetSpec): string {
   return spec.path;
 }
 
-export async function loadDataset(spec: DatasetSpec): Promise<LoadedDataset> {
+/**
+ * Loads a dataset: with split `ranges` (those makeSplits will get), only the examples they can
+ * use, so a range is also the way to work with part of a dataset too large to load whole.
+ * Headers are checked against DATA_LIMITS before anything is allocated.
+ */
+export async function loadDataset(spec: DatasetSpec, ranges: SplitRanges = {}): Promise<LoadedDataset> {
   switch (spec.kind) {
     case 'synthetic':
       return makeSynthetic({ train: spec.syntheticTrain, test: spec.syntheticTest, seed: spec.seed });
     case 'mnist':
     case 'fmnist':
-      return loadIdxFolder(await downloadableFolder(spec, spec.kind), spec.kind);
+      return loadIdxFolder(await downloadableFolder(spec, spec.kind), spec.kind, ranges);
     case 'cifar10':
     case 'cifar100':
-      return loadCifarFolder(await downloadableFolder(spec, spec.kind), spec.kind);
+      return loadCifarFolder(await downloadableFolder(spec, spec.kind), spec.kind, ranges);
     case 'svhn':
-      return loadSvhnFolder(requirePath(spec));
+      return loadSvhnFolder(requirePath(spec), ranges);
     case 'folder':
-      return loadImageFolder(requirePath(spec), { imageSize: spec.imageSize, channels: spec.channels });
+      return loadImageFolder(requirePath(spec), { imageSize: spec.imageSize, channels: spec.channels }, ranges);
     default:
       throw new UserError(`unknown dataset kind "${(spec as { kind: string }).kind}": expected one of ${DATASET_KINDS.join(', ')}`);
   }
@@ -66,7 +72,7 @@ export async function loadDataset(spec: DatasetSpec): Promise<LoadedDataset> {
 
 export type { Examples, LoadedDataset } from './types';
 export { makeSplits, parseRange, subset } from './split';
-export type { Range, SplitOptions, Splits } from './split';
+export type { Range, SplitOptions, SplitRanges, Splits } from './split';
 export { batchOrders, makeBatch } from './batches';
 export { DOWNLOADABLE_KINDS, cacheFolder, downloadDataset } from './download';
 export type { DownloadableKind, DownloadOptions } from './download';

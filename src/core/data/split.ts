@@ -11,7 +11,7 @@
  */
 import { UserError } from '../errors';
 import { permutation } from '../random';
-import type { Examples, LoadedDataset } from './types';
+import type { Examples, LoadedDataset, PartWindow } from './types';
 
 export interface Range {
   start: number;
@@ -19,9 +19,13 @@ export interface Range {
   end: number;
 }
 
-export interface SplitOptions {
+/** The ranges of a split, which also decide which examples need loading at all. */
+export interface SplitRanges {
   trainRange?: string;
   testRange?: string;
+}
+
+export interface SplitOptions extends SplitRanges {
   valFraction: number;
   seed: number;
 }
@@ -47,21 +51,29 @@ export function parseRange(text: string): Range {
 
 /** Copies the examples at `indices` into a new compact set. */
 export function subset(examples: Examples, indices: ArrayLike<number>): Examples {
-  return gather([examples], indices);
+  return gather([{ examples, start: 0, total: examples.labels.length }], indices);
 }
 
-/** Like subset, with indices into the concatenation of `parts` (which share one shape). */
-function gather(parts: Examples[], indices: ArrayLike<number>): Examples {
-  const shape = parts[0].shape;
+/** A loaded part: its examples are [start, start + count) of the `total` its files hold. */
+interface PoolPart extends PartWindow {
+  examples: Examples;
+}
+
+/** Like subset, with indices into the pool the parts' files make up (the parts share one shape). */
+function gather(parts: PoolPart[], indices: ArrayLike<number>): Examples {
+  const shape = parts[0].examples.shape;
   const size = shape[0] * shape[1] * shape[2];
   const pixels = new Uint8Array(indices.length * size);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     let index = indices[i];
     let part = 0;
-    while (index >= parts[part].labels.length) index -= parts[part++].labels.length;
-    pixels.set(parts[part].pixels.subarray(index * size, (index + 1) * size), i * size);
-    labels[i] = parts[part].labels[index];
+    while (index >= parts[part].total) index -= parts[part++].total;
+    const { examples, start } = parts[part];
+    const local = index - start;
+    if (local < 0 || local >= examples.labels.length) throw new RangeError(`gather: example ${indices[i]} was not loaded`);
+    pixels.set(examples.pixels.subarray(local * size, (local + 1) * size), i * size);
+    labels[i] = examples.labels[local];
   }
   return { pixels, labels, shape: [...shape] };
 }
@@ -92,7 +104,7 @@ function checkClasses(examples: Examples, split: string, source: string): void {
 }
 
 /** Pool indices of the train and test splits, following the rules at the top of this file. */
-function trainAndTest(parts: Examples[], poolSize: number, opts: SplitOptions, source: string) {
+function trainAndTest(partSizes: number[], poolSize: number, opts: SplitOptions, source: string) {
   const fromRange = (text: string | undefined, split: string) => {
     if (text === undefined) return undefined;
     const { start, end } = parseRange(text);
@@ -105,8 +117,8 @@ function trainAndTest(parts: Examples[], poolSize: number, opts: SplitOptions, s
   };
   const trainRange = fromRange(opts.trainRange, 'train');
   const testRange = fromRange(opts.testRange, 'test');
-  if (parts.length === 2) {
-    const trainPartSize = parts[0].labels.length;
+  if (partSizes.length === 2) {
+    const trainPartSize = partSizes[0];
     return { train: trainRange ?? span(0, trainPartSize), test: testRange ?? span(trainPartSize, poolSize) };
   }
   if (trainRange || testRange) {
@@ -117,20 +129,58 @@ function trainAndTest(parts: Examples[], poolSize: number, opts: SplitOptions, s
   return { train: order.slice(testSize).sort(), test: order.slice(0, testSize).sort() };
 }
 
+/** The examples of a part that need loading: [start, end) of the `total` its files hold. */
+export interface Window extends Range, PartWindow {}
+
+export const windowSize = ({ start, end }: Range) => end - start;
+
+/**
+ * Which examples of each part (in the part's own indices) the splits of `ranges` can draw from:
+ * loaders read only these, so ranges are also the way to load part of a dataset too large to
+ * load whole. Every example when no range narrows the choice (a one-part dataset with one range
+ * needs the rest for the other split). Ranges out of bounds are clamped here, refused by makeSplits.
+ */
+export function neededWindows(counts: { train?: number; test?: number }, ranges: SplitRanges): { train?: Window; test?: Window } {
+  const sizes = [counts.train, counts.test].filter((n): n is number => n !== undefined);
+  const poolSize = sizes.reduce((a, b) => a + b, 0);
+  const range = (text: string | undefined) => (text === undefined ? undefined : parseRange(text));
+  const train = range(ranges.trainRange);
+  const test = range(ranges.testRange);
+  let needed: Range[];
+  if (sizes.length === 2) needed = [train ?? { start: 0, end: sizes[0] }, test ?? { start: sizes[0], end: poolSize }];
+  else if (train && test) needed = [train, test];
+  else needed = [{ start: 0, end: poolSize }];
+  const windowOf = (offset: number, total: number): Window => {
+    const inPart = needed
+      .map(({ start, end }) => ({ start: Math.max(start, offset) - offset, end: Math.min(end, offset + total) - offset }))
+      .filter(({ start, end }) => start < end);
+    if (inPart.length === 0) return { start: 0, end: 0, total };
+    return { start: Math.min(...inPart.map((r) => r.start)), end: Math.max(...inPart.map((r) => r.end)), total };
+  };
+  return {
+    ...(counts.train !== undefined && { train: windowOf(0, counts.train) }),
+    ...(counts.test !== undefined && { test: windowOf(counts.train ?? 0, counts.test) }),
+  };
+}
+
 export function makeSplits(dataset: LoadedDataset, opts: SplitOptions): Splits {
   const { source } = dataset;
-  const parts = [dataset.train, dataset.test].filter((part): part is Examples => part !== undefined);
+  const parts: PoolPart[] = (['train', 'test'] as const).flatMap((name) => {
+    const examples = dataset[name];
+    if (!examples) return [];
+    return [{ examples, ...(dataset.windows?.[name] ?? { start: 0, total: examples.labels.length }) }];
+  });
   if (parts.length === 0) throw new UserError(`dataset ${source} has no examples`);
-  if (parts.length === 2 && parts[0].shape.join() !== parts[1].shape.join()) {
-    throw new UserError(
-      `dataset ${source}: train images are ${parts[0].shape.join('×')} but test images are ${parts[1].shape.join('×')}`,
-    );
+  const [first, second] = parts.map(({ examples }) => examples.shape.join('×'));
+  if (second !== undefined && first !== second) {
+    throw new UserError(`dataset ${source}: train images are ${first} but test images are ${second}`);
   }
   if (!(opts.valFraction >= 0 && opts.valFraction < 1)) {
     throw new UserError(`validation fraction must be in [0, 1), got ${opts.valFraction}`);
   }
-  const poolSize = parts.reduce((sum, part) => sum + part.labels.length, 0);
-  const { train, test } = trainAndTest(parts, poolSize, opts, source);
+  const partSizes = parts.map((part) => part.total);
+  const poolSize = partSizes.reduce((sum, size) => sum + size, 0);
+  const { train, test } = trainAndTest(partSizes, poolSize, opts, source);
   const shared = countShared(train, test, poolSize);
   if (shared > 0) {
     const describe = (text: string | undefined, split: string) => (text ? `${split} range ${text}` : `the default ${split} split`);

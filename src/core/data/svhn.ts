@@ -3,24 +3,30 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { DIGIT_NAMES } from './classNames';
 import { copyToHWC } from './examples';
-import { DeclaredPart, checkDatasetMemory, checkImageSize } from './budget';
+import { checkDatasetMemory, checkImageSize } from './budget';
 import { dataFileSize, requireFolder } from './files';
 import { MX_UINT8_CLASS, MatHeader, readMat } from './mat';
+import { Range, SplitRanges, neededWindows, windowSize } from './split';
 import type { Examples, LoadedDataset } from './types';
 
 const TRAIN_FILE = 'train_32x32.mat';
 const TEST_FILE = 'test_32x32.mat';
 
-/**
- * Reads one SVHN file; X's declared size is checked (image size, and memory together with the
- * parts already loaded) before its data is inflated or copied.
- */
-async function readSvhnFile(file: string, loaded: DeclaredPart[]): Promise<Examples> {
+/** One SVHN file's variables, checked: X as MATLAB stores it, and every label mapped to 0..9. */
+interface SvhnFile {
+  file: string;
+  /** [H, W, C] */
+  shape: [number, number, number];
+  count: number;
+  /** X's data, column-major [H, W, C, N]. */
+  columnMajor: Uint8Array;
+  labels: Int32Array;
+}
+
+/** Reads one SVHN file; X's image size is checked before its data is inflated or copied. */
+async function readSvhnFile(file: string): Promise<SvhnFile> {
   const checkX = ({ name, dims }: MatHeader) => {
-    if (name !== 'X' || dims.length < 3 || dims.length > 4) return;
-    const [height, width, channels, count = 1] = dims;
-    checkImageSize(file, height, width);
-    checkDatasetMemory(file, [...loaded, { count, shape: [height, width, channels] }], 'use a file with fewer images');
+    if (name === 'X' && dims.length >= 3 && dims.length <= 4) checkImageSize(file, dims[0], dims[1]);
   };
   const variables = await readMat(file, checkX);
   const x = variables.get('X');
@@ -43,29 +49,38 @@ async function readSvhnFile(file: string, loaded: DeclaredPart[]): Promise<Examp
     }
     labels[i] = value % 10;
   }
-  const imageBytes = height * width * channels;
-  const pixels = new Uint8Array(count * imageBytes);
-  // MATLAB is column-major: X(h, w, c, n) sits at h + H·w + H·W·c + H·W·C·n.
-  const strides = { h: 1, w: height, c: height * width };
-  for (let n = 0; n < count; n++) {
-    copyToHWC(data, n * imageBytes, strides, pixels, n * imageBytes, [height, width, channels]);
-  }
-  return { pixels, labels, shape: [height, width, channels] };
+  return { file, shape: [height, width, channels], count, columnMajor: data, labels };
 }
 
-/** Loads whichever of train_32x32.mat and test_32x32.mat `folder` holds (at least one). */
-export async function loadSvhnFolder(folder: string): Promise<LoadedDataset> {
+/** The examples `window` of a file, in the HWC order of Examples. */
+function toExamples({ shape, columnMajor, labels }: SvhnFile, window: Range): Examples {
+  const [height, width, channels] = shape;
+  const imageBytes = height * width * channels;
+  const pixels = new Uint8Array(windowSize(window) * imageBytes);
+  // MATLAB is column-major: X(h, w, c, n) sits at h + H·w + H·W·c + H·W·C·n.
+  const strides = { h: 1, w: height, c: height * width };
+  for (let n = window.start; n < window.end; n++) {
+    copyToHWC(columnMajor, n * imageBytes, strides, pixels, (n - window.start) * imageBytes, shape);
+  }
+  return { pixels, labels: labels.slice(window.start, window.end), shape: [...shape] };
+}
+
+/**
+ * Loads whichever of train_32x32.mat and test_32x32.mat `folder` holds (at least one): only the
+ * examples the split `ranges` can use (see neededWindows) are copied out of the files.
+ */
+export async function loadSvhnFolder(folder: string, ranges: SplitRanges = {}): Promise<LoadedDataset> {
   await requireFolder(folder);
-  const loaded: DeclaredPart[] = [];
-  const load = async (name: string) => {
+  const files: { train?: SvhnFile; test?: SvhnFile } = {};
+  for (const [part, name] of [['train', TRAIN_FILE], ['test', TEST_FILE]] as const) {
     const file = path.join(folder, name);
-    if ((await dataFileSize(file)) === undefined) return undefined;
-    const examples = await readSvhnFile(file, loaded);
-    loaded.push({ count: examples.labels.length, shape: examples.shape });
-    return examples;
-  };
-  const train = await load(TRAIN_FILE);
-  const test = await load(TEST_FILE);
-  if (!train && !test) throw new UserError(`${folder}: no SVHN files; expected ${TRAIN_FILE} and/or ${TEST_FILE}`);
-  return { kind: 'svhn', source: folder, classNames: [...DIGIT_NAMES], train, test };
+    if ((await dataFileSize(file)) !== undefined) files[part] = await readSvhnFile(file);
+  }
+  const parts = (['train', 'test'] as const).filter((part) => files[part] !== undefined);
+  if (parts.length === 0) throw new UserError(`${folder}: no SVHN files; expected ${TRAIN_FILE} and/or ${TEST_FILE}`);
+  const windows = neededWindows({ train: files.train?.count, test: files.test?.count }, ranges);
+  checkDatasetMemory(folder, parts.map((part) => ({ count: windowSize(windows[part]!), shape: files[part]!.shape })));
+  const loaded: { train?: Examples; test?: Examples } = {};
+  for (const part of parts) loaded[part] = toExamples(files[part]!, windows[part]!);
+  return { kind: 'svhn', source: folder, classNames: [...DIGIT_NAMES], ...loaded, windows };
 }

@@ -22,4 +22,16 @@ export interface LoadedDataset {
   train?: Examples;
   /** The test files' examples, when the source has them. */
   test?: Examples;
+  /**
+   * Present when only the examples that the split ranges can use were loaded (see
+   * loadDataset): for each loaded part, where its examples start among those its files hold.
+   */
+  windows?: { train?: PartWindow; test?: PartWindow };
+}
+
+/** The examples of a part that were loaded: [start, start + loaded count) of `total`. */
+export interface PartWindow {
+  start: number;
+  /** How many examples the part's files hold. */
+  total: number;
 }

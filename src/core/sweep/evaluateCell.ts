@@ -55,10 +55,10 @@ export class CellEvaluator {
 }
 
 async function testSplit(data: CellData): Promise<TestSplit> {
-  const dataset = await loadDataset(data.spec);
+  const ranges = { trainRange: data.trainRange ?? undefined, testRange: data.testRange ?? undefined };
+  const dataset = await loadDataset(data.spec, ranges);
   const { test } = makeSplits(dataset, {
-    trainRange: data.trainRange ?? undefined,
-    testRange: data.testRange ?? undefined,
+    ...ranges,
     valFraction: data.validationFraction,
     seed: data.splitSeed,
   });

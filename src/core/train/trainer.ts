@@ -72,10 +72,10 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   validateTrainConfig(config);
   // An absolute data path keeps the model's gccs.json usable from any working folder.
   if (config.dataset.path) config = { ...config, dataset: { ...config.dataset, path: path.resolve(config.dataset.path) } };
-  const dataset = await loadDataset(config.dataset);
+  const ranges = { trainRange: config.split.trainRange ?? undefined, testRange: config.split.testRange ?? undefined };
+  const dataset = await loadDataset(config.dataset, ranges);
   const splits = makeSplits(dataset, {
-    trainRange: config.split.trainRange ?? undefined,
-    testRange: config.split.testRange ?? undefined,
+    ...ranges,
     valFraction: config.split.validationFraction,
     seed: config.seed,
   });
