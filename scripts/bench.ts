@@ -21,6 +21,7 @@ import { ReplicaGroup, ReplicaSync, batchShare } from '../src/core/train/dataPar
 import { TRAIN_DEFAULTS } from '../src/core/train/defaults';
 import { Optimizer } from '../src/core/train/optimizer';
 import { TrainConfig, train, trainStep } from '../src/core/train/trainer';
+import { hostEventLoopFigures } from './benchHostLag';
 
 const TRAIN_BATCH = 200;
 const ATTACK_BATCH = 100;
@@ -309,6 +310,8 @@ async function main(): Promise<void> {
     const dataParallel = await dataParallelFigures(info.name, examples, 2, protocol);
     const trainingProcess = await trainingProcessFigures(info.name, dataDir, quick, workDir);
     const sweep = await sweepFigures(info.name, trainingProcess.modelDir, quick, quick ? 1 : 3);
+    const hostEventLoop = await hostEventLoopFigures(info.name, quick, workDir);
+    log(`host event loop while a worker trains: ${JSON.stringify(hostEventLoop)}`);
     const python = flags['no-torch'] ? null : torchPython(flags.python as string | undefined);
     if (!flags['no-torch'] && !python) log('no Python here imports torch (apt-get install python3-torch): no PyTorch reference');
     const pytorch = python ? torchReference(python, protocol) : null;
@@ -349,6 +352,7 @@ async function main(): Promise<void> {
       },
       trainingProcess: { ...trainingProcess, modelDir: undefined },
       sweep,
+      hostEventLoop,
       pytorch: pytorch ?? { skipped: flags['no-torch'] ? '--no-torch' : 'no Python with torch found' },
       targets,
     };
