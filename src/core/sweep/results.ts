@@ -42,6 +42,8 @@ const RESULT_LINE: JsonSchema = {
     count: { type: 'integer', minimum: 0 },
     rho: { type: ['number', 'null'] },
     meanChangedPixels: { type: ['number', 'null'] },
+    // Which samples survived (src/core/robustness/bits.ts); its length is checked against count where it is read.
+    robust: { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$' },
     seconds: { ...number, minimum: 0 },
     backend: { type: 'string' },
     finishedAt: { type: 'string' },
