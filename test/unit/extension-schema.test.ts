@@ -92,8 +92,9 @@ test('the validator is strict: a schema keyword or format it does not implement 
   assert.throws(() => validateJson(1, { type: 'number', exclusiveMaximun: 3 } as JsonSchema), /strict mode: unknown keyword: "exclusiveMaximun"/);
   assert.throws(() => validateJson('a', { type: 'string', format: 'email' } as JsonSchema), /unknown format "email"/);
   assert.throws(() => validateJson([1], { items: { type: 'number' } }), /strict mode: missing type "array" for keyword "items"/);
-  // The shipped schemas compile under the same rules.
+  // The shipped schemas compile under the same rules; a copy of one (same $id) is no clash.
   for (const schema of [EXPERIMENT_SCHEMA, SWEEP_SCHEMA as JsonSchema]) assert.ok(validateJson({}, schema));
+  assert.deepEqual(validateJson({}, JSON.parse(JSON.stringify(EXPERIMENT_SCHEMA))), { path: [], message: 'missing "dataset"' });
 });
 
 test('experiment files: __proto__/constructor/prototype keys, the caps and oversized files are one line naming the file', () => {

@@ -128,7 +128,8 @@ export function readJsonFile(file: string, maxBytes: number = CONFIG_LIMITS.conf
 
 // strict: unknown keywords, unknown formats and ignored keywords fail compilation. strictNumbers:
 // 1e999 parses to Infinity, which is no number here. verbose: errors carry their schema, for messages.
-const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true, strictNumbers: true, verbose: true });
+// addUsedSchema: false, so two copies of a schema with the same $id do not clash.
+const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true, strictNumbers: true, verbose: true, addUsedSchema: false });
 
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
