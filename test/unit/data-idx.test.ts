@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -177,4 +178,19 @@ test('a dataset above the memory limit is refused with the figure, and loads wit
   assert.deepEqual(part.windows!.train, { start: 600000, end: 601200, total: count });
   assert.equal(part.train!.labels.length, 1200);
   assert.equal(part.train!.pixels.length, 1200 * 784);
+});
+
+test('a data file that is a folder, a FIFO or a link to a device is one line, and never waits or reads forever', { skip: process.platform === 'win32' && 'POSIX FIFOs and /dev/zero' }, async (t) => {
+  const folder = tempFolder(t);
+  writePair(folder, 'train', 2, false);
+  const images = path.join(folder, 'train-images-idx3-ubyte');
+  rmSync(images);
+  mkdirSync(images);
+  await rejectsUser(loadIdxFolder(folder, 'mnist'), /train-images-idx3-ubyte: not a regular file \(a folder\)/);
+  rmSync(images, { recursive: true });
+  execFileSync('mkfifo', [images]);
+  await rejectsUser(loadIdxFolder(folder, 'mnist'), /train-images-idx3-ubyte: not a regular file \(a device, FIFO or socket\)/);
+  rmSync(images);
+  symlinkSync('/dev/zero', images);
+  await rejectsUser(loadIdxFolder(folder, 'mnist'), /train-images-idx3-ubyte: not a regular file \(a device, FIFO or socket\)/);
 });

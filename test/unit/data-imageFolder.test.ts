@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -173,4 +174,16 @@ test('an image whose header declares more pixels than the limit is refused befor
   // The first image decides the size of every image: above the dataset limit, the way out is named.
   writeFileSync(path.join(folder, 'a', '1.png'), rawPng(1500, 10, 0, 0, deflateSync(Buffer.alloc(10 * 1501))));
   await rejectsUser(loadImageFolder(folder), /a[/\\]1\.png: images of 10×1500 pixels are above the 1024×1024 limit .*imageSize/);
+});
+
+test('an image that is a FIFO or a link to a device is one line, and never waits', { skip: process.platform === 'win32' && 'POSIX FIFOs and /dev/zero' }, async (t) => {
+  const folder = tempFolder(t);
+  writePng(path.join(folder, 'a', '1.png'), 2, 2, grayRamp);
+  mkdirSync(path.join(folder, 'b'));
+  const image = path.join(folder, 'b', '1.png');
+  execFileSync('mkfifo', [image]);
+  await rejectsUser(loadImageFolder(folder), /b[/\\]1\.png: not a regular file \(a device, FIFO or socket\)/);
+  rmSync(image);
+  symlinkSync('/dev/zero', image);
+  await rejectsUser(loadImageFolder(folder), /b[/\\]1\.png: not a regular file/);
 });
