@@ -9,6 +9,7 @@ import { ATTACK_NAMES, resolveAttackParams } from '../../src/core/attacks';
 import { initBackend } from '../../src/core/backend';
 import { CONFIG_LIMITS } from '../../src/core/limits';
 import { saveLayersModel } from '../../src/core/io/layersModelFiles';
+import { checkOutputs } from '../../src/cli/outputPaths';
 
 // Runs the built CLI bundle (npm test builds it first), as a user would.
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -133,4 +134,15 @@ test('outputs are checked before anything is written: one file for two outputs, 
   assertOneLineError(attack('--steps', '1e9'), /^gccs: error: flag --steps: /);
   assertOneLineError(gccs('attack', '--model', model, '--attack', 'pgd', '--steps', '100000'), `flag --steps: must be ≤ ${CONFIG_LIMITS.steps} (got 100000)`);
   assertOneLineError(gccs('attack', '--model', model, '--attack', 'spsa', '--iterations', '1:20000:1'), `flag --iterations: grid "1:20000:1" has 20000 points (at most ${CONFIG_LIMITS.gridValues})`);
+});
+
+test('checkOutputs: hard links, .. and not-yet-existing folders name the same file the same way', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-outputs-'));
+  fs.writeFileSync(path.join(root, 'a.jsonl'), 'x');
+  fs.linkSync(path.join(root, 'a.jsonl'), path.join(root, 'b.html'));
+  const check = (out: string, report: string) => () => checkOutputs([{ flag: 'out', path: out, kind: 'file' }, { flag: 'report', path: report, kind: 'file' }]);
+  assert.throws(check(path.join(root, 'a.jsonl'), path.join(root, 'b.html')), /^UserError: flag --report: .*b\.html is the same file as --out/);
+  assert.throws(check(path.join(root, 'new/r.jsonl'), path.join(root, 'new/../new/r.jsonl')), /is the same file as --out/);
+  check(path.join(root, 'x/y/r.jsonl'), path.join(root, 'x/y/r.html'))();
+  assert.ok(!fs.existsSync(path.join(root, 'x')), 'checking creates nothing');
 });
