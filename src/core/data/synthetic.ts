@@ -4,6 +4,7 @@
  * small CNN has to learn shape rather than pixel positions, yet reaches ~95–100%.
  */
 import { UserError } from '../errors';
+import { CONFIG_LIMITS } from '../limits';
 import { Random } from '../random';
 import type { Examples, LoadedDataset } from './types';
 
@@ -107,6 +108,7 @@ function checkCount(count: number, name: string): number {
   if (!Number.isInteger(count) || count < 0) {
     throw new UserError(`synthetic ${name} count must be a whole number ≥ 0, got ${count}`);
   }
+  if (count > CONFIG_LIMITS.syntheticExamples) throw new UserError(`synthetic ${name} count must be at most ${CONFIG_LIMITS.syntheticExamples}, got ${count} (README › Limits)`);
   return count;
 }
 
