@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -164,4 +165,80 @@ test('through the CLI: exit 2, one error line naming the file, no stack trace, n
     }
   }
   t.diagnostic(report.join('\n'));
+});
+
+/** Every path (list of keys) to a value inside `value`. */
+function valuePaths(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (typeof value !== 'object' || value === null) return [at];
+  const entries = Array.isArray(value) ? value.map((item, i) => [i, item] as const) : Object.entries(value);
+  return [at, ...entries.flatMap(([key, item]) => valuePaths(item, [...at, key]))];
+}
+
+/** `value` with the item at `at` replaced (or removed, for undefined); the root replaced when `at` is empty; unchanged when an earlier mutation removed the path. */
+function mutated(value: unknown, at: (string | number)[], replacement: unknown): unknown {
+  if (at.length === 0) return replacement;
+  const copy = structuredClone(value) as Record<string | number, unknown>;
+  let node = copy;
+  for (const key of at.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return copy;
+    node = node[key] as Record<string | number, unknown>;
+  }
+  if (typeof node !== 'object' || node === null) return copy;
+  if (replacement === undefined && !Array.isArray(node)) delete node[at[at.length - 1]];
+  else node[at[at.length - 1]] = replacement;
+  return copy;
+}
+
+/** Values an attacker would try in a model.json or gccs.json, and any JSON. */
+const hostileValue = fc.oneof(
+  fc.constantFrom(null, undefined, -1, 0, 0.5, 2 ** 31, 1e12, 400_000, '', '../secret.txt', '/proc/self/environ', 'http://x/w.bin', 'float64', 'Lambda', [], {}, [null], ['1']),
+  fc.jsonValue({ maxDepth: 3 }),
+);
+
+test('property: mutated model.json, shard size and gccs.json load or give one UserError naming the file, opening nothing outside the folder', async () => {
+  await initBackend('wasm');
+  const runs = Number(process.env.GCCS_FUZZ_RUNS ?? 300);
+  const source = cases.find((c) => c.name === 'symlink-inside')!.model;
+  const baseModel = JSON.parse(fs.readFileSync(path.join(source, 'model.json'), 'utf8'));
+  const baseMeta = JSON.parse(fs.readFileSync(path.join(source, 'gccs.json'), 'utf8'));
+  const modelPaths = valuePaths(baseModel);
+  const metaPaths = valuePaths(baseMeta);
+  const weights = fs.readFileSync(path.join(source, 'data', 'real.bin'));
+  const dir = path.join(suiteDir, 'fuzz', 'model');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(suiteDir, 'fuzz', 'secret.txt'), SECRET.repeat(Math.ceil(weights.length / SECRET.length)).slice(0, weights.length));
+  let loaded = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.record({ file: fc.constantFrom('model', 'meta'), at: fc.nat(), value: hostileValue }), { minLength: 1, maxLength: 3 }),
+      fc.constantFrom(weights.length, weights.length - 4, weights.length + 4, 0, 40),
+      async (mutations, shardBytes) => {
+        let model: unknown = baseModel;
+        let meta: unknown = baseMeta;
+        for (const { file, at, value } of mutations) {
+          if (file === 'model') model = mutated(model, modelPaths[at % modelPaths.length], value);
+          else meta = mutated(meta, metaPaths[at % metaPaths.length], value);
+        }
+        fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(model) ?? '');
+        fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(meta) ?? '');
+        fs.writeFileSync(path.join(dir, 'weights.bin'), weights.subarray(0, Math.min(shardBytes, weights.length)));
+        if (shardBytes > weights.length) fs.appendFileSync(path.join(dir, 'weights.bin'), Buffer.alloc(shardBytes - weights.length));
+        let outcome: unknown;
+        const opened = await pathsOpenedBy(async () => {
+          outcome = await loadModelDir(dir).catch((error: unknown) => error);
+        });
+        assert.deepEqual(opened.filter((file) => !file.startsWith(dir + path.sep)), []);
+        if (outcome instanceof Error) {
+          assert.ok(outcome instanceof UserError, `a UserError, not ${outcome.stack}`);
+          assert.match(outcome.message, new RegExp(`^${escapeRegExp(dir)}/(model|gccs)\\.json: `));
+          assert.ok(!outcome.message.includes('\n') && !outcome.message.includes(SECRET), outcome.message);
+        } else {
+          (outcome as Awaited<ReturnType<typeof loadModelDir>>).model.dispose();
+          loaded++;
+        }
+      },
+    ),
+    { numRuns: runs, seed: Number(process.env.GCCS_FUZZ_SEED ?? 1) },
+  );
+  assert.ok(loaded > 0, 'some mutations are harmless and load');
 });
