@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { initBackend } from '../../src/core/backend';
 import { UserError } from '../../src/core/errors';
 import {
+  PRESET_NAMES,
   Preset,
   RobustnessEvaluation,
   decodeBits,
@@ -14,7 +18,9 @@ import {
   resultChecks,
   worstCase,
 } from '../../src/core/robustness';
+import { planSweep } from '../../src/core/sweep';
 import { Problem, plainModel, prototypeProblem, saturatedModel, softmaxModel } from '../helpers/maskedModels';
+import { sampleModelMeta } from '../helpers/modelMeta';
 
 /** Existing attacks, as a cascade: a white-box one, then a gradient-free one on what it left. */
 const CASCADE: Preset = {
@@ -167,5 +173,44 @@ describe('robustness: per-sample attacks', () => {
       assert.equal(samples.rho, reference.rho, name);
       assert.equal(samples.meanChangedPixels, reference.meanChangedPixels, name);
     }
+  });
+});
+
+describe('robustness: presets in sweep files', () => {
+  const fakeModel = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-preset-sweep-'));
+    fs.writeFileSync(path.join(dir, 'model.json'), '{}');
+    const meta = sampleModelMeta({ loss: { kind: 'crossentropy' } });
+    fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ ...meta, dataset: { ...meta.dataset, spec: { kind: 'synthetic' }, validationFraction: 0, splitSeed: 0 } }));
+    return dir;
+  };
+
+  it('a preset adds its attacks with its parameters, after the configuration own attacks', () => {
+    const plan = planSweep({ models: [fakeModel()], attacks: [{ name: 'fgsm', eps: [0.3] }], presets: [{ name: 'paper', eps: '0.05:0.1:0.05' }] });
+    const cells = plan.cells.map((cell) => [cell.entry, cell.attack, cell.eps, cell.iterations, cell.samples]);
+    assert.deepEqual(cells, [
+      [0, 'fgsm', 0.3, null, null],
+      [1, 'fgsm', 0.05, null, null],
+      [1, 'fgsm', 0.1, null, null],
+      [2, 'pgd', 0.05, null, null],
+      [2, 'pgd', 0.1, null, null],
+      [3, 'tgsm', 0.05, null, null],
+      [3, 'tgsm', 0.1, null, null],
+      [4, 'spsa', 0.05, 50, 1024],
+      [4, 'spsa', 0.1, 50, 1024],
+      [5, 'jsma', null, null, null],
+      [6, 'deepfool', null, null, null],
+    ]);
+    assert.equal(plan.cells.find((cell) => cell.attack === 'pgd')!.params.steps, 5);
+    assert.equal(plan.cells.find((cell) => cell.attack === 'jsma')!.params.maxIterations, 200);
+  });
+
+  it('the schema lists the presets; a sweep without attacks or presets, or with an unknown preset, is one line', () => {
+    const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../schema/sweep.schema.json'), 'utf8'));
+    assert.deepEqual(schema.properties.presets.items.properties.name.enum, PRESET_NAMES);
+    const model = fakeModel();
+    assert.throws(() => planSweep({ models: [model] }), /: sweep config: a sweep needs "attacks", "presets" or both$/);
+    assert.throws(() => planSweep({ models: [model], presets: [{ name: 'autoatack', eps: [0.1] }] }), (error: Error) => error instanceof UserError && /^sweep config: presets\[0\]\.name: /.test(error.message) && !error.message.includes('\n'));
+    assert.throws(() => planSweep({ models: [model], presets: [{ name: 'quick', eps: '0:1:x' }] }), /: sweep config: presets\[0\]\.eps: /);
   });
 });

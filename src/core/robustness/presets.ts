@@ -9,6 +9,7 @@
  */
 import { ATTACK_NAMES, AttackName, AttackParams, resolveAttackParams } from '../attacks';
 import { UserError } from '../errors';
+import type { Grid, SweepAttackConfig } from '../sweep/types';
 import { displayName } from './catalog';
 
 export interface PresetAttack {
@@ -98,4 +99,21 @@ export function planAttack(attack: PresetAttack): PlannedAttack {
   const name = attack.name as AttackName;
   const params = attack.params ?? {};
   return { name, label: attack.label ?? displayName(name), params, bounded: 'eps' in resolveAttackParams(name, params) };
+}
+
+/**
+ * A preset's attacks as sweep entries at the ε grid `eps` (attacks without an ε budget once). Their
+ * grid parameters (SPSA's and APGD's iterations, SPSA's samples) become one-point grids.
+ */
+export function presetSweepEntries(name: string, eps: Grid): SweepAttackConfig[] {
+  return planPreset(name).attacks.map(({ name: attack, params, bounded }) => {
+    const { iterations, samples, ...rest } = params;
+    return {
+      name: attack,
+      ...(bounded && { eps }),
+      ...(iterations !== undefined && { iterations: [iterations] }),
+      ...(samples !== undefined && { samples: [samples] }),
+      ...(Object.keys(rest).length > 0 && { params: rest }),
+    };
+  });
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import SCHEMA from '../../../schema/sweep.schema.json';
 import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
 import { UserError } from '../errors';
+import { presetSweepEntries } from '../robustness/presets';
 import { CONFIG_LIMITS } from '../limits';
 import { META_FILE, ModelMeta, readModelMeta, resolveModelJson } from '../io/modelDir';
 import { parseGrid } from './grid';
@@ -106,13 +107,20 @@ function checked<T>(label: string, at: (string | number)[], check: () => T): T {
 }
 
 function normalize(config: SweepConfig, label: string): NormalizedSweep {
-  const attacks = config.attacks.map(({ name, params = {}, ...grids }, i) => {
-    for (const [key, value] of Object.entries(params)) checked(label, ['attacks', i, 'params', key], () => resolveAttackParams(name, { [key]: value }));
+  // A preset's entries are numbered after the configuration's own attacks; errors name where each came from.
+  const own = (config.attacks ?? []).map((attack, i) => ({ attack, origin: ['attacks', i] }));
+  const fromPresets = (config.presets ?? []).flatMap(({ name, eps }, i) =>
+    checked(label, ['presets', i, 'name'], () => presetSweepEntries(name, eps)).map((attack) => ({ attack, origin: ['presets', i] })),
+  );
+  const entries = [...own, ...fromPresets];
+  if (!entries.length) throw new SweepConfigError(label, [], 'a sweep needs "attacks", "presets" or both');
+  const attacks = entries.map(({ attack: { name, params = {}, ...grids }, origin }) => {
+    for (const [key, value] of Object.entries(params)) checked(label, [...origin, 'params', key], () => resolveAttackParams(name, { [key]: value }));
     const takes = keysOf(name);
     const grid: Partial<Record<GridKey, number[]>> = {};
     for (const key of GRID_KEYS) {
       const given = grids[key];
-      const at = ['attacks', i, key];
+      const at = [...origin, key];
       if (given === undefined) {
         if (takes.includes(key)) grid[key] = [resolveAttackParams(name)[key] as number];
         continue;

@@ -27,10 +27,19 @@ export interface SweepDataConfig extends DatasetSpec {
   testRange?: string;
 }
 
+/** A preset's attacks (src/core/robustness/presets.ts) at an ε grid. */
+export interface SweepPresetConfig {
+  name: string;
+  eps: Grid;
+}
+
 export interface SweepConfig {
   /** Model folders (or their model.json / gccs.json). */
   models: string[];
-  attacks: SweepAttackConfig[];
+  /** A sweep needs attacks, presets or both. */
+  attacks?: SweepAttackConfig[];
+  /** Each adds its attacks after `attacks`, every one on every sample (a sweep runs no cascade). */
+  presets?: SweepPresetConfig[];
   /** Default: each model's own test split, as recorded in its gccs.json. */
   data?: SweepDataConfig;
   /** The first `count` test samples (default 1000). */
