@@ -50,7 +50,7 @@ test('gccs attack: an accuracy-vs-ε table, results and report with --out, --jso
   const run = gccs('attack', '--model', model, '--attack', 'pgd', '--eps', '0:0.1:0.05', '--steps', '3', '--count', '100', '--workers', '1');
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /^backend: wasm/m);
-  assert.match(run.stderr, /^PGD \(attacks\[0\]\) — steps: 3; stepSize: 0, 0\.04167, 0\.08333; randomStart: false; loss: crossentropy; muT: 70$/m);
+  assert.match(run.stderr, /^PGD \(attacks\[0\]\) — norm: linf; steps: 3; stepSize: 0, 0\.04167, 0\.08333; randomStart: false; restarts: 1; loss: crossentropy; muT: 70$/m);
   assert.match(run.stderr, /^ {2}ε {5}mlp$/m);
   assert.match(run.stderr, /^ {2}0\.05 {2}\d+\.\d\d%$/m);
   const out = path.join(dir, 'pgd.jsonl');
