@@ -12,6 +12,7 @@ export * from './metrics';
 export { ARCHITECTURES, createModel, withLinearHead } from './models';
 export type { Architecture, ModelSource } from './models';
 export * from './sweep';
+export * from './robustness';
 export { FINE_TUNE_DEFAULTS, TRAIN_DEFAULTS } from './train/defaults';
 export { learningRateAt } from './train/optimizer';
 export type { OptimizerConfig } from './train/optimizer';
