@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { constants, crc32, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
-const TIME = '/usr/bin/time';
+/** GNU time; GCCS_BOMBS_NO_TIME=1 uses the in-process wrapper instead (as where time is absent). */
+const TIME = process.env.GCCS_BOMBS_NO_TIME ? '/nonexistent/time' : '/usr/bin/time';
 const MAX_RSS_MB = 500;
 const GiB = 1024 ** 3;
 const CHUNK = 64 * 1024 * 1024;
@@ -39,7 +40,8 @@ function runCli(args: string[], scratch: string): { status: number | null; stder
     ({ status, stderr } = result);
     rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
   } else {
-    const wrapper = `process.on('exit', () => process.stdout.write('\\nmaxRSS ' + process.resourceUsage().maxRSS)); process.argv.splice(1, 1); require(${JSON.stringify(CLI)});`;
+    // With -e, process.argv is [node, CLI, ...args], as the CLI expects.
+    const wrapper = `process.on('exit', () => process.stdout.write('\\nmaxRSS ' + process.resourceUsage().maxRSS)); require(process.argv[1]);`;
     const result = spawnSync(process.execPath, ['-e', wrapper, CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
     ({ status, stderr } = result);
     rssKb = Number(/maxRSS (\d+)/.exec(result.stdout)?.[1]);
