@@ -21,7 +21,7 @@ export interface DeclaredPart {
 }
 
 /** Bytes a dataset of these parts takes once loaded and split. */
-export function datasetBytes(parts: readonly DeclaredPart[]): number {
+function datasetBytes(parts: readonly DeclaredPart[]): number {
   return parts.reduce((sum, { count, shape }) => sum + count * (shape[0] * shape[1] * shape[2] + LABEL_BYTES) * COPIES_HELD, 0);
 }
 
