@@ -104,3 +104,11 @@ test('a run cancelled after epoch 1 and resumed ends with the same bytes as an u
   await train(config(resumed, 5, { resume: true }), 'wasm', () => undefined);
   assert.ok(weightBytes(resumed).equals(weightBytes(straight)), 'resumed run = uninterrupted run, bit for bit');
 });
+
+test('data parallel: two 2-process trainings with the same seed write byte-identical weights', async () => {
+  await initBackend('wasm');
+  const [a, b] = [tempDir(), tempDir()];
+  await train(config(a, 3, { epochs: 2, workers: 2 }), 'wasm', () => undefined);
+  await train(config(b, 3, { epochs: 2, workers: 2 }), 'wasm', () => undefined);
+  assert.ok(weightBytes(a).equals(weightBytes(b)));
+});
