@@ -81,6 +81,8 @@ export interface HarnessReport {
   sweepKills: number;
   /** Runs each killed one or more times, then resumed to the end. */
   trainingEpisodes: number;
+  /** Training kills that landed within a save (a temporary file or a commit journal was left). */
+  midSaveKills: number;
   sweepEpisodes: number;
   problems: string[];
 }
@@ -142,7 +144,7 @@ export async function runKillHarness({ kills, seed, log = () => undefined }: Har
   if (!fs.existsSync(CLI[0])) throw new Error(`${CLI[0]} is missing: run npm run build first`);
   const random = new Random(seed);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-kills-'));
-  const report: HarnessReport = { trainingKills: 0, sweepKills: 0, trainingEpisodes: 0, sweepEpisodes: 0, problems: [] };
+  const report: HarnessReport = { trainingKills: 0, sweepKills: 0, trainingEpisodes: 0, sweepEpisodes: 0, midSaveKills: 0, problems: [] };
   const problem = (text: string) => {
     report.problems.push(text);
     log(`PROBLEM: ${text}`);
@@ -193,6 +195,8 @@ export async function runKillHarness({ kills, seed, log = () => undefined }: Har
       }
       if (outcome.killed) {
         report.trainingKills++;
+        const inSave = [dir, path.join(dir, 'checkpoint')].some((folder) => fs.existsSync(folder) && fs.readdirSync(folder).some((n) => n.includes('.tmp-') || n === COMMIT_JOURNAL));
+        if (inSave) report.midSaveKills++;
         try {
           const state = modelState(dir);
           const allowed = [newModel, ...(overOld ? [oldModel] : [])];
@@ -202,7 +206,7 @@ export async function runKillHarness({ kills, seed, log = () => undefined }: Har
         } catch (error) {
           problem(`training episode ${episode}, kill ${attempt + 1}: ${(error as Error).message}`);
         }
-        log(`training kill ${report.trainingKills}/${trainingTarget} after ${(delay / 1000).toFixed(2)} s (episode ${episode}${overOld ? ', over an older model' : ''})`);
+        log(`training kill ${report.trainingKills}/${trainingTarget} after ${(delay / 1000).toFixed(2)} s (episode ${episode}${overOld ? ', over an older model' : ''}${inSave ? ', within a save' : ''})`);
         resume = true;
         continue;
       }
@@ -237,6 +241,8 @@ export async function runKillHarness({ kills, seed, log = () => undefined }: Har
         const reportFile = `${out}.html`;
         if (fs.existsSync(reportFile) && !fs.readFileSync(reportFile, 'utf8').trimEnd().endsWith('</html>')) problem(`sweep episode ${episode}: a partial report`);
         if (!outcome.killed && results.length !== expectedLines.size) problem(`sweep episode ${episode}: finished with ${results.length} of ${expectedLines.size} cells`);
+        const temps = fs.readdirSync(work).filter((n) => n.startsWith(path.basename(out)) && n.includes('.tmp-'));
+        if (!outcome.killed && temps.length) problem(`sweep episode ${episode}: left behind ${temps.join(', ')}`);
       } catch (error) {
         problem(`sweep episode ${episode}: ${(error as Error).message}`);
       }
@@ -257,7 +263,7 @@ async function main(argv: string[]): Promise<number> {
   const started = performance.now();
   const report = await runKillHarness({ kills: flag('kills', 100), seed: flag('seed', 1), log: (line) => console.log(line) });
   console.log(
-    `${report.trainingKills + report.sweepKills} kills (${report.trainingKills} of trainings in ${report.trainingEpisodes} runs resumed to the end, ${report.sweepKills} of sweeps in ${report.sweepEpisodes}) in ${((performance.now() - started) / 60000).toFixed(1)} min: ${report.problems.length} problems`,
+    `${report.trainingKills + report.sweepKills} kills (${report.trainingKills} of trainings in ${report.trainingEpisodes} runs resumed to the end, ${report.midSaveKills} of them within a save; ${report.sweepKills} of sweeps in ${report.sweepEpisodes}) in ${((performance.now() - started) / 60000).toFixed(1)} min: ${report.problems.length} problems`,
   );
   return report.problems.length ? 1 : 0;
 }
