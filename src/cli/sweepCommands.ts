@@ -41,7 +41,7 @@ export const ATTACK_FLAGS: FlagSpecs = {
   model: { type: 'string', description: 'model folder, model.json or gccs.json (required)' },
   attack: { type: 'string', choices: ATTACK_NAMES, description: 'attack (required)' },
   eps: { type: 'string', description: 'ε grid: start:stop:step (stop included) or a comma list, e.g. 0:0.1:0.01', default: String(SPSA_DEFAULTS.eps) },
-  iterations: { type: 'string', description: 'SPSA: grid of iterations IT', default: String(SPSA_DEFAULTS.iterations) },
+  iterations: { type: 'string', description: 'SPSA: grid of iterations IT; APGD: iterations per restart and target', default: String(SPSA_DEFAULTS.iterations) },
   samples: { type: 'string', description: 'SPSA: grid of batch sizes BS (±δ pairs per gradient estimate)', default: String(SPSA_DEFAULTS.samples) },
   ...PARAM_FLAGS,
   count: { type: 'integer', description: 'attack the first N test samples', default: String(SWEEP_DEFAULTS.count) },
