@@ -12,6 +12,7 @@ import { writeJsonAtomic } from '../core/io/atomic';
 import { CONFIG_LIMITS } from '../core/limits';
 import { PRESETS, PRESET_NAMES, checkEpsList, evaluateRobustness, evaluationJson, formatDuration, formatEvaluation, planPreset } from '../core/robustness';
 import { parseGrid } from '../core/sweep/grid';
+import { writeEvaluationReport } from '../core/sweep/report';
 import type { FlagSpecs } from './args';
 import { CommandContext, modelAndSplit } from './commands';
 import { checkOutputs, modelInputs } from './outputPaths';
@@ -31,6 +32,7 @@ export const EVALUATE_FLAGS: FlagSpecs = {
   'test-range': { type: 'string', description: 'test examples as start:end indices into the pool' },
   'skip-probes': { type: 'boolean', description: 'skip the diagnostics that probe the model (the checks on the results still run)' },
   out: { type: 'string', description: 'write the whole evaluation here as JSON, per-sample outcomes included (a new file: nothing is overwritten)' },
+  report: { type: 'string', description: 'write the HTML report here (verdict, worst-case and per-attack curves, tables, diagnostics)', default: '<out without .json>.html, when there is an --out' },
 };
 
 const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
@@ -47,10 +49,12 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
   const batchSize = (flags['batch-size'] as number | undefined) ?? DEFAULTS.batchSize;
   if (batchSize < 1 || batchSize > CONFIG_LIMITS.batchSize) throw new UserError(`flag --batch-size must be from 1 to ${CONFIG_LIMITS.batchSize} (got ${batchSize})`);
   const out = flags.out as string | undefined;
-  if (out) {
-    if (fs.existsSync(out)) throw new UserError(`flag --out: ${out} already exists: write to another file (an evaluation never overwrites one)`);
-    checkOutputs([{ flag: 'out', path: out, kind: 'file' }], modelInputs(location));
-  }
+  const report = (flags.report as string | undefined) ?? (out && `${out.replace(/\.json$/, '')}.html`);
+  if (out && fs.existsSync(out)) throw new UserError(`flag --out: ${out} already exists: write to another file (an evaluation never overwrites one)`);
+  checkOutputs(
+    [...(out ? [{ flag: 'out', path: out, kind: 'file' as const }] : []), ...(report ? [{ flag: 'report', path: report, kind: 'file' as const }] : [])],
+    modelInputs(location),
+  );
   if (!flags.dataset && (flags.data !== undefined || flags['test-range'] !== undefined)) {
     throw new UserError("flag --dataset is required with --data or --test-range (without them, the model's own test split is used)");
   }
@@ -98,11 +102,16 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
     log('');
     formatEvaluation(evaluation).forEach((line) => log(line));
     const json = { model: modelJson, dataset: dataset.source, ...evaluationJson(evaluation) };
+    log(`took ${formatDuration(evaluation.seconds)}`);
     if (out) {
       writeJsonAtomic(out, json);
       log(`results: ${out}`);
     }
-    return json;
+    if (report) {
+      writeEvaluationReport(report, evaluation, { model: modelJson, dataset: dataset.source, resultsFile: out });
+      log(`report: ${report}`);
+    }
+    return { ...json, reportFile: report ?? null };
   } catch (error) {
     if (error instanceof AttackCancelled) throw new UserError(`cancelled${out ? `: nothing was written to ${out}` : ''}`);
     throw error;

@@ -64,4 +64,11 @@ test('gccs evaluate --preset quick: estimate, per-attack and worst-case accuracy
   }
   assert.ok(saved.diagnostics.length >= 8);
   assert.ok(saved.verdict.length >= 2);
+  // The HTML report beside it: the verdict first, the worst-case chart with every attack, every diagnostic.
+  const html = fs.readFileSync(path.join(dir, 'quick.html'), 'utf8');
+  assert.ok(html.includes(`<p class="lead">${saved.verdict[0]}</p>`));
+  assert.match(html, /<caption>Worst case and each attack \(quick preset\)<\/caption>/);
+  assert.equal(html.match(/<canvas /g)?.length, 1);
+  assert.equal(html.match(/<tr><td>(ok|⚠)<\/td>/g)?.length, saved.diagnostics.length);
+  assert.match(run.stderr, /^took \d+ (s|min|h)$/m);
 });

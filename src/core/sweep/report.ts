@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic';
 import type { NormalizedSweep } from './config';
-import type { SummaryTable, SweepSummary } from './summary';
+import type { RobustnessEvaluation } from '../robustness/evaluate';
+import { SummaryTable, SweepSummary, summarizeEvaluation } from './summary';
 
 const CHART_FILE = 'chart.umd.min.js';
 
@@ -33,7 +34,6 @@ export interface ReportInfo {
 }
 
 export function renderReport(summary: SweepSummary, { configHash, sweep, resultsFile }: ReportInfo): string {
-  const charts = summary.sections.flatMap((section, i) => (section.chart ? [{ id: `chart-${i}`, ...section.chart }] : []));
   const data = sweep.data ? `${sweep.data.kind}${sweep.data.path ? ` (${sweep.data.path})` : ''}${sweep.data.testRange ? `, test range ${sweep.data.testRange}` : ''}` : "each model's own test split";
   const facts = [
     `${summary.finished} of ${summary.total} cells finished`,
@@ -45,6 +45,22 @@ export function renderReport(summary: SweepSummary, { configHash, sweep, results
     `configHash ${configHash}`,
     ...(resultsFile ? [`results: ${resultsFile}`] : []),
   ];
+  return renderPage({ heading: 'Robustness sweep', title: `Robustness sweep ${configHash}`, facts, summary });
+}
+
+export interface PageContent {
+  heading: string;
+  /** The document's title (the browser tab). */
+  title: string;
+  facts: string[];
+  /** Lines shown first, plainly (e.g. an evaluation's verdict). */
+  lead?: string[];
+  summary: Pick<SweepSummary, 'warnings' | 'clean' | 'sections'>;
+}
+
+/** One self-contained page: facts, lead lines, warnings, the clean-accuracy table, then every section with its chart and tables. */
+export function renderPage({ heading, title, facts, lead = [], summary }: PageContent): string {
+  const charts = summary.sections.flatMap((section, i) => (section.chart ? [{ id: `chart-${i}`, ...section.chart }] : []));
   const sections = summary.sections.map((section, i) => `<section>
 <h2>${escape(section.title)}</h2>
 <p class="params">${section.parameters.map(escape).join('<br>') || 'no parameters'}</p>
@@ -57,7 +73,7 @@ ${section.tables.map(table).join('\n')}
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Robustness sweep ${configHash}</title>
+<title>${escape(title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
@@ -66,12 +82,14 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .chart { position: relative; height: 22em; }
 .params, .facts { color: #555; font-size: 0.9em; }
+.lead { font-weight: bold; margin: 0.3em 0; }
 .warning { background: #fff3cd; border-left: 4px solid #e0a800; padding: 0.5em 1em; }
 </style>
 </head>
 <body>
-<h1>Robustness sweep</h1>
+<h1>${escape(heading)}</h1>
 <p class="facts">${facts.map(escape).join(' · ')}</p>
+${lead.map((line) => `<p class="lead">${escape(line)}</p>`).join('\n')}
 ${summary.warnings.map((warning) => `<p class="warning">⚠ ${escape(warning)}</p>`).join('\n')}
 ${table(summary.clean)}
 ${sections.join('\n')}
@@ -101,4 +119,10 @@ for (const chart of ${chartData}) {
 /** Writes the report atomically: a reader never sees half of it. */
 export function writeReport(file: string, summary: SweepSummary, info: ReportInfo): void {
   writeFileAtomic(file, renderReport(summary, info));
+}
+
+/** The HTML report of a `gccs evaluate` run, written atomically: verdict first, then the curves, the tables and every diagnostic. */
+export function writeEvaluationReport(file: string, evaluation: RobustnessEvaluation, { model, dataset, resultsFile }: { model: string; dataset: string; resultsFile?: string }): void {
+  const facts = [`model: ${model}`, `data: ${dataset}`, `the first ${evaluation.count} test samples`, `preset ${evaluation.preset}`, `${Math.round(evaluation.seconds)} s`, ...(resultsFile ? [`results: ${resultsFile}`] : [])];
+  writeFileAtomic(file, renderPage({ heading: 'Robustness evaluation', title: `Robustness evaluation of ${model}`, facts, lead: evaluation.verdict, summary: summarizeEvaluation(evaluation, model) }));
 }

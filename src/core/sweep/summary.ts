@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { decodeBits } from '../robustness/bits';
 import { displayName } from '../robustness/catalog';
 import { AttackSeries, resultChecks } from '../robustness/checks';
+import type { RobustnessEvaluation } from '../robustness/evaluate';
 import { worstCase } from '../robustness/worstCase';
 import { CellResult, GRID_KEYS, SweepCell } from './types';
 
@@ -187,6 +188,61 @@ function worstCaseSection(models: string[], label: (model: string) => string, ou
     parameters: ['a sample counts as robust at ε only if no attack at ε broke it (needs results that record their samples)'],
     chart: { title, series },
     tables: [{ title, columns: ['ε', ...models.flatMap((model) => [`${label(model)}: worst case`, `${label(model)}: best single attack`])], rows }],
+  };
+}
+
+/**
+ * A `gccs evaluate` result in the shape of a sweep summary, for the HTML report (and panels): the
+ * worst-case curve with every attack's line, a table per ε, the attacks without ε, and every
+ * diagnostic (the failing ones also as warnings).
+ */
+export function summarizeEvaluation(evaluation: RobustnessEvaluation, model: string): Pick<SweepSummary, 'warnings' | 'clean' | 'sections'> {
+  const labels = unique(evaluation.eps.flatMap((e) => e.runs.map((r) => r.label)));
+  const accuracyOf = (label: string, eps: number) => evaluation.eps.find((e) => e.eps === eps)?.runs.find((r) => r.label === label)?.accuracy;
+  const cascade = evaluation.order === 'cascade';
+  const title = `Worst case and each attack (${evaluation.preset} preset)`;
+  const series = [
+    { label: 'worst case', points: evaluation.eps.map((e) => ({ eps: e.eps, accuracy: e.worstAccuracy })) },
+    ...labels.map((label) => ({ label, points: evaluation.eps.flatMap((e) => { const accuracy = accuracyOf(label, e.eps); return accuracy === undefined ? [] : [{ eps: e.eps, accuracy }]; }) })),
+  ];
+  const byEps: SummaryTable = {
+    title,
+    columns: ['ε', 'worst case', ...labels],
+    rows: evaluation.eps.map((e) => [String(e.eps), percent(e.worstAccuracy), ...labels.map((label) => percent(accuracyOf(label, e.eps)))]),
+  };
+  const sections: SummarySection[] = [
+    {
+      title,
+      parameters: [
+        'worst case: a sample counts as robust at ε only if no attack at ε broke it',
+        "FGSM, PGD-5 and TGSM-5 are the paper's protocol, run on every sample",
+        ...(cascade ? ["the preset's attacks run as a cascade: each line is the accuracy after that attack and every earlier one"] : []),
+        ...evaluation.eps[0].runs.map((r) => `${r.label}: ${Object.entries(r.params).filter(([key]) => key !== 'eps').map(([key, value]) => `${key} ${show(value)}`).join(', ')}`),
+      ],
+      chart: { title, series },
+      tables: [byEps],
+    },
+  ];
+  if (evaluation.unbounded.length) {
+    sections.push({
+      title: 'Attacks without an ε budget',
+      parameters: [],
+      tables: [{
+        title: 'Attacks without an ε budget',
+        columns: ['attack', 'accuracy', 'ρ', 'changed values'],
+        rows: evaluation.unbounded.map((r) => [r.label, percent(r.accuracy), r.rho === undefined ? '—' : r.rho.toFixed(4), r.meanChangedPixels === undefined ? '—' : percent(r.meanChangedPixels)]),
+      }],
+    });
+  }
+  sections.push({
+    title: 'Diagnostics',
+    parameters: ['signs that the numbers overstate robustness (gradient masking, weak or unconverged attacks); each says what to do'],
+    tables: [{ title: 'Diagnostics', columns: ['', 'diagnostic'], rows: evaluation.diagnostics.map((d) => [d.ok ? 'ok' : '⚠', d.message]) }],
+  });
+  return {
+    warnings: evaluation.diagnostics.filter((d) => !d.ok).map((d) => d.message),
+    clean: { title: 'Clean accuracy', columns: ['model', 'clean accuracy', 'samples', 'path'], rows: [[path.basename(model), percent(evaluation.cleanAccuracy), String(evaluation.count), model]] },
+    sections,
   };
 }
 
