@@ -51,17 +51,19 @@ export function realFolder(folder: string, owner: string): string {
 }
 
 /**
- * Checks that `file` resolves to a regular file inside `folderReal` and is at most `maxBytes`
- * long; `label` names it in errors, which are prefixed with `owner` (the file that refers to it).
+ * Checks that `file` resolves to a regular file inside `folderReal`, at most `cap.bytes` long when
+ * a cap is given; `label` names it in errors, which are prefixed with `owner` (the file that refers to it).
  */
-export function checkFolderFile(file: string, folderReal: string, label: string, owner: string, maxBytes: number, capName: string): FolderFile {
+function checkFolderFile(file: string, folderReal: string, label: string, owner: string, cap?: { bytes: number; name: string }): FolderFile {
   const real = realpathOrFail(file, label, owner);
   const inside = path.relative(folderReal, real);
-  if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) throw new UserError(`${owner}: ${label} resolves to a file outside the model folder`);
+  if (!inside || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+    throw new UserError(`${owner}: ${label} resolves to a file outside the model folder`);
+  }
   const stat = fs.statSync(real);
   if (!stat.isFile()) throw new UserError(`${owner}: ${label} is ${kindOf(stat)}, not a regular file`);
-  if (stat.size > maxBytes) {
-    throw new UserError(`${owner}: ${label} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} cap (${capName}, README › Limits)`);
+  if (cap && stat.size > cap.bytes) {
+    throw new UserError(`${owner}: ${label} is ${formatBytes(stat.size)}, more than the ${formatBytes(cap.bytes)} cap (${cap.name}, README › Limits)`);
   }
   return { real, bytes: stat.size };
 }
@@ -76,7 +78,7 @@ export function checkWeightPath(shard: unknown, folderReal: string, owner: strin
   if (/^[a-z][a-z0-9+.-]*:/i.test(shard)) throw new UserError(`${owner}: ${label} is a URL; only files inside the model folder are read`);
   if (path.isAbsolute(shard) || path.win32.isAbsolute(shard)) throw new UserError(`${owner}: ${label} is an absolute path; only files inside the model folder are read`);
   if (shard.split(/[\\/]/).includes('..')) throw new UserError(`${owner}: ${label} leaves the model folder ("..")`);
-  return checkFolderFile(path.join(folderReal, shard), folderReal, label, owner, MODEL_LIMITS.weightBytes, 'MODEL_LIMITS.weightBytes');
+  return checkFolderFile(path.join(folderReal, shard), folderReal, label, owner, { bytes: MODEL_LIMITS.weightBytes, name: 'MODEL_LIMITS.weightBytes' });
 }
 
 /**
@@ -141,8 +143,9 @@ function jsonCostProblem(text: string): string | undefined {
 }
 
 /** The text of a checked file. */
-export function readFolderText(file: FolderFile, name: string): string {
-  return Buffer.from(readFolderFile(file, name, 'the file')).toString('utf8');
+function readFolderText(file: FolderFile, name: string): string {
+  const bytes = readFolderFile(file, name, 'the file');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 /**
@@ -150,7 +153,7 @@ export function readFolderText(file: FolderFile, name: string): string {
  * JSON reader (parseJson: no __proto__ keys, bounded nesting), after a first pass that refuses
  * what would be costly to parse (jsonCostProblem) before JSON.parse builds anything.
  */
-export function parseFolderJson(text: string, name: string): unknown {
+function parseFolderJson(text: string, name: string): unknown {
   const cost = jsonCostProblem(text);
   if (cost) throw new UserError(`${name}: ${cost}`);
   const parsed = parseJson(text);
@@ -166,10 +169,10 @@ export function parseFolderJson(text: string, name: string): unknown {
 export function readFolderJson(file: string, folderReal: string, maxBytes: number, capName: string): unknown {
   // The journal is a file of the folder like any other: never one outside it, a FIFO or a device.
   const journal = path.join(path.dirname(file), COMMIT_JOURNAL);
-  if (fs.lstatSync(journal, { throwIfNoEntry: false })) checkFolderFile(journal, folderReal, COMMIT_JOURNAL, file, Number.MAX_SAFE_INTEGER, '');
+  if (fs.lstatSync(journal, { throwIfNoEntry: false })) checkFolderFile(journal, folderReal, COMMIT_JOURNAL, file);
   const pending = pendingText(file);
   if (pending !== null && Buffer.byteLength(pending) > maxBytes) {
     throw new UserError(`${file}: ${formatBytes(Buffer.byteLength(pending))} in the pending save, more than the ${formatBytes(maxBytes)} cap (${capName}, README › Limits)`);
   }
-  return parseFolderJson(pending ?? readFolderText(checkFolderFile(file, folderReal, 'the file', file, maxBytes, capName), file), file);
+  return parseFolderJson(pending ?? readFolderText(checkFolderFile(file, folderReal, 'the file', file, { bytes: maxBytes, name: capName }), file), file);
 }
