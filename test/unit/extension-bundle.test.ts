@@ -14,7 +14,8 @@ test('the extension bundle does not contain TensorFlow.js (the extension host on
   assert.ok(!/^\/\/ node_modules\/@tensorflow\//m.test(text), 'no @tensorflow module bundled into dist/extension.js');
   assert.ok(!/require\("@tensorflow\//.test(text), 'no @tensorflow package required by dist/extension.js');
   assert.ok(!/registerBackend|setBackend\(/.test(text), 'no TensorFlow.js engine code in dist/extension.js');
-  assert.ok(fs.statSync(file).size < 300_000, `dist/extension.js is ${fs.statSync(file).size} bytes`);
+  // About 450 kB, of which ajv (the one validator of experiment and sweep files) is 150 kB; TensorFlow.js would be megabytes.
+  assert.ok(fs.statSync(file).size < 600_000, `dist/extension.js is ${fs.statSync(file).size} bytes`);
   assert.match(text, /require\("vscode"\)/, "'vscode' stays external");
 });
 
