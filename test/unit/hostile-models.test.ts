@@ -242,3 +242,16 @@ test('property: mutated model.json, shard size and gccs.json load or give one Us
   );
   assert.ok(loaded > 0, 'some mutations are harmless and load');
 });
+
+test('a model without gccs.json: eval says so instead of silently using the synthetic data; --dataset names the data', { skip: !fs.existsSync(CLI) && 'dist/cli.js is not built (npm run build)' }, () => {
+  const dir = path.join(suiteDir, 'no-meta');
+  fs.cpSync(cases.find((c) => c.name === 'symlink-inside')!.model, dir, { recursive: true, verbatimSymlinks: true });
+  fs.rmSync(path.join(dir, 'gccs.json'));
+  const gccs = (...args: string[]) => spawnSync(process.execPath, [CLI, 'eval', '--model', dir, '--backend', 'wasm', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const refused = gccs();
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /gccs: error: .*no-meta\/model\.json: no gccs\.json beside it to take the dataset from: pass --dataset \(and --data\) or --train-config\n$/);
+  const given = gccs('--dataset', 'synthetic', '--synthetic-train', '100', '--synthetic-test', '50', '--json');
+  assert.equal(given.status, 0, given.stderr);
+  assert.equal(JSON.parse(given.stdout).count, 50);
+});
