@@ -37,8 +37,13 @@ export const DATA_LIMITS = {
    * (the loaded files and the train/validation/test splits copied from them).
    */
   datasetBytes: 1024 * MiB,
-  /** One data file read into memory, and one decompressed stream (a gzipped IDX file, a compressed .mat element). */
+  /** One data file read into memory whole (a CIFAR batch, a .mat file, an extracted archive entry). */
   fileBytes: 1024 * MiB,
+  /**
+   * What one compressed stream may declare it inflates to (a gzipped IDX file, a compressed .mat
+   * variable; SVHN's train X is 225 MB): a bomb stays within this, whatever its header claims.
+   */
+  inflatedBytes: 256 * MiB,
 } as const;
 
 /**

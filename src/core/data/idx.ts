@@ -1,10 +1,11 @@
 /** MNIST and Fashion-MNIST in LeCun's IDX format: a folder of train/t10k image+label files, gzipped or raw. */
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { DATA_LIMITS } from '../limits';
 import { DIGIT_NAMES, FMNIST_NAMES } from './classNames';
 import { checkLabels } from './examples';
 import { checkDatasetMemory, checkImageSize } from './budget';
-import { ByteStream, dataFileSize, openMaybeGzipped, requireFolder } from './files';
+import { ByteStream, dataFileSize, megabytes, openMaybeGzipped, requireFolder } from './files';
 import { Range, SplitRanges, neededWindows, windowSize } from './split';
 import type { Examples, LoadedDataset } from './types';
 
@@ -40,6 +41,13 @@ async function openIdx(file: string, format: keyof typeof IDX_FORMATS): Promise<
     if (!header) throw new UserError(`${file}: truncated inside the header`);
     // IDX is big-endian.
     const dims = Array.from({ length: ndims }, (_, i) => header.readUInt32BE(4 * i));
+    const declared = dims.reduce((a, b) => a * b, 1);
+    // A plain file holds what it declares (checked against its size); a gzipped one could inflate to anything.
+    if (stream.gzipped && declared > DATA_LIMITS.inflatedBytes) {
+      throw new UserError(
+        `${file}: gzipped file declares ${megabytes(declared)} of ${IDX_FORMATS[format].content}, above the ${megabytes(DATA_LIMITS.inflatedBytes)} limit for one compressed stream (README › Limits); gunzip it to load it`,
+      );
+    }
     return { file, format, dims, stream };
   } catch (err) {
     stream.close();

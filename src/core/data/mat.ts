@@ -186,6 +186,11 @@ async function inflateMatrix(compressed: Uint8Array, file: string, check: (heade
   const type = head.readUInt32LE(0);
   const declared = head.readUInt32LE(4);
   if (type !== MI_MATRIX) return undefined;
+  if (8 + declared > DATA_LIMITS.inflatedBytes) {
+    throw new UserError(
+      `${file}: a compressed MAT element declares ${megabytes(8 + declared)}, above the ${megabytes(DATA_LIMITS.inflatedBytes)} limit for one compressed stream (README › Limits); re-save it uncompressed (save(..., '-v6'))`,
+    );
+  }
   const header = parseMatrixHeader(head.subarray(8, 8 + Math.min(declared, head.length - 8)), file);
   if (!header) return undefined;
   check(header);
