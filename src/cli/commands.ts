@@ -13,7 +13,9 @@ import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { computeOutputs, evaluateModel } from '../core/metrics';
 import { ARCHITECTURES } from '../core/models';
 import { assertInputShape, assertOutputWidth } from '../core/models/compatibility';
-import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS } from '../core/train/defaults';
+import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS } from '../core/train/defaults';
+import { DEFENCE_KINDS, DefenceKind } from '../core/loss/defences';
+import { ADVERSARIAL_METHODS, AdversarialMethod } from '../core/train/adversarial';
 import { TrainConfig, train } from '../core/train/trainer';
 import { FlagSpecs, ParsedFlags } from './args';
 import { checkOutputs, modelInputs } from './outputPaths';
@@ -62,6 +64,12 @@ export const TRAIN_FLAGS: FlagSpecs = {
   resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
   'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: String(TRAIN_DEFAULTS.augmentShift) },
   workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: '1' },
+  defence: { type: 'string', choices: DEFENCE_KINDS, description: 'add a defence penalty to the loss: jr (Jacobian), igr (input gradient), clr (cross-Lipschitz); exact second-order gradients', default: 'none' },
+  'defence-weight': { type: 'number', description: 'the defence penalty\'s weight λ', default: `jr ${DEFENCE_DEFAULTS.jr.weight}, igr ${DEFENCE_DEFAULTS.igr.weight}, clr ${DEFENCE_DEFAULTS.clr.weight}` },
+  'jr-projections': { type: 'integer', description: 'JR: random projections per sample', default: String(DEFENCE_DEFAULTS.jr.projections) },
+  adversarial: { type: 'string', choices: ADVERSARIAL_METHODS, description: 'adversarial training: each batch\'s loss averaged with its FGSM (or PGD) copy\'s', default: 'none' },
+  'adv-eps': { type: 'number', description: 'ε of adversarial training, relative: ‖x_adv − x‖∞ ≤ ε·‖x‖∞', default: String(ADVERSARIAL_DEFAULTS.eps) },
+  'adv-steps': { type: 'integer', description: 'PGD adversarial training: attack steps', default: String(ADVERSARIAL_DEFAULTS.pgdSteps) },
 };
 
 export const EVAL_FLAGS: FlagSpecs = {
@@ -108,6 +116,18 @@ function datasetSpec(flags: ParsedFlags, meta: ModelMeta | null): DatasetSpec {
   return spec as DatasetSpec;
 }
 
+/** --defence and --adversarial as TrainConfig fields (absent when not asked for, so older checkpoints still resume). */
+function trainingDefences(flags: ParsedFlags): Pick<TrainConfig, 'defence' | 'adversarial'> {
+  const kind = str(flags, 'defence') as DefenceKind | undefined;
+  const method = str(flags, 'adversarial') as AdversarialMethod | undefined;
+  if (!kind && (flags['defence-weight'] !== undefined || flags['jr-projections'] !== undefined)) throw new UserError('--defence-weight and --jr-projections need --defence');
+  if (!method && (flags['adv-eps'] !== undefined || flags['adv-steps'] !== undefined)) throw new UserError('--adv-eps and --adv-steps need --adversarial');
+  return {
+    ...(kind ? { defence: { kind, weight: num(flags, 'defence-weight') ?? DEFENCE_DEFAULTS[kind]?.weight, projections: num(flags, 'jr-projections') ?? DEFENCE_DEFAULTS.jr.projections } } : {}),
+    ...(method ? { adversarial: { method, eps: num(flags, 'adv-eps') ?? ADVERSARIAL_DEFAULTS.eps, steps: method === 'pgd' ? num(flags, 'adv-steps') ?? ADVERSARIAL_DEFAULTS.pgdSteps : num(flags, 'adv-steps') ?? 1 } } : {}),
+  };
+}
+
 export async function trainCommand({ flags, backend, log }: CommandContext) {
   const fineTune = str(flags, 'fine-tune');
   const defaults = fineTune ? FINE_TUNE_DEFAULTS : TRAIN_DEFAULTS;
@@ -146,13 +166,14 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
     resume: Boolean(flags.resume),
     augmentShift: num(flags, 'augment-shift') ?? defaults.augmentShift,
     workers: num(flags, 'workers') ?? 1,
+    ...trainingDefences(flags),
   };
   checkOutputs([{ flag: 'out', path: config.outDir, kind: 'folder' }]);
   const bar = flags.json ? null : new ProgressBar();
   const result = await train(config, backend, (event) => {
     switch (event.type) {
       case 'start':
-        log(`training ${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossKind} on ${dataset.kind}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps${config.workers! > 1 ? ` on ${config.workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
+        log(`training ${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossKind}${config.defence ? ` + ${config.defence.kind} (λ ${config.defence.weight})` : ''}${config.adversarial ? `, ${config.adversarial.method} adversarial training at ε ${config.adversarial.eps}` : ''} on ${dataset.kind}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps${config.workers! > 1 ? ` on ${config.workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
         break;
       case 'warning':
         log(`warning: ${event.message}`);

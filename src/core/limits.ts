@@ -122,3 +122,11 @@ export const ATTACK_LIMITS = {
   /** Square attack's query budget per sample. */
   queries: 1_000_000,
 } as const;
+
+/** Defences and adversarial training (`gccs train --defence`, `--adversarial`). */
+export const DEFENCE_LIMITS = {
+  /** JR's random projections per sample (each is one more backward pass; D of them is exact). */
+  projections: 64,
+  /** Attack steps of PGD adversarial training per batch. */
+  adversarialSteps: 100,
+} as const;

@@ -5,6 +5,8 @@ import { UserError } from '../errors';
 import type { DatasetSpec } from '../data';
 import type { LossConfig } from '../loss';
 import type { OptimizerConfig } from '../train/optimizer';
+import type { DefenceConfig } from '../loss/defences';
+import type { AdversarialConfig } from '../train/adversarial';
 import { jsonText } from './atomic';
 import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
 import { META_FILE, readModelMeta } from './modelLocation';
@@ -52,6 +54,10 @@ export interface ModelMeta {
     /** Shift augmentation in pixels (absent in files from before it was recorded: 0). */
     augmentShift?: number;
     fineTunedFrom: string | null;
+    /** The defence penalty added to the loss (absent: none). */
+    defence?: DefenceConfig;
+    /** Adversarial training (absent: none). */
+    adversarial?: AdversarialConfig;
   };
   backend: string;
   seed: number;

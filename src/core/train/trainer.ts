@@ -17,7 +17,10 @@ import type { BackendName } from '../backend';
 import { ReplicaGroup, batchShare } from './dataParallel';
 import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
 import { TRAIN_DEFAULTS } from './defaults';
-import { batchGradients } from './step';
+import { StepExtras, batchGradients } from './step';
+import { AdversarialConfig, validateAdversarial } from './adversarial';
+import { DefenceConfig, validateDefence } from '../loss/defences';
+import { secondOrderProblem } from '../loss/secondOrder';
 import { dropoutStepSeed, unseedableNoiseLayers } from '../models/dropout';
 
 export interface TrainConfig {
@@ -42,6 +45,10 @@ export interface TrainConfig {
    * GCCS's class statistics are then estimated per share. Not part of the checkpoint's identity.
    */
   workers?: number;
+  /** A penalty added to the loss: JR, IGR or CLR (loss/defences.ts; absent: none). */
+  defence?: DefenceConfig;
+  /** Adversarial training: each batch's loss averaged with its adversarial copy's (absent: none). */
+  adversarial?: AdversarialConfig;
 }
 
 export type TrainEvent =
@@ -108,6 +115,10 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   const modelName = fineTunedFrom ?? (checkpoint ? `${config.outDir}/checkpoint` : String(config.model));
   assertOutputWidth(model, modelName, numClasses, dataset.source);
   assertInputShape(model, modelName, inputShape);
+  if (config.defence) {
+    const problem = secondOrderProblem(model);
+    if (problem) throw new UserError(`--defence ${config.defence.kind} needs the gradient of an input gradient, and ${modelName} cannot give it: ${problem}`);
+  }
   const unseedable = unseedableNoiseLayers(model);
   if (unseedable.length) onEvent({ type: 'warning', message: `${unseedable.join(', ')} draw unseeded noise: runs with this model will not repeat exactly (Dropout layers are seeded)` });
 
@@ -131,6 +142,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   });
 
   const workers = config.workers ?? 1;
+  const extras = { defence: config.defence ?? null, adversarial: config.adversarial ?? null };
   const maxShift = config.augmentShift ?? TRAIN_DEFAULTS.augmentShift;
   let replicas: ReplicaGroup | null = null;
   try {
@@ -150,7 +162,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
         const stepSeed = dropoutStepSeed(config.seed, optimizer.stepCount);
         const { loss, hits } = replicas
           ? await replicas.step((rank) => batchShare(splits.train, indices, rank, workers, shift), inputShape, learningRate, stepSeed)
-          : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate, stepSeed);
+          : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate, stepSeed, extras);
         step++;
         if (!Number.isFinite(loss)) {
           throw new UserError(`training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}; ${lastCheckpoint(records, config.outDir)}. Lower --lr or set --clip-norm`);
@@ -198,7 +210,7 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
       classNames: dataset.classNames,
       architecture,
       loss: config.loss,
-      training: { optimizer: config.optimizer, batchSize: config.batchSize, epochs: config.epochs, augmentShift: maxShift, fineTunedFrom },
+      training: { optimizer: config.optimizer, batchSize: config.batchSize, epochs: config.epochs, augmentShift: maxShift, fineTunedFrom, ...(config.defence ? { defence: config.defence } : {}), ...(config.adversarial ? { adversarial: config.adversarial } : {}) },
       backend,
       seed: config.seed,
       epochs: records,
@@ -224,11 +236,12 @@ export function trainStep(
   shift: { maxShift: number; random: Random },
   learningRate: number,
   dropoutSeed: number,
+  extras: StepExtras = {},
 ): { loss: number; hits: number } {
   return tf.tidy(() => {
     const { x } = makeBatch(examples, indices, shift);
     const labels = Int32Array.from(indices, (i) => examples.labels[i]);
-    const { grads, ...outcome } = batchGradients(model, variables, loss, x, labels, dropoutSeed);
+    const { grads, ...outcome } = batchGradients(model, variables, loss, x, labels, dropoutSeed, extras);
     optimizer.apply(grads, learningRate);
     return outcome;
   });
@@ -255,6 +268,9 @@ function validateTrainConfig(config: TrainConfig): void {
   for (const [flag, value, max] of [['batch-size', config.batchSize, CONFIG_LIMITS.batchSize], ['epochs', config.epochs, CONFIG_LIMITS.epochs], ['workers', workers, CONFIG_LIMITS.workers]] as const) {
     if (value > max) throw new UserError(`--${flag} must be at most ${max} (got ${value}; README › Limits)`);
   }
+  if (config.defence) validateDefence(config.defence);
+  if (config.adversarial) validateAdversarial(config.adversarial);
+  if ((config.defence || config.adversarial) && workers > 1) throw new UserError(`--workers ${workers}: defences and adversarial training run in one process only (use --workers 1)`);
   if (!Number.isInteger(config.seed)) throw new UserError(`--seed must be an integer (got ${config.seed})`);
   const v = config.split.validationFraction;
   if (!(v >= 0 && v < 1)) throw new UserError(`--val-fraction must be in [0, 1) (got ${v})`);

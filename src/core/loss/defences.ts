@@ -1,0 +1,114 @@
+/**
+ * The three regularisation defences the paper compares GCCS with, as penalties added to a training
+ * loss (cross-entropy or GCCS). Each penalises an input gradient of the network's outputs z, so its
+ * own gradient with respect to the weights is a second-order one: exact double backpropagation
+ * (TensorFlow.js records the inner backward pass on the outer tape; ./secondOrder.ts adds the one
+ * missing op gradient and says which layers are supported).
+ * - JR (Hoffman, Roberts & Yaida 2019): ½·‖J‖²_F, J = ∂z/∂x, estimated per sample with `projections`
+ *   random unit directions v of the output space: ‖J‖²_F ≈ D·‖vᵀJ‖² (their Algorithm 1).
+ * - IGR (Ross & Doshi-Velez 2018, double backpropagation): ‖∇_x CE(z, y)‖² per sample.
+ * - CLR (Hein & Andriushchenko 2017): 1/D² · Σ over ordered class pairs (l, m) of ‖∇_x z_l − ∇_x z_m‖²
+ *   = 1/D² · (2D·Σ_l ‖∇z_l‖² − 2‖Σ_l ∇z_l‖²), their normalisation; exact, D backward passes.
+ * Every penalty is the mean over the batch's samples.
+ */
+import * as tf from '../tf';
+import { UserError } from '../errors';
+import { DEFENCE_LIMITS } from '../limits';
+import { crossEntropyLoss } from './crossEntropy';
+import './secondOrder';
+
+export const DEFENCE_KINDS = ['jr', 'igr', 'clr'] as const;
+export type DefenceKind = (typeof DEFENCE_KINDS)[number];
+
+export interface DefenceConfig {
+  kind: DefenceKind;
+  /** λ: the penalty's weight in the loss. */
+  weight: number;
+  /** JR only: random projections per sample (Hoffman et al.: 1). */
+  projections: number;
+}
+
+export function validateDefence(config: DefenceConfig): void {
+  if (!DEFENCE_KINDS.includes(config.kind)) throw new UserError(`--defence must be one of ${DEFENCE_KINDS.join(', ')} (got ${config.kind})`);
+  if (!(Number.isFinite(config.weight) && config.weight >= 0)) throw new UserError(`--defence-weight must be a number ≥ 0 (got ${config.weight})`);
+  const p = config.projections;
+  if (!Number.isInteger(p) || p < 1 || p > DEFENCE_LIMITS.projections) throw new UserError(`--jr-projections must be an integer from 1 to ${DEFENCE_LIMITS.projections} (got ${p}; README › Limits)`);
+}
+
+/** The network's outputs z for inputs x, as the training step computes them (training mode, seeded dropout). */
+export type Forward = (x: tf.Tensor) => tf.Tensor2D;
+
+/**
+ * One forward pass of x and the defence's penalty on it: z (kept: the caller disposes it) and the
+ * penalty (not weighted), both differentiable with respect to the weights. `seed` draws JR's directions.
+ */
+export function defenceForward(config: DefenceConfig, forward: Forward, x: tf.Tensor4D, labels: Int32Array, classes: number, seed: number): { z: tf.Tensor2D; penalty: tf.Scalar } {
+  switch (config.kind) {
+    case 'jr': {
+      const [batch] = x.shape;
+      let z: tf.Tensor2D | null = null;
+      const terms: tf.Scalar[] = [];
+      for (let p = 0; p < config.projections; p++) {
+        const directions = randomUnitRows(batch, classes, seed * DEFENCE_LIMITS.projections + p);
+        const outcome = jacobianProjectionPenalty(forward, x, directions);
+        if (z) outcome.z.dispose();
+        else z = outcome.z;
+        terms.push(outcome.penalty);
+      }
+      return { z: z!, penalty: tf.div(tf.addN(terms), config.projections) as tf.Scalar };
+    }
+    case 'igr':
+      return inputGradientPenalty(forward, x, labels);
+    case 'clr':
+      return crossLipschitzPenalty(forward, x, classes);
+  }
+}
+
+/** JR with given unit directions v [B, D] (one per sample): mean over samples of ½·D·‖vᵀJ‖². */
+export function jacobianProjectionPenalty(forward: Forward, x: tf.Tensor4D, directions: tf.Tensor2D): { z: tf.Tensor2D; penalty: tf.Scalar } {
+  // With dy = v, the backward pass of one forward gives vᵀJ for every sample at once.
+  const { value, grad } = tf.valueAndGrad(forward)(x, directions);
+  const classes = directions.shape[1];
+  return { z: tf.keep(value) as tf.Tensor2D, penalty: tf.mul(meanSquaredNorm(grad), classes / 2) as tf.Scalar };
+}
+
+/** IGR: mean over samples of ‖∇_x CE(z, y)‖² (each sample's own cross-entropy). */
+export function inputGradientPenalty(forward: Forward, x: tf.Tensor4D, labels: Int32Array): { z: tf.Tensor2D; penalty: tf.Scalar } {
+  let z: tf.Tensor2D | null = null;
+  // The sum of per-sample losses (batch × mean) keeps each sample's gradient its own.
+  const gradient = tf.grad((input: tf.Tensor) => {
+    z = tf.keep(forward(input));
+    return tf.mul(crossEntropyLoss(z, labels), labels.length);
+  })(x);
+  return { z: z!, penalty: meanSquaredNorm(gradient) };
+}
+
+/** CLR: mean over samples of 1/D²·(2D·Σ_l ‖∇z_l‖² − 2‖Σ_l ∇z_l‖²), from D backward passes. */
+export function crossLipschitzPenalty(forward: Forward, x: tf.Tensor4D, classes: number): { z: tf.Tensor2D; penalty: tf.Scalar } {
+  const [batch] = x.shape;
+  let z: tf.Tensor2D | null = null;
+  let squares: tf.Tensor = tf.scalar(0);
+  let sum: tf.Tensor = tf.zerosLike(x);
+  for (let l = 0; l < classes; l++) {
+    const { value, grad } = tf.valueAndGrad(forward)(x, tf.oneHot(tf.fill([batch], l, 'int32') as tf.Tensor1D, classes, 1, 0, 'float32') as tf.Tensor2D);
+    if (z) value.dispose();
+    else z = tf.keep(value) as tf.Tensor2D;
+    squares = tf.add(squares, meanSquaredNorm(grad));
+    sum = tf.add(sum, grad);
+  }
+  const penalty = tf.div(tf.sub(tf.mul(squares, 2 * classes), tf.mul(meanSquaredNorm(sum), 2)), classes * classes) as tf.Scalar;
+  return { z: z!, penalty };
+}
+
+/** Mean over the batch (first axis) of each sample's squared L2 norm. */
+function meanSquaredNorm(t: tf.Tensor): tf.Scalar {
+  return tf.div(tf.sum(tf.square(t)), t.shape[0]) as tf.Scalar;
+}
+
+/** B seeded directions, uniform on the unit sphere of R^D (normalised Gaussians). */
+function randomUnitRows(rows: number, columns: number, seed: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const v = tf.randomNormal([rows, columns], 0, 1, 'float32', seed);
+    return tf.div(v, tf.norm(v, 2, 1, true)) as tf.Tensor2D;
+  });
+}
