@@ -4,7 +4,8 @@
  * estimate. Runs in this process; --out keeps everything, per-sample outcomes included, as JSON.
  */
 import * as fs from 'node:fs';
-import { AttackCancelled } from '../core/attacks';
+import { AttackCancelled, ThreatModel } from '../core/attacks';
+import { THREAT_MODELS } from '../core/attacks/common';
 import { DATASET_KINDS } from '../core/data';
 import { subset } from '../core/data/split';
 import { UserError } from '../core/errors';
@@ -24,6 +25,7 @@ export const EVALUATE_FLAGS: FlagSpecs = {
   model: { type: 'string', description: 'model folder, model.json or gccs.json (required)' },
   preset: { type: 'string', description: `attacks: ${PRESET_NAMES.map((name) => `${name} — ${PRESETS[name].description}`).join('; ')}`, default: DEFAULTS.preset },
   eps: { type: 'string', description: 'ε values in (0, 1], relative to each image (‖n‖∞ ≤ ε·‖x‖∞): a comma list or start:stop:step', default: DEFAULTS.eps },
+  norm: { type: 'string', choices: THREAT_MODELS, description: 'threat model: linf, or l2 (ε relative to ‖x‖₂; attacks without an L2 version are left out)', default: 'linf' },
   count: { type: 'integer', description: 'attack the first N test samples', default: String(DEFAULTS.count) },
   'batch-size': { type: 'integer', description: 'attack batch size', default: String(DEFAULTS.batchSize) },
   seed: { type: 'integer', description: 'attack seed (batch i of an attack uses seed + i)', default: String(DEFAULTS.seed) },
@@ -74,6 +76,7 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
     const evaluation = await evaluateRobustness(model, examples, {
       preset,
       eps,
+      norm: flags.norm as ThreatModel | undefined,
       batchSize,
       seed: (flags.seed as number | undefined) ?? DEFAULTS.seed,
       muT,

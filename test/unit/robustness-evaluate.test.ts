@@ -214,3 +214,13 @@ describe('robustness: presets in sweep files', () => {
     assert.throws(() => planSweep({ models: [model], presets: [{ name: 'quick', eps: '0:1:x' }] }), /: sweep config: presets\[0\]\.eps: /);
   });
 });
+
+describe('robustness: L2 threat model', () => {
+  it('runs the attacks that have an L2 version with norm l2, leaves the others out and says so', async () => {
+    const evaluation = await evaluate(undefined, INDEPENDENT, { norm: 'l2', eps: [0.2] });
+    assert.equal(evaluation.norm, 'l2');
+    assert.deepEqual(evaluation.eps[0].runs.map((r) => [r.label, r.params.norm]), [['PGD-10', 'l2']]);
+    assert.deepEqual(evaluation.otherNorm, ['SPSA']);
+    assert.ok(evaluation.verdict.includes('no L2 version, left out: SPSA'));
+  });
+});

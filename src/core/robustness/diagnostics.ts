@@ -8,7 +8,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
+import { AttackName, AttackParams, ThreatModel, resolveAttackParams } from '../attacks';
 import { classCount, logitsOf } from '../attacks/common';
 import { attackLoss } from '../attacks/objectives';
 import { makeBatch } from '../data/batches';
@@ -28,8 +28,10 @@ export interface ProbeContext {
   batchSize: number;
   seed: number;
   signal?: AbortSignal;
-  /** ε at which the attack probes run. */
+  /** ε at which the attack probes run, in the evaluation's threat model. */
   eps: number;
+  /** The evaluation's threat model (default linf); the check at ε = 1 is always L∞ (any image). */
+  norm?: ThreatModel;
   /** The evaluation's worst-case accuracy on the probe samples at `eps`. */
   worstAccuracy: number;
   /** μ_T of a GCCS model: the latent loss joins the loss check. */
@@ -129,14 +131,14 @@ export function gradientCheck({ model, examples, batchSize }: ProbeContext): Dia
 /** Accuracy on the probe samples under PGD (probe steps) with these parameters, on `model`. */
 async function probePgd(context: ProbeContext, params: AttackParams, model = context.model): Promise<number> {
   const indices = Int32Array.from({ length: context.examples.labels.length }, (_, i) => i);
-  const resolved = resolveAttackParams('pgd', { steps: DIAGNOSTIC_DEFAULTS.probeSteps, ...params });
+  const resolved = resolveAttackParams('pgd', { steps: DIAGNOSTIC_DEFAULTS.probeSteps, norm: context.norm ?? 'linf', ...params });
   const { robust } = await attackSamples(model, context.examples, indices, 'pgd', resolved, context);
   return fractionOf(robust);
 }
 
 async function unboundedCheck(context: ProbeContext): Promise<Diagnostic> {
   const chance = 1 / classCount(context.model);
-  const accuracy = await probePgd(context, { eps: 1 });
+  const accuracy = await probePgd(context, { eps: 1, norm: 'linf' });
   const said = `PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} at ε = 1 (any image allowed) leaves ${pct(accuracy)} (chance: ${pct(chance)})`;
   if (accuracy > chance) return { id: 'unbounded', ok: false, message: `${said}: an attack free to draw any image must win — the gradients are broken (masking); do not trust gradient attacks on this model` };
   return { id: 'unbounded', ok: true, message: said };

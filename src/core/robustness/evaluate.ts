@@ -4,7 +4,7 @@
  * verdict that names both protocols when they disagree. In-process; cancellable through `signal`.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
+import { AttackName, AttackParams, ThreatModel, resolveAttackParams } from '../attacks';
 import { subset } from '../data/split';
 import type { Examples } from '../data/types';
 import { UserError } from '../errors';
@@ -20,8 +20,10 @@ import { worstCase } from './worstCase';
 export interface EvaluationOptions {
   /** A preset's name (PRESET_NAMES) or a preset of one's own. */
   preset: string | Preset;
-  /** ε values in (0, 1], relative to each image (‖n‖∞ ≤ ε·‖x‖∞). */
+  /** ε values in (0, 1], relative to each image: ‖n‖∞ ≤ ε·‖x‖∞, or ‖n‖₂ ≤ ε·‖x‖₂ with norm l2. */
   eps: number[];
+  /** The threat model (default linf); with l2 the attacks that have no L2 version are left out. */
+  norm?: ThreatModel;
   /** Default 100. */
   batchSize?: number;
   /** Default 0; batch i of an attack uses seed + i. */
@@ -74,6 +76,9 @@ export interface EpsEvaluation {
 export interface RobustnessEvaluation {
   /** The preset's name ("custom" for one given as an object). */
   preset: string;
+  norm: ThreatModel;
+  /** Attacks of the preset left out because they have no version for this threat model. */
+  otherNorm: string[];
   order: 'cascade' | 'independent';
   /** Attacks of the preset this build does not have. */
   missing: string[];
@@ -111,11 +116,18 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
   const emit = options.onEvent ?? (() => undefined);
   const count = examples.labels.length;
   if (count === 0) throw new UserError('no test samples to attack');
-  const reference = plan.name === 'paper' ? [] : PAPER_GRADIENT_ATTACKS.map(planAttack);
-  const bounded = plan.attacks.filter((attack) => attack.bounded);
+  const norm = options.norm ?? 'linf';
+  const inNorm = (attack: PlannedAttack) => norm === 'linf' || 'norm' in resolveAttackParams(attack.name, attack.params);
+  const withNorm = (attack: PlannedAttack): PlannedAttack => (norm === 'linf' ? attack : { ...attack, params: { ...attack.params, norm } });
+  // The paper's protocol is L∞: beside another preset, its gradient attacks say what it would report.
+  const reference = plan.name === 'paper' || norm !== 'linf' ? [] : PAPER_GRADIENT_ATTACKS.map(planAttack);
+  const attacks = plan.attacks.filter(inNorm).map(withNorm);
+  const otherNorm = plan.attacks.filter((attack) => !inNorm(attack)).map((attack) => attack.label);
+  if (!attacks.length) throw new UserError(`preset "${plan.name}" has no attack with an ${norm.toUpperCase()} version`);
+  const bounded = attacks.filter((attack) => attack.bounded);
   const withDiagnostics = options.diagnostics !== false;
 
-  emit({ type: 'estimate', ...(await estimate(model, examples, [...reference, ...plan.attacks], epsList, batchSize, withDiagnostics)) });
+  emit({ type: 'estimate', ...(await estimate(model, examples, [...reference, ...attacks], epsList, batchSize, withDiagnostics)) });
   const clean = cleanCorrect(model, examples, batchSize);
 
   const run = async (attack: PlannedAttack, eps: number | null, among: Uint8Array, protocol: AttackRun['protocol']): Promise<AttackRun> => {
@@ -152,7 +164,7 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
     perEps.push({ eps, runs, worst, worstAccuracy: fractionOf(worst), paper: lowest ? { accuracy: lowest.accuracy, label: lowest.label } : null });
   }
   const unbounded: AttackRun[] = [];
-  for (const attack of plan.attacks.filter((a) => !a.bounded)) unbounded.push(await run(attack, null, clean, plan.name === 'paper' ? 'paper' : 'preset'));
+  for (const attack of attacks.filter((a) => !a.bounded)) unbounded.push(await run(attack, null, clean, plan.name === 'paper' ? 'paper' : 'preset'));
 
   const series: AttackSeries[] = [...new Set(perEps.flatMap((e) => e.runs.map((r) => r.label)))].map((label) => {
     const runs = perEps.flatMap((e) => e.runs.filter((r) => r.label === label));
@@ -161,10 +173,12 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
   const diagnostics = resultChecks(series, perEps.map((e) => ({ eps: e.eps, accuracy: e.worstAccuracy })));
   if (withDiagnostics) {
     emit({ type: 'diagnostics' });
-    diagnostics.unshift(...(await probeModel(probeContext(model, examples, perEps, bounded, batchSize, seed, options))));
+    diagnostics.unshift(...(await probeModel({ ...probeContext(model, examples, perEps, bounded, batchSize, seed, options), norm })));
   }
   return {
     preset: plan.name,
+    norm,
+    otherNorm,
     order: plan.preset.order,
     missing: plan.missing,
     count,
@@ -173,7 +187,7 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
     eps: perEps,
     unbounded,
     diagnostics,
-    verdict: verdict(perEps, diagnostics, plan.missing),
+    verdict: verdict(perEps, diagnostics, plan.missing, otherNorm, norm),
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -202,7 +216,7 @@ function probeContext(model: tfl.LayersModel, examples: Examples, perEps: EpsEva
   };
 }
 
-function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: string[]): string[] {
+function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: string[], otherNorm: string[], norm: ThreatModel): string[] {
   const lines = perEps.map(({ eps, runs, worstAccuracy, paper }) => {
     const worst = `the worst case over ${runs.length} attack${runs.length === 1 ? '' : 's'} is ${pct(worstAccuracy)}`;
     if (paper && paper.accuracy > worstAccuracy + DIAGNOSTIC_DEFAULTS.tolerance) return `ε = ${eps}: the paper's attacks report ${pct(paper.accuracy)} (${paper.label}); ${worst}`;
@@ -211,6 +225,7 @@ function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: st
   const flagged = diagnostics.filter((d) => !d.ok).length;
   if (flagged) lines.push(`${flagged} diagnostic${flagged === 1 ? '' : 's'} flag${flagged === 1 ? 's' : ''} signs of gradient masking or weak attacks: read these numbers as upper bounds`);
   if (missing.length) lines.push(`not in this build, left out: ${missing.join(', ')}`);
+  if (otherNorm.length) lines.push(`no ${norm.toUpperCase()} version, left out: ${otherNorm.join(', ')}`);
   return lines;
 }
 
@@ -262,7 +277,7 @@ export function evaluationJson(evaluation: RobustnessEvaluation) {
 
 /** The evaluation as text lines: clean accuracy, a table per ε, the diagnostics, the verdict. */
 export function formatEvaluation(evaluation: RobustnessEvaluation): string[] {
-  const lines = [`clean accuracy ${pct(evaluation.cleanAccuracy)} on ${evaluation.count} samples; preset ${evaluation.preset} (${evaluation.order === 'cascade' ? 'cascade: each attack only attacks what the earlier ones left' : 'every attack on every sample'})`];
+  const lines = [`clean accuracy ${pct(evaluation.cleanAccuracy)} on ${evaluation.count} samples; ${evaluation.norm === 'l2' ? 'L2' : 'L∞'} threat model; preset ${evaluation.preset} (${evaluation.order === 'cascade' ? 'cascade: each attack only attacks what the earlier ones left' : 'every attack on every sample'})`];
   for (const e of evaluation.eps) {
     lines.push('', `ε = ${e.eps}`);
     const width = Math.max(...e.runs.map((r) => r.label.length), 'worst case'.length);
