@@ -171,11 +171,13 @@ def run_peer(peer, name, model, x, y, eps, classes, batch):
 
 
 def gccs(args, *flags):
-    command = ['node', 'dist/cli.js', *flags, '--json']
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    command = ['node', args.cli, *flags, '--json']
+    for attempt in range(2):  # once more if a worker failed to start (e.g. dist/ rebuilt meanwhile)
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode == 0:
+            return json.loads(result.stdout.strip().splitlines()[-1])
+        print(f"{' '.join(command)} failed:\n{result.stderr}", flush=True)
+    raise SystemExit(1)
 
 
 def run_ours(args, name, eps):
@@ -221,6 +223,7 @@ def main():
     parser.add_argument('--workers', type=int, default=2, help="our sweep's worker processes")
     parser.add_argument('--threads', type=int, default=2, help="PyTorch's threads")
     parser.add_argument('--batch', type=int, default=100)
+    parser.add_argument('--cli', default='dist/cli.js', help='our CLI (a copy of dist/ keeps a rebuild from disturbing a long run)')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -237,6 +240,7 @@ def main():
     for eps in [float(e) for e in args.eps.split(',')]:
         for name in args.attacks.split(','):
             peer_accuracy, peer_seconds = run_peer(peer, name, model, x, y, eps, classes, args.batch)
+            print(f'torchattacks {name} ε={eps}: {peer_accuracy:.2%} ({peer_seconds:.0f} s)', flush=True)
             our_accuracy, our_seconds = run_ours(args, name, eps)
             rows.append((os.path.basename(os.path.normpath(args.model)), name, eps, our_accuracy, peer_accuracy, our_seconds, peer_seconds))
             print(f'{rows[-1][0]} {name} ε={eps}: ours {our_accuracy:.2%} ({our_seconds:.0f} s), torchattacks {peer_accuracy:.2%} ({peer_seconds:.0f} s)', flush=True)
