@@ -102,6 +102,8 @@ export const WEBVIEW_LIMITS = {
 export const ROBUSTNESS_LIMITS = {
   /** ε values of one evaluation (each runs every attack of the preset). */
   epsValues: 32,
+  /** Presets of one sweep file (schema/sweep.schema.json `presets.maxItems`). */
+  sweepPresets: 10,
 } as const;
 
 /** Worker processes of sweeps (src/core/sweep/pool.ts, src/worker/index.ts; README › Limits). */

@@ -6,6 +6,7 @@ import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { initBackend } from '../../src/core/backend';
 import { UserError } from '../../src/core/errors';
+import { ROBUSTNESS_LIMITS } from '../../src/core/limits';
 import {
   PRESET_NAMES,
   Preset,
@@ -208,6 +209,7 @@ describe('robustness: presets in sweep files', () => {
   it('the schema lists the presets; a sweep without attacks or presets, or with an unknown preset, is one line', () => {
     const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../schema/sweep.schema.json'), 'utf8'));
     assert.deepEqual(schema.properties.presets.items.properties.name.enum, PRESET_NAMES);
+    assert.equal(schema.properties.presets.maxItems, ROBUSTNESS_LIMITS.sweepPresets);
     const model = fakeModel();
     assert.throws(() => planSweep({ models: [model] }), /: sweep config: a sweep needs "attacks", "presets" or both$/);
     assert.throws(() => planSweep({ models: [model], presets: [{ name: 'autoatack', eps: [0.1] }] }), (error: Error) => error instanceof UserError && /^sweep config: presets\[0\]\.name: /.test(error.message) && !error.message.includes('\n'));
