@@ -53,7 +53,7 @@ test('a checkpoint has no gccs.json: --train-config names its data, a bad one is
   const data = latentData(checkpoint, await runCliJson([...latentArgs(checkpoint, { ...LATENT_DEFAULTS, count: 10 }, config), '--backend', 'cpu'], { cliFile: CLI }), 'checkpoint after epoch 2');
   assert.equal(data.title, 'Latent space: tiny');
   assert.match(data.detail, /10 samples, checkpoint after epoch 2$/);
-  await assert.rejects(runCliJson([...latentArgs(checkpoint, LATENT_DEFAULTS, path.join(dir, 'missing.json')), '--backend', 'cpu'], { cliFile: CLI }), (error: Error) => error instanceof JobUserError && /missing\.json: cannot read the training configuration/.test(error.message));
+  await assert.rejects(runCliJson([...latentArgs(checkpoint, LATENT_DEFAULTS, path.join(dir, 'missing.json')), '--backend', 'cpu'], { cliFile: CLI }), (error: Error) => error instanceof JobUserError && /missing\.json: (cannot read the training configuration|file not found)/.test(error.message));
 });
 
 test('runCliJson: an aborted run is JobCancelled', async () => {
@@ -99,7 +99,7 @@ test('training data: gccs.json of a finished model, checkpoint records of an unf
 test('compare: model folders map to their results files; the robustness panel gets the models table', () => {
   const results = path.join(dir, 'results');
   fs.mkdirSync(results);
-  const line = (model: string, eps: number, accuracy: number) => JSON.stringify({ configHash: 'h', cell: { id: `${model}-${eps}`, entry: 0, model, attack: 'fgsm', params: {}, eps, iterations: null, samples: null, data: null, count: 10, seed: 0, batchSize: 10 }, accuracy, cleanAccuracy: 0.9, count: 10, seconds: 1, backend: 'cpu', finishedAt: '2026-01-01T00:00:00Z' }) + '\n';
+  const line = (model: string, eps: number, accuracy: number) => JSON.stringify({ configHash: 'h', cell: { id: `${model}-${eps}`, entry: 0, model, attack: 'fgsm', params: {}, eps, iterations: null, samples: null, data: { spec: { kind: 'synthetic' }, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 }, count: 10, seed: 0, batchSize: 10 }, accuracy, cleanAccuracy: 0.9, count: 10, seconds: 1, backend: 'cpu', finishedAt: '2026-01-01T00:00:00Z' }) + '\n';
   const tinyResults = path.join(results, 'tiny.jsonl');
   fs.writeFileSync(tinyResults, line(modelDir, 0, 0.9) + line(modelDir, 0.1, 0.4) + '{"partial');
   const other = path.join(results, 'other.jsonl');
