@@ -35,7 +35,7 @@ const DATA_FLAGS: FlagSpecs = {
   'train-range': { type: 'string', description: 'training examples as start:end indices into the pool (train files first, then test files)' },
   'test-range': { type: 'string', description: 'test examples as start:end indices into the pool' },
   'val-fraction': { type: 'number', description: 'fraction of the training examples held out for validation', default: String(TRAIN_DEFAULTS.validationFraction) },
-  seed: { type: 'integer', description: 'seed for splits, shuffling, the synthetic data and initialisation (dropout is not seeded)', default: String(TRAIN_DEFAULTS.seed) },
+  seed: { type: 'integer', description: 'seed for splits, shuffling, shifts, the synthetic data, initialisation and dropout: the same seed gives the same weights on one backend', default: String(TRAIN_DEFAULTS.seed) },
   'synthetic-train': { type: 'integer', description: 'synthetic dataset: training examples', default: '5000' },
   'synthetic-test': { type: 'integer', description: 'synthetic dataset: test examples', default: '1000' },
 };

@@ -9,11 +9,21 @@ export class SeededInit {
   }
 
   glorot() {
-    return tfl.initializers.glorotUniform({ seed: this.next++ });
+    return tfl.initializers.glorotUniform({ seed: this.nextSeed() });
   }
 
   he() {
-    return tfl.initializers.heNormal({ seed: this.next++ });
+    return tfl.initializers.heNormal({ seed: this.nextSeed() });
+  }
+
+  /**
+   * TensorFlow.js's normal and truncated-normal generators take seed 0 for "no seed" and draw from
+   * Math.random, so the first layer of a run with --seed 0 would differ between runs: 0 becomes −1,
+   * which no other layer gets (layer k of run s has s·1000 + k, k < 1000).
+   */
+  private nextSeed(): number {
+    const seed = this.next++;
+    return seed === 0 ? -1 : seed;
   }
 }
 
