@@ -14,7 +14,6 @@
 import * as tf from '../tf';
 import { UserError } from '../errors';
 import { DEFENCE_LIMITS } from '../limits';
-import { crossEntropyLoss } from './crossEntropy';
 import './secondOrder';
 
 export const DEFENCE_KINDS = ['jr', 'igr', 'clr'] as const;
@@ -72,15 +71,17 @@ export function jacobianProjectionPenalty(forward: Forward, x: tf.Tensor4D, dire
   return { z: tf.keep(value) as tf.Tensor2D, penalty: tf.mul(meanSquaredNorm(grad), classes / 2) as tf.Scalar };
 }
 
-/** IGR: mean over samples of ‖∇_x CE(z, y)‖² (each sample's own cross-entropy). */
+/**
+ * IGR: mean over samples of ‖∇_x CE(z, y)‖² (each sample's own cross-entropy). ∇_x CE = Jᵀ·(softmax(z) − y):
+ * one forward pass for z, then one backward pass with that dy. (Differentiating tf.grad of the
+ * cross-entropy itself loses the second-order path through LogSoftmax's saved output in TensorFlow.js:
+ * its weight gradient disagreed with finite differences, test/unit/loss-defences.test.ts.)
+ */
 export function inputGradientPenalty(forward: Forward, x: tf.Tensor4D, labels: Int32Array): { z: tf.Tensor2D; penalty: tf.Scalar } {
-  let z: tf.Tensor2D | null = null;
-  // The sum of per-sample losses (batch × mean) keeps each sample's gradient its own.
-  const gradient = tf.grad((input: tf.Tensor) => {
-    z = tf.keep(forward(input));
-    return tf.mul(crossEntropyLoss(z, labels), labels.length);
-  })(x);
-  return { z: z!, penalty: meanSquaredNorm(gradient) };
+  const z = tf.keep(forward(x));
+  const dy = tf.sub(tf.softmax(z), tf.oneHot(tf.tensor1d(labels, 'int32'), z.shape[1], 1, 0, 'float32')) as tf.Tensor2D;
+  const { grad } = tf.valueAndGrad(forward)(x, dy);
+  return { z, penalty: meanSquaredNorm(grad) };
 }
 
 /** CLR: mean over samples of 1/D²·(2D·Σ_l ‖∇z_l‖² − 2‖Σ_l ∇z_l‖²), from D backward passes. */
