@@ -76,9 +76,9 @@ function penaltyOf(kind: 'jr' | 'igr' | 'clr', forward: Forward, x: tf.Tensor4D,
   return crossLipschitzPenalty(forward, x, CLASSES);
 }
 
-for (const kind of ['jr', 'igr', 'clr'] as const) {
-  test(`${kind}: the penalty and its weight gradient (double backpropagation) match float64 and finite differences`, async () => {
-    await initBackend('cpu');
+for (const kind of ['jr', 'igr', 'clr'] as const) for (const backend of ['cpu', 'wasm'] as const) {
+  test(`${kind} on ${backend}: the penalty and its weight gradient (double backpropagation) match float64 and finite differences`, async () => {
+    await initBackend(backend);
     const rng = new Random(11);
     const weights: Weights = { w1: normals(IN * HIDDEN, rng), b1: normals(HIDDEN, rng, 0.5), w2: normals(HIDDEN * CLASSES, rng), b2: normals(CLASSES, rng) };
     const x = normals(BATCH * IN, rng);
@@ -146,14 +146,14 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-test('JR second-order gradients on wasm (custom kernels) match cpu on the bundled CNN and MLP (IGR and CLR do not yet: the trainer refuses them on wasm)', async () => {
+test('second-order gradients of every defence on wasm (custom kernels) match cpu on the bundled CNN and MLP', async () => {
   const rng = new Random(3);
   const failures: string[] = [];
   for (const architecture of ['cnn', 'mlp'] as const) {
     const x = normals(4 * 28 * 28, rng).map((v) => Math.abs(v) / 3);
     const labels = Int32Array.from([0, 3, 7, 9]);
     const raw = normals(4 * 10, rng);
-    for (const kind of ['jr'] as const) {
+    for (const kind of ['jr', 'igr', 'clr'] as const) {
       const results: Float32Array[][] = [];
       for (const backend of ['cpu', 'wasm'] as const) {
         await initBackend(backend);

@@ -79,7 +79,7 @@ export function jacobianProjectionPenalty(forward: Forward, x: tf.Tensor4D, dire
  */
 export function inputGradientPenalty(forward: Forward, x: tf.Tensor4D, labels: Int32Array): { z: tf.Tensor2D; penalty: tf.Scalar } {
   const z = tf.keep(forward(x));
-  const dy = tf.sub(tf.softmax(z), tf.oneHot(tf.tensor1d(labels, 'int32'), z.shape[1], 1, 0, 'float32')) as tf.Tensor2D;
+  const dy = tf.sub(tf.softmax(z), oneHotRows(tf.tensor1d(labels, 'int32'), z.shape[1])) as tf.Tensor2D;
   const { grad } = tf.valueAndGrad(forward)(x, dy);
   return { z, penalty: meanSquaredNorm(grad) };
 }
@@ -91,7 +91,7 @@ export function crossLipschitzPenalty(forward: Forward, x: tf.Tensor4D, classes:
   let squares: tf.Tensor = tf.scalar(0);
   let sum: tf.Tensor = tf.zerosLike(x);
   for (let l = 0; l < classes; l++) {
-    const { value, grad } = tf.valueAndGrad(forward)(x, tf.oneHot(tf.fill([batch], l, 'int32') as tf.Tensor1D, classes, 1, 0, 'float32') as tf.Tensor2D);
+    const { value, grad } = tf.valueAndGrad(forward)(x, oneHotRows(tf.fill([batch], l, 'int32') as tf.Tensor1D, classes));
     if (z) value.dispose();
     else z = tf.keep(value) as tf.Tensor2D;
     squares = tf.add(squares, meanSquaredNorm(grad));
@@ -99,6 +99,11 @@ export function crossLipschitzPenalty(forward: Forward, x: tf.Tensor4D, classes:
   }
   const penalty = tf.div(tf.sub(tf.mul(squares, 2 * classes), tf.mul(meanSquaredNorm(sum), 2)), classes * classes) as tf.Scalar;
   return { z: z!, penalty };
+}
+
+/** One-hot rows as float32. Cast from int32: the wasm backend's OneHot ignores a float32 dtype (its bits came out as ~1e-45). */
+function oneHotRows(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(indices, depth), 'float32') as tf.Tensor2D;
 }
 
 /** Mean over the batch (first axis) of each sample's squared L2 norm. */

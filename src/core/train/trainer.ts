@@ -115,8 +115,6 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   const modelName = fineTunedFrom ?? (checkpoint ? `${config.outDir}/checkpoint` : String(config.model));
   assertOutputWidth(model, modelName, numClasses, dataset.source);
   assertInputShape(model, modelName, inputShape);
-  // Measured: on wasm the weight gradients of IGR and CLR disagree with cpu's (which match float64), JR's agree.
-  if (config.defence && config.defence.kind !== 'jr' && backend === 'wasm') throw new UserError(`--defence ${config.defence.kind} gives wrong second-order gradients on the wasm backend (a known open issue): use --backend cpu`);
   if (config.defence) {
     const problem = secondOrderProblem(model);
     if (problem) throw new UserError(`--defence ${config.defence.kind} needs the gradient of an input gradient, and ${modelName} cannot give it: ${problem}`);
