@@ -95,6 +95,8 @@ export interface RobustnessEvaluation {
 
 /** Samples the time estimate's probe attacks at most (small: it is time spent before the evaluation). */
 const ESTIMATE_PROBE_SAMPLES = 16;
+/** An attack slower than this on one sample is not timed again on more. */
+const ESTIMATE_SLOW_SECONDS = 2;
 
 const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
 
@@ -245,6 +247,8 @@ async function estimate(model: tfl.LayersModel, examples: Examples, attacks: Pla
   /** Seconds for `samples` samples in batches. */
   const cost = async (name: AttackName, params: AttackParams, samples: number) => {
     const one = await timed(name, params, 1);
+    // A slow attack's time is its per-sample work: one sample's time, as a bound, spares the longer probe.
+    if (one > ESTIMATE_SLOW_SECONDS) return samples * one;
     const few = probeSamples > 1 ? await timed(name, params, probeSamples) : one;
     const perSample = Math.max(0, (few - one) / Math.max(1, probeSamples - 1));
     const perBatch = Math.max(0, one - perSample);
