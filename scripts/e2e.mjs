@@ -301,10 +301,15 @@ try {
     return `${await facts.textContent()}; ${describeCanvases(canvases)}`;
   });
 
-  /** Clicks an export button of the webview titled `title` and accepts the save dialog's suggested file (code-server's own dialog: a quick input holding the path). */
-  const exportFile = async (title, label, file) => {
+  /**
+   * Clicks an export button of the webview titled `title` (the first, or the first of the section
+   * headed `section`) and accepts the save dialog's suggested file (code-server's own dialog: a
+   * quick input holding the path).
+   */
+  const exportFile = async (title, label, file, section) => {
     const frame = await frontPanel(page, title);
-    await frame.locator('.tools button', { hasText: label }).first().click();
+    const scope = section ? frame.locator('section', { has: frame.locator('h2', { hasText: new RegExp(`^${section}$`) }) }) : frame;
+    await scope.locator('.tools button', { hasText: label }).first().click();
     const input = quickInput.locator('input');
     await waitUntil(`the save dialog suggesting ${file}`, async () => (await input.inputValue().catch(() => '')).endsWith(`/${file}`), 15_000);
     await input.press('Enter');
@@ -327,7 +332,7 @@ try {
   await step('the robustness panel: the clean-accuracy table\'s CSV and the FGSM chart\'s PNG export through the save dialog', async () => {
     const csv = readFileSync(await exportFile('GCCS Robustness', 'CSV', 'clean-accuracy.csv'), 'utf8').trimEnd().split('\n');
     if (csv[0] !== 'model,clean accuracy,samples,path' || !csv.slice(1).some((line) => line.startsWith('tiny,'))) throw new Error(`unexpected clean-accuracy.csv: ${csv.join(' | ')}`);
-    const png = readFileSync(await exportFile('GCCS Robustness', 'PNG', 'fgsm.png'));
+    const png = readFileSync(await exportFile('GCCS Robustness', 'PNG', 'fgsm.png', 'FGSM'));
     if (!png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) || png.length < 5000) throw new Error(`fgsm.png is not a drawn PNG (${png.length} bytes)`);
     return `clean-accuracy.csv: ${csv.join(' | ')}; fgsm.png: ${png.length} bytes`;
   });
