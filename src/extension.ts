@@ -13,14 +13,22 @@ import { compareModelsCommand } from './host/compare';
 import { LatentPanels } from './host/latentPanel';
 import { TrainingPanels } from './host/trainingPanel';
 import { registerTrustedCommand, workspaceConsent } from './host/trust';
+import { GccsView, VIEW_ID, deleteCheckpointCommand } from './host/sidebar/view';
+import { newExperimentWizard } from './host/wizardUi';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns: the GCCS view's rows, for the integration tests. */
+export interface GccsExports {
+  view: GccsView;
+}
+
+export function activate(context: vscode.ExtensionContext): GccsExports {
   const started = performance.now();
   const log = vscode.window.createOutputChannel('GCCS', { log: true });
   const runner = new JobRunner(log);
   const consent = workspaceConsent(context.workspaceState);
   const panels = new ReportPanels(context.extensionUri, log, consent);
-  const deps = { extensionUri: context.extensionUri, runner, panels, log, nativeDir: nativeDirIn(context.globalStorageUri.fsPath), consent };
+  const view = new GccsView();
+  const deps = { extensionUri: context.extensionUri, runner, panels, log, nativeDir: nativeDirIn(context.globalStorageUri.fsPath), consent, trainingProgress: view.setProgress.bind(view) };
   const latent = new LatentPanels(context.extensionUri, log, consent);
   const training = new TrainingPanels(context.extensionUri, log, consent);
   context.subscriptions.push(
@@ -30,15 +38,22 @@ export function activate(context: vscode.ExtensionContext): void {
     registerTrustedCommand('gccs.train', (uri?: vscode.Uri) => trainCommand(deps, uri)),
     registerTrustedCommand('gccs.evaluateRobustness', (uri?: vscode.Uri) => evaluateRobustnessCommand(deps, uri)),
     vscode.commands.registerCommand('gccs.cancelJob', () => cancelJobCommand(deps)),
-    vscode.commands.registerCommand('gccs.openReport', () => openReportCommand(deps)),
+    vscode.commands.registerCommand('gccs.openReport', (uri?: vscode.Uri) => openReportCommand(deps, uri)),
     registerTrustedCommand('gccs.enableNativeBackend', () => enableNativeBackendCommand({ ...deps, cliFile: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath })),
     latent,
     training,
     registerTrustedCommand('gccs.showLatentSpace', (uri?: vscode.Uri) => latent.showCommand(uri)),
     vscode.commands.registerCommand('gccs.showTraining', (uri?: vscode.Uri) => training.showCommand(uri)),
     registerTrustedCommand('gccs.compareModels', (uri?: vscode.Uri, selected?: vscode.Uri[]) => compareModelsCommand(deps, uri, selected)),
+    view,
+    vscode.window.createTreeView(VIEW_ID, { treeDataProvider: view, canSelectMany: true, showCollapseAll: false }),
+    vscode.commands.registerCommand('gccs.refreshView', () => view.refresh()),
+    // Writes a new experiment file only (Train runs it, behind the trust check).
+    vscode.commands.registerCommand('gccs.newExperiment', () => newExperimentWizard()),
+    vscode.commands.registerCommand('gccs.deleteCheckpoint', (uri?: vscode.Uri) => deleteCheckpointCommand(view, uri)),
   );
   log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
+  return { view };
 }
 
 export function deactivate(): void {

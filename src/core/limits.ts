@@ -132,3 +132,9 @@ export const DEFENCE_LIMITS = {
   /** Attack steps of PGD adversarial training per batch. */
   adversarialSteps: 100,
 } as const;
+
+/** The GCCS view of the activity bar (src/host/sidebar). */
+export const SIDEBAR_LIMITS = {
+  /** Rows listed per group (Experiments, Models, Results); the newest results first. */
+  rowsPerGroup: 200,
+} as const;

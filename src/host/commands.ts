@@ -33,6 +33,8 @@ export interface CommandDeps {
   nativeDir: string;
   /** Folders outside the workspace are written only after the user confirms them. */
   consent: FolderConsent;
+  /** Told a training's progress in [0, 1] per experiment file, and undefined when it ends (the GCCS view shows it). */
+  trainingProgress?: (experimentFile: string, fraction: number | undefined) => void;
 }
 
 const dist = (deps: CommandDeps, file: string) => vscode.Uri.joinPath(deps.extensionUri, 'dist', file).fsPath;
@@ -107,6 +109,7 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
     title: `Training ${name}`,
     run: async ({ signal, report, log }) => {
       let epochs = config.epochs;
+      deps.trainingProgress?.(file.fsPath, 0);
       const { outDir, testAccuracy } = await runTrainWorker(config, {
         workerFile: dist(deps, 'worker.js'),
         backend: settings.backend,
@@ -121,8 +124,11 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
               return;
             case 'warning':
               return log.warn(`${name}: ${event.message}`);
-            case 'step':
-              return report(`epoch ${event.epoch}/${epochs}, step ${event.step}/${event.steps}, loss ${event.loss.toFixed(4)}`, (event.epoch - 1 + event.step / event.steps) / epochs);
+            case 'step': {
+              const fraction = (event.epoch - 1 + event.step / event.steps) / epochs;
+              deps.trainingProgress?.(file.fsPath, fraction);
+              return report(`epoch ${event.epoch}/${epochs}, step ${event.step}/${event.steps}, loss ${event.loss.toFixed(4)}`, fraction);
+            }
             case 'epoch': {
               const r = event.record;
               const validation = r.validationAccuracy === null ? '' : `, validation ${(100 * r.validationAccuracy).toFixed(2)}%`;
@@ -130,7 +136,7 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
             }
           }
         },
-      });
+      }).finally(() => deps.trainingProgress?.(file.fsPath, undefined));
       return `trained ${name}: test accuracy ${(100 * testAccuracy).toFixed(2)}%, model in ${vscode.workspace.asRelativePath(outDir)}`;
     },
   });
@@ -241,7 +247,9 @@ export function cancelJobCommand(deps: CommandDeps): void {
   if (!deps.runner.cancel()) void vscode.window.showInformationMessage('GCCS: no job is running.');
 }
 
-export function openReportCommand(deps: CommandDeps): void {
+/** Open Report: the results file given (a *.jsonl, e.g. a row of the GCCS view), else every results file of the results folder. */
+export function openReportCommand(deps: CommandDeps, uri?: vscode.Uri): void {
+  if (uri instanceof vscode.Uri && uri.fsPath.endsWith('.jsonl')) return deps.panels.show([uri.fsPath]);
   const folder = readSettings().resultsFolder;
   const files = resultsFiles(folder);
   if (files.length === 0) {
