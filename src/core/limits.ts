@@ -133,6 +133,20 @@ export const DEFENCE_LIMITS = {
   adversarialSteps: 100,
 } as const;
 
+/** ONNX models (`.onnx`, README › Evaluating ONNX models). */
+export const ONNX_LIMITS = {
+  /** The .onnx file itself, checked before it is decoded. */
+  fileBytes: 512 * MiB,
+  /** All initializer data, inline and external together (as MODEL_LIMITS.weightBytes). */
+  tensorBytes: 512 * MiB,
+  /** Nodes of the graph (ResNet-50 exported by PyTorch has about 180). */
+  nodes: 20_000,
+  /** Dimensions of any tensor of the file (initializers, inputs). */
+  rank: 8,
+  /** The preprocessing sidecar model.onnx.gccs.json. */
+  sidecarBytes: 64 * 1024,
+} as const;
+
 /** The GCCS view of the activity bar (src/host/sidebar). */
 export const SIDEBAR_LIMITS = {
   /** Rows listed per group (Experiments, Models, Results); the newest results first. */

@@ -10,6 +10,7 @@ import type { AdversarialConfig } from '../train/adversarial';
 import { jsonText } from './atomic';
 import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
 import { META_FILE, readModelMeta } from './modelLocation';
+import { loadOnnxModel } from './onnx/model';
 
 export { META_FILE, readModelMeta };
 
@@ -85,6 +86,8 @@ export interface LoadedModel {
 }
 
 export async function loadModelDir(location: string): Promise<LoadedModel> {
+  // An ONNX classifier (README › Evaluating ONNX models): no gccs.json, the dataset comes from flags.
+  if (location.toLowerCase().endsWith('.onnx')) return { model: loadOnnxModel(location).model, meta: null, modelJson: location };
   const modelJson = resolveModelJson(location);
   const model = await loadLayersModelFile(modelJson);
   const meta = readModelMeta(modelJson);

@@ -54,7 +54,7 @@ export function realFolder(folder: string, owner: string): string {
  * Checks that `file` resolves to a regular file inside `folderReal`, at most `cap.bytes` long when
  * a cap is given; `label` names it in errors, which are prefixed with `owner` (the file that refers to it).
  */
-function checkFolderFile(file: string, folderReal: string, label: string, owner: string, cap?: { bytes: number; name: string }): FolderFile {
+export function checkFolderFile(file: string, folderReal: string, label: string, owner: string, cap?: { bytes: number; name: string }): FolderFile {
   const real = realpathOrFail(file, label, owner);
   const inside = path.relative(folderReal, real);
   if (!inside || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {

@@ -1,0 +1,275 @@
+/**
+ * The ONNX operators the reader runs, one small function each, on TensorFlow.js ops so that
+ * gradients flow through them. Tensors stay in ONNX's layout (NCHW); convolutions and pooling
+ * transpose to NHWC and back around TensorFlow.js's op. Shape arithmetic (Shape, Gather,
+ * Unsqueeze, Concat, Cast on int32) runs on small int32 tensors whose values are read when an op
+ * needs them as a shape: they depend only on static shapes, never on pixel values.
+ */
+import * as tf from '../../tf';
+import type { AttributeValue, OnnxNode } from './parse';
+
+export interface OpContext {
+  node: OnnxNode;
+  opset: number;
+}
+
+type Op = (inputs: (tf.Tensor | undefined)[], context: OpContext) => tf.Tensor | tf.Tensor[];
+
+/** A problem in one node's attributes or inputs; the graph runner adds the file and node. */
+export class OpError extends Error {}
+
+type Widened<T> = T extends number ? number : T extends string ? string : T;
+
+function attr<T extends AttributeValue>(context: OpContext, name: string, fallback: T): Widened<T> {
+  return ((context.node.attributes.get(name) as T | undefined) ?? fallback) as Widened<T>;
+}
+
+function required(inputs: (tf.Tensor | undefined)[], index: number): tf.Tensor {
+  const input = inputs[index];
+  if (!input) throw new OpError(`input ${index + 1} is missing`);
+  return input;
+}
+
+/** The values of a small int32/float tensor used as a shape, an axis list or a scalar. */
+function values(tensor: tf.Tensor): number[] {
+  return Array.from(tensor.dataSync());
+}
+
+function axis(value: number, rank: number): number {
+  return value < 0 ? value + rank : value;
+}
+
+const toNHWC = (x: tf.Tensor) => tf.transpose(x, [0, 2, 3, 1]);
+const toNCHW = (x: tf.Tensor) => tf.transpose(x, [0, 3, 1, 2]);
+
+/** ONNX pads [top, left, bottom, right] (or auto_pad) → explicit NHWC padding, for a 2-D window. */
+function windowPadding(context: OpContext, inputHW: number[], kernel: number[], strides: number[], dilations: number[]): [number, number][] {
+  const autoPad = attr(context, 'auto_pad', 'NOTSET');
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    return inputHW.map((size, i) => {
+      const out = Math.ceil(size / strides[i]);
+      const total = Math.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size);
+      const small = Math.floor(total / 2);
+      return autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
+    });
+  }
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw new OpError(`auto_pad ${autoPad} is not supported`);
+  const pads = autoPad === 'VALID' ? [0, 0, 0, 0] : attr(context, 'pads', [0, 0, 0, 0]);
+  return [[pads[0], pads[2]], [pads[1], pads[3]]];
+}
+
+function spatial(context: OpContext, name: string, fallback: number): number[] {
+  return attr(context, name, [fallback, fallback]);
+}
+
+function check2d(x: tf.Tensor, op: string): void {
+  if (x.rank !== 4) throw new OpError(`${op} takes 4-D NCHW input here, got rank ${x.rank}`);
+}
+
+const conv: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const w = required(inputs, 1);
+  check2d(x, 'Conv');
+  const [outChannels, groupChannels, kh, kw] = w.shape as number[];
+  const strides = spatial(context, 'strides', 1);
+  const dilations = spatial(context, 'dilations', 1);
+  const groups = attr(context, 'group', 1);
+  const padding = windowPadding(context, x.shape.slice(2), [kh, kw], strides, dilations);
+  const input = tf.pad(toNHWC(x), [[0, 0], ...padding, [0, 0]]);
+  const inChannels = x.shape[1] as number;
+  let y: tf.Tensor4D;
+  if (groups === 1) {
+    y = tf.conv2d(input as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, strides as [number, number], 'valid', 'NHWC', dilations as [number, number]);
+  } else if (groups === inChannels && groupChannels === 1) {
+    // Depthwise: output channel c·m + k is input channel c's k-th filter, as in tf.depthwiseConv2d.
+    const filter = tf.transpose(tf.reshape(w, [inChannels, outChannels / inChannels, kh, kw]), [2, 3, 0, 1]) as tf.Tensor4D;
+    y = tf.depthwiseConv2d(input as tf.Tensor4D, filter, strides as [number, number], 'valid', 'NHWC', dilations as [number, number]);
+  } else {
+    const xs = tf.split(input, groups, 3);
+    const ws = tf.split(w, groups, 0);
+    y = tf.concat(xs.map((part, g) => tf.conv2d(part as tf.Tensor4D, tf.transpose(ws[g], [2, 3, 1, 0]) as tf.Tensor4D, strides as [number, number], 'valid', 'NHWC', dilations as [number, number])), 3);
+  }
+  const out = toNCHW(y);
+  return inputs[2] ? tf.add(out, tf.reshape(inputs[2], [1, -1, 1, 1])) : out;
+};
+
+/** MaxPool and AveragePool: explicit padding (−∞ or 0), ceil_mode as extra bottom/right padding. */
+function pool(kind: 'max' | 'avg'): Op {
+  return (inputs, context) => {
+    const x = required(inputs, 0);
+    check2d(x, kind === 'max' ? 'MaxPool' : 'AveragePool');
+    const kernel = attr<number[]>(context, 'kernel_shape', []);
+    if (kernel.length !== 2) throw new OpError('kernel_shape must have 2 values (2-D pooling)');
+    const strides = spatial(context, 'strides', 1);
+    const dilations = spatial(context, 'dilations', 1);
+    if (dilations.some((d) => d !== 1)) throw new OpError('dilated pooling is not supported');
+    const padding = windowPadding(context, x.shape.slice(2), kernel, strides, dilations);
+    if (attr(context, 'ceil_mode', 0)) {
+      x.shape.slice(2).forEach((size, i) => {
+        const padded = size + padding[i][0] + padding[i][1];
+        const extra = (Math.ceil((padded - kernel[i]) / strides[i]) * strides[i] + kernel[i]) - padded;
+        // A window that would start in the padding alone is dropped (as PyTorch and ONNX do).
+        const startsInside = Math.ceil((padded - kernel[i]) / strides[i]) * strides[i] < size + padding[i][0];
+        padding[i][1] += startsInside ? extra : 0;
+      });
+    }
+    const nhwc = toNHWC(x);
+    const pads: [number, number][] = [[0, 0], ...padding, [0, 0]];
+    const window = (t: tf.Tensor) => (kind === 'max'
+      ? tf.maxPool(t as tf.Tensor4D, kernel as [number, number], strides as [number, number], 'valid')
+      : tf.avgPool(t as tf.Tensor4D, kernel as [number, number], strides as [number, number], 'valid'));
+    if (kind === 'max') return toNCHW(window(tf.pad(nhwc, pads, -3.4e38)));
+    const sums = window(tf.pad(nhwc, pads));
+    if (attr(context, 'count_include_pad', 0) || padding.flat().every((p) => p === 0)) return toNCHW(sums);
+    // Average over the window's cells inside the image only.
+    const inside = window(tf.pad(tf.onesLike(nhwc.slice([0, 0, 0, 0], [1, -1, -1, 1])), pads));
+    return toNCHW(tf.div(sums, inside));
+  };
+}
+
+const gemm: Op = (inputs, context) => {
+  const a = required(inputs, 0);
+  const b = required(inputs, 1);
+  const product = tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, attr(context, 'transA', 0) === 1, attr(context, 'transB', 0) === 1), attr(context, 'alpha', 1));
+  return inputs[2] ? tf.add(product, tf.mul(inputs[2], attr(context, 'beta', 1))) : product;
+};
+
+const batchNormalization: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const shape = [1, -1, ...Array(x.rank - 2).fill(1)];
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => tf.reshape(required(inputs, i), shape));
+  const inverse = tf.div(scale, tf.sqrt(tf.add(variance, attr(context, 'epsilon', 1e-5))));
+  return tf.add(tf.mul(tf.sub(x, mean), inverse), bias);
+};
+
+const softmax: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  if (context.opset >= 13) {
+    const a = axis(attr(context, 'axis', -1), x.rank);
+    if (a === x.rank - 1) return tf.softmax(x);
+    const perm = [...Array(x.rank).keys()].map((i) => (i === a ? x.rank - 1 : i === x.rank - 1 ? a : i));
+    return tf.transpose(tf.softmax(tf.transpose(x, perm)), perm);
+  }
+  // Before opset 13: softmax of the input flattened to 2-D at axis (default 1).
+  const a = axis(attr(context, 'axis', 1), x.rank);
+  const rows = x.shape.slice(0, a).reduce((p, d) => p * d, 1);
+  return tf.reshape(tf.softmax(tf.reshape(x, [rows, -1])), x.shape);
+};
+
+const flatten: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const a = axis(attr(context, 'axis', 1), x.rank);
+  return tf.reshape(x, [x.shape.slice(0, a).reduce((p, d) => p * d, 1), -1]);
+};
+
+const reshape: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const allowZero = attr(context, 'allowzero', 0);
+  const shape = values(required(inputs, 1)).map((d, i) => (d === 0 && !allowZero ? x.shape[i] : d));
+  return tf.reshape(x, shape);
+};
+
+const transpose: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  return tf.transpose(x, attr(context, 'perm', [...Array(x.rank).keys()].reverse()));
+};
+
+const concat: Op = (inputs, context) => {
+  const parts = inputs.filter((t): t is tf.Tensor => t !== undefined && t.size > 0);
+  return tf.concat(parts, axis(attr(context, 'axis', 0), parts[0].rank));
+};
+
+const pad: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const pads = context.opset >= 11 ? values(required(inputs, 1)) : attr<number[]>(context, 'pads', []);
+  const constant = context.opset >= 11 ? (inputs[2] ? values(inputs[2])[0] : 0) : attr(context, 'value', 0);
+  const paddings = x.shape.map((_, i) => [pads[i], pads[i + x.rank]] as [number, number]);
+  const mode = attr(context, 'mode', 'constant');
+  if (mode === 'constant') return tf.pad(x, paddings, constant);
+  if (mode === 'reflect') return tf.mirrorPad(x, paddings, 'reflect');
+  throw new OpError(`Pad mode ${mode} is not supported (constant, reflect)`);
+};
+
+/** Unsqueeze/Squeeze axes: an attribute before opset 13, an input from 13 on. */
+function axesOf(inputs: (tf.Tensor | undefined)[], context: OpContext): number[] | undefined {
+  return context.opset >= 13 ? (inputs[1] ? values(inputs[1]) : undefined) : (context.node.attributes.get('axes') as number[] | undefined);
+}
+
+const unsqueeze: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const axes = axesOf(inputs, context) ?? [];
+  const rank = x.rank + axes.length;
+  const shape = [...x.shape];
+  for (const a of axes.map((v) => axis(v, rank)).sort((p, q) => p - q)) shape.splice(a, 0, 1);
+  return tf.reshape(x, shape);
+};
+
+const squeeze: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const axes = axesOf(inputs, context);
+  return tf.squeeze(x, axes?.map((a) => axis(a, x.rank)));
+};
+
+const gather: Op = (inputs, context) => {
+  const x = required(inputs, 0);
+  const indices = required(inputs, 1);
+  const a = axis(attr(context, 'axis', 0), x.rank);
+  const fixed = tf.tensor(values(indices).map((i) => (i < 0 ? i + x.shape[a] : i)), indices.shape, 'int32');
+  return tf.gather(x, fixed, a);
+};
+
+const cast: Op = (inputs, context) => {
+  const to = attr(context, 'to', 1);
+  return tf.cast(required(inputs, 0), to === 1 || to === 11 ? 'float32' : 'int32');
+};
+
+const constant: Op = (_, context) => {
+  const value = context.node.attributes.get('value');
+  if (value && typeof value === 'object' && 'dims' in value) return tf.tensor(value.data, value.dims, value.dtype);
+  for (const [name, dtype] of [['value_float', 'float32'], ['value_floats', 'float32'], ['value_int', 'int32'], ['value_ints', 'int32']] as const) {
+    const v = context.node.attributes.get(name);
+    if (v !== undefined) return tf.tensor(v as number | number[], undefined, dtype);
+  }
+  throw new OpError('Constant without a value attribute this reader takes');
+};
+
+const identity: Op = (inputs) => required(inputs, 0);
+const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): Op => (inputs) => f(required(inputs, 0), required(inputs, 1));
+const unary = (f: (x: tf.Tensor) => tf.Tensor): Op => (inputs) => f(required(inputs, 0));
+
+export const OPS: Record<string, Op> = {
+  Add: binary(tf.add),
+  AveragePool: pool('avg'),
+  BatchNormalization: batchNormalization,
+  Cast: cast,
+  Clip: (inputs, context) => {
+    const min = context.opset >= 11 ? (inputs[1] ? values(inputs[1])[0] : -Infinity) : attr(context, 'min', -Infinity);
+    const max = context.opset >= 11 ? (inputs[2] ? values(inputs[2])[0] : Infinity) : attr(context, 'max', Infinity);
+    return tf.clipByValue(required(inputs, 0), Math.max(min, -3.4e38), Math.min(max, 3.4e38));
+  },
+  Concat: concat,
+  Constant: constant,
+  Conv: conv,
+  Div: binary(tf.div),
+  Dropout: identity,
+  Flatten: flatten,
+  Gather: gather,
+  Gemm: gemm,
+  GlobalAveragePool: unary((x) => tf.mean(x, [...Array(x.rank).keys()].slice(2), true)),
+  Identity: identity,
+  LeakyRelu: (inputs, context) => tf.leakyRelu(required(inputs, 0), attr(context, 'alpha', 0.01)),
+  MatMul: binary((a, b) => tf.matMul(a, b)),
+  MaxPool: pool('max'),
+  Mul: binary(tf.mul),
+  Pad: pad,
+  Relu: unary(tf.relu),
+  Reshape: reshape,
+  Shape: unary((x) => tf.tensor1d(x.shape, 'int32')),
+  Sigmoid: unary(tf.sigmoid),
+  Softmax: softmax,
+  Squeeze: squeeze,
+  Sub: binary(tf.sub),
+  Tanh: unary(tf.tanh),
+  Transpose: transpose,
+  Unsqueeze: unsqueeze,
+};
