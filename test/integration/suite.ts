@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeLag, measuringEventLoopLag } from '../../scripts/eventLoopLag';
 import { offlineReason } from '../helpers/network';
+import type { GccsExports } from '../../src/extension';
 
 const EXTENSION_ID = 'gccs-lab.gccs-lab';
 const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.compareModels', 'gccs.enableNativeBackend'];
@@ -235,6 +236,43 @@ export async function run(): Promise<void> {
         }
         await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
         fs.rmSync(copy);
+      },
+    ],
+    [
+      'the GCCS view lists the experiment, the model and the result with their figures, and its inline actions run',
+      async () => {
+        const { view } = vscode.extensions.getExtension<GccsExports>(EXTENSION_ID)!.exports;
+        await vscode.commands.executeCommand('gccs.workspace.focus');
+        const rows = await view.snapshot();
+        const experiment = rows.experiment.find((row) => row.label === 'tiny.gccs.json');
+        assert.deepEqual([experiment?.description, experiment?.contextValue], ['trained', 'experiment.trained']);
+        const model = rows.model.find((row) => row.label === 'tiny');
+        assert.ok(model, `models/tiny is listed (${JSON.stringify(rows.model)})`);
+        // Test accuracy and r_AB from Compare Models' tiny.eval.json, the worst case from tiny.jsonl (fgsm at ε 0 and 0.1).
+        assert.match(model.description, /^test \d+\.\d% · r_AB \d+\.\d\d · worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/);
+        const result = rows.result.find((row) => row.label === 'tiny.jsonl');
+        assert.match(result?.description ?? '', /^worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/);
+        // The inline actions: the commands package.json's view/item/context gives the row's file.
+        const epochs = await withTimeout('gccs.showTraining (view)', vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(model.location)), 60_000);
+        assert.equal(epochs, 1);
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+        await withTimeout('gccs.openReport (view)', Promise.resolve(vscode.commands.executeCommand('gccs.openReport', vscode.Uri.file(result!.location))), 10_000);
+        await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        const checkpoint = path.join(model.location, 'checkpoint');
+        if (!fs.existsSync(checkpoint)) {
+          fs.mkdirSync(checkpoint);
+          fs.writeFileSync(path.join(checkpoint, 'state.json'), '{}');
+        }
+        assert.equal((await view.snapshot()).model.find((row) => row.label === 'tiny')?.contextValue, 'model.checkpoint');
+        const asked: string[] = [];
+        const deleted = await stubbingWindow({ showWarningMessage: async (message: string, _options: unknown, ...items: string[]) => (asked.push(message), items.find((item) => item === 'Delete')) }, () =>
+          withTimeout('gccs.deleteCheckpoint (view)', Promise.resolve(vscode.commands.executeCommand<boolean>('gccs.deleteCheckpoint', vscode.Uri.file(model.location))), 10_000),
+        );
+        assert.deepEqual(asked, ['GCCS: delete the checkpoint of tiny?']);
+        assert.equal(deleted, true);
+        assert.ok(!fs.existsSync(checkpoint) && fs.existsSync(path.join(model.location, 'model.json')), 'checkpoint/ is gone, the model stays');
+        assert.equal((await view.snapshot()).model.find((row) => row.label === 'tiny')?.contextValue, 'model');
+        return `${model.description}; ${result!.description}`;
       },
     ],
     [
@@ -533,6 +571,18 @@ export async function run(): Promise<void> {
         assert.ok(!webviewTabs().some((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.latent')), 'no latent panel');
         assert.deepEqual([...snapshot(root, ['.gccs-integration.log'])], [...before], 'no file of the workspace was written');
         return modals[0].detail;
+      },
+    ],
+    [
+      'Restricted Mode: the GCCS view lists the existing experiment, model and result',
+      async () => {
+        const { view } = vscode.extensions.getExtension<GccsExports>(EXTENSION_ID)!.exports;
+        const rows = await view.snapshot();
+        assert.deepEqual([rows.experiment.map((r) => r.label), rows.model.map((r) => r.label), rows.result.map((r) => r.label)], [['tiny.gccs.json'], ['tiny'], ['tiny.jsonl']]);
+        // Its outDir is models/tiny-again, which the workspace does not have.
+        assert.equal(rows.experiment[0].description, 'not trained');
+        assert.match(rows.model[0].description, /^validation \d+\.\d% · worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/);
+        assert.match(rows.result[0].description, /^worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/);
       },
     ],
     [

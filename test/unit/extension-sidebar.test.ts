@@ -90,3 +90,27 @@ test('a model shows test accuracy and r_AB from its saved evaluation, its newest
   fs.writeFileSync(path.join(folder, 'gccs.json'), '{"engineVersion": 3}');
   assert.equal(modelEntry(folder, [], results).description, 'unreadable gccs.json');
 });
+
+test("the view's inline actions per row (package.json view/item/context): each row gets the commands that apply to it", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
+  const items: { command: string; when: string; group: string }[] = manifest.contributes.menus['view/item/context'];
+  const actions = (contextValue: string) =>
+    items
+      .filter(({ when }) => {
+        const [view, item] = when.split(' && ');
+        assert.equal(view, 'view == gccs.workspace');
+        const regex = /^viewItem =~ \/(.+)\/$/.exec(item);
+        return regex ? new RegExp(regex[1]).test(contextValue) : item === `viewItem == ${contextValue}`;
+      })
+      .map((item) => item.command.slice('gccs.'.length))
+      .sort();
+  assert.deepEqual(actions('experiment'), ['train']);
+  assert.deepEqual(actions('experiment.training'), ['train']);
+  assert.deepEqual(actions('experiment.trained'), ['showLatentSpace', 'train']);
+  assert.deepEqual(actions('model'), ['compareModels', 'evaluateRobustness', 'showLatentSpace', 'showTraining']);
+  assert.deepEqual(actions('model.checkpoint'), ['compareModels', 'deleteCheckpoint', 'evaluateRobustness', 'showLatentSpace', 'showTraining']);
+  assert.deepEqual(actions('result.sweep'), ['compareModels', 'openReport']);
+  assert.deepEqual(actions('result.evaluation'), []);
+  for (const { group } of items) assert.match(group, /^inline@\d$/);
+  for (const command of new Set(items.map((item) => item.command))) assert.ok(manifest.contributes.commands.find((c: { command: string }) => c.command === command).icon, `${command} has an icon`);
+});

@@ -25,7 +25,7 @@ const REFRESH_DELAY_MS = 300;
 const EXCLUDE = '{**/node_modules/**,**/checkpoint/**,**/.git/**}';
 
 /** What the view shows, for the integration tests: per group, each row's label and description. */
-export type ViewSnapshot = Record<EntryKind, { label: string; description: string; location: string }[]>;
+export type ViewSnapshot = Record<EntryKind, Pick<SidebarEntry, 'label' | 'description' | 'location' | 'contextValue'>[]>;
 
 export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -135,7 +135,7 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
   /** The rows as shown, after a fresh scan (the integration tests read it through the extension's exports). */
   async snapshot(): Promise<ViewSnapshot> {
     await this.scan();
-    const rows = (kind: EntryKind) => this.groups[kind].map((uri) => this.entries.get(uri.toString())!).map(({ label, description, location }) => ({ label, description, location }));
+    const rows = (kind: EntryKind) => this.groups[kind].map((uri) => this.entries.get(uri.toString())!).map(({ label, description, location, contextValue }) => ({ label, description, location, contextValue }));
     return { experiment: rows('experiment'), model: rows('model'), result: rows('result') };
   }
 
