@@ -13,7 +13,7 @@ import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { computeOutputs, evaluateModel } from '../core/metrics';
 import { ARCHITECTURES } from '../core/models';
 import { assertInputShape, assertOutputWidth } from '../core/models/compatibility';
-import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS } from '../core/train/defaults';
+import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS, adversarialWithDefaults, defenceWithDefaults } from '../core/train/defaults';
 import { DEFENCE_KINDS, DefenceKind } from '../core/loss/defences';
 import { ADVERSARIAL_METHODS, AdversarialMethod } from '../core/train/adversarial';
 import { TrainConfig, train } from '../core/train/trainer';
@@ -123,8 +123,8 @@ function trainingDefences(flags: ParsedFlags): Pick<TrainConfig, 'defence' | 'ad
   if (!kind && (flags['defence-weight'] !== undefined || flags['jr-projections'] !== undefined)) throw new UserError('--defence-weight and --jr-projections need --defence');
   if (!method && (flags['adv-eps'] !== undefined || flags['adv-steps'] !== undefined)) throw new UserError('--adv-eps and --adv-steps need --adversarial');
   return {
-    ...(kind ? { defence: { kind, weight: num(flags, 'defence-weight') ?? DEFENCE_DEFAULTS[kind]?.weight, projections: num(flags, 'jr-projections') ?? DEFENCE_DEFAULTS.jr.projections } } : {}),
-    ...(method ? { adversarial: { method, eps: num(flags, 'adv-eps') ?? ADVERSARIAL_DEFAULTS.eps, steps: method === 'pgd' ? num(flags, 'adv-steps') ?? ADVERSARIAL_DEFAULTS.pgdSteps : num(flags, 'adv-steps') ?? 1 } } : {}),
+    ...(kind ? { defence: defenceWithDefaults(kind, num(flags, 'defence-weight'), num(flags, 'jr-projections')) } : {}),
+    ...(method ? { adversarial: adversarialWithDefaults(method, num(flags, 'adv-eps'), num(flags, 'adv-steps')) } : {}),
   };
 }
 

@@ -7,8 +7,10 @@ import * as path from 'node:path';
 import SCHEMA from '../../schema/experiment.schema.json';
 import { UserError } from '../core/errors';
 import { JsonSchema, SchemaProblem, formatPath, parseJson, readJsonFile, validateJson } from '../core/sweep/jsonSchema';
-import { TRAIN_DEFAULTS } from '../core/train/defaults';
+import { TRAIN_DEFAULTS, adversarialWithDefaults, defenceWithDefaults } from '../core/train/defaults';
 import type { TrainConfig } from '../core/train/trainer';
+import type { DefenceKind } from '../core/loss/defences';
+import type { AdversarialMethod } from '../core/train/adversarial';
 
 export const EXPERIMENT_SCHEMA = SCHEMA as JsonSchema;
 
@@ -64,6 +66,8 @@ function experimentConfig(file: string, parsed: { value: unknown } | { problem: 
     if (range && Number(range.split(':')[1]) <= Number(range.split(':')[0])) throw new ExperimentError(file, `split.${key}`, `end must be above start (got "${range}")`);
   }
   const model = (raw.model as string | undefined) ?? TRAIN_DEFAULTS.model;
+  const defence = raw.defence as { kind: DefenceKind; weight?: number; projections?: number };
+  const adversarial = raw.adversarial as { method: AdversarialMethod; eps?: number; steps?: number };
   return {
     dataset,
     split,
@@ -78,6 +82,8 @@ function experimentConfig(file: string, parsed: { value: unknown } | { problem: 
     resume: (raw.resume as boolean | undefined) ?? false,
     augmentShift: (raw.augmentShift as number | undefined) ?? TRAIN_DEFAULTS.augmentShift,
     workers: (raw.workers as number | undefined) ?? 1,
+    ...(raw.defence ? { defence: defenceWithDefaults(defence.kind, defence.weight, defence.projections) } : {}),
+    ...(raw.adversarial ? { adversarial: adversarialWithDefaults(adversarial.method, adversarial.eps, adversarial.steps) } : {}),
   };
 }
 

@@ -1,4 +1,6 @@
 import type { OptimizerConfig } from './optimizer';
+import type { DefenceConfig, DefenceKind } from '../loss/defences';
+import type { AdversarialConfig, AdversarialMethod } from './adversarial';
 
 /**
  * Defaults that train the reference CNN stably with both losses and, with GCCS, give the most
@@ -42,3 +44,13 @@ export const DEFENCE_DEFAULTS = {
 
 /** Adversarial training as the paper's §5: FGSM at ε = 0.03 (relative); PGD takes 7 steps (Madry et al.'s MNIST count is 40; 7 is their CIFAR one, cheaper). */
 export const ADVERSARIAL_DEFAULTS = { method: 'fgsm', eps: 0.03, pgdSteps: 7 } as const;
+
+/** A defence with its defaults filled in (the CLI's flags and experiment files both come here). */
+export function defenceWithDefaults(kind: DefenceKind, weight?: number, projections?: number): DefenceConfig {
+  return { kind, weight: weight ?? DEFENCE_DEFAULTS[kind]?.weight, projections: projections ?? DEFENCE_DEFAULTS.jr.projections };
+}
+
+/** Adversarial training with its defaults filled in: ε 0.03; FGSM is one step, PGD 7. */
+export function adversarialWithDefaults(method: AdversarialMethod, eps?: number, steps?: number): AdversarialConfig {
+  return { method, eps: eps ?? ADVERSARIAL_DEFAULTS.eps, steps: steps ?? (method === 'pgd' ? ADVERSARIAL_DEFAULTS.pgdSteps : 1) };
+}
