@@ -85,7 +85,7 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
       onEvent: (event) => {
         switch (event.type) {
           case 'estimate':
-            log(`estimated time: at most about ${formatDuration(event.seconds)} (each attack timed on up to ${event.probeSamples} samples)`);
+            log(event.atLeast ? `estimated time: more than ${formatDuration(event.seconds)} (an attack is too slow to time on one sample)` : `estimated time: at most about ${formatDuration(event.seconds)} (each attack timed on up to ${event.probeSamples} samples)`);
             break;
           case 'progress':
             bar?.update(`${event.label}${event.eps === null ? '' : ` ε=${event.eps}`}`, event.done, event.total);

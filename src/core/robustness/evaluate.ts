@@ -4,7 +4,7 @@
  * verdict that names both protocols when they disagree. In-process; cancellable through `signal`.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { AttackName, AttackParams, ThreatModel, resolveAttackParams } from '../attacks';
+import { AttackCancelled, AttackName, AttackParams, ThreatModel, resolveAttackParams } from '../attacks';
 import { subset } from '../data/split';
 import type { Examples } from '../data/types';
 import { UserError } from '../errors';
@@ -37,7 +37,8 @@ export interface EvaluationOptions {
 }
 
 export type EvaluationEvent =
-  | { type: 'estimate'; seconds: number; probeSamples: number }
+  /** atLeast: an attack was too slow to time on one sample, so `seconds` is a lower bound. */
+  | { type: 'estimate'; seconds: number; probeSamples: number; atLeast: boolean }
   | { type: 'progress'; label: string; eps: number | null; done: number; total: number }
   | { type: 'attackDone'; run: AttackRun }
   | { type: 'diagnostics' };
@@ -97,6 +98,8 @@ export interface RobustnessEvaluation {
 const ESTIMATE_PROBE_SAMPLES = 16;
 /** An attack slower than this on one sample is not timed again on more. */
 const ESTIMATE_SLOW_SECONDS = 2;
+/** A probe is cut short after this long; the estimate is then a lower bound. */
+const ESTIMATE_PROBE_SECONDS = 20;
 
 const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
 
@@ -129,7 +132,7 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
   const bounded = attacks.filter((attack) => attack.bounded);
   const withDiagnostics = options.diagnostics !== false;
 
-  emit({ type: 'estimate', ...(await estimate(model, examples, [...reference, ...attacks], epsList, batchSize, withDiagnostics)) });
+  emit({ type: 'estimate', ...(await estimate(model, examples, [...reference, ...attacks], epsList, batchSize, withDiagnostics, options.signal)) });
   const clean = cleanCorrect(model, examples, batchSize);
 
   const run = async (attack: PlannedAttack, eps: number | null, among: Uint8Array, protocol: AttackRun['protocol']): Promise<AttackRun> => {
@@ -236,20 +239,34 @@ function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: st
  * part per batch plus a part per sample), scaled to the whole evaluation: an upper bound for a
  * cascade, whose later attacks see fewer samples.
  */
-async function estimate(model: tfl.LayersModel, examples: Examples, attacks: PlannedAttack[], epsList: number[], batchSize: number, withDiagnostics: boolean) {
+async function estimate(model: tfl.LayersModel, examples: Examples, attacks: PlannedAttack[], epsList: number[], batchSize: number, withDiagnostics: boolean, signal?: AbortSignal) {
   const count = examples.labels.length;
   const probeSamples = Math.min(count, batchSize, ESTIMATE_PROBE_SAMPLES);
+  /** Seconds for n samples, or undefined when the probe ran past ESTIMATE_PROBE_SECONDS (it is then cut short). */
   const timed = async (name: AttackName, params: AttackParams, n: number) => {
     const resolved = resolveAttackParams(name, { ...params, ...('eps' in resolveAttackParams(name, params) && { eps: epsList[0] }) });
     const indices = Int32Array.from({ length: n }, (_, i) => i);
-    return (await attackSamples(model, examples, indices, name, resolved, { batchSize, seed: 0 })).seconds;
+    const deadline = AbortSignal.timeout(ESTIMATE_PROBE_SECONDS * 1000);
+    try {
+      return (await attackSamples(model, examples, indices, name, resolved, { batchSize, seed: 0, signal: AbortSignal.any([deadline, ...(signal ? [signal] : [])]) })).seconds;
+    } catch (error) {
+      if (error instanceof AttackCancelled && deadline.aborted && !signal?.aborted) return undefined;
+      throw error;
+    }
   };
+  let atLeast = false;
   /** Seconds for `samples` samples in batches. */
   const cost = async (name: AttackName, params: AttackParams, samples: number) => {
     const one = await timed(name, params, 1);
+    if (one === undefined) {
+      // Too slow to time on one sample: the probe's limit per sample is a lower bound.
+      atLeast = true;
+      return samples * ESTIMATE_PROBE_SECONDS;
+    }
     // A slow attack's time is its per-sample work: one sample's time, as a bound, spares the longer probe.
     if (one > ESTIMATE_SLOW_SECONDS) return samples * one;
     const few = probeSamples > 1 ? await timed(name, params, probeSamples) : one;
+    if (few === undefined) return samples * one;
     const perSample = Math.max(0, (few - one) / Math.max(1, probeSamples - 1));
     const perBatch = Math.max(0, one - perSample);
     return Math.ceil(samples / batchSize) * perBatch + samples * perSample;
@@ -265,7 +282,7 @@ async function estimate(model: tfl.LayersModel, examples: Examples, attacks: Pla
     const iterative = attacks.find((attack) => attack.bounded && roleOf(attack.name) === 'iterative' && stepKey(attack));
     if (iterative) seconds += (await cost(iterative.name, iterative.params, n)) * 3;
   }
-  return { seconds, probeSamples };
+  return { seconds, probeSamples, atLeast };
 }
 
 /** The evaluation as JSON: per-sample outcomes as base64 bitsets (bit i of byte ⌊i/8⌋, 1 = still correct). */
