@@ -4,8 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EpochRecord, ModelMeta } from '../core/io/modelDir';
-import { modelFolderOf } from '../core/io/modelLocation';
+import { UserError } from '../core/errors';
+import type { EpochRecord } from '../core/io/modelDir';
+import { readFolderJson, realFolder } from '../core/io/modelFolder';
+import { modelFolderOf, readModelMeta } from '../core/io/modelLocation';
+import { MODEL_LIMITS } from '../core/limits';
 import type { TrainingData } from '../protocol';
 
 export class TrainingInputError extends Error {
@@ -15,11 +18,13 @@ export class TrainingInputError extends Error {
   }
 }
 
-function readJson<T>(file: string): T {
+/** The folder's files are read with the engine's sandboxed readers; their one-line problems become the panel's. */
+function asPanelInput<T>(read: () => T): T {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return read();
   } catch (error) {
-    throw new TrainingInputError(`${file}: cannot be read (${(error as Error).message})`);
+    if (error instanceof UserError) throw new TrainingInputError(error.message);
+    throw error;
   }
 }
 
@@ -34,12 +39,15 @@ export function trainingData(location: string): TrainingData {
   // A checkpoint newer than gccs.json belongs to a run after the finished one (going on or stopped).
   const stateIsNewer = fs.existsSync(stateFile) && (!fs.existsSync(metaFile) || fs.statSync(stateFile).mtimeMs > fs.statSync(metaFile).mtimeMs + 1000);
   if (fs.existsSync(metaFile) && !stateIsNewer) {
-    const meta = readJson<ModelMeta>(metaFile);
-    if (!Array.isArray(meta.epochs)) throw new TrainingInputError(`${metaFile}: no per-epoch metrics ("epochs")`);
-    return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training?.epochs ?? meta.epochs.length, status: `finished: ${epochCount(meta.epochs.length)} in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`, live: false };
+    const meta = asPanelInput(() => readModelMeta(path.join(outDir, 'model.json')))!;
+    return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training.epochs, status: `finished: ${epochCount(meta.epochs.length)} in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`, live: false };
   }
   if (stateIsNewer) {
-    const state = readJson<{ records?: EpochRecord[]; epochsDone?: number }>(stateFile);
+    const state = asPanelInput(() => readFolderJson(stateFile, realFolder(path.dirname(stateFile), stateFile), MODEL_LIMITS.metaBytes, 'MODEL_LIMITS.metaBytes')) as {
+      records?: EpochRecord[];
+      epochsDone?: number;
+    } | null;
+    if (state === null || typeof state !== 'object') throw new TrainingInputError(`${stateFile}: not a checkpoint state (a JSON object)`);
     if (!Array.isArray(state.records)) throw new TrainingInputError(`${stateFile}: no per-epoch records`);
     return { outDir, title, epochs: state.records, totalEpochs: state.records.length, status: `checkpoint after epoch ${state.epochsDone ?? state.records.length} (not finished)`, live: false };
   }

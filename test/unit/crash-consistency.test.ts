@@ -150,6 +150,14 @@ test('commitFiles: the journal is the commit point; a pending one is read throug
   assert.throws(() => settleFolder(dir), /\.gccs-commit\.json: not a commit journal/);
   assert.ok(!fs.existsSync(path.join(path.dirname(dir), 'escape.json')));
   fs.rmSync(path.join(dir, COMMIT_JOURNAL));
+  // A journal that is a symlink (here to a valid-looking journal outside the folder) is never followed.
+  const outside = path.join(path.dirname(dir), `outside-journal-${process.pid}.json`);
+  fs.writeFileSync(outside, JSON.stringify({ replace: { 'x.json': 'from outside' }, remove: [] }));
+  fs.symlinkSync(outside, path.join(dir, COMMIT_JOURNAL));
+  assert.throws(() => settleFolder(dir), /\.gccs-commit\.json: not a commit journal/);
+  assert.notEqual(fs.readFileSync(path.join(dir, 'x.json'), 'utf8'), 'from outside');
+  fs.rmSync(path.join(dir, COMMIT_JOURNAL));
+  fs.rmSync(outside);
   writeFileAtomic(path.join(dir, 'y.json'), 'newer y');
   assert.ok(fs.existsSync(path.join(dir, liveTemp)), "a live writer's temporary file is kept");
 });

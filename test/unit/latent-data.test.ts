@@ -15,7 +15,7 @@ import { DrawnSignal } from '../../src/host/drawnSignal';
 import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from '../../src/host/latentData';
 import { panelData } from '../../src/host/panelData';
 import { JobCancelled, JobUserError } from '../../src/host/trainWorker';
-import { trainingData, withEpoch } from '../../src/host/trainingData';
+import { TrainingInputError, trainingData, withEpoch } from '../../src/host/trainingData';
 import { project, vertex, vertexPlane } from '../../src/core/metrics/projection';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -93,7 +93,12 @@ test('training data: gccs.json of a finished model, checkpoint records of an unf
   assert.throws(() => trainingData(path.join(dir, 'empty-' + Date.now())), /nothing was trained here yet/);
   fs.writeFileSync(path.join(unfinished, 'gccs.json'), '{');
   fs.utimesSync(path.join(unfinished, 'checkpoint', 'state.json'), new Date(0), new Date(0));
-  assert.throws(() => trainingData(unfinished), /gccs\.json: cannot be read/);
+  assert.throws(() => trainingData(unfinished), (e: Error) => e instanceof TrainingInputError && /gccs\.json: not valid JSON/.test(e.message));
+  // gccs.json is checked against its schema: null or a missing field is the panel's one line, not an internal error.
+  fs.writeFileSync(path.join(unfinished, 'gccs.json'), 'null');
+  assert.throws(() => trainingData(unfinished), (e: Error) => e instanceof TrainingInputError && /gccs\.json: /.test(e.message));
+  fs.writeFileSync(path.join(unfinished, 'gccs.json'), JSON.stringify({ epochs: [] }));
+  assert.throws(() => trainingData(unfinished), (e: Error) => e instanceof TrainingInputError && /gccs\.json: missing "engineVersion"/.test(e.message));
 });
 
 test('compare: model folders map to their results files; the robustness panel gets the models table', () => {

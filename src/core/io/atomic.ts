@@ -139,7 +139,8 @@ function readJournal(dir: string): Journal | null {
   const file = path.join(dir, COMMIT_JOURNAL);
   let text: string;
   try {
-    const stat = fs.statSync(file);
+    // lstat: a journal is only ever written by a rename here, so a symlink (maybe to a file outside the folder) is foreign.
+    const stat = fs.lstatSync(file);
     if (!stat.isFile() || stat.size > JOURNAL_MAX_BYTES) throw new UserError(`${file}: not a commit journal (not a regular file of at most ${JOURNAL_MAX_BYTES} bytes)`);
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
