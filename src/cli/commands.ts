@@ -245,10 +245,12 @@ export async function evalCommand({ flags, log }: CommandContext) {
     : 'r_AB: not defined (needs at least 2 classes with 2 or more different latent vectors)');
   const m = evaluation.meanDistanceRatio;
   if (m.pairs) log(`mean-distance ratio ${m.mean.toFixed(3)} (this project's earlier r_AB; 95% CI ${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`);
+  // Full class names, padded to the longest.
+  const width = Math.max(...dataset.classNames.map((name) => name.length));
   log('confusion (rows: true class, columns: predicted):');
-  evaluation.confusion.forEach((row, i) => log(`  ${dataset.classNames[i].padEnd(12).slice(0, 12)} ${row.map((v) => String(v).padStart(5)).join('')}`));
+  evaluation.confusion.forEach((row, i) => log(`  ${dataset.classNames[i].padEnd(width)} ${row.map((v) => String(v).padStart(5)).join('')}`));
   log('latent statistics per class: count, kurtosis, distance of the mean to its vertex');
-  evaluation.latent.forEach((c) => log(`  ${dataset.classNames[c.classIndex].padEnd(12).slice(0, 12)} ${String(c.count).padStart(6)} ${c.kurtosis.toFixed(3).padStart(8)} ${c.distanceToVertex.toFixed(3).padStart(10)}`));
+  evaluation.latent.forEach((c) => log(`  ${dataset.classNames[c.classIndex].padEnd(width)} ${String(c.count).padStart(6)} ${c.kurtosis.toFixed(3).padStart(8)} ${c.distanceToVertex.toFixed(3).padStart(10)}`));
   return { model: modelJson, split: splitName, dataset: dataset.source, classNames: dataset.classNames, ...evaluation };
 }
 

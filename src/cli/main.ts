@@ -64,7 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     let backend: string | undefined;
     if (command.computes) {
       const info = await initBackend((flags.backend as BackendName | undefined) ?? 'auto');
-      log(`backend: ${info.name} (${info.detail})`);
+      // One short line; what the backend is made of (kernels, why not native) with --verbose.
+      log(`backend: ${info.name}${flags.verbose ? ` (${info.detail})` : ''}`);
       backend = info.name;
     }
     const result = await command.run({ flags, backend: backend ?? 'none', log: flags.json ? () => undefined : log });

@@ -135,7 +135,7 @@ async function runAndReport(config: SweepConfig, label: string, out: string | un
             else log(`${event.total} cells${event.finished ? ` (${event.finished} already in ${out})` : ''} on ${event.workers} worker${event.workers === 1 ? '' : 's'}`);
             break;
           case 'workerReady':
-            if (backend === undefined) log(`backend: ${event.backend} (${event.detail})`);
+            if (backend === undefined) log(`backend: ${event.backend}${flags.verbose ? ` (${event.detail})` : ''}`);
             backend = event.backend;
             break;
           case 'progress':

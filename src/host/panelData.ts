@@ -41,12 +41,6 @@ export function panelData(files: string[]): PanelData {
     merged.push({ ...result, cell });
   }
   const summary = summarizeSweep(cells, merged);
-  // Titles say the attack; "attacks[i]" refers to no single configuration after merging.
-  for (const section of summary.sections) {
-    section.title = section.title.replace(/ \(attacks\[\d+\]\)/, '');
-    if (section.chart) section.chart.title = section.title;
-    for (const table of section.tables) table.title = table.title.replace(/ \(attacks\[\d+\]\)/, '');
-  }
   const models = modelsSection(files);
   if (models) summary.sections.unshift(models);
   const title = files.length === 1 ? path.basename(files[0], '.jsonl') : `${files.length} results files`;

@@ -90,6 +90,14 @@ test('train → eval → latent on the built-in dataset, with --json', () => {
   assert.equal(evaluated.code, 0, evaluated.stderr);
   const evaluation = JSON.parse(evaluated.stdout);
   assert.equal(evaluation.count, 200);
+  // Full class names in the tables ("horizontal bar", 14 characters, was cut to 12).
+  const table = gccs('eval', '--model', out);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stderr, /^ {2}horizontal bar +\d/m);
+  assert.match(table.stderr, /^ {2}ring {11}/m);
+  // A short backend line; what it is made of with --verbose.
+  assert.match(table.stderr, /^backend: wasm$/m);
+  assert.match(gccs('eval', '--model', out, '--json', '--verbose').stderr, /^backend: wasm \(WebAssembly .+\)$/m);
   assert.equal(evaluation.confusion.flat().reduce((a: number, b: number) => a + b, 0), 200);
   assert.ok(evaluation.separation.mean > 0);
   const csv = path.join(out, 'latent.csv');

@@ -50,7 +50,8 @@ test('gccs attack: an accuracy-vs-ε table, results and report with --out, --jso
   const run = gccs('attack', '--model', model, '--attack', 'pgd', '--eps', '0:0.1:0.05', '--steps', '3', '--count', '100', '--workers', '1');
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /^backend: wasm/m);
-  assert.match(run.stderr, /^PGD \(attacks\[0\]\) — norm: linf; steps: 3; stepSize: 0, 0\.04167, 0\.08333; randomStart: false; restarts: 1; loss: crossentropy; muT: 70$/m);
+  // Plain labels: the attack's own loss, μ_T only with the latent loss, a step size that follows ε as a range.
+  assert.match(run.stderr, /^PGD — norm: L∞; steps: 3; step size: 0–0\.08333 \(per ε\); random start: false; restarts: 1; attack loss: cross-entropy$/m);
   assert.match(run.stderr, /^ {2}ε {5}mlp$/m);
   assert.match(run.stderr, /^ {2}0\.05 {2}\d+\.\d\d%$/m);
   const out = path.join(dir, 'pgd.jsonl');

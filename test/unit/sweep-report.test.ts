@@ -58,12 +58,14 @@ test('the report: a chart per ε attack, chart.js inline, every table, the param
   assert.equal(html.match(/<canvas /g)?.length, 3, 'FGSM, PGD and SPSA have an ε axis');
   has(/Chart\.js v4/);
   assert.ok(!/<script src=/.test(html), 'self-contained');
-  has(/<caption>SPSA \(attacks\[2\]\), ε = 0\.1<\/caption>/);
+  has(/<caption>SPSA, ε = 0\.1<\/caption>/);
   has(/<th>IT \\ BS<\/th><th>8<\/th><th>16<\/th>/);
   has(/<th>ρ<\/th>/);
   has(/<td>0\.1234<\/td>/);
   has(/<th>changed pixels<\/th>/);
-  has(/stepSize: 0, 0\.025, 0\.05<br>/);
+  has(/step size: 0–0\.05 \(per ε\)<br>/);
+  has(/attack loss: cross-entropy/);
+  assert.ok(!/muT|μ_T/.test(html), 'no μ_T for a cross-entropy attack loss');
   has(/<td>robust<\/td><td>90\.00%<\/td>/);
   const text = formatSummary(summary).join('\n');
   assert.match(text, /^ {2}ε {5}robust {2}plain$/m);
@@ -85,9 +87,9 @@ test('possible gradient masking is flagged: accuracy rising with ε, PGD weaker 
   const { plan, results } = fabricate(config([model]), accuracy);
   const summary = summarizeSweep(plan.cells, results);
   assert.equal(summary.warnings.length, 3);
-  assert.match(summary.warnings[0], /^possible gradient masking on masked: FGSM \(attacks\[0\]\): accuracy rises with ε \(50\.0% at ε = 0\.05 → 60\.0% at ε = 0\.1\)/);
-  assert.match(summary.warnings[1], /^possible gradient masking on masked: at ε = 0\.05, PGD \(attacks\[1\]\) leaves 70\.0% but one step of FGSM \(attacks\[0\]\) only 50\.0%/);
-  assert.match(summary.warnings[2], /^possible gradient masking on masked: at ε = 0\.1, gradient-free SPSA \(attacks\[2\]\) ends 40\.0% below the best white-box attack/);
+  assert.match(summary.warnings[0], /^possible gradient masking on masked: FGSM: accuracy rises with ε \(50\.0% at ε = 0\.05 → 60\.0% at ε = 0\.1\)/);
+  assert.match(summary.warnings[1], /^possible gradient masking on masked: at ε = 0\.05, PGD leaves 70\.0% but one step of FGSM only 50\.0%/);
+  assert.match(summary.warnings[2], /^possible gradient masking on masked: at ε = 0\.1, gradient-free SPSA ends 40\.0% below the best white-box attack/);
   const html = renderReport(summary, { configHash: plan.configHash, sweep: plan.sweep });
   assert.equal(html.match(/class="warning"/g)?.length, 3);
   assert.ok(formatSummary(summary).includes(`warning: ${summary.warnings[1]}`));
@@ -123,4 +125,13 @@ test('the per-sample worst case: exact where every attack at ε recorded its sam
   const older = summarizeSweep(plan.cells, results.map(({ robust: _, ...rest }) => rest));
   assert.ok(!older.sections.some((s) => /^Worst case/.test(s.title)));
   assert.match(renderReport(summary, { configHash: plan.configHash, sweep: plan.sweep }), /<caption>Worst case \(per sample, over every attack at each ε\)<\/caption>/);
+});
+
+test('plain titles and parameters: an attack used twice is numbered, μ_T is listed only with the latent attack loss', () => {
+  const sweep: SweepConfig = { models: [fakeModel('twice')], attacks: [{ name: 'pgd', eps: [0, 0.1] }, { name: 'pgd', eps: [0.1], params: { loss: 'latent', muT: 50 } }], count: 300 };
+  const { plan, results } = fabricate(sweep, () => 0.5);
+  const sections = summarizeSweep(plan.cells, results).sections.filter((s) => s.title.startsWith('PGD'));
+  assert.deepEqual(sections.map((s) => s.title), ['PGD #1', 'PGD #2']);
+  assert.ok(sections[0].parameters.includes('attack loss: cross-entropy') && !sections[0].parameters.some((p) => p.startsWith('μ_T')), sections[0].parameters.join('; '));
+  assert.ok(sections[1].parameters.includes('attack loss: latent') && sections[1].parameters.includes('μ_T of the attack loss: 50'), sections[1].parameters.join('; '));
 });

@@ -72,8 +72,9 @@ export function summarizeSweep(cells: SweepCell[], results: CellResult[]): Sweep
     }),
   };
   const entries = unique(cells.map((cell) => cell.entry)).sort((a, b) => a - b);
-  const sections = entries.map((entry) => section(cells.filter((cell) => cell.entry === entry), paths, label, resultOf));
-  const outcomes = paths.map((model) => modelOutcomes(cellsOf(model), resultOf));
+  const titleOf = entryTitles(cells, entries);
+  const sections = entries.map((entry) => section(cells.filter((cell) => cell.entry === entry), titleOf(entry), paths, label, resultOf));
+  const outcomes = paths.map((model) => modelOutcomes(cellsOf(model), titleOf, resultOf));
   const worst = worstCaseSection(paths, label, outcomes);
   return {
     finished: cells.filter(resultOf).length,
@@ -85,12 +86,8 @@ export function summarizeSweep(cells: SweepCell[], results: CellResult[]): Sweep
   };
 }
 
-function section(cells: SweepCell[], models: string[], label: (model: string) => string, resultOf: (cell: SweepCell) => CellResult | undefined): SummarySection {
-  const { attack, entry } = cells[0];
-  const parameters = Object.keys(cells[0].params)
-    .filter((key) => !(GRID_KEYS as readonly string[]).includes(key))
-    .map((key) => `${key}: ${unique(cells.map((cell) => show(cell.params[key as keyof typeof cell.params]))).join(', ')}`);
-  const title = entryLabel(attack, entry);
+function section(cells: SweepCell[], title: string, models: string[], label: (model: string) => string, resultOf: (cell: SweepCell) => CellResult | undefined): SummarySection {
+  const parameters = parameterLines(cells);
   const accuracy = (cell: SweepCell | undefined) => percent(cell && resultOf(cell)?.accuracy);
 
   if (cells[0].eps === null) {
@@ -133,7 +130,48 @@ function section(cells: SweepCell[], models: string[], label: (model: string) =>
   return { title, parameters, chart: { title, series }, tables };
 }
 
-const entryLabel = (attack: string, entry: number) => `${displayName(attack)} (attacks[${entry}])`;
+/** Each attack entry's title: the attack's name ("PGD"), numbered ("PGD #2") only where the sweep has it more than once. */
+function entryTitles(cells: SweepCell[], entries: number[]): (entry: number) => string {
+  const attackOf = (entry: number) => cells.find((cell) => cell.entry === entry)!.attack;
+  return (entry) => {
+    const same = entries.filter((e) => attackOf(e) === attackOf(entry));
+    return `${displayName(attackOf(entry))}${same.length > 1 ? ` #${same.indexOf(entry) + 1}` : ''}`;
+  };
+}
+
+/** Plain names of the attack parameters a report lists (the rest keep their configuration key). */
+const PARAMETER_LABELS: Record<string, string> = {
+  loss: 'attack loss',
+  muT: 'μ_T of the attack loss',
+  stepSize: 'step size',
+  randomStart: 'random start',
+  maxIterations: 'max iterations',
+  earlyStop: 'early stop',
+  targetCount: 'target classes',
+  learningRate: 'learning rate',
+  pInit: 'initial square fraction',
+};
+const PLAIN_VALUES: Record<string, string> = { crossentropy: 'cross-entropy', linf: 'L∞', l2: 'L2' };
+
+/**
+ * An attack entry's parameters as plain lines ("attack loss: cross-entropy", "step size: 0–0.05
+ * (per ε)"): μ_T only where the attack's loss is the latent one (the only loss that uses it).
+ */
+function parameterLines(cells: SweepCell[]): string[] {
+  const params = cells.map((cell) => cell.params as Record<string, unknown>);
+  return Object.keys(params[0])
+    .filter((key) => !(GRID_KEYS as readonly string[]).includes(key))
+    .filter((key) => key !== 'muT' || params.some((p) => p.loss === 'latent'))
+    .map((key) => {
+      const values = unique(params.map((p) => p[key]));
+      const numbers = values.filter((v): v is number => typeof v === 'number');
+      const text =
+        numbers.length > 1 && numbers.length === values.length
+          ? `${show(Math.min(...numbers))}–${show(Math.max(...numbers))} (per ε)`
+          : values.map((v) => PLAIN_VALUES[String(v)] ?? show(v)).join(', ');
+      return `${PARAMETER_LABELS[key] ?? key}: ${text}`;
+    });
+}
 
 /** One model's ε results: a series per attack entry, and the per-sample worst case where it is known. */
 interface ModelOutcomes {
@@ -142,7 +180,7 @@ interface ModelOutcomes {
   worst: { eps: number; accuracy: number; attacks: number }[];
 }
 
-function modelOutcomes(cells: SweepCell[], resultOf: (cell: SweepCell) => CellResult | undefined): ModelOutcomes {
+function modelOutcomes(cells: SweepCell[], titleOf: (entry: number) => string, resultOf: (cell: SweepCell) => CellResult | undefined): ModelOutcomes {
   const done = cells.flatMap((cell) => {
     const result = resultOf(cell);
     if (!result || cell.eps === null) return [];
@@ -153,7 +191,7 @@ function modelOutcomes(cells: SweepCell[], resultOf: (cell: SweepCell) => CellRe
     const mine = done.filter((d) => d.cell.entry === entry);
     // SPSA's IT × BS grid: at each ε, its strongest point.
     const points = sorted(mine.map((d) => d.eps)).map((eps) => mine.filter((d) => d.eps === eps).reduce((a, b) => (b.accuracy < a.accuracy ? b : a)));
-    return { name: mine[0].cell.attack, label: entryLabel(mine[0].cell.attack, entry), points: points.map(({ eps, accuracy, robust }) => ({ eps, accuracy, ...(robust && { robust }) })) };
+    return { name: mine[0].cell.attack, label: titleOf(entry), points: points.map(({ eps, accuracy, robust }) => ({ eps, accuracy, ...(robust && { robust }) })) };
   });
   const worst = sorted(done.map((d) => d.eps)).flatMap((eps) => {
     const atEps = cells.filter((cell) => cell.eps === eps);
