@@ -135,7 +135,9 @@ export function loadOnnxModel(file: string): LoadedOnnx {
   }
   const sidecar = readSidecar(file);
   const dims = graph.input.dims;
-  const layout = sidecar?.layout ?? (dims.length === 4 && (dims[1] === 1 || dims[1] === 3) ? 'NCHW' : 'NHWC');
+  // Without a sidecar: NCHW (PyTorch's), unless the last dim looks like channels and the second does not.
+  const looksNHWC = dims.length === 4 && [1, 3].includes(dims[3]) && ![1, 3].includes(dims[1]);
+  const layout = sidecar?.layout ?? (looksNHWC ? 'NHWC' : 'NCHW');
   const preprocessing: Preprocessing = sidecar ?? { layout, range: [0, 1], mean: [0], std: [1] };
   if (dims.length !== 4) throw new UserError(`${file}: the graph input ${quote(graph.input.name)} has ${dims.length} dimensions; an image classifier takes 4 (N, C, H, W or N, H, W, C)`);
   const [height, width, channels] = layout === 'NCHW' ? [dims[2], dims[3], dims[1]] : [dims[1], dims[2], dims[3]];
@@ -144,8 +146,8 @@ export function loadOnnxModel(file: string): LoadedOnnx {
   if (preprocessing.std.length !== 1 && preprocessing.std.length !== channels) throw new UserError(`${file}${ONNX_SIDECAR_SUFFIX}: std has ${preprocessing.std.length} values for ${channels} channels`);
   const constants = new Map([...graph.initializers].map(([name, t]) => [name, tf.tensor(t.data, t.dims, t.dtype)]));
   try {
-    // One image through the graph: it checks every node and gives the number of classes.
-    const probe = tf.tidy(() => runGraph(graph, constants, preprocess(tf.zeros([1, height, width, channels]), preprocessing)));
+    // One batch (of the declared size, else 1) through the graph: it checks every node and gives the number of classes.
+    const probe = tf.tidy(() => runGraph(graph, constants, preprocess(tf.zeros([dims[0] > 0 ? dims[0] : 1, height, width, channels]), preprocessing)));
     const outputShape = probe.shape;
     probe.dispose();
     if (outputShape.length !== 2) throw new UserError(`${file}: the graph output has shape ${quote(outputShape)}; a classifier's is (batch, classes)`);

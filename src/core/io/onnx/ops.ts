@@ -66,13 +66,36 @@ function check2d(x: tf.Tensor, op: string): void {
   if (x.rank !== 4) throw new OpError(`${op} takes 4-D NCHW input here, got rank ${x.rank}`);
 }
 
+/**
+ * A dilated ONNX filter [M, C, kh, kw] as the undilated one with zeros between its taps: TensorFlow.js
+ * has no gradient for dilated depthwise convolutions, nor for dilations with strides.
+ */
+function dilateFilter(w: tf.Tensor, dilations: number[]): tf.Tensor {
+  let filter = w;
+  dilations.forEach((d, i) => {
+    if (d === 1) return;
+    const axisIndex = 2 + i;
+    const size = filter.shape[axisIndex];
+    const paddings = [...filter.shape, 1].map((_, j): [number, number] => (j === axisIndex + 1 ? [0, d - 1] : [0, 0]));
+    const spread = tf.pad(tf.expandDims(filter, axisIndex + 1), paddings);
+    const shape = [...filter.shape];
+    shape[axisIndex] = size * d;
+    const begin = shape.map(() => 0);
+    const end = [...shape];
+    end[axisIndex] = (size - 1) * d + 1;
+    filter = tf.slice(tf.reshape(spread, shape), begin, end);
+  });
+  return filter;
+}
+
 const conv: Op = (inputs, context) => {
   const x = required(inputs, 0);
-  const w = required(inputs, 1);
+  const dilationsOfNode = spatial(context, 'dilations', 1);
+  const w = dilateFilter(required(inputs, 1), dilationsOfNode);
   check2d(x, 'Conv');
   const [outChannels, groupChannels, kh, kw] = w.shape as number[];
   const strides = spatial(context, 'strides', 1);
-  const dilations = spatial(context, 'dilations', 1);
+  const dilations = [1, 1];
   const groups = attr(context, 'group', 1);
   const padding = windowPadding(context, x.shape.slice(2), [kh, kw], strides, dilations);
   const input = tf.pad(toNHWC(x), [[0, 0], ...padding, [0, 0]]);
@@ -218,6 +241,34 @@ const gather: Op = (inputs, context) => {
   return tf.gather(x, fixed, a);
 };
 
+/** Slice (opset 10 on): starts, ends, axes, steps as inputs; steps 1 or −1 (PyTorch reverses pad lists). */
+const slice: Op = (inputs) => {
+  let x = required(inputs, 0);
+  const starts = values(required(inputs, 1));
+  const ends = values(required(inputs, 2));
+  const axes = inputs[3] ? values(inputs[3]).map((a) => axis(a, x.rank)) : starts.map((_, i) => i);
+  const steps = inputs[4] ? values(inputs[4]) : starts.map(() => 1);
+  if (steps.some((s) => s !== 1 && s !== -1)) throw new OpError('Slice with steps other than 1 and -1 is not supported');
+  const begin = x.shape.map(() => 0);
+  const size = [...x.shape];
+  axes.forEach((a, i) => {
+    const dim = x.shape[a];
+    const at = (v: number) => (v < 0 ? v + dim : v);
+    if (steps[i] === 1) {
+      begin[a] = Math.min(Math.max(at(starts[i]), 0), dim);
+      size[a] = Math.max(0, Math.min(Math.max(at(ends[i]), 0), dim) - begin[a]);
+    } else {
+      // Backwards from start down to end (exclusive): a forward slice of the reversed axis.
+      const start = Math.min(Math.max(at(starts[i]), 0), dim - 1);
+      const end = Math.min(Math.max(ends[i] < -dim ? -1 : at(ends[i]), -1), dim - 1);
+      x = tf.reverse(x, a);
+      begin[a] = dim - 1 - start;
+      size[a] = Math.max(0, start - end);
+    }
+  });
+  return tf.slice(x, begin, size);
+};
+
 const cast: Op = (inputs, context) => {
   const to = attr(context, 'to', 1);
   return tf.cast(required(inputs, 0), to === 1 || to === 11 ? 'float32' : 'int32');
@@ -231,6 +282,13 @@ const constant: Op = (_, context) => {
     if (v !== undefined) return tf.tensor(v as number | number[], undefined, dtype);
   }
   throw new OpError('Constant without a value attribute this reader takes');
+};
+
+/** ConstantOfShape: what PyTorch's F.pad exports to build its pads list. */
+const constantOfShape: Op = (inputs, context) => {
+  const value = context.node.attributes.get('value');
+  const tensor = value && typeof value === 'object' && 'dims' in value ? value : { data: [0], dtype: 'float32' as const };
+  return tf.fill(values(required(inputs, 0)), tensor.data[0], tensor.dtype);
 };
 
 const identity: Op = (inputs) => required(inputs, 0);
@@ -249,6 +307,7 @@ export const OPS: Record<string, Op> = {
   },
   Concat: concat,
   Constant: constant,
+  ConstantOfShape: constantOfShape,
   Conv: conv,
   Div: binary(tf.div),
   Dropout: identity,
@@ -266,6 +325,7 @@ export const OPS: Record<string, Op> = {
   Reshape: reshape,
   Shape: unary((x) => tf.tensor1d(x.shape, 'int32')),
   Sigmoid: unary(tf.sigmoid),
+  Slice: slice,
   Softmax: softmax,
   Squeeze: squeeze,
   Sub: binary(tf.sub),

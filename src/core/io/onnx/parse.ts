@@ -139,29 +139,33 @@ function readTensor(tensor: TensorMessage, label: string, file: string, folderRe
     throw new UserError(`${file}: ${label} claims ${count.toLocaleString('en')} elements (${formatBytes(claimed)}), beyond the ${formatBytes(ONNX_LIMITS.tensorBytes)} of tensor data allowed (ONNX_LIMITS.tensorBytes, README › Limits)`);
   }
   budget.bytes += claimed;
-  const data = type.dtype === 'float32' ? new Float32Array(count) : new Int32Array(count);
   const mismatch = (found: number, unit: string) => new UserError(`${file}: ${label} has dims ${quote(dims)} (${count} elements) but ${found} ${unit} of data`);
+  // The data present is checked against the claim before the typed array of that size is made.
+  const allocate = () => (type.dtype === 'float32' ? new Float32Array(count) : new Int32Array(count));
+  let data: Float32Array | Int32Array;
   if (tensor.data_location === 1) {
     if (!folderReal) throw new UserError(`${file}: ${label} keeps its data in an external file, which only initializers may`);
-    decodeRaw(readExternal(tensor, label, file, folderReal, claimed, budget.files), tensor.data_type!, data);
+    const raw = readExternal(tensor, label, file, folderReal, claimed, budget.files);
+    data = allocate();
+    decodeRaw(raw, tensor.data_type!, data);
   } else if (tensor.raw_data && tensor.raw_data.length) {
     if (tensor.raw_data.length !== claimed) throw mismatch(tensor.raw_data.length, 'bytes');
+    data = allocate();
     decodeRaw(tensor.raw_data, tensor.data_type!, data);
   } else {
     const values = type.name === 'float32' ? tensor.float_data : type.name === 'float64' ? tensor.double_data : type.name === 'int32' ? tensor.int32_data : tensor.int64_data.map(int64);
     if (values.length !== count) throw mismatch(values.length, 'values');
+    data = allocate();
     for (let i = 0; i < count; i++) data[i] = checkedValue(values[i] as number, type.dtype, label, file);
   }
   return { dims, dtype: type.dtype, data };
 }
 
 function checkedValue(value: number, dtype: 'float32' | 'int32', label: string, file: string): number {
-  if (dtype === 'int32' && !(Math.abs(value) <= 2 ** 31 - 1)) {
-    // int64 shape constants beyond int32 are PyTorch's "to the end" markers in Slice; clamp those.
-    return value > 0 ? 2 ** 31 - 1 : -(2 ** 31 - 1);
-  }
-  if (Number.isNaN(value) && dtype === 'int32') throw new UserError(`${file}: ${label} holds an integer beyond 2^53`);
-  return value;
+  if (dtype !== 'int32') return value;
+  if (Number.isNaN(value)) throw new UserError(`${file}: ${label} holds an integer beyond 2^53`);
+  // int64 shape constants beyond int32 are PyTorch's "to the end" markers in Slice; clamp those.
+  return Math.max(-(2 ** 31 - 1), Math.min(2 ** 31 - 1, value));
 }
 
 function decodeRaw(raw: Uint8Array, dataType: number, target: Float32Array | Int32Array): void {
