@@ -151,7 +151,7 @@ export async function runKillHarness({ kills, seed, log = () => undefined }: Har
   };
 
   // Training: 4 epochs of a small MLP, over an older model (another seed) half of the time.
-  const trainArgs = (out: string, runSeed: number, epochs: number) => ['train', '--dataset', 'synthetic', '--synthetic-train', '400', '--synthetic-test', '100', '--model', 'mlp', '--batch-size', '50', '--backend', 'wasm', '--seed', String(runSeed), '--epochs', String(epochs), '--out', out];
+  const trainArgs = (out: string, runSeed: number, epochs: number) => ['train', '--dataset', 'synthetic', '--synthetic-train', '400', '--synthetic-test', '100', '--model', 'mlp', '--batch-size', '50', '--backend', 'wasm', '--seed', String(runSeed), '--epochs', String(epochs), '--out', out, '--keep-checkpoint'];
   const old = path.join(work, 'old');
   gccsSync(trainArgs(old, 7, 1));
   const oldModel = modelState(old);

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { AttackName, attackBatch } from '../core/attacks';
@@ -17,6 +18,7 @@ import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAU
 import { DEFENCE_KINDS, DefenceKind } from '../core/loss/defences';
 import { ADVERSARIAL_METHODS, AdversarialMethod } from '../core/train/adversarial';
 import { TrainConfig, train } from '../core/train/trainer';
+import { checkpointDir } from '../core/train/checkpoint';
 import { FlagSpecs, ParsedFlags } from './args';
 import { checkOutputs, modelInputs } from './outputPaths';
 import { ProgressBar } from './progress';
@@ -62,6 +64,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   epochs: { type: 'integer', description: 'epochs', default: String(TRAIN_DEFAULTS.epochs) },
   out: { type: 'string', description: 'output folder for the model (model.json, weights, gccs.json, checkpoint/)', default: 'models/<dataset>-<loss>' },
   resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
+  'keep-checkpoint': { type: 'boolean', description: 'keep --out/checkpoint/ after a successful training, to --resume it with more epochs later (by default it is removed: the model does not need it, and it takes about twice the model\'s size)' },
   'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: String(TRAIN_DEFAULTS.augmentShift) },
   workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: '1' },
   defence: { type: 'string', choices: DEFENCE_KINDS, description: 'add a defence penalty to the loss: jr (Jacobian), igr (input gradient), clr (cross-Lipschitz); exact second-order gradients', default: 'none' },
@@ -191,6 +194,10 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
     }
   });
   log(`test accuracy ${(100 * result.testAccuracy).toFixed(2)}% — model written to ${result.outDir} (${result.meta.trainingSeconds.toFixed(1)} s of training)`);
+  // The final model is committed (model.json, weights, gccs.json): the checkpoint only serves a later --resume.
+  const checkpoint = checkpointDir(result.outDir);
+  if (flags['keep-checkpoint']) log(`kept ${checkpoint} (--keep-checkpoint): train again with --resume and more --epochs to continue`);
+  else fs.rmSync(checkpoint, { recursive: true, force: true });
   return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
 }
 

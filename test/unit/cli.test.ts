@@ -86,6 +86,12 @@ test('train → eval → latent on the built-in dataset, with --json', () => {
   const result = JSON.parse(trained.stdout);
   assert.equal(result.backend, 'wasm');
   assert.equal(result.meta.epochs.length, 2);
+  assert.ok(!fs.existsSync(path.join(out, 'checkpoint')), 'checkpoint/ is removed after a successful training');
+  const kept = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-cli-kept-'));
+  const keeping = gccs('train', '--dataset', 'synthetic', '--synthetic-train', '100', '--synthetic-test', '50', '--model', 'mlp', '--epochs', '1', '--out', kept, '--keep-checkpoint');
+  assert.equal(keeping.code, 0, keeping.stderr);
+  assert.ok(fs.existsSync(path.join(kept, 'checkpoint', 'state.json')), '--keep-checkpoint keeps it');
+  assert.match(keeping.stderr, /^kept .*checkpoint \(--keep-checkpoint\): train again with --resume/m);
   const evaluated = gccs('eval', '--model', out, '--json');
   assert.equal(evaluated.code, 0, evaluated.stderr);
   const evaluation = JSON.parse(evaluated.stdout);
