@@ -120,6 +120,8 @@ const checkLatentRequest = object({
   eps: finite(0, 1),
 });
 export type LatentRequest = Checked<typeof checkLatentRequest>;
+/** The latent panel's first request: the one home of its defaults (host and webview). */
+export const LATENT_DEFAULTS: LatentRequest = { count: 500, attack: 'none', eps: 0.1 };
 
 export interface LatentView {
   projection: 'vertices' | 'simplex' | 'pca';

@@ -10,6 +10,7 @@ import { Chart, Legend, LinearScale, PointElement, ScatterController, Title, Too
 import type { ChartDataset, Plugin } from 'chart.js';
 import { Projection, principalPlane, project, simplexLayout, vertex, vertexPlane, vertexScale } from '../src/core/metrics/projection';
 import { WEBVIEW_LIMITS } from '../src/core/limits';
+import { LATENT_DEFAULTS } from '../src/protocol';
 import type { HostToLatent, LatentData, LatentRequest, LatentState, LatentToHost, LatentView } from '../src/protocol';
 import { DrawnSample, csvButton, exportTools, latentCsv, pngButton, slug } from './export';
 import { background, button, chartColours, element, onThemeChange, seriesColour, vscodeApi, withAlpha } from './ui';
@@ -19,7 +20,7 @@ Chart.register(ScatterController, PointElement, LinearScale, Legend, Tooltip, Ti
 const vscode = vscodeApi<LatentState, LatentToHost>();
 const app = document.getElementById('app') as HTMLElement;
 const saved = vscode.getState();
-let state: LatentState = { request: saved?.request ?? { count: 500, attack: 'none', eps: 0.1 }, view: saved?.view ?? { projection: 'vertices', classes: [] }, modelDir: saved?.modelDir, data: saved?.data };
+let state: LatentState = { request: saved?.request ?? LATENT_DEFAULTS, view: saved?.view ?? { projection: 'vertices', classes: [] }, modelDir: saved?.modelDir, data: saved?.data };
 let chart: Chart | undefined;
 let status: { message: string; busy: boolean; isError: boolean } | undefined;
 
@@ -244,7 +245,9 @@ window.addEventListener('message', (event: MessageEvent<HostToLatent>) => {
   const message = event.data;
   if (message?.type === 'latent') {
     status = undefined;
-    state = { ...state, modelDir: message.data.modelDir, data: message.data };
+    // The sample count shown is what was drawn: a split smaller than the request gives fewer.
+    const count = Math.max(1, Math.min(state.request.count, message.data.samples.length));
+    state = { ...state, request: { ...state.request, count }, modelDir: message.data.modelDir, data: message.data };
     save();
   } else if (message?.type === 'status') {
     status = message;

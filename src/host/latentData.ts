@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { modelFolderOf } from '../core/io/modelLocation';
 import type { LatentData, LatentRequest } from '../protocol';
 
-export const LATENT_DEFAULTS: LatentRequest = { count: 500, attack: 'none', eps: 0.1 };
+export { LATENT_DEFAULTS } from '../protocol';
 
 /** A file or folder that is not a model; the message names it and the problem. */
 export class LatentInputError extends Error {

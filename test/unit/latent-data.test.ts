@@ -24,7 +24,8 @@ const modelDir = path.join(dir, 'tiny');
 const trainFlags = ['--dataset', 'synthetic', '--synthetic-train', '300', '--synthetic-test', '120', '--model', 'mlp', '--epochs', '2', '--batch-size', '100', '--backend', 'cpu'];
 
 test('a tiny model trained through the CLI', () => {
-  const run = spawnSync(process.execPath, [CLI, 'train', ...trainFlags, '--out', modelDir, '--json'], { encoding: 'utf8' });
+  // The tests below read its checkpoint (as the panel does during a training): keep it.
+  const run = spawnSync(process.execPath, [CLI, 'train', ...trainFlags, '--out', modelDir, '--keep-checkpoint', '--json'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.ok(fs.existsSync(path.join(modelDir, 'checkpoint', 'model.json')));
 });
