@@ -1,8 +1,10 @@
-"""PyTorch reference for `npm run bench`: times the project's reference CNN and MLP (same layers,
-batch sizes and protocol as scripts/bench.ts) for cross-entropy training, inference and PGD-5,
-with 1 and 2 threads, and prints one JSON object. Run with a Python that can import torch."""
+"""PyTorch reference for `npm run bench`: times the project's reference CNN and MLP (same layers and
+batch sizes as scripts/bench.ts) for cross-entropy training, inference and PGD-5 on ONE thread
+(torch.set_num_threads(1)). It stays alive and answers one JSON line per request on stdin, so the
+bench can alternate its own rounds with PyTorch's: first it prints {"torch", "python", "threads"},
+then for each request {"model", "workload", "warmup", "steps"} one {"imagesPerSecond"} (warm-up
+calls run only on a workload's first request). Run with a Python that can import torch."""
 import json
-import statistics
 import sys
 import time
 
@@ -29,20 +31,8 @@ def mlp():
     )
 
 
-def rate(images_per_call, call, warmup, steps, repeats):
-    """Median images/s over `repeats` timings of `steps` calls, after `warmup` calls."""
-    for _ in range(warmup):
-        call()
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(steps):
-            call()
-        rates.append(images_per_call * steps / (time.perf_counter() - started))
-    return statistics.median(rates)
-
-
-def measure(build, protocol):
+def workloads(build):
+    """The timed calls of one network and the images each call handles."""
     torch.manual_seed(0)
     model = build()
     x = torch.rand(TRAIN_BATCH, 1, 28, 28)
@@ -75,21 +65,28 @@ def measure(build, protocol):
             adv = torch.min(torch.max(adv.detach() + step * grad.sign(), xa - eps), xa + eps).clamp(0, 1)
         return adv
 
-    return {
-        'trainCrossEntropy': rate(TRAIN_BATCH, train_step, *protocol),
-        'inference': rate(TRAIN_BATCH, inference, *protocol),
-        'pgd5': rate(ATTACK_BATCH, pgd5, *protocol),
-    }
+    return {'trainCrossEntropy': (TRAIN_BATCH, train_step), 'inference': (TRAIN_BATCH, inference), 'pgd5': (ATTACK_BATCH, pgd5)}
 
 
 def main():
-    warmup, steps, repeats = (int(v) for v in sys.argv[1:4]) if len(sys.argv) >= 4 else (3, 5, 5)
-    protocol = (warmup, steps, repeats)
-    result = {'torch': torch.__version__, 'python': sys.version.split()[0], 'imagesPerSecond': {}}
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        result['imagesPerSecond'][f'threads{threads}'] = {'cnn': measure(cnn, protocol), 'mlp': measure(mlp, protocol)}
-    print(json.dumps(result))
+    torch.set_num_threads(1)
+    print(json.dumps({'torch': torch.__version__, 'python': sys.version.split()[0], 'threads': torch.get_num_threads()}), flush=True)
+    models = {}
+    warmed = set()
+    for line in sys.stdin:
+        request = json.loads(line)
+        name, workload = request['model'], request['workload']
+        if name not in models:
+            models[name] = workloads({'cnn': cnn, 'mlp': mlp}[name])
+        images, call = models[name][workload]
+        if (name, workload) not in warmed:
+            for _ in range(request['warmup']):
+                call()
+            warmed.add((name, workload))
+        started = time.perf_counter()
+        for _ in range(request['steps']):
+            call()
+        print(json.dumps({'imagesPerSecond': images * request['steps'] / (time.perf_counter() - started)}), flush=True)
 
 
 if __name__ == '__main__':

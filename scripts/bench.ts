@@ -1,13 +1,18 @@
 /**
- * `npm run bench`: throughput of the engine on this machine, printed as one JSON object on stdout
- * (progress on stderr). Images/s are medians of several timed repeats after warm-up steps. With a
- * Python that imports torch, bench/torch_reference.py times the same networks and the targets of
- * issue 5 are printed as ratios. `--quick` runs every part for a step or two (for the unit test).
+ * `npm run bench`: throughput of the engine on this machine, printed as a table on stdout (progress
+ * on stderr) and, with `--json <file>`, as one JSON object in that file. With a Python that imports
+ * torch, bench/torch_reference.py (one thread) stays alive beside the bench and each workload's
+ * rounds alternate wasm, PyTorch, wasm, PyTorch… so that drift of the machine's load affects both
+ * sides alike; figures are medians (with min and max) over the rounds, ratios median/median. The
+ * machine (CPU model, SIMD features, load average at start and end) is reported with them.
+ * `--quick` runs every part for a step or two (for the unit test).
  */
-import { execFileSync, fork } from 'node:child_process';
+import { ChildProcessWithoutNullStreams, execFileSync, fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../src/core/tf';
 import { parseFlags } from '../src/cli/args';
 import { attackBatch } from '../src/core/attacks';
@@ -22,6 +27,7 @@ import { TRAIN_DEFAULTS } from '../src/core/train/defaults';
 import { Optimizer } from '../src/core/train/optimizer';
 import { TrainConfig, train, trainStep } from '../src/core/train/trainer';
 import { hostEventLoopFigures } from './benchHostLag';
+import { RoundSummary, loadWarning, median, parseCpuInfo, ratio, round, summarize } from './benchStats';
 
 const TRAIN_BATCH = 200;
 const ATTACK_BATCH = 100;
@@ -34,22 +40,18 @@ const FLAGS = {
   data: { type: 'string', description: 'MNIST IDX folder for the training-process measurement', default: MNIST_SAMPLE },
   python: { type: 'string', description: 'Python with torch for the reference', default: '/usr/bin/python3, else python3' },
   'no-torch': { type: 'boolean', description: 'skip the PyTorch reference' },
+  rounds: { type: 'string', description: 'alternating wasm/PyTorch rounds per workload (default 3, --quick 1)' },
+  json: { type: 'string', description: 'also write the figures as one JSON object to this file' },
   probe: { type: 'string', description: '(internal) run one training process with this JSON configuration' },
 } as const;
 
-/** Warm-up calls, calls per timed repeat, repeats. */
+/** Warm-up calls (once per workload), calls per timed round or repeat, rounds or repeats. */
 interface Protocol {
   warmup: number;
   steps: number;
   repeats: number;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const round = (value: number, digits = 3) => Number(value.toPrecision(digits));
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 /** Milliseconds of CPU time of a process from /proc (Linux), or null where there is none. */
@@ -100,11 +102,6 @@ async function measure(imagesPerCall: number, call: () => unknown, { warmup, ste
   return { imagesPerSecond: round(median(rates), 4), cpuMsPerImage: cpu.length ? round(median(cpu), 3) : null };
 }
 
-/** Median images/s of `call` over the protocol's repeats. */
-async function imagesPerSecond(imagesPerCall: number, call: () => unknown, protocol: Protocol): Promise<number> {
-  return (await measure(imagesPerCall, call, protocol)).imagesPerSecond;
-}
-
 /** Seeded random MNIST-shaped examples with balanced labels. */
 function randomExamples(count: number, seed: number): Examples {
   const random = new Random(seed);
@@ -120,31 +117,100 @@ async function freshModel(architecture: 'cnn' | 'mlp') {
   return { model, variables, optimizer: new Optimizer(TRAIN_DEFAULTS.optimizer, variables) };
 }
 
-/** Training (both losses), inference and PGD-5 images/s of one architecture in this process. */
-async function modelFigures(architecture: 'cnn' | 'mlp', examples: Examples, protocol: Protocol) {
-  const indices = firstIndices(TRAIN_BATCH);
-  const noShift = { maxShift: 0, random: new Random(0) };
-  const training: Record<string, number> = {};
-  for (const kind of ['crossentropy', 'gccs'] as const) {
-    const { model, variables, optimizer } = await freshModel(architecture);
-    const loss = lossConfig(kind);
-    training[kind] = await imagesPerSecond(TRAIN_BATCH, () => trainStep(model, variables, optimizer, loss, examples, indices, noShift, 1e-3, 0), protocol);
-    optimizer.dispose();
-    model.dispose();
+/** PyTorch on one thread in a child process that answers one timed round per request. */
+class TorchChild {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+    readonly about: { torch: string; python: string; threads: number },
+  ) {}
+
+  static async start(python: string): Promise<TorchChild> {
+    const child = spawn(python, [path.resolve(__dirname, '../bench/torch_reference.py')]);
+    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done) throw new Error(`${python} bench/torch_reference.py exited before it started`);
+    return new TorchChild(child, lines, JSON.parse(first.value));
   }
-  const { model, optimizer } = await freshModel(architecture);
-  optimizer.dispose();
+
+  /** Images/s of one round of `steps` calls (warm-up calls run on a workload's first round only). */
+  async round(model: Architecture, workload: TorchWorkload, protocol: Protocol): Promise<number> {
+    this.child.stdin.write(`${JSON.stringify({ model, workload, warmup: protocol.warmup, steps: protocol.steps })}\n`);
+    const line = await this.lines.next();
+    if (line.done) throw new Error('bench/torch_reference.py exited during a round');
+    return (JSON.parse(line.value) as { imagesPerSecond: number }).imagesPerSecond;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+type Architecture = 'cnn' | 'mlp';
+const TORCH_WORKLOADS = ['trainCrossEntropy', 'inference', 'pgd5'] as const;
+type TorchWorkload = (typeof TORCH_WORKLOADS)[number];
+type Workload = TorchWorkload | 'trainGccs';
+
+/** Images per call and the call of one workload on a fresh model, and what to dispose after. */
+async function wasmWorkload(architecture: Architecture, workload: Workload, examples: Examples) {
+  const { model, variables, optimizer } = await freshModel(architecture);
+  const noShift = { maxShift: 0, random: new Random(0) };
+  const indices = firstIndices(TRAIN_BATCH);
   const x = tf.tensor4d(Float32Array.from(examples.pixels.subarray(0, TRAIN_BATCH * 784), (p) => p / 255), [TRAIN_BATCH, ...IMAGE_SHAPE]);
-  const inference = await imagesPerSecond(TRAIN_BATCH, () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()), protocol);
   const xAttack = tf.slice(x, 0, ATTACK_BATCH) as tf.Tensor4D;
   const labels = examples.labels.subarray(0, ATTACK_BATCH);
-  const pgd5 = await imagesPerSecond(ATTACK_BATCH, async () => (await attackBatch(model, 'pgd', xAttack, labels, { eps: 0.1, steps: 5 }, 0)).adversarial.dispose(), protocol);
-  tf.dispose([x, xAttack]);
-  model.dispose();
-  const imagesPerSecondFigures = { trainCrossEntropy: training.crossentropy, trainGccs: training.gccs, inference, pgd5 };
-  log(`${architecture}: ${JSON.stringify(imagesPerSecondFigures)}`);
+  const dispose = () => {
+    tf.dispose([x, xAttack]);
+    optimizer.dispose();
+    model.dispose();
+  };
+  const calls: Record<Workload, [number, () => unknown]> = {
+    trainCrossEntropy: [TRAIN_BATCH, () => trainStep(model, variables, optimizer, lossConfig('crossentropy'), examples, indices, noShift, 1e-3, 0)],
+    trainGccs: [TRAIN_BATCH, () => trainStep(model, variables, optimizer, lossConfig('gccs'), examples, indices, noShift, 1e-3, 0)],
+    inference: [TRAIN_BATCH, () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync())],
+    pgd5: [ATTACK_BATCH, async () => (await attackBatch(model, 'pgd', xAttack, labels, { eps: 0.1, steps: 5 }, 0)).adversarial.dispose()],
+  };
+  const [images, call] = calls[workload];
+  return { images, call, dispose };
+}
+
+interface WorkloadFigures {
+  wasm: RoundSummary;
+  pytorch?: RoundSummary;
+  /** wasm median / PyTorch median. */
+  ratio: number | null;
+}
+
+/**
+ * Each workload of one architecture: warm-up, then `protocol.repeats` rounds of `protocol.steps`
+ * calls, alternating a wasm round and a PyTorch round (where PyTorch has the workload).
+ */
+async function modelFigures(architecture: Architecture, examples: Examples, protocol: Protocol, torch: TorchChild | null) {
+  const figures = {} as Record<Workload, WorkloadFigures>;
+  for (const workload of ['trainCrossEntropy', 'trainGccs', 'inference', 'pgd5'] as const) {
+    const { images, call, dispose } = await wasmWorkload(architecture, workload, examples);
+    const torchHasIt = torch !== null && workload !== 'trainGccs';
+    const wasmRounds: number[] = [];
+    const torchRounds: number[] = [];
+    try {
+      for (let i = 0; i < protocol.warmup; i++) await call();
+      for (let r = 0; r < protocol.repeats; r++) {
+        const started = performance.now();
+        for (let i = 0; i < protocol.steps; i++) await call();
+        wasmRounds.push((images * protocol.steps * 1000) / (performance.now() - started));
+        if (torchHasIt) torchRounds.push(await torch.round(architecture, workload, protocol));
+      }
+    } finally {
+      dispose();
+    }
+    const wasm = summarize(wasmRounds);
+    const pytorch = torchRounds.length ? summarize(torchRounds) : undefined;
+    figures[workload] = { wasm, ...(pytorch && { pytorch }), ratio: ratio(wasm, pytorch) };
+    log(`${architecture} ${workload}: wasm ${JSON.stringify(wasm.rounds)}${pytorch ? `, PyTorch ${JSON.stringify(pytorch.rounds)}` : ''} img/s`);
+  }
   // A step's time is the inverse of its throughput.
-  return { imagesPerSecond: imagesPerSecondFigures, gccsOverCrossEntropyStepTime: round(training.crossentropy / training.gccs, 4) };
+  return { ...figures, gccsOverCrossEntropyStepTime: round(figures.trainCrossEntropy.wasm.median / figures.trainGccs.wasm.median, 4) };
 }
 
 /**
@@ -266,12 +332,6 @@ async function sweepFigures(backend: BackendName, modelDir: string, quick: boole
   return { cells: eps.length, samplesPerCell: config.count, attack: 'pgd-5', workers1Seconds: seconds[1], workers2Seconds: seconds[2], speedup: round(seconds[1] / seconds[2], 3) };
 }
 
-interface TorchReference {
-  torch: string;
-  python: string;
-  imagesPerSecond: Record<'threads1' | 'threads2', Record<'cnn' | 'mlp', { trainCrossEntropy: number; inference: number; pgd5: number }>>;
-}
-
 /** The first Python that imports torch, or null. */
 function torchPython(requested: string | undefined): string | null {
   for (const python of requested ? [requested] : ['/usr/bin/python3', 'python3']) {
@@ -285,79 +345,150 @@ function torchPython(requested: string | undefined): string | null {
   return null;
 }
 
-function torchReference(python: string, protocol: Protocol): TorchReference {
-  const script = path.resolve(__dirname, '../bench/torch_reference.py');
-  const output = execFileSync(python, [script, String(protocol.warmup), String(protocol.steps), String(protocol.repeats)], { encoding: 'utf8' });
-  return JSON.parse(output) as TorchReference;
+/** The machine as the bench saw it: CPU, SIMD features, Node, the wasm backend's settings. */
+function machineFigures(backend: BackendName) {
+  let cpuinfo = '';
+  try {
+    cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    // not Linux: the model comes from os.cpus() and the features stay unknown
+  }
+  const { model, simd } = parseCpuInfo(cpuinfo);
+  return {
+    cpu: model ?? os.cpus()[0]?.model ?? 'unknown',
+    simd: cpuinfo ? simd : null,
+    cores: os.availableParallelism(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    wasm: backend === 'wasm' ? { threads: getThreadsCount(), simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), multithreadSupport: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') } : null,
+  };
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags('bench', process.argv.slice(2), FLAGS);
-  const backend = (flags.backend as BackendName | undefined) ?? 'wasm';
-  if (flags.probe) return probe(JSON.parse(flags.probe as string) as TrainConfig, backend);
+const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
+const spread = (s: RoundSummary) => `${thousands(s.median)} (${thousands(s.min)}–${thousands(s.max)})`;
+
+/** The human-readable table of the figures (the JSON has them all). */
+function table(result: BenchResult): string {
+  const { machine, pytorch } = result;
+  const lines = [
+    `${machine.cpu}, ${machine.cores} cores, SIMD: ${machine.simd?.join(' ') ?? 'unknown'}; Node ${machine.node}; backend ${result.backend.name}` +
+      (machine.wasm ? ` (threads ${machine.wasm.threads}, SIMD ${machine.wasm.simd ? 'on' : 'off'}, multithread support ${machine.wasm.multithreadSupport ? 'yes' : 'no'})` : ''),
+    `PyTorch: ${'torch' in pytorch ? `${pytorch.torch} (Python ${pytorch.python}), torch.get_num_threads() = ${pytorch.threads}` : pytorch.skipped}`,
+    `load average (1/5/15 min): ${machine.loadAverageBefore.join(' / ')} at start, ${machine.loadAverageAfter.join(' / ')} at end`,
+    ...(machine.loadWarning ? [`WARNING: ${machine.loadWarning}`] : []),
+    `${result.protocol.rounds} rounds per workload, alternating wasm and PyTorch; median (min–max) img/s; ratio = median / median`,
+    '',
+    '| workload | wasm | PyTorch, 1 thread | ratio |',
+    '|---|---|---|---|',
+  ];
+  for (const architecture of ['cnn', 'mlp'] as const) {
+    for (const [workload, name] of [['trainCrossEntropy', 'training, cross-entropy, batch 200'], ['trainGccs', 'training, GCCS, batch 200'], ['inference', 'inference, batch 200'], ['pgd5', 'PGD-5, batch 100']] as const) {
+      const f = result[architecture][workload];
+      lines.push(`| ${architecture.toUpperCase()} ${name} | ${spread(f.wasm)} | ${f.pytorch ? spread(f.pytorch) : ''} | ${f.ratio ?? ''} |`);
+    }
+  }
+  const dp = result.dataParallel;
+  lines.push(`| CNN training, 2 processes (data-parallel, gradients) | ${thousands(dp.gradients.imagesPerSecond)} | | ${dp.ratioToPyTorch ?? ''} |`);
+  lines.push('', '| target | value | goal | met |', '|---|---|---|---|');
+  for (const t of result.targets) lines.push(`| ${t.name} | ${t.value ?? ''} | ${t.goal} | ${t.met === null ? '' : t.met ? 'yes' : 'no'} |`);
+  const tp = result.trainingProcess;
+  lines.push(
+    '',
+    `training process (${tp.data}, ${tp.epochs} epochs): ${thousands(tp.workers1.imagesPerSecond)} img/s on 1 worker, ${thousands(tp.workers2.imagesPerSecond)} on 2; peak RSS ${tp.workers1.leaderPeakRssMiB} / ${tp.workers2.leaderPeakRssMiB} MiB`,
+    `PGD-5 sweep (${result.sweep.cells} cells × ${result.sweep.samplesPerCell}): ${result.sweep.workers1Seconds} s on 1 worker, ${result.sweep.workers2Seconds} s on 2`,
+    'skipped' in result.hostEventLoop
+      ? `host event loop: skipped (${result.hostEventLoop.skipped})`
+      : `host event loop while a worker trains: interval drift max ${result.hostEventLoop.intervalDriftMs.max} ms, p99 ${result.hostEventLoop.intervalDriftMs.p99} ms`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+type BenchResult = Awaited<ReturnType<typeof measureAll>>;
+
+/** Runs every part of the bench and returns its figures. */
+async function measureAll(flags: Record<string, unknown>, backend: BackendName, torch: TorchChild | null, workDir: string) {
   const quick = Boolean(flags.quick);
-  const protocol: Protocol = quick ? { warmup: 1, steps: 1, repeats: 1 } : { warmup: 3, steps: 5, repeats: 5 };
+  const rounds = flags.rounds === undefined ? (quick ? 1 : 3) : Number(flags.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error(`--rounds must be an integer from 1 to 100, not ${String(flags.rounds)}`);
+  const protocol: Protocol = quick ? { warmup: 1, steps: 1, repeats: rounds } : { warmup: 3, steps: 5, repeats: rounds };
   const dataFlag = (flags.data as string | undefined) ?? MNIST_SAMPLE;
   const dataDir = fs.existsSync(dataFlag) ? path.resolve(dataFlag) : undefined;
   const loadBefore = os.loadavg();
   const info = await initBackend(backend);
   log(`backend ${info.name} (${info.detail})`);
   const examples = randomExamples(TRAIN_BATCH, 1);
+  const cnn = await modelFigures('cnn', examples, protocol, torch);
+  const mlp = await modelFigures('mlp', examples, protocol, torch);
+  const dataParallel = await dataParallelFigures(info.name, examples, 2, protocol);
+  const trainingProcess = await trainingProcessFigures(info.name, dataDir, quick, workDir);
+  const sweep = await sweepFigures(info.name, trainingProcess.modelDir, quick, quick ? 1 : 3);
+  const hostEventLoop = await hostEventLoopFigures(info.name, quick, workDir);
+  log(`host event loop while a worker trains: ${JSON.stringify(hostEventLoop)}`);
+  const loadAfter = os.loadavg();
+  const machine = machineFigures(info.name);
+  const dataParallelSpeedup = round(dataParallel.gradients.imagesPerSecond / dataParallel.oneProcess.imagesPerSecond, 3);
+  const { cpuMsPerImage: cpuOne } = dataParallel.oneProcess;
+  const { cpuMsPerImage: cpuTwo } = dataParallel.gradients;
+  const torchTraining = cnn.trainCrossEntropy.pytorch?.median;
+  const wasmThreads = machine.wasm?.threads ?? 1;
+  const peakRssMiB = Math.max(trainingProcess.workers1.leaderPeakRssMiB, trainingProcess.workers2.leaderPeakRssMiB);
+  const tensorGrowth = [trainingProcess.workers1, trainingProcess.workers2].some((run) => run.tensorsAtEpochEnd.some((n) => n !== run.tensorsAtEpochEnd[0]));
+  // Issue 15's targets for the reference CNN; ratios to PyTorch only where it ran.
+  const target = (name: string, value: number | null, goal: string, meets: (value: number) => boolean) => ({ name, value: value === null ? null : round(value), goal, met: value === null ? null : meets(value) });
+  const twoProcessRatio = torchTraining ? round(dataParallel.gradients.imagesPerSecond / torchTraining, 3) : null;
+  const targets = [
+    target('training, 1 process / PyTorch 1 thread', cnn.trainCrossEntropy.ratio, '≥ 0.95', (v) => v >= 0.95),
+    target(`training, 1 process per wasm thread (${wasmThreads}) / PyTorch 1 thread`, cnn.trainCrossEntropy.ratio === null ? null : cnn.trainCrossEntropy.ratio / wasmThreads, '≥ 0.5', (v) => v >= 0.5),
+    target('training, 2 processes / PyTorch 1 thread', twoProcessRatio, '≥ 0.95', (v) => v >= 0.95),
+    target('inference / PyTorch 1 thread', cnn.inference.ratio, '≥ 1.3', (v) => v >= 1.3),
+    target('PGD-5 / PyTorch 1 thread', cnn.pgd5.ratio, '≥ 1.0', (v) => v >= 1),
+    target('GCCS step / cross-entropy step', cnn.gccsOverCrossEntropyStepTime, '≤ 1.10', (v) => v <= 1.1),
+    target('sweep speed-up, 2 workers', sweep.speedup, '≥ 1.7', (v) => v >= 1.7),
+    target('data-parallel training speed-up, 2 processes', dataParallelSpeedup, '≥ 1.7', (v) => v >= 1.7),
+    target('training process peak RSS (MiB)', peakRssMiB, '≤ 1024', (v) => v <= 1024),
+    target('tensor count change across epochs', tensorGrowth ? 1 : 0, '0', (v) => v === 0),
+  ];
+  const [loadAverageBefore, loadAverageAfter] = [loadBefore, loadAfter].map((values) => values.map((v) => round(v)));
+  return {
+    machine: { ...machine, loadAverageBefore, loadAverageAfter, loadWarning: loadWarning(machine.cores, loadAverageBefore, loadAverageAfter) },
+    backend: { name: info.name, detail: info.detail },
+    quick,
+    protocol: { warmup: protocol.warmup, steps: protocol.steps, rounds, statistic: 'median (min, max) images/s over the rounds; wasm and PyTorch rounds alternate', trainBatch: TRAIN_BATCH, attackBatch: ATTACK_BATCH, input: 'random 28×28×1, 10 balanced classes' },
+    cnn,
+    mlp,
+    dataParallel: {
+      processes: 2,
+      model: 'cnn',
+      loss: 'crossentropy',
+      ...dataParallel,
+      speedup: dataParallelSpeedup,
+      ratioToPyTorch: twoProcessRatio,
+      // CPU per image, 1 process over 2: what the speed-up can reach when both cores are free
+      // (on a busy machine the scheduler may give both processes together one process's share).
+      cpuEfficiency: cpuOne !== null && cpuTwo !== null ? round(cpuOne / cpuTwo, 3) : null,
+    },
+    trainingProcess: { ...trainingProcess, modelDir: undefined },
+    sweep,
+    hostEventLoop,
+    pytorch: torch ? torch.about : { skipped: flags['no-torch'] ? '--no-torch' : 'no Python with torch found' },
+    targets,
+  };
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags('bench', process.argv.slice(2), FLAGS);
+  const backend = (flags.backend as BackendName | undefined) ?? 'wasm';
+  if (flags.probe) return probe(JSON.parse(flags.probe as string) as TrainConfig, backend);
+  const python = flags['no-torch'] ? null : torchPython(flags.python as string | undefined);
+  if (!flags['no-torch'] && !python) log('no Python here imports torch (apt-get install python3-torch): no PyTorch reference');
+  const torch = python ? await TorchChild.start(python) : null;
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-bench-'));
   try {
-    const cnn = await modelFigures('cnn', examples, protocol);
-    const mlp = await modelFigures('mlp', examples, protocol);
-    const dataParallel = await dataParallelFigures(info.name, examples, 2, protocol);
-    const trainingProcess = await trainingProcessFigures(info.name, dataDir, quick, workDir);
-    const sweep = await sweepFigures(info.name, trainingProcess.modelDir, quick, quick ? 1 : 3);
-    const hostEventLoop = await hostEventLoopFigures(info.name, quick, workDir);
-    log(`host event loop while a worker trains: ${JSON.stringify(hostEventLoop)}`);
-    const python = flags['no-torch'] ? null : torchPython(flags.python as string | undefined);
-    if (!flags['no-torch'] && !python) log('no Python here imports torch (apt-get install python3-torch): no PyTorch reference');
-    const pytorch = python ? torchReference(python, protocol) : null;
-    const dataParallelSpeedup = round(dataParallel.gradients.imagesPerSecond / dataParallel.oneProcess.imagesPerSecond, 3);
-    const { cpuMsPerImage: cpuOne } = dataParallel.oneProcess;
-    const { cpuMsPerImage: cpuTwo } = dataParallel.gradients;
-    const torch1 = pytorch?.imagesPerSecond.threads1.cnn;
-    const gibibyte = 1024;
-    const peakRssMiB = Math.max(trainingProcess.workers1.leaderPeakRssMiB, trainingProcess.workers2.leaderPeakRssMiB);
-    // Issue 5's targets for the reference CNN; ratios to PyTorch only where it ran.
-    const target = (name: string, value: number | null, goal: string, met: boolean | null) => ({ name, value: value === null ? null : round(value), goal, met });
-    const targets = [
-      target('training, 1 process / PyTorch 1 thread', torch1 ? cnn.imagesPerSecond.trainCrossEntropy / torch1.trainCrossEntropy : null, '≥ 0.5', torch1 ? cnn.imagesPerSecond.trainCrossEntropy / torch1.trainCrossEntropy >= 0.5 : null),
-      target('training, 2 processes / PyTorch 1 thread', torch1 ? dataParallel.gradients.imagesPerSecond / torch1.trainCrossEntropy : null, '≥ 0.9', torch1 ? dataParallel.gradients.imagesPerSecond / torch1.trainCrossEntropy >= 0.9 : null),
-      target('inference / PyTorch 1 thread', torch1 ? cnn.imagesPerSecond.inference / torch1.inference : null, '≥ 1.0', torch1 ? cnn.imagesPerSecond.inference / torch1.inference >= 1 : null),
-      target('PGD-5 / PyTorch 1 thread', torch1 ? cnn.imagesPerSecond.pgd5 / torch1.pgd5 : null, '≥ 0.8', torch1 ? cnn.imagesPerSecond.pgd5 / torch1.pgd5 >= 0.8 : null),
-      target('GCCS step / cross-entropy step', cnn.gccsOverCrossEntropyStepTime, '≤ 1.10', cnn.gccsOverCrossEntropyStepTime <= 1.1),
-      target('sweep speed-up, 2 workers', sweep.speedup, '≥ 1.7', sweep.speedup >= 1.7),
-      target('data-parallel training speed-up, 2 processes', dataParallelSpeedup, '≥ 1.7', dataParallelSpeedup >= 1.7),
-      target('training process peak RSS (MiB)', peakRssMiB, '≤ 1024', peakRssMiB <= gibibyte),
-    ];
-    const result = {
-      machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageBefore: loadBefore.map((v) => round(v)), loadAverageAfter: os.loadavg().map((v) => round(v)) },
-      backend: { name: info.name, detail: info.detail },
-      quick,
-      protocol: { ...protocol, statistic: 'median images/s over the repeats', trainBatch: TRAIN_BATCH, attackBatch: ATTACK_BATCH, input: 'random 28×28×1, 10 balanced classes' },
-      cnn,
-      mlp,
-      dataParallel: {
-        processes: 2,
-        model: 'cnn',
-        loss: 'crossentropy',
-        ...dataParallel,
-        speedup: dataParallelSpeedup,
-        // CPU per image, 1 process over 2: what the speed-up can reach when both cores are free
-        // (on a busy machine the scheduler may give both processes together one process's share).
-        cpuEfficiency: cpuOne !== null && cpuTwo !== null ? round(cpuOne / cpuTwo, 3) : null,
-      },
-      trainingProcess: { ...trainingProcess, modelDir: undefined },
-      sweep,
-      hostEventLoop,
-      pytorch: pytorch ?? { skipped: flags['no-torch'] ? '--no-torch' : 'no Python with torch found' },
-      targets,
-    };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const result = await measureAll(flags, backend, torch, workDir);
+    if (flags.json) fs.writeFileSync(flags.json as string, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(table(result));
   } finally {
+    torch?.close();
     fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
