@@ -43,6 +43,22 @@ class Net(nn.Module):
         return self.head(self.features(x))
 
 
+def attack_accuracy(net, x, y, eps, steps):
+    """FGSM (steps=1, step ε) or PGD from x (step 2.5ε/K, L∞ ball, pixels clamped to [0, 1]) on
+    the cross-entropy of the logits, as `gccs attack` runs them (MNIST digits have ‖x‖∞ = 1, so the
+    engine's relative ε is this absolute one). A peer by hand: torchattacks is not installed here."""
+    norm = lambda v: (v - MEAN) / STD
+    step = eps if steps == 1 else 2.5 * eps / steps
+    adv = x.clone()
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = nn.functional.cross_entropy(net(norm(adv)), y, reduction='sum')
+        grad, = torch.autograd.grad(loss, adv)
+        adv = torch.min(torch.max(adv.detach() + step * grad.sign(), x - eps), x + eps).clamp(0, 1)
+    with torch.no_grad():
+        return (net(norm(adv)).argmax(1) == y).float().mean().item()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--data', default='/work/shared/data/mnist-t10k')
@@ -69,6 +85,9 @@ def main():
     with torch.no_grad():
         logits = net((test_x - MEAN) / STD)
     accuracy = (logits.argmax(1) == test_y).float().mean().item()
+    attacks = {f'{name} eps {eps}': attack_accuracy(net, test_x[:500], test_y[:500], eps, steps)
+               for name, steps in [('fgsm', 1), ('pgd5', 5)] for eps in [0.05, 0.1]}
+    print('PyTorch robust accuracy on images 8000-8499:', attacks)
     os.makedirs(args.out, exist_ok=True)
     torch.onnx.export(net, (torch.zeros(1, 1, 28, 28),), os.path.join(args.out, 'model.onnx'), opset_version=13,
                       input_names=['input'], output_names=['logits'], dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
@@ -76,7 +95,7 @@ def main():
         json.dump({'layout': 'NCHW', 'range': [0, 1], 'mean': [MEAN], 'std': [STD], 'classNames': [str(d) for d in range(10)]}, f, indent=2)
     logits.numpy().astype('<f4').tofile(os.path.join(args.out, 'torch_logits.f32'))
     with open(os.path.join(args.out, 'torch_result.json'), 'w') as f:
-        json.dump({'testRange': '8000-9999', 'count': len(test_y), 'accuracy': accuracy, 'torch': torch.__version__}, f, indent=2)
+        json.dump({'testRange': '8000-9999', 'count': len(test_y), 'accuracy': accuracy, 'attacks8000to8499': attacks, 'torch': torch.__version__}, f, indent=2)
     print(f'PyTorch accuracy on images 8000-9999: {accuracy * 100:.2f}%')
 
 
