@@ -12,6 +12,7 @@
  * Every penalty is the mean over the batch's samples.
  */
 import * as tf from '../tf';
+import { Random } from '../random';
 import { UserError } from '../errors';
 import { DEFENCE_LIMITS } from '../limits';
 import './secondOrder';
@@ -114,7 +115,9 @@ function meanSquaredNorm(t: tf.Tensor): tf.Scalar {
 /** B seeded directions, uniform on the unit sphere of R^D (normalised Gaussians). */
 function randomUnitRows(rows: number, columns: number, seed: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const v = tf.randomNormal([rows, columns], 0, 1, 'float32', seed);
+    // The project's generator, not tf.randomNormal: TensorFlow.js takes seed 0 as "no seed".
+    const random = new Random(seed);
+    const v = tf.tensor2d(Float32Array.from({ length: rows * columns }, () => random.normal()), [rows, columns]);
     return tf.div(v, tf.norm(v, 2, 1, true)) as tf.Tensor2D;
   });
 }
