@@ -66,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       const info = await initBackend((flags.backend as BackendName | undefined) ?? 'auto');
       // One short line; what the backend is made of (kernels, why not native) with --verbose.
       log(`backend: ${info.name}${flags.verbose ? ` (${info.detail})` : ''}`);
+      if (info.warning) log(`warning: ${info.warning}`);
       backend = info.name;
     }
     const result = await command.run({ flags, backend: backend ?? 'none', log: flags.json ? () => undefined : log });

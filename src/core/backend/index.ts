@@ -16,6 +16,8 @@ export interface BackendInfo {
   name: ActiveBackend;
   /** One human-readable line: what runs the math, and why this one was picked. */
   detail: string;
+  /** Set when something the user installed could not be used (a damaged record, a native package that fails to load). */
+  warning?: string;
 }
 
 // createRequire keeps bundlers from resolving (and inlining or failing on) the optional native
@@ -65,7 +67,9 @@ async function select(requested: BackendName): Promise<BackendInfo> {
       const native = await tryTensorflow();
       if (typeof native !== 'string') return native;
       const wasm = await tryWasm();
-      if (typeof wasm !== 'string') return { name: 'wasm', detail: `${wasm.detail}; no native TensorFlow: ${native}` };
+      // "Not installed" is the usual case; any other reason means an install the user made is not used.
+      const warning = native === NOT_INSTALLED ? undefined : `native TensorFlow not used: ${native}`;
+      if (typeof wasm !== 'string') return { name: 'wasm', detail: `${wasm.detail}; no native TensorFlow: ${native}`, ...(warning && { warning }) };
       return useCpu(`${native}; ${wasm}`);
     }
     default:
