@@ -1,6 +1,6 @@
 /** The GCCS Robustness Lab engine as a library: `require('gccs-lab/core')`. No `vscode` here. */
-export { ATTACK_NAMES, AttackCancelled, attackBatch, evaluateAttack, resolveAttackParams } from './attacks';
-export type { AttackEvaluation, AttackEvaluationOptions, AttackLoss, AttackName, AttackOutput, AttackParams, ResolvedAttackParams, ResolvedParams, TargetRule } from './attacks';
+export { ATTACK_NAMES, AttackCancelled, attackBatch, resolveAttackParams } from './attacks';
+export type { AttackLoss, AttackName, AttackOutput, AttackParams, ResolvedAttackParams, ResolvedParams, TargetRule } from './attacks';
 export { initBackend } from './backend';
 export type { BackendName } from './backend';
 export * from './data';

@@ -5,7 +5,8 @@ import * as tf from '../../src/core/tf';
 import { initBackend } from '../../src/core/backend';
 import type { Examples } from '../../src/core/data';
 import { UserError } from '../../src/core/errors';
-import { ATTACK_NAMES, AttackName, AttackParams, attackBatch, evaluateAttack, resolveAttackParams } from '../../src/core/attacks';
+import { ATTACK_NAMES, AttackName, AttackParams, attackBatch, resolveAttackParams } from '../../src/core/attacks';
+import { evaluateAttack } from '../../src/core/robustness/samples';
 import { Random } from '../../src/core/random';
 import { linearModel as linearModelOf } from '../helpers/linearModel';
 

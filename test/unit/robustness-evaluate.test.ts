@@ -162,7 +162,7 @@ describe('robustness: diagnostics', () => {
 
 describe('robustness: per-sample attacks', () => {
   it('give the accuracies evaluateAttack gives (same batches and seeds), with which samples fell', async () => {
-    const { evaluateAttack } = await import('../../src/core/attacks');
+    const { evaluateAttack } = await import('../../src/core/robustness/samples');
     const { attackSamples, fractionOf } = await import('../../src/core/robustness');
     const model = plainModel(problem);
     const indices = Int32Array.from({ length: problem.examples.labels.length }, (_, i) => i);

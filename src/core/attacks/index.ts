@@ -6,13 +6,10 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { makeBatch } from '../data/batches';
-import type { Examples } from '../data/types';
 import { UserError } from '../errors';
 import { ATTACK_LIMITS } from '../limits';
-import { argmaxRows } from '../metrics/classification';
 import { apgdCe, apgdDlr, apgdTargeted } from './apgd';
-import { ATTACK_LOSSES, Attack, AttackCancelled, AttackOutput, AttackParams, ResolvedParams, THREAT_MODELS, classCount, outputsOf } from './common';
+import { ATTACK_LOSSES, Attack, AttackCancelled, AttackOutput, AttackParams, ResolvedParams, THREAT_MODELS } from './common';
 import { deepfool } from './deepfool';
 import { fgsm } from './fgsm';
 import { jsma } from './jsma';
@@ -133,90 +130,3 @@ export async function attackBatch(
   return output;
 }
 
-export interface AttackEvaluationOptions {
-  /** Default 100, as in the paper. */
-  batchSize?: number;
-  seed: number;
-  signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
-}
-
-export interface AttackEvaluation<N extends AttackName> {
-  /** Fraction of all samples classified correctly after the attack (clean mistakes count as wrong). */
-  accuracy: number;
-  cleanAccuracy: number;
-  count: number;
-  /**
-   * DeepFool: ρ = mean of ‖r‖₂/‖x‖₂ over the samples classified correctly before the attack
-   * (the others need no perturbation); NaN if there are none.
-   */
-  rho?: number;
-  /** JSMA: mean fraction of input values changed, over the samples classified correctly before the attack; NaN if none. */
-  meanChangedPixels?: number;
-  seconds: number;
-  params: ResolvedAttackParams<N>;
-}
-
-/**
- * Attacks every example, batch by batch in order, and reports accuracy under attack. Batch i uses
- * seed + i, so a run is reproducible. Cancelled through `signal` with AttackCancelled.
- */
-export async function evaluateAttack<N extends AttackName>(
-  model: tfl.LayersModel,
-  examples: Examples,
-  name: N,
-  params: AttackParams,
-  options: AttackEvaluationOptions,
-): Promise<AttackEvaluation<N>> {
-  const resolved = resolveAttackParams(name, params);
-  const batchSize = options.batchSize ?? 100;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`attack batch size must be a whole number ≥ 1 (got ${batchSize})`);
-  const started = performance.now();
-  const count = examples.labels.length;
-  const dims = classCount(model);
-  let clean = 0;
-  let robust = 0;
-  // Filled only for the attacks that report them.
-  let ratios: number[] | undefined;
-  let changed: number[] | undefined;
-
-  for (let start = 0, batchIndex = 0; start < count; start += batchSize, batchIndex++) {
-    if (options.signal?.aborted) throw new AttackCancelled();
-    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
-    const { x, y } = makeBatch(examples, indices);
-    y.dispose();
-    const labels = examples.labels.subarray(start, start + indices.length);
-    try {
-      const before = argmaxRows(outputsOf(model, x), dims);
-      const output = await attackBatch(model, name, x, labels, resolved, options.seed + batchIndex, options.signal);
-      const after = argmaxRows(outputsOf(model, output.adversarial), dims);
-      output.adversarial.dispose();
-      const { perturbationNorms, changedPixelFraction } = output;
-      const imageNorms = perturbationNorms && (tf.tidy(() => tf.norm(tf.reshape(x, [indices.length, -1]), 2, 1).dataSync()) as Float32Array);
-      if (perturbationNorms) ratios ??= [];
-      if (changedPixelFraction) changed ??= [];
-      labels.forEach((label, b) => {
-        if (before[b] !== label) return;
-        clean++;
-        if (after[b] === label) robust++;
-        // An all-black image has no relative perturbation.
-        if (perturbationNorms && imageNorms && imageNorms[b] > 0) ratios?.push(perturbationNorms[b] / imageNorms[b]);
-        if (changedPixelFraction) changed?.push(changedPixelFraction[b]);
-      });
-    } finally {
-      x.dispose();
-    }
-    options.onProgress?.(start + indices.length, count);
-  }
-
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  return {
-    accuracy: count ? robust / count : 0,
-    cleanAccuracy: count ? clean / count : 0,
-    count,
-    rho: ratios && mean(ratios),
-    meanChangedPixels: changed && mean(changed),
-    seconds: (performance.now() - started) / 1000,
-    params: resolved,
-  };
-}

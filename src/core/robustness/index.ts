@@ -10,5 +10,6 @@ export { checkEpsList, evaluateRobustness, evaluationJson, formatDuration, forma
 export type { AttackRun, EpsEvaluation, EvaluationEvent, EvaluationOptions, RobustnessEvaluation } from './evaluate';
 export { PRESETS, PRESET_NAMES, isPresetName, planPreset } from './presets';
 export type { Preset, PresetAttack, PresetName, PresetPlan } from './presets';
-export { attackSamples, cleanCorrect, fractionOf } from './samples';
+export { attackSamples, cleanCorrect, evaluateAttack, fractionOf } from './samples';
+export type { AttackEvaluation, AttackEvaluationOptions } from './samples';
 export { worstCase } from './worstCase';

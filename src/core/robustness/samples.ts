@@ -5,15 +5,16 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { AttackCancelled, AttackName, AttackParams, attackBatch } from '../attacks';
+import { AttackCancelled, AttackName, AttackParams, ResolvedAttackParams, attackBatch, resolveAttackParams } from '../attacks';
 import { classCount, outputsOf } from '../attacks/common';
 import { makeBatch } from '../data/batches';
 import type { Examples } from '../data/types';
+import { UserError } from '../errors';
 import { argmaxRows } from '../metrics/classification';
 
 export interface SampleAttackOptions {
   batchSize: number;
-  /** Batch i uses seed + i, as evaluateAttack does, so a cell's result does not depend on the worker. */
+  /** Batch i uses seed + i, so a run is reproducible and a cell's result does not depend on the worker. */
   seed: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -105,4 +106,56 @@ export function fractionOf(flags: Uint8Array): number {
   let ones = 0;
   for (const flag of flags) ones += flag;
   return flags.length ? ones / flags.length : 0;
+}
+
+export interface AttackEvaluationOptions {
+  /** Default 100, as in the paper. */
+  batchSize?: number;
+  seed: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface AttackEvaluation<N extends AttackName> {
+  /** Fraction of all samples classified correctly after the attack (clean mistakes count as wrong). */
+  accuracy: number;
+  cleanAccuracy: number;
+  count: number;
+  /**
+   * DeepFool: ρ = mean of ‖r‖₂/‖x‖₂ over the samples classified correctly before the attack
+   * (the others need no perturbation); NaN if there are none.
+   */
+  rho?: number;
+  /** JSMA: mean fraction of input values changed, over the samples classified correctly before the attack; NaN if none. */
+  meanChangedPixels?: number;
+  seconds: number;
+  params: ResolvedAttackParams<N>;
+}
+
+/**
+ * Attacks every example, batch by batch in order, and reports accuracy under attack: attackSamples
+ * over all of `examples`, summed up. Cancelled through `signal` with AttackCancelled.
+ */
+export async function evaluateAttack<N extends AttackName>(
+  model: tfl.LayersModel,
+  examples: Examples,
+  name: N,
+  params: AttackParams,
+  options: AttackEvaluationOptions,
+): Promise<AttackEvaluation<N>> {
+  const resolved = resolveAttackParams(name, params);
+  const batchSize = options.batchSize ?? 100;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`attack batch size must be a whole number ≥ 1 (got ${batchSize})`);
+  const count = examples.labels.length;
+  const indices = Int32Array.from({ length: count }, (_, i) => i);
+  const result = await attackSamples(model, examples, indices, name, resolved, { ...options, batchSize });
+  return {
+    accuracy: fractionOf(result.robust),
+    cleanAccuracy: fractionOf(result.clean),
+    count,
+    rho: result.rho,
+    meanChangedPixels: result.meanChangedPixels,
+    seconds: result.seconds,
+    params: resolved,
+  };
 }
