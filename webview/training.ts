@@ -5,6 +5,7 @@
  */
 import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/protocol';
+import { epochRange } from './axes';
 import { csvButton, exportTools, pngButton, slug, trainingCsv } from './export';
 import { LineAxis, LineSeries, element, lineChart, onThemeChange, vscodeApi } from './ui';
 
@@ -22,7 +23,7 @@ function chartBox(data: TrainingData, title: string, yTitle: string, series: Lin
   const box = element('div', undefined, 'canvas');
   const canvas = element('canvas');
   box.append(canvas);
-  const instance = lineChart(canvas, title, series, { title: 'epoch', min: 1, max: Math.max(2, data.totalEpochs), integer: true }, { title: yTitle, ...y });
+  const instance = lineChart(canvas, title, series, { title: 'epoch', ...epochRange(data.totalEpochs), integer: true }, { title: yTitle, ...y });
   charts.push(instance);
   wrap.append(exportTools(pngButton(vscode, slug(`${data.title} ${title}`), title, instance)), box);
   return wrap;

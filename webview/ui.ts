@@ -4,6 +4,7 @@
  */
 import { Chart } from 'chart.js';
 import type { Plugin } from 'chart.js';
+import { integerTickLabel, logTickLabel } from './axes';
 
 export interface VsCodeApi<State, Message> {
   postMessage(message: Message): void;
@@ -91,7 +92,11 @@ export function lineChart(canvas: HTMLCanvasElement, title: string, series: Line
     type: axis.log ? ('logarithmic' as const) : ('linear' as const),
     min: axis.min,
     max: axis.max,
-    ticks: { color: foreground, ...(axis.integer ? { precision: 0 } : {}) },
+    ticks: {
+      color: foreground,
+      ...(axis.integer && { precision: 0, callback: (value: string | number) => integerTickLabel(Number(value)) }),
+      ...(axis.log && { callback: (value: string | number, _: number, ticks: { value: number }[]) => logTickLabel(Number(value), ticks.map((t) => t.value)) }),
+    },
     title: { display: true, text: axis.title, color: foreground },
     grid: { color: grid },
   });

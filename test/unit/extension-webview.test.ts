@@ -7,6 +7,7 @@ import type { CellResult } from '../../src/core/sweep/types';
 import { panelData, resultsFiles } from '../../src/host/panelData';
 import { cliSweepArgs, parseCellLine } from '../../src/host/sweepProcess';
 import { contentSecurityPolicy, newNonce, webviewHtml } from '../../src/host/webviewHtml';
+import { epochRange, integerTickLabel, logTickLabel } from '../../webview/axes';
 import { latentCsv, robustnessChartCsv, slug, toCsv, trainingCsv } from '../../webview/export';
 
 const page = { title: 'GCCS <Robustness>', cspSource: 'https://file+.vscode-resource.vscode-cdn.net', scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/robustness.js', styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/panel.css' };
@@ -101,4 +102,18 @@ test('the training export: one row per epoch, accuracies as fractions, no valida
   assert.equal(trainingCsv([record(1, 0.55), record(2, 0.7)]), 'epoch,loss,train accuracy,validation accuracy\n1,10,0.6,0.55\n2,5,0.7,0.7\n');
   assert.equal(trainingCsv([record(1, null)]), 'epoch,loss,train accuracy,validation accuracy\n1,10,0.6,\n');
   assert.equal(trainingCsv([]), 'epoch,loss,train accuracy,validation accuracy\n');
+});
+
+test('chart axes: a log axis labels its powers of ten (1-2-5 within a decade), epochs are whole, one epoch is centred', () => {
+  // The ticks Chart.js makes for a GCCS loss falling from 37,000 to 3,800: 1–9 × 10^k.
+  const ticks = [3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 40000];
+  assert.deepEqual(ticks.map((v) => logTickLabel(v, ticks)), ['', '', '5K', '', '', '', '', '10K', '20K', '', '']);
+  const wide = [100, 200, 500, 1000, 80000, 100000, 1e6];
+  assert.deepEqual(wide.map((v) => logTickLabel(v, wide)), ['100', '', '', '1K', '', '100K', '1M']);
+  const narrow = [3000, 4000, 5000, 6000, 7000, 8000, 9000];
+  assert.deepEqual(narrow.map((v) => logTickLabel(v, narrow)), ['', '', '5K', '', '', '', '']);
+  assert.equal(logTickLabel(0.01, [0.01, 0.1, 1]), '0.01');
+  assert.deepEqual([0.5, 1, 1.5, 2].map(integerTickLabel), ['', '1', '', '2']);
+  assert.deepEqual(epochRange(1), { min: 0.5, max: 1.5 });
+  assert.deepEqual(epochRange(20), { min: 1, max: 20 });
 });
