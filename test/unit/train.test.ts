@@ -43,6 +43,14 @@ test('no tensor leaks: tf.memory().numTensors is the same after epoch 2 as after
   assert.equal(result.meta.epochs.length, 3);
 });
 
+test('no tensor leaks across trainings: a finished train() leaves as many tensors as it found (the soak found 2 per weight)', async () => {
+  await initBackend('wasm');
+  const before = tf.memory().numTensors;
+  await train(config(tempDir(), { model: 'mlp', epochs: 1 }), 'wasm', () => undefined);
+  await train(config(tempDir(), { model: 'mlp', epochs: 1, loss: lossConfig('crossentropy') }), 'wasm', () => undefined);
+  assert.equal(tf.memory().numTensors, before);
+});
+
 test('a cancelled run resumes from its checkpoint and finishes with every epoch recorded', async () => {
   await initBackend('wasm');
   const outDir = tempDir();

@@ -55,7 +55,7 @@ export class Optimizer {
 
   constructor(private readonly config: OptimizerConfig, private readonly variables: tf.Variable[]) {
     const slotCount = config.kind === 'adam' ? 2 : config.momentum > 0 ? 1 : 0;
-    this.slots = variables.map((v) => Array.from({ length: slotCount }, () => tf.variable(tf.zerosLike(v), false)));
+    this.slots = variables.map((v) => Array.from({ length: slotCount }, () => zeroSlot(v)));
   }
 
   get stepCount(): number {
@@ -111,4 +111,12 @@ export class Optimizer {
 function clipScale(gradients: tf.Tensor[], maxNorm: number): tf.Scalar {
   const norm = tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g)))));
   return tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-12))) as tf.Scalar;
+}
+
+/** A zero variable shaped like v; its initial tensor is disposed (a variable keeps its own reference to the data). */
+function zeroSlot(v: tf.Variable): tf.Variable {
+  const zeros = tf.zerosLike(v);
+  const slot = tf.variable(zeros, false);
+  zeros.dispose();
+  return slot;
 }
