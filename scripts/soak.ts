@@ -65,6 +65,8 @@ async function main(): Promise<void> {
   const counts = { trainings: 0, sweeps: 0 };
   /** Tensors alive after each training has returned: the exact check (samples also catch mid-step ones). */
   const tensorsAfterTraining: number[] = [];
+  /** Each sweep's peak worker RSS: every sweep starts fresh workers, so peaks, not samples, compare. */
+  const workerPeaks: number[] = [];
   const samples: Sample[] = [];
   const sample = () => {
     const memory = process.memoryUsage();
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
         { workers: 1, backend: 'wasm', resultsFile },
       );
       fs.rmSync(resultsFile);
+      workerPeaks.push(Math.max(0, ...samples.filter((x) => x.sweeps === counts.sweeps).map((x) => x.workersRssMiB)));
       counts.sweeps++;
     }
   })();
@@ -113,11 +116,14 @@ async function main(): Promise<void> {
   if (steady.length < 3) throw new Error(`too few samples after warm-up (${steady.length}); run longer`);
   const points = { start: steady[0], middle: steady[Math.floor(steady.length / 2)], end: steady[steady.length - 1] };
   const grew: string[] = [];
-  for (const key of ['rssMiB', 'heapMiB', 'workersRssMiB'] as const) {
-    const [a, b, c] = [points.start[key], points.middle[key], points.end[key]];
-    console.log(`${key.padEnd(14)} start ${a.toFixed(1)}  middle ${b.toFixed(1)}  end ${c.toFixed(1)}`);
-    if (Math.max(b, c) > a * 1.1) grew.push(key);
-  }
+  const compare = (name: string, [a, b, c]: number[]) => {
+    console.log(`${name.padEnd(22)} start ${a.toFixed(1)}  middle ${b.toFixed(1)}  end ${c.toFixed(1)}`);
+    if (Math.max(b, c) > a * 1.1) grew.push(name);
+  };
+  for (const key of ['rssMiB', 'heapMiB'] as const) compare(key, [points.start[key], points.middle[key], points.end[key]]);
+  // The first sweep's workers start while the first training runs: its peak is warm-up too.
+  const peaks = workerPeaks.slice(1);
+  if (peaks.length >= 3) compare('worker peak RSS MiB', [peaks[0], peaks[Math.floor(peaks.length / 2)], peaks[peaks.length - 1]]);
   console.log(`tensors        start ${points.start.tensors}  middle ${points.middle.tensors}  end ${points.end.tensors} (sampled)`);
   console.log(`tensors after each training: ${tensorsAfterTraining.join(' ')}`);
   if (new Set(tensorsAfterTraining).size > 1) grew.push('tensors after training');
