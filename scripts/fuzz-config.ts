@@ -21,8 +21,8 @@ import { CONFIG_LIMITS } from '../src/core/limits';
 import { loadSweepConfig, planSweep } from '../src/core/sweep/config';
 import { parseGrid } from '../src/core/sweep/grid';
 import { appendResult, openResults } from '../src/core/sweep/results';
-import type { CellResult } from '../src/core/sweep/types';
 import { parseExperiment } from '../src/host/experiment';
+import { resultLine } from '../test/helpers/fileFormats';
 
 // ---------------------------------------------------------------- mutations of JSON values and text
 
@@ -235,18 +235,6 @@ function sweepTarget(root: string): Target {
   };
 }
 
-function resultLine(id: string, configHash: string): CellResult {
-  return {
-    configHash,
-    cell: { id, entry: 0, model: '/m', attack: 'fgsm', params: { eps: 0.1 }, eps: 0.1, iterations: null, samples: null, data: { spec: { kind: 'synthetic' }, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 }, count: 10, batchSize: 100, seed: 0 },
-    accuracy: 0.5,
-    cleanAccuracy: 0.9,
-    count: 10,
-    seconds: 0.1,
-    backend: 'cpu',
-    finishedAt: '2025-01-01T00:00:00.000Z',
-  };
-}
 
 type ByteMutation = { kind: 'flip'; at: number; mask: number } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: Uint8Array };
 

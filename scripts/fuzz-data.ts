@@ -26,6 +26,7 @@ import { loadSvhnFolder } from '../src/core/data/svhn';
 import { extractTarGz } from '../src/core/data/tar';
 import type { SplitRanges } from '../src/core/data/split';
 import type { LoadedDataset } from '../src/core/data/types';
+import { matElement } from '../test/helpers/fileFormats';
 
 /** A case that neither resolves nor rejects within this long has hung. */
 const HANG_MS = 20_000;
@@ -98,20 +99,6 @@ function idxBytes(dims: number[], data: Uint8Array): Buffer {
   return Buffer.concat([header, data]);
 }
 
-/** MAT v5 data element, small format for 1–4 bytes, else tag + data padded to 8. */
-function matElement(type: number, data: Buffer): Buffer {
-  if (data.length > 0 && data.length <= 4) {
-    const small = Buffer.alloc(8);
-    small.writeUInt16LE(type, 0);
-    small.writeUInt16LE(data.length, 2);
-    data.copy(small, 4);
-    return small;
-  }
-  const tag = Buffer.alloc(8);
-  tag.writeUInt32LE(type, 0);
-  tag.writeUInt32LE(data.length, 4);
-  return Buffer.concat([tag, data, Buffer.alloc((8 - (data.length % 8)) % 8)]);
-}
 
 function matMatrix(name: string, classId: number, dims: number[], dataType: number, data: Buffer): Buffer {
   const flags = Buffer.alloc(8);

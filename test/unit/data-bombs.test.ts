@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { constants, crc32, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { rawPng } from '../helpers/fileFormats';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 /** GNU time; GCCS_BOMBS_NO_TIME=1 uses the in-process wrapper instead (as where time is absent). */
@@ -181,21 +182,8 @@ test('bombs need the built CLI', { skip: existsSync(CLI) ? false : 'dist/cli.js 
 
   await t.test('a 140 kB PNG declaring 12000×12000', (t) => {
     const folder = tempFolder(t);
-    const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(12000, 0);
-    ihdr.writeUInt32BE(12000, 4);
-    ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grayscale, not interlaced
-    const chunk = (type: string, body: Buffer) => {
-      const typed = Buffer.concat([Buffer.from(type, 'latin1'), body]);
-      const framed = Buffer.alloc(12 + body.length);
-      framed.writeUInt32BE(body.length, 0);
-      typed.copy(framed, 4);
-      framed.writeUInt32BE(crc32(typed), 8 + body.length);
-      return framed;
-    };
-    // Every row: filter byte 0 and 12000 black pixels.
-    const idat = deflateSync(Buffer.alloc(12001 * 12000), { level: 9 });
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+    // Every row: filter byte 0 and 12000 black pixels; 8-bit grayscale, not interlaced.
+    const png = rawPng(12000, 12000, 0, 0, deflateSync(Buffer.alloc(12001 * 12000), { level: 9 }));
     t.diagnostic(`PNG bomb: ${(png.length / 1024).toFixed(0)} kB`);
     for (const name of ['a', 'b']) {
       mkdirSync(path.join(folder, name));

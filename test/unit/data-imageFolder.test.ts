@@ -4,11 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../../src/core/errors';
 import { loadImageFolder } from '../../src/core/data/imageFolder';
+import { rawPng } from '../helpers/fileFormats';
 
 function tempFolder(t: { after: (fn: () => void) => void }): string {
   const folder = mkdtempSync(path.join(os.tmpdir(), 'gccs-images-'));
@@ -122,22 +123,6 @@ test('an image that fails to decode is a UserError naming the file', async (t) =
   await rejectsUser(loadImageFolder(folder), /broken\.png: not a PNG or JPEG image/);
 });
 
-/** A PNG of the given IHDR fields and image data (zlib stream), with correct CRCs. */
-function rawPng(width: number, height: number, colorType: number, interlace: number, zlibData: Buffer): Buffer {
-  const chunk = (type: string, body: Buffer) => {
-    const typed = Buffer.concat([Buffer.from(type, 'latin1'), body]);
-    const framed = Buffer.alloc(12 + body.length);
-    framed.writeUInt32BE(body.length, 0);
-    typed.copy(framed, 4);
-    framed.writeUInt32BE(crc32(typed), 8 + body.length);
-    return framed;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, colorType, 0, 0, interlace], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlibData), chunk('IEND', Buffer.alloc(0))]);
-}
 
 test('PNG image data of the wrong size is refused before pngjs decodes it', async (t) => {
   const folder = tempFolder(t);

@@ -7,6 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { UserError } from '../../src/core/errors';
 import { readMat } from '../../src/core/data/mat';
 import { loadSvhnFolder } from '../../src/core/data/svhn';
+import { matElement } from '../helpers/fileFormats';
 
 // MAT v5 type codes and classes used below.
 const MI = { INT8: 1, UINT8: 2, INT32: 5, UINT32: 6, DOUBLE: 9, MATRIX: 14, COMPRESSED: 15, UTF16: 17 };
@@ -18,31 +19,17 @@ function tempFolder(t: { after: (fn: () => void) => void }): string {
   return folder;
 }
 
-/** A data element: the small format for ≤ 4 bytes (as MATLAB writes names like "X"), else tag + data padded to 8. */
-function element(type: number, data: Buffer): Buffer {
-  if (data.length <= 4 && data.length > 0) {
-    const small = Buffer.alloc(8);
-    small.writeUInt16LE(type, 0);
-    small.writeUInt16LE(data.length, 2);
-    data.copy(small, 4);
-    return small;
-  }
-  const tag = Buffer.alloc(8);
-  tag.writeUInt32LE(type, 0);
-  tag.writeUInt32LE(data.length, 4);
-  return Buffer.concat([tag, data, Buffer.alloc((8 - (data.length % 8)) % 8)]);
-}
 
 function int32s(values: number[], type = MI.INT32): Buffer {
   const b = Buffer.alloc(4 * values.length);
   values.forEach((v, i) => b.writeInt32LE(v, 4 * i));
-  return element(type, b);
+  return matElement(type, b);
 }
 
 function matrix(name: string, classId: number, dims: number[], dataType: number, data: Buffer): Buffer {
-  return element(
+  return matElement(
     MI.MATRIX,
-    Buffer.concat([int32s([classId, 0], MI.UINT32), int32s(dims), element(MI.INT8, Buffer.from(name, 'latin1')), element(dataType, data)]),
+    Buffer.concat([int32s([classId, 0], MI.UINT32), int32s(dims), matElement(MI.INT8, Buffer.from(name, 'latin1')), matElement(dataType, data)]),
   );
 }
 

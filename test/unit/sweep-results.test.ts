@@ -5,20 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/core/errors';
-import { CellResult, appendResult, openResults, readResultsFile } from '../../src/core/sweep';
+import { appendResult, openResults, readResultsFile } from '../../src/core/sweep';
+import { resultLine } from '../helpers/fileFormats';
 
-function line(id: string, configHash = 'aaaa'): CellResult {
-  return {
-    configHash,
-    cell: { id, entry: 0, model: '/m', attack: 'fgsm', params: { eps: 0.1 }, eps: 0.1, iterations: null, samples: null, data: { spec: { kind: 'synthetic' }, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 }, count: 10, batchSize: 100, seed: 0 },
-    accuracy: 0.5,
-    cleanAccuracy: 0.9,
-    count: 10,
-    seconds: 0.1,
-    backend: 'cpu',
-    finishedAt: '2025-01-01T00:00:00.000Z',
-  };
-}
+const line = (id: string, configHash = 'aaaa') => resultLine(id, configHash);
 
 const cells = new Set(['c1', 'c2', 'c3']);
 const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-results-')), 'results.jsonl');
