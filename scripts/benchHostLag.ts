@@ -1,6 +1,6 @@
 /**
  * `npm run bench`, part "hostEventLoop": the event-loop lag of the process that hosts a training
- * worker (what the VS Code extension host does: src/host/trainWorker.ts forks dist/worker.js and
+ * worker (what the VS Code extension host does: src/host/jobs/trainWorker.ts forks dist/worker.js and
  * handles its progress messages), while a small MLP trains. The integration test measures the same
  * inside the real extension host but fails only on a gross stall; the figures belong here.
  */
@@ -10,7 +10,7 @@ import type { BackendName } from '../src/core/backend';
 import { lossConfig } from '../src/core/loss';
 import { TRAIN_DEFAULTS } from '../src/core/train/defaults';
 import type { TrainConfig } from '../src/core/train/trainer';
-import { runTrainWorker } from '../src/host/trainWorker';
+import { runTrainWorker } from '../src/host/jobs/trainWorker';
 import { measuringEventLoopLag } from './eventLoopLag';
 
 const round = (value: number) => Number(value.toPrecision(3));

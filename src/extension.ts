@@ -2,19 +2,21 @@
  * The VS Code extension host: orchestration only. Training and attacks run in child processes
  * (dist/worker.js, dist/cli.js); this bundle never loads TensorFlow.js (a test checks it).
  * Every disposable is registered here, in context.subscriptions. In Restricted Mode the commands
- * that run workspace content explain that they need trust (host/trust.ts); the rest still work.
+ * that run workspace content explain that they need trust (host/workspace/trust.ts); the rest still work.
  */
 import * as vscode from 'vscode';
-import { cancelJobCommand, evaluateRobustnessCommand, openReportCommand, trainCommand } from './host/commands';
-import { JobRunner } from './host/jobRunner';
-import { ReportPanels } from './host/reportPanel';
-import { enableNativeBackendCommand, nativeDirIn } from './host/nativeBackend';
-import { compareModelsCommand } from './host/compare';
-import { LatentPanels } from './host/latentPanel';
-import { TrainingPanels } from './host/trainingPanel';
-import { registerTrustedCommand, workspaceConsent } from './host/trust';
+import { trainCommand } from './host/commands/train';
+import { evaluateRobustnessCommand } from './host/commands/evaluateRobustness';
+import { cancelJobCommand, openReportCommand } from './host/commands/openReport';
+import { JobRunner } from './host/jobs/jobRunner';
+import { RobustnessPanels } from './host/panels/robustness/panel';
+import { enableNativeBackendCommand, nativeDirIn } from './host/commands/nativeBackend';
+import { compareModelsCommand } from './host/commands/compare';
+import { LatentPanels } from './host/panels/latent/panel';
+import { TrainingPanels } from './host/panels/training/panel';
+import { registerTrustedCommand, workspaceConsent } from './host/workspace/trust';
 import { GccsView, VIEW_ID, deleteCheckpointCommand } from './host/sidebar/view';
-import { newExperimentWizard } from './host/wizardUi';
+import { newExperimentWizard } from './host/commands/newExperiment';
 
 /** What activate() returns: the GCCS view's rows, for the integration tests. */
 export interface GccsExports {
@@ -26,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): GccsExports {
   const log = vscode.window.createOutputChannel('GCCS', { log: true });
   const runner = new JobRunner(log);
   const consent = workspaceConsent(context.workspaceState);
-  const panels = new ReportPanels(context.extensionUri, log, consent);
+  const panels = new RobustnessPanels(context.extensionUri, log, consent);
   const view = new GccsView();
   const deps = { extensionUri: context.extensionUri, runner, panels, log, nativeDir: nativeDirIn(context.globalStorageUri.fsPath), consent, trainingProgress: view.setProgress.bind(view) };
   const latent = new LatentPanels(context.extensionUri, log, consent);

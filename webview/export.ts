@@ -1,13 +1,13 @@
 /**
  * The panels' PNG and CSV export, webview side: the buttons, which post a SaveMessage for the host
- * to save (src/host/exportFile.ts), file names, and the CSV text of each panel. The CSV functions
+ * to save (src/host/panels/exportFile.ts), file names, and the CSV text of each panel. The CSV functions
  * are pure (no DOM), so the unit tests check them without a browser.
  */
 import type { Chart } from 'chart.js';
 import type { EpochRecord } from '../src/core/io/modelDir';
 import type { SummaryChart } from '../src/core/sweep/summary';
 import { WEBVIEW_LIMITS } from '../src/core/limits';
-import type { SaveMessage } from '../src/protocol';
+import type { SaveMessage } from '../src/host/panels/messages';
 import { button, element } from './ui';
 
 /** The webview's vscode API handle, which takes the panel's messages, save requests among them. */

@@ -4,14 +4,14 @@
  * vertices (the paper's Figure 3), a regular D-gon layout of all vertices, or the PCA plane; the
  * target vertices marked; after an attack, each point's attacked position joined to its clean one;
  * PNG and CSV export of the chart (export.ts). The host computes z (gccs latent); messages:
- * src/protocol.ts. State survives reloads.
+ * src/host/panels/latent/messages.ts. State survives reloads.
  */
 import { Chart, Legend, LinearScale, PointElement, ScatterController, Title, Tooltip } from 'chart.js';
 import type { ChartDataset, Plugin } from 'chart.js';
 import { Projection, principalPlane, project, simplexLayout, vertex, vertexPlane, vertexScale } from '../src/core/metrics/projection';
 import { WEBVIEW_LIMITS } from '../src/core/limits';
-import { LATENT_DEFAULTS } from '../src/protocol';
-import type { HostToLatent, LatentData, LatentRequest, LatentState, LatentToHost, LatentView } from '../src/protocol';
+import { LATENT_DEFAULTS } from '../src/host/panels/latent/messages';
+import type { HostToLatent, LatentData, LatentRequest, LatentState, LatentToHost, LatentView } from '../src/host/panels/latent/messages';
 import { DrawnSample, csvButton, exportTools, latentCsv, pngButton, slug } from './export';
 import { background, button, chartColours, element, onThemeChange, seriesColour, vscodeApi, withAlpha } from './ui';
 

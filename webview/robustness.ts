@@ -6,15 +6,15 @@
  */
 import { CategoryScale, Chart, Legend, LineController, LineElement, LinearScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { SummaryChart, SummaryTable } from '../src/core/sweep/summary';
-import type { HostToWebview, PanelData, PanelState, WebviewToHost } from '../src/protocol';
+import type { HostToRobustness, RobustnessData, RobustnessState, RobustnessToHost } from '../src/host/panels/robustness/messages';
 import { csvButton, exportTools, pngButton, robustnessChartCsv, slug, toCsv } from './export';
 import { element, lineChart, onThemeChange, vscodeApi } from './ui';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip, Title);
 
-const vscode = vscodeApi<PanelState, WebviewToHost>();
+const vscode = vscodeApi<RobustnessState, RobustnessToHost>();
 const app = document.getElementById('app') as HTMLElement;
-let current: PanelData | undefined;
+let current: RobustnessData | undefined;
 let charts: Chart[] = [];
 
 function tableView(table: SummaryTable): HTMLElement {
@@ -49,7 +49,7 @@ function chartView(chart: SummaryChart): HTMLElement {
   return wrap;
 }
 
-function render(data: PanelData): void {
+function render(data: RobustnessData): void {
   charts.forEach((chart) => chart.destroy());
   charts = [];
   app.replaceChildren();
@@ -73,13 +73,13 @@ function render(data: PanelData): void {
   if (summary.total === 0) app.append(element('p', 'No finished cells yet.', 'empty'));
 }
 
-function show(data: PanelData): void {
+function show(data: RobustnessData): void {
   current = data;
   vscode.setState({ sources: data.sources, data });
   render(data);
 }
 
-window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+window.addEventListener('message', (event: MessageEvent<HostToRobustness>) => {
   if (event.data?.type === 'show') show(event.data.data);
   if (event.data?.type === 'error') {
     current = undefined;

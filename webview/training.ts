@@ -4,7 +4,7 @@
  * per-epoch values once as CSV (export.ts). Messages: src/protocol.ts.
  */
 import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
-import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/protocol';
+import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/host/panels/training/messages';
 import { epochRange } from './axes';
 import { csvButton, exportTools, pngButton, slug, trainingCsv } from './export';
 import { LineAxis, LineSeries, element, lineChart, onThemeChange, vscodeApi } from './ui';

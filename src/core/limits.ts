@@ -84,7 +84,7 @@ export const CONFIG_LIMITS = {
   resultsFileBytes: 256 * MiB,
 } as const;
 
-/** Messages from the extension's webviews (checked in src/protocol.ts before the host uses them). */
+/** Messages from the extension's webviews (checked by each panel's messages.ts before the host uses them). */
 export const WEBVIEW_LIMITS = {
   /** Samples the latent panel may ask `gccs latent` for (its input offers 10…10,000). */
   latentSamples: 10_000,

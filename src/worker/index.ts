@@ -1,6 +1,6 @@
 /**
  * A background worker process: evaluates the sweep cells its host sends, or trains a model, one request at a time, speaking
- * only the protocol of src/protocol.ts over the IPC channel (bundled to dist/worker.js).
+ * only the protocol of src/core/protocol.ts over the IPC channel (bundled to dist/worker.js).
  */
 import { format } from 'node:util';
 import { AttackCancelled } from '../core/attacks';
@@ -9,7 +9,7 @@ import { UserError } from '../core/errors';
 import { CellEvaluator } from '../core/sweep/evaluateCell';
 import { WORKER_LIMITS } from '../core/limits';
 import { TrainingCancelled, train } from '../core/train/trainer';
-import type { HostRequest, WorkerMessage } from '../protocol';
+import type { HostRequest, WorkerMessage } from '../core/protocol';
 
 const send = (message: WorkerMessage) => process.send?.(message);
 

@@ -46,7 +46,7 @@ test('the manifest: main, extensionKind, activation, schemas and settings', () =
   assert.equal(settings['gccs.sampleCount'].default, 1000);
   assert.equal(settings['gccs.resultsFolder'].default, '.gccs/results');
   // The settings' defaults are what the settings module falls back to.
-  const settingsSource = fs.readFileSync(path.join(root, 'src/host/settings.ts'), 'utf8');
+  const settingsSource = fs.readFileSync(path.join(root, 'src/host/workspace/settings.ts'), 'utf8');
   for (const [key, spec] of Object.entries(settings) as [string, { default: unknown }][]) {
     assert.ok(settingsSource.includes(`'${key.slice(5)}', ${JSON.stringify(spec.default).replace(/"/g, "'").replace(/,/g, ', ')}`), key);
   }
@@ -71,8 +71,8 @@ test('Restricted Mode: limited support declared; exactly the commands that run w
   for (const key of untrusted.restrictedConfigurations) assert.ok(manifest.contributes.configuration.properties[key], key);
   const gated = [...extensionSource.matchAll(/registerTrustedCommand\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
   assert.deepEqual(gated, ['gccs.compareModels', 'gccs.enableNativeBackend', 'gccs.evaluateRobustness', 'gccs.showLatentSpace', 'gccs.train']);
-  // Each has its explanation in host/trust.ts, and nothing else does.
-  const trustSource = fs.readFileSync(path.join(root, 'src/host/trust.ts'), 'utf8');
+  // Each has its explanation in host/workspace/trust.ts, and nothing else does.
+  const trustSource = fs.readFileSync(path.join(root, 'src/host/workspace/trust.ts'), 'utf8');
   const explained = [...trustSource.matchAll(/^  '(gccs\.[A-Za-z]+)': \{ title: '([^']+)', why: (['"])(.+)\3 \},$/gm)];
   assert.deepEqual(explained.map((m) => m[1]).sort(), gated);
   for (const [, command, title] of explained) assert.equal(title, `GCCS: ${manifest.contributes.commands.find((c: { command: string }) => c.command === command).title}`);

@@ -5,10 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { WEBVIEW_LIMITS } from '../../src/core/limits';
-import { Check, checkMessage } from '../../src/messageCheck';
-import { checkLatentToHost, checkRestoredLatent, checkRestoredPanel, checkRestoredTraining, checkTrainingToHost, checkWebviewToHost } from '../../src/protocol';
-import { FolderConsent, realTarget } from '../../src/host/folderConsent';
-import { receiveFromWebview, restoredState } from '../../src/host/webviewMessages';
+import { Check, checkMessage } from '../../src/host/panels/messageCheck';
+import { checkLatentToHost, checkRestoredLatent } from '../../src/host/panels/latent/messages';
+import { checkRestoredRobustness, checkRobustnessToHost } from '../../src/host/panels/robustness/messages';
+import { checkRestoredTraining, checkTrainingToHost } from '../../src/host/panels/training/messages';
+import { FolderConsent, realTarget } from '../../src/host/workspace/folderConsent';
+import { receiveFromWebview, restoredState } from '../../src/host/panels/receive';
 import { slug } from '../../webview/export';
 
 // A real 1×1 PNG, as chart.toBase64Image('image/png') gives it.
@@ -17,9 +19,9 @@ const request = { count: 500, attack: 'pgd', eps: 0.1 };
 
 /** What the three panels' scripts send (webview/*.ts), each accepted as is. */
 const valid: [string, Check<unknown>, unknown][] = [
-  ['robustness ready', checkWebviewToHost, { type: 'ready' }],
-  ['robustness savePng', checkWebviewToHost, { type: 'savePng', name: slug('FGSM, ε = 0.1'), dataUrl: PNG }],
-  ['robustness saveCsv', checkWebviewToHost, { type: 'saveCsv', name: 'clean-accuracy', csv: 'model,clean accuracy\ntiny,0.9\n' }],
+  ['robustness ready', checkRobustnessToHost, { type: 'ready' }],
+  ['robustness savePng', checkRobustnessToHost, { type: 'savePng', name: slug('FGSM, ε = 0.1'), dataUrl: PNG }],
+  ['robustness saveCsv', checkRobustnessToHost, { type: 'saveCsv', name: 'clean-accuracy', csv: 'model,clean accuracy\ntiny,0.9\n' }],
   ['latent ready', checkLatentToHost, { type: 'ready', request }],
   ['latent ready with its model', checkLatentToHost, { type: 'ready', modelDir: '/work/models/tiny', request }],
   ['latent request', checkLatentToHost, { type: 'request', request: { count: 10_000, attack: 'none', eps: 0 } }],
@@ -43,19 +45,19 @@ test('every message the panels send passes its check unchanged', () => {
 /** Malformed messages, each with the field its one-line problem must name. */
 const malformed: [string, Check<unknown>, unknown, RegExp][] = [
   ['null', checkLatentToHost, null, /^message: an object expected, got null$/],
-  ['a string', checkWebviewToHost, 'ready', /^message: an object expected, got string$/],
+  ['a string', checkRobustnessToHost, 'ready', /^message: an object expected, got string$/],
   ['an array', checkTrainingToHost, [{ type: 'ready' }], /^message: an object expected, got an array$/],
-  ['no type', checkWebviewToHost, {}, /^message\.type: one of ready, savePng, saveCsv expected, got undefined$/],
+  ['no type', checkRobustnessToHost, {}, /^message\.type: one of ready, savePng, saveCsv expected, got undefined$/],
   ['unknown type', checkLatentToHost, { type: 'runShell', command: 'rm -rf ~' }, /^message\.type: one of .* expected, got "runShell"$/],
-  ['type of another panel', checkWebviewToHost, { type: 'pickModel' }, /^message\.type: .*got "pickModel"$/],
+  ['type of another panel', checkRobustnessToHost, { type: 'pickModel' }, /^message\.type: .*got "pickModel"$/],
   ['type as a number', checkTrainingToHost, { type: 1 }, /^message\.type: .*got number$/],
-  ['an extra field', checkWebviewToHost, { type: 'ready', extra: 1 }, /^message: unexpected field "extra"$/],
-  ['an own __proto__ field', checkWebviewToHost, JSON.parse('{"type":"ready","__proto__":{"polluted":true}}'), /^message: unexpected field "__proto__"$/],
+  ['an extra field', checkRobustnessToHost, { type: 'ready', extra: 1 }, /^message: unexpected field "extra"$/],
+  ['an own __proto__ field', checkRobustnessToHost, JSON.parse('{"type":"ready","__proto__":{"polluted":true}}'), /^message: unexpected field "__proto__"$/],
   ['__proto__ inside the request', checkLatentToHost, JSON.parse('{"type":"request","request":{"count":10,"attack":"none","eps":0,"__proto__":{"x":1}}}'), /^message\.request: unexpected field "__proto__"$/],
   ['a constructor field', checkLatentToHost, { type: 'pickModel', constructor: { prototype: {} } }, /^message: unexpected field "constructor"$/],
   ['a symbol key', checkLatentToHost, { type: 'pickModel', [Symbol('s')]: 1 }, /^message: unexpected field "Symbol\(s\)"$/],
-  ['fields inherited from a prototype', checkWebviewToHost, Object.create({ type: 'ready' }), /^message: a plain object expected$/],
-  ['a class instance', checkWebviewToHost, new (class Ready { type = 'ready'; })(), /^message: a plain object expected$/],
+  ['fields inherited from a prototype', checkRobustnessToHost, Object.create({ type: 'ready' }), /^message: a plain object expected$/],
+  ['a class instance', checkRobustnessToHost, new (class Ready { type = 'ready'; })(), /^message: a plain object expected$/],
   ['a getter', checkTrainingToHost, Object.defineProperty({ type: 'drawn' }, 'epochs', { get: () => 1, enumerable: true }), /^message\.epochs: an accessor, not a value$/],
   ['a missing field', checkLatentToHost, { type: 'request' }, /^message: field "request" is missing$/],
   ['count as a string', checkLatentToHost, { type: 'request', request: { ...request, count: '500' } }, /^message\.request\.count: a whole number expected, got string$/],
@@ -73,15 +75,15 @@ const malformed: [string, Check<unknown>, unknown, RegExp][] = [
   ['a NUL in a path', checkTrainingToHost, { type: 'ready', outDir: '/work/models\0/x' }, /^message\.outDir: not an absolute path$/],
   ['an over-long path', checkTrainingToHost, { type: 'ready', outDir: '/' + 'a'.repeat(WEBVIEW_LIMITS.pathChars) }, /^message\.outDir: longer than 4096 characters/],
   ['outDir undefined (present)', checkTrainingToHost, { type: 'ready', outDir: undefined }, /^message\.outDir: a string expected, got undefined$/],
-  ['an export name with a folder', checkWebviewToHost, { type: 'saveCsv', name: '../../.bashrc', csv: 'x' }, /^message\.name: not a file name/],
-  ['an export name with a slash', checkWebviewToHost, { type: 'saveCsv', name: 'a/b', csv: 'x' }, /^message\.name: not a file name/],
-  ['a hidden export name', checkWebviewToHost, { type: 'saveCsv', name: '.hidden', csv: 'x' }, /^message\.name: not a file name/],
-  ['an empty export name', checkWebviewToHost, { type: 'saveCsv', name: '', csv: 'x' }, /^message\.name: not a file name/],
-  ['a data URL that is not a PNG', checkWebviewToHost, { type: 'savePng', name: 'x', dataUrl: 'data:text/html;base64,PHNjcmlwdD4=' }, /^message\.dataUrl: not a base64 PNG data URL$/],
-  ['base64 that is not a PNG', checkWebviewToHost, { type: 'savePng', name: 'x', dataUrl: 'data:image/png;base64,TVqQAAMAAAAEAAAA' }, /^message\.dataUrl: not a base64 PNG data URL$/],
-  ['a javascript: URL', checkWebviewToHost, { type: 'savePng', name: 'x', dataUrl: 'javascript:alert(1)' }, /^message\.dataUrl: not a base64 PNG data URL$/],
-  ['CSV as an array', checkWebviewToHost, { type: 'saveCsv', name: 'x', csv: ['a', 'b'] }, /^message\.csv: a string expected, got an array$/],
-  ['CSV above the cap', checkWebviewToHost, { type: 'saveCsv', name: 'x', csv: 'x'.repeat(WEBVIEW_LIMITS.exportChars + 1) }, /^message\.csv: longer than 67108864 characters/],
+  ['an export name with a folder', checkRobustnessToHost, { type: 'saveCsv', name: '../../.bashrc', csv: 'x' }, /^message\.name: not a file name/],
+  ['an export name with a slash', checkRobustnessToHost, { type: 'saveCsv', name: 'a/b', csv: 'x' }, /^message\.name: not a file name/],
+  ['a hidden export name', checkRobustnessToHost, { type: 'saveCsv', name: '.hidden', csv: 'x' }, /^message\.name: not a file name/],
+  ['an empty export name', checkRobustnessToHost, { type: 'saveCsv', name: '', csv: 'x' }, /^message\.name: not a file name/],
+  ['a data URL that is not a PNG', checkRobustnessToHost, { type: 'savePng', name: 'x', dataUrl: 'data:text/html;base64,PHNjcmlwdD4=' }, /^message\.dataUrl: not a base64 PNG data URL$/],
+  ['base64 that is not a PNG', checkRobustnessToHost, { type: 'savePng', name: 'x', dataUrl: 'data:image/png;base64,TVqQAAMAAAAEAAAA' }, /^message\.dataUrl: not a base64 PNG data URL$/],
+  ['a javascript: URL', checkRobustnessToHost, { type: 'savePng', name: 'x', dataUrl: 'javascript:alert(1)' }, /^message\.dataUrl: not a base64 PNG data URL$/],
+  ['CSV as an array', checkRobustnessToHost, { type: 'saveCsv', name: 'x', csv: ['a', 'b'] }, /^message\.csv: a string expected, got an array$/],
+  ['CSV above the cap', checkRobustnessToHost, { type: 'saveCsv', name: 'x', csv: 'x'.repeat(WEBVIEW_LIMITS.exportChars + 1) }, /^message\.csv: longer than 67108864 characters/],
 ];
 
 test('malformed messages are refused with one line naming the field and the problem', () => {
@@ -105,7 +107,7 @@ const mutated = fc.tuple(fc.constantFrom(...valid), fc.string({ maxLength: 12 })
 });
 
 test('generated and mutated messages: never a crash; what passes has only declared fields and passes again unchanged', () => {
-  const checks = [checkWebviewToHost, checkLatentToHost, checkTrainingToHost, checkRestoredLatent, checkRestoredPanel, checkRestoredTraining];
+  const checks = [checkRobustnessToHost, checkLatentToHost, checkTrainingToHost, checkRestoredLatent, checkRestoredRobustness, checkRestoredTraining];
   fc.assert(
     fc.property(fc.oneof(anyValue.map((message) => ({ check: checks[0], message })), mutated, fc.tuple(fc.constantFrom(...checks), anyValue).map(([check, message]) => ({ check, message }))), ({ check, message }) => {
       const result = checkMessage(check as Check<unknown>, message);
@@ -220,10 +222,10 @@ test("a restored panel's saved state: checked, its paths allowed; a bad one is d
   const warnings: string[] = [];
   const options = { panel: 'GCCS Robustness', paths: (s: { sources?: string[] }) => [...new Set((s.sources ?? []).map((f) => path.dirname(f)))], consent, log: { warn: (line: string) => warnings.push(line) } };
   const sources = [path.join(workspace, '.gccs', 'results', 'a.jsonl'), path.join(workspace, '.gccs', 'results', 'b.jsonl')];
-  assert.deepEqual(await restoredState({ sources, data: { anything: 'the webview keeps' } }, checkRestoredPanel, options), { sources });
-  assert.equal(await restoredState(undefined, checkRestoredPanel, options), undefined);
-  assert.equal(await restoredState({ sources: 'a.jsonl' }, checkRestoredPanel, options), undefined);
-  assert.equal(await restoredState({ sources: [path.join(outside, 'x.jsonl'), path.join(outside, 'y.jsonl')] }, checkRestoredPanel, options), undefined);
+  assert.deepEqual(await restoredState({ sources, data: { anything: 'the webview keeps' } }, checkRestoredRobustness, options), { sources });
+  assert.equal(await restoredState(undefined, checkRestoredRobustness, options), undefined);
+  assert.equal(await restoredState({ sources: 'a.jsonl' }, checkRestoredRobustness, options), undefined);
+  assert.equal(await restoredState({ sources: [path.join(outside, 'x.jsonl'), path.join(outside, 'y.jsonl')] }, checkRestoredRobustness, options), undefined);
   assert.deepEqual(asked, [outside], 'one question per folder');
   assert.deepEqual(warnings.map((w) => w.replace(/: state.*/, '')), ['GCCS Robustness: ignored the saved state of the restored panel', 'GCCS Robustness: ignored the saved state of the restored panel']);
   assert.match(warnings[0], /state\.sources: an array expected, got string$/);
@@ -234,7 +236,7 @@ test("a restored panel's saved state: checked, its paths allowed; a bad one is d
 test('export names from any title are accepted file names', () => {
   fc.assert(
     fc.property(fc.string({ maxLength: 300 }), (title) => {
-      const result = checkMessage(checkWebviewToHost, { type: 'saveCsv', name: slug(title), csv: '' });
+      const result = checkMessage(checkRobustnessToHost, { type: 'saveCsv', name: slug(title), csv: '' });
       assert.ok(result.ok, `${JSON.stringify(title)} → ${slug(title)}: ${!result.ok && result.problem}`);
     }),
     { numRuns: 2000, seed: 3 },

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sampleModelMeta } from '../helpers/modelMeta';
-import { folderWriteProblem, modelJsonOf, modelProblem } from '../../src/host/preflight';
+import { folderWriteProblem, modelJsonOf, modelProblem } from '../../src/host/workspace/preflight';
 
 /** A hand-written LayersModel: Dense 4 → 2 (kernel 4×2 + bias 2 float32 = 40 bytes) and its gccs.json. */
 function tinyModel(): string {

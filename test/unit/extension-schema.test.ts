@@ -11,7 +11,7 @@ import { CONFIG_LIMITS } from '../../src/core/limits';
 import SWEEP_SCHEMA from '../../schema/sweep.schema.json';
 import { JsonSchema, validateJson } from '../../src/core/sweep/jsonSchema';
 import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
-import { BUILT_IN_MODELS, EXPERIMENT_SCHEMA, ExperimentError, loadExperiment, parseExperiment } from '../../src/host/experiment';
+import { BUILT_IN_MODELS, EXPERIMENT_SCHEMA, ExperimentError, loadExperiment, parseExperiment } from '../../src/host/workspace/experiment';
 
 const valid = {
   $schema: '../schema/experiment.schema.json',

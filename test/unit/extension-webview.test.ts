@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CellResult } from '../../src/core/sweep/types';
-import { panelData, resultsFiles } from '../../src/host/panelData';
-import { cliSweepArgs, parseCellLine } from '../../src/host/sweepProcess';
-import { contentSecurityPolicy, newNonce, webviewHtml } from '../../src/host/webviewHtml';
+import { robustnessData, resultsFiles } from '../../src/host/panels/robustness/data';
+import { cliSweepArgs, parseCellLine } from '../../src/host/jobs/sweepProcess';
+import { contentSecurityPolicy, newNonce, webviewHtml } from '../../src/host/panels/html';
 import { epochRange, integerTickLabel, logTickLabel } from '../../webview/axes';
 import { latentCsv, robustnessChartCsv, slug, toCsv, trainingCsv } from '../../webview/export';
 
@@ -49,7 +49,7 @@ test('panel data merges results files: one chart per attack with the models over
   fs.writeFileSync(b, [result('gccs', 'deepfool', 0, null, 0.01), result('gccs', 'fgsm', 1, 0, 0.99), result('gccs', 'fgsm', 1, 0.1, 0.8)].map((r) => JSON.stringify(r) + '\n').join(''));
   fs.utimesSync(a, new Date(1000), new Date(1000));
   assert.deepEqual(resultsFiles(dir), [b, a]);
-  const data = panelData(resultsFiles(dir));
+  const data = robustnessData(resultsFiles(dir));
   assert.deepEqual(data.sources, [b, a]);
   const fgsm = data.summary.sections.find((s) => s.title === 'FGSM');
   assert.ok(fgsm?.chart);

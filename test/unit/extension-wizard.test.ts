@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { DATASET_KINDS } from '../../src/core/data';
 import { validateJson } from '../../src/core/sweep/jsonSchema';
 import { FINE_TUNE_DEFAULTS } from '../../src/core/train/defaults';
-import { BUILT_IN_MODELS, EXPERIMENT_SCHEMA, loadExperiment } from '../../src/host/experiment';
-import { WIZARD_DATASETS, WIZARD_LOSSES, WizardAnswers, epochsProblem, experimentFileName, experimentFromAnswers, nameProblem, suggestedName } from '../../src/host/wizard';
+import { BUILT_IN_MODELS, EXPERIMENT_SCHEMA, loadExperiment } from '../../src/host/workspace/experiment';
+import { WIZARD_DATASETS, WIZARD_LOSSES, WizardAnswers, epochsProblem, experimentFileName, experimentFromAnswers, nameProblem, suggestedName } from '../../src/host/workspace/wizard';
 
 test('the wizard offers every dataset kind, and only built-in models that fit it', () => {
   assert.deepEqual(WIZARD_DATASETS.map((d) => d.kind), [...DATASET_KINDS]);

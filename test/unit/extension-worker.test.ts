@@ -5,9 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readResultsFile } from '../../src/core/sweep/results';
 import type { TrainConfig, TrainEvent } from '../../src/core/train/trainer';
-import { runCliSweep } from '../../src/host/sweepProcess';
-import { JobCancelled, JobUserError, runTrainWorker } from '../../src/host/trainWorker';
-import type { WorkerMessage } from '../../src/protocol';
+import { runCliSweep } from '../../src/host/jobs/sweepProcess';
+import { runTrainWorker } from '../../src/host/jobs/trainWorker';
+import { JobCancelled, JobUserError } from '../../src/host/jobs/errors';
+import type { WorkerMessage } from '../../src/core/protocol';
 
 // The worker's source through tsx, as runSweep does from source (the bundle is dist/worker.js).
 const worker = { workerFile: path.resolve(__dirname, '../../src/worker/index.ts'), execArgv: ['--import', 'tsx'], backend: 'wasm' as const };

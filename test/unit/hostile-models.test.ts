@@ -15,7 +15,7 @@ import { initBackend } from '../../src/core/backend';
 import { UserError } from '../../src/core/errors';
 import { loadModelDir } from '../../src/core/io/modelDir';
 import * as tf from '../../src/core/tf';
-import { modelProblem } from '../../src/host/preflight';
+import { modelProblem } from '../../src/host/workspace/preflight';
 import { ENV_SECRET, HostileCase, SECRET, generateHostileModels } from '../hostile/generate';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');

@@ -9,13 +9,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCliJson } from '../../src/host/cliJson';
-import { comparisonFiles, evaluationFile, modelsSection, resultsModels } from '../../src/host/compareData';
-import { DrawnSignal } from '../../src/host/drawnSignal';
-import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from '../../src/host/latentData';
-import { panelData } from '../../src/host/panelData';
-import { JobCancelled, JobUserError } from '../../src/host/trainWorker';
-import { TrainingInputError, trainingData, withEpoch } from '../../src/host/trainingData';
+import { runCliJson } from '../../src/host/jobs/cliJson';
+import { comparisonFiles, evaluationFile, modelsSection, resultsModels } from '../../src/host/panels/robustness/compareData';
+import { DrawnSignal } from '../../src/host/panels/drawnSignal';
+import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from '../../src/host/panels/latent/data';
+import { robustnessData } from '../../src/host/panels/robustness/data';
+import { JobCancelled, JobUserError } from '../../src/host/jobs/errors';
+import { TrainingInputError, trainingData, withEpoch } from '../../src/host/panels/training/data';
 import { project, vertex, vertexPlane } from '../../src/core/metrics/projection';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -117,7 +117,7 @@ test('compare: model folders map to their results files; the robustness panel ge
   assert.equal(modelsSection(picked.files), undefined);
 
   fs.writeFileSync(evaluationFile(tinyResults), JSON.stringify({ model: path.join(modelDir, 'model.json'), split: 'test', accuracy: 0.5, macroF1: 0.45, count: 120, separation: { mean: 2.5, ci95: [2.25, 2.75], pairs: 45, samplesPerClassCap: 500 }, latent: [{ kurtosis: 3 }, { kurtosis: 5 }] }));
-  const data = panelData(picked.files);
+  const data = robustnessData(picked.files);
   const models = data.summary.sections[0];
   assert.equal(models.title, 'Models');
   assert.deepEqual(models.tables[0].rows, [['tiny', 'GCCS (μ_T 70)', '50.00%', '0.4500', '2.50 (2.25–2.75)', '4.00', '120 (test)']]);

@@ -8,7 +8,7 @@ import { ATTACK_NAMES, resolveAttackParams } from '../../src/core/attacks';
 import { DATASET_KINDS } from '../../src/core/data';
 import { UserError } from '../../src/core/errors';
 import { CONFIG_LIMITS, DATA_LIMITS } from '../../src/core/limits';
-import { EXPERIMENT_SCHEMA } from '../../src/host/experiment';
+import { EXPERIMENT_SCHEMA } from '../../src/host/workspace/experiment';
 import { sampleModelMeta } from '../helpers/modelMeta';
 import { GRID_KEYS, SWEEP_SCHEMA, SweepConfig, loadSweepConfig, parseGrid, planSweep } from '../../src/core/sweep';
 

@@ -1,13 +1,13 @@
 /**
  * runSweep: runs a sweep's cells on a pool of worker processes (src/worker/), appending each
- * finished cell to the results file as it arrives. Host and workers speak src/protocol.ts.
+ * finished cell to the results file as it arrives. Host and workers speak src/core/protocol.ts.
  */
 import { ChildProcess, fork } from 'node:child_process';
 import * as os from 'node:os';
 import type { BackendName } from '../backend';
 import { UserError } from '../errors';
 import { CONFIG_LIMITS, WORKER_LIMITS } from '../limits';
-import type { HostRequest, WorkerMessage } from '../../protocol';
+import type { HostRequest, WorkerMessage } from '../protocol';
 import { NormalizedSweep, describeCell, planSweep } from './config';
 import { appendResult, openResults } from './results';
 import type { CellEvaluation, CellResult, SweepCell, SweepConfig } from './types';

@@ -9,8 +9,8 @@ import { CONFIG_LIMITS } from '../../core/limits';
 import { META_FILE, modelFolderOf, readModelMeta } from '../../core/io/modelLocation';
 import { readResultsFile } from '../../core/sweep/results';
 import { readJsonFile } from '../../core/sweep/jsonSchema';
-import { evaluationFile, modelName } from '../compareData';
-import { loadExperiment } from '../experiment';
+import { evaluationFile, modelName } from '../panels/robustness/compareData';
+import { loadExperiment } from '../workspace/experiment';
 
 export type EntryKind = 'experiment' | 'model' | 'result';
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SIDEBAR_LIMITS } from '../../core/limits';
-import { readSettings } from '../settings';
+import { readSettings } from '../workspace/settings';
 import { EntryKind, SidebarEntry, checkpointFolder, experimentEntry, modelEntry, resultEntry, resultLocations } from './entries';
 
 export const VIEW_ID = 'gccs.workspace';

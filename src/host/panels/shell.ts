@@ -3,7 +3,7 @@
  * dist/webview and media folders, and the CSP page (webviewHtml.ts) loading one script bundle.
  */
 import * as vscode from 'vscode';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml } from './html';
 
 export function panelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return {

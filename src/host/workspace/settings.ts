@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendName } from '../core/backend';
+import type { BackendName } from '../../core/backend';
 
 export interface Settings {
   backend: BackendName;

@@ -5,16 +5,16 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { HostToWebview, WebviewToHost, checkRestoredPanel, checkWebviewToHost } from '../protocol';
-import { saveExport } from './exportFile';
-import type { FolderConsent } from './folderConsent';
-import { panelData } from './panelData';
-import { loadPanelPage, panelOptions } from './panelShell';
-import { receiveFromWebview, restoredState } from './webviewMessages';
+import { HostToRobustness, RobustnessToHost, checkRestoredRobustness, checkRobustnessToHost } from './messages';
+import { saveExport } from '../exportFile';
+import type { FolderConsent } from '../../workspace/folderConsent';
+import { robustnessData } from './data';
+import { loadPanelPage, panelOptions } from '../shell';
+import { receiveFromWebview, restoredState } from '../receive';
 
 export const PANEL_TYPE = 'gccs.robustness';
 
-export class ReportPanels implements vscode.Disposable {
+export class RobustnessPanels implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private sources: string[] = [];
   private readonly disposables: vscode.Disposable[] = [];
@@ -27,7 +27,7 @@ export class ReportPanels implements vscode.Disposable {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, {
         deserializeWebviewPanel: async (panel, state: unknown) => {
-          const restored = await restoredState(state, checkRestoredPanel, { panel: 'GCCS Robustness', paths: (s) => [...new Set((s.sources ?? []).map((file) => path.dirname(file)))], consent, log });
+          const restored = await restoredState(state, checkRestoredRobustness, { panel: 'GCCS Robustness', paths: (s) => [...new Set((s.sources ?? []).map((file) => path.dirname(file)))], consent, log });
           this.attach(panel, restored?.sources ?? []);
         },
       }),
@@ -51,7 +51,7 @@ export class ReportPanels implements vscode.Disposable {
     this.panel = panel;
     this.sources = sources;
     loadPanelPage(panel, this.extensionUri, 'GCCS Robustness', 'robustness', (fresh) => this.attach(fresh, this.sources));
-    const subscription = receiveFromWebview(panel.webview, checkWebviewToHost, { panel: 'GCCS Robustness', consent: this.consent, log: this.log }, (message) => this.onMessage(message));
+    const subscription = receiveFromWebview(panel.webview, checkRobustnessToHost, { panel: 'GCCS Robustness', consent: this.consent, log: this.log }, (message) => this.onMessage(message));
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.panel === panel) this.panel = undefined;
@@ -60,9 +60,9 @@ export class ReportPanels implements vscode.Disposable {
 
   private post(): void {
     if (!this.panel) return;
-    let message: HostToWebview;
+    let message: HostToRobustness;
     try {
-      message = { type: 'show', data: panelData(this.sources) };
+      message = { type: 'show', data: robustnessData(this.sources) };
     } catch (error) {
       const problem = `cannot show the results: ${(error as Error).message}`;
       this.log.error(`robustness panel: ${problem}`);
@@ -72,7 +72,7 @@ export class ReportPanels implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
-  private async onMessage(message: WebviewToHost): Promise<void> {
+  private async onMessage(message: RobustnessToHost): Promise<void> {
     switch (message.type) {
       case 'ready':
         return this.post();

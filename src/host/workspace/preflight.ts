@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../core/errors';
-import { readLayersModelJson } from '../core/io/layersModelCheck';
-import { META_FILE, readModelMeta } from '../core/io/modelLocation';
+import { UserError } from '../../core/errors';
+import { readLayersModelJson } from '../../core/io/layersModelCheck';
+import { META_FILE, readModelMeta } from '../../core/io/modelLocation';
 
 /** A model folder, its model.json or its gccs.json → the model.json path. */
 export function modelJsonOf(model: string): string {

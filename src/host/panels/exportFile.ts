@@ -1,10 +1,10 @@
 /**
- * The panels' PNG and CSV export, host side: a webview posts a SaveMessage (src/protocol.ts) and
+ * The panels' PNG and CSV export, host side: a webview posts a SaveMessage (src/host/panels/messages.ts) and
  * the host asks where to save it (a save dialog in the first workspace folder) and writes it.
  */
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../core/io/atomic';
-import type { SaveMessage } from '../protocol';
+import { writeFileAtomic } from '../../core/io/atomic';
+import type { SaveMessage } from './messages';
 
 export async function saveExport(message: SaveMessage, log: vscode.LogOutputChannel): Promise<void> {
   const { file, filters, bytes } =

@@ -4,13 +4,13 @@
  * No vscode and no TensorFlow.js here (the extension bundle must stay free of it); tested directly.
  */
 import * as path from 'node:path';
-import SCHEMA from '../../schema/experiment.schema.json';
-import { UserError } from '../core/errors';
-import { JsonSchema, SchemaProblem, formatPath, parseJson, readJsonFile, validateJson } from '../core/sweep/jsonSchema';
-import { TRAIN_DEFAULTS, adversarialWithDefaults, defenceWithDefaults } from '../core/train/defaults';
-import type { TrainConfig } from '../core/train/trainer';
-import type { DefenceKind } from '../core/loss/defences';
-import type { AdversarialMethod } from '../core/train/adversarial';
+import SCHEMA from '../../../schema/experiment.schema.json';
+import { UserError } from '../../core/errors';
+import { JsonSchema, SchemaProblem, formatPath, parseJson, readJsonFile, validateJson } from '../../core/sweep/jsonSchema';
+import { TRAIN_DEFAULTS, adversarialWithDefaults, defenceWithDefaults } from '../../core/train/defaults';
+import type { TrainConfig } from '../../core/train/trainer';
+import type { DefenceKind } from '../../core/loss/defences';
+import type { AdversarialMethod } from '../../core/train/adversarial';
 
 export const EXPERIMENT_SCHEMA = SCHEMA as JsonSchema;
 

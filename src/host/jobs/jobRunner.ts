@@ -4,7 +4,7 @@
  * error message with a button to the log; a cancelled one a short note.
  */
 import * as vscode from 'vscode';
-import { JobCancelled, JobUserError } from './trainWorker';
+import { JobCancelled, JobUserError } from './errors';
 
 export interface JobContext {
   signal: AbortSignal;

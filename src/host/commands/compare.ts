@@ -6,17 +6,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { runCliJson } from './cliJson';
-import { SavedEvaluation, comparisonFiles, evaluationFile, evaluationIsCurrent, modelName, resultsModels } from './compareData';
-import type { FolderConsent } from './folderConsent';
-import type { JobRunner } from './jobRunner';
-import type { ReportPanels } from './reportPanel';
-import { readSettings } from './settings';
+import { runCliJson } from '../jobs/cliJson';
+import { SavedEvaluation, comparisonFiles, evaluationFile, evaluationIsCurrent, modelName, resultsModels } from '../panels/robustness/compareData';
+import type { FolderConsent } from '../workspace/folderConsent';
+import type { JobRunner } from '../jobs/jobRunner';
+import type { RobustnessPanels } from '../panels/robustness/panel';
+import { readSettings } from '../workspace/settings';
 
 export interface CompareDeps {
   extensionUri: vscode.Uri;
   runner: JobRunner;
-  panels: ReportPanels;
+  panels: RobustnessPanels;
   consent: FolderConsent;
 }
 

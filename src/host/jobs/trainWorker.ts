@@ -1,14 +1,15 @@
 /**
  * Runs one training in a forked background worker (dist/worker.js) over the typed protocol of
- * src/protocol.ts: init → ready → train → trainEvent… → trainDone. Aborting the signal sends
+ * src/core/protocol.ts: init → ready → train → trainEvent… → trainDone. Aborting the signal sends
  * `cancel` (training stops between two steps; the last epoch checkpoint stays). A worker that dies
  * becomes an error naming its exit code and the last line it wrote to stderr.
  * No vscode import: the extension host and the tests both use it.
  */
 import { fork } from 'node:child_process';
-import type { BackendName } from '../core/backend';
-import type { TrainConfig, TrainEvent } from '../core/train/trainer';
-import type { HostRequest, WorkerMessage } from '../protocol';
+import type { BackendName } from '../../core/backend';
+import type { TrainConfig, TrainEvent } from '../../core/train/trainer';
+import type { HostRequest, WorkerMessage } from '../../core/protocol';
+import { JobCancelled, JobUserError } from './errors';
 
 export interface TrainWorkerOptions {
   workerFile: string;
@@ -22,22 +23,6 @@ export interface TrainWorkerOptions {
   execPath?: string;
   execArgv?: string[];
   env?: NodeJS.ProcessEnv;
-}
-
-/** Training was cancelled; the last epoch checkpoint stays usable. */
-export class JobCancelled extends Error {
-  constructor(what: string) {
-    super(`${what} cancelled`);
-    this.name = 'JobCancelled';
-  }
-}
-
-/** A problem with the user's input reported by the engine (a UserError there). */
-export class JobUserError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'JobUserError';
-  }
 }
 
 /** What panels that follow trainings see: the engine's events, then how the training ended. */

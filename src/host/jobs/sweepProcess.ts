@@ -5,9 +5,9 @@
  * HTML report, and says "[k/N] …" on stderr for each cell. SIGTERM cancels it (finished cells stay).
  * No vscode import: tested directly.
  */
-import type { BackendName } from '../core/backend';
+import type { BackendName } from '../../core/backend';
 import { CliProcessOptions, forkCli } from './cliProcess';
-import { JobCancelled, JobUserError } from './trainWorker';
+import { JobCancelled, JobUserError } from './errors';
 
 export interface CliSweepOptions extends Omit<CliProcessOptions, 'stdout'> {
   cliFile: string;

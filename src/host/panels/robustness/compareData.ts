@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { modelFolderOf, readModelMeta } from '../core/io/modelLocation';
-import type { SummarySection } from '../core/sweep/summary';
-import type { Evaluation } from '../core/metrics';
+import { modelFolderOf, readModelMeta } from '../../../core/io/modelLocation';
+import type { SummarySection } from '../../../core/sweep/summary';
+import type { Evaluation } from '../../../core/metrics';
 
 /** What the robustness panel needs of `gccs eval --json`. */
 export type SavedEvaluation = Pick<Evaluation, 'accuracy' | 'macroF1' | 'separation' | 'count' | 'latent'> & { model: string; split: string };

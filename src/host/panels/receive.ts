@@ -1,11 +1,11 @@
 /**
  * The one way the panels take what their webview sends (messages, and the saved state a restored
- * panel comes back with): checked against its declaration in src/protocol.ts, and every path in it
+ * panel comes back with): checked against its declaration in the panel's messages.ts, and every path in it
  * inside the workspace or confirmed by the user (folderConsent.ts). What is refused never reaches
  * the panel; it is one line in the GCCS log. No vscode import (its types are structural); tested.
  */
-import { Check, checkMessage } from '../messageCheck';
-import type { FolderConsent } from './folderConsent';
+import { Check, checkMessage } from './messageCheck';
+import type { FolderConsent } from '../workspace/folderConsent';
 
 export interface AcceptOptions<T> {
   /** The panel's name in messages, e.g. "GCCS Latent Space". */

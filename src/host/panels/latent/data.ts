@@ -4,10 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { modelFolderOf } from '../core/io/modelLocation';
-import type { LatentData, LatentRequest } from '../protocol';
+import { modelFolderOf } from '../../../core/io/modelLocation';
+import type { LatentData, LatentRequest } from './messages';
 
-export { LATENT_DEFAULTS } from '../protocol';
+export { LATENT_DEFAULTS } from './messages';
 
 /** A file or folder that is not a model; the message names it and the problem. */
 export class LatentInputError extends Error {

@@ -2,7 +2,7 @@
  * A small run-time guard for messages that cross a trust boundary (a webview → the extension
  * host): each check returns the value, typed, or throws MessageError naming the field and the
  * problem. Objects must be plain (no prototype but Object's, no accessors) and hold exactly the
- * declared fields: an unexpected key, `__proto__` included, is refused. src/protocol.ts declares
+ * declared fields: an unexpected key, `__proto__` included, is refused. the panels' messages.ts modules declare
  * every message with these checks and derives its TypeScript type from them (one definition).
  * Pure: no vscode, no Node, no TensorFlow.js.
  */

@@ -4,10 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readResultsFile } from '../core/sweep/results';
-import { summarizeSweep } from '../core/sweep/summary';
-import type { CellResult, SweepCell } from '../core/sweep/types';
-import type { PanelData } from '../protocol';
+import { readResultsFile } from '../../../core/sweep/results';
+import { summarizeSweep } from '../../../core/sweep/summary';
+import type { CellResult, SweepCell } from '../../../core/sweep/types';
+import type { RobustnessData } from './messages';
 import { modelsSection } from './compareData';
 
 /** The results files (*.jsonl) of a folder, newest first. */
@@ -26,7 +26,7 @@ export function resultsFiles(folder: string): string[] {
  * One summary of several files' results. Each file numbers its attack entries from 0; here an
  * entry is an attack name (in order of first appearance), so FGSM of every model shares a chart.
  */
-export function panelData(files: string[]): PanelData {
+export function robustnessData(files: string[]): RobustnessData {
   const results: CellResult[] = files.flatMap((file) => (fs.existsSync(file) ? readResultsFile(file).results : []));
   const attacks: string[] = [];
   const seen = new Set<string>();

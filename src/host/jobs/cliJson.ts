@@ -5,7 +5,7 @@
  * No vscode import: tested directly.
  */
 import { CliProcessOptions, forkCli } from './cliProcess';
-import { JobCancelled, JobUserError } from './trainWorker';
+import { JobCancelled, JobUserError } from './errors';
 
 export interface CliJsonOptions extends Omit<CliProcessOptions, 'stdout'> {
   cliFile: string;

@@ -5,16 +5,16 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { TrainConfig } from '../core/train/trainer';
-import { HostToTraining, TrainingData, TrainingToHost, checkRestoredTraining, checkTrainingToHost } from '../protocol';
-import { modelFolderOf } from '../core/io/modelLocation';
-import { DrawnSignal } from './drawnSignal';
-import { saveExport } from './exportFile';
-import type { FolderConsent } from './folderConsent';
-import { loadPanelPage, panelOptions } from './panelShell';
-import { TrainingInputError, epochCount, trainingData, withEpoch } from './trainingData';
-import { TrainingNotice, onTraining } from './trainWorker';
-import { receiveFromWebview, restoredState } from './webviewMessages';
+import type { TrainConfig } from '../../../core/train/trainer';
+import { HostToTraining, TrainingData, TrainingToHost, checkRestoredTraining, checkTrainingToHost } from './messages';
+import { modelFolderOf } from '../../../core/io/modelLocation';
+import { DrawnSignal } from '../drawnSignal';
+import { saveExport } from '../exportFile';
+import type { FolderConsent } from '../../workspace/folderConsent';
+import { loadPanelPage, panelOptions } from '../shell';
+import { TrainingInputError, epochCount, trainingData, withEpoch } from './data';
+import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
+import { receiveFromWebview, restoredState } from '../receive';
 
 export const TRAINING_PANEL_TYPE = 'gccs.training';
 const PANEL_NAME = 'GCCS Training';

@@ -4,12 +4,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../core/errors';
-import type { EpochRecord } from '../core/io/modelDir';
-import { readFolderJson, realFolder } from '../core/io/modelFolder';
-import { modelFolderOf, readModelMeta } from '../core/io/modelLocation';
-import { MODEL_LIMITS } from '../core/limits';
-import type { TrainingData } from '../protocol';
+import { UserError } from '../../../core/errors';
+import type { EpochRecord } from '../../../core/io/modelDir';
+import { readFolderJson, realFolder } from '../../../core/io/modelFolder';
+import { modelFolderOf, readModelMeta } from '../../../core/io/modelLocation';
+import { MODEL_LIMITS } from '../../../core/limits';
+import type { TrainingData } from './messages';
 
 export class TrainingInputError extends Error {
   constructor(message: string) {

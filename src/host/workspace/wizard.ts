@@ -1,10 +1,10 @@
 /**
  * The "New experiment…" wizard of GCCS: Train, its pure part: the choices it offers and the
- * experiment file its answers become. No vscode here (src/host/wizardUi.ts asks the questions);
+ * experiment file its answers become. No vscode here (src/host/commands/newExperiment.ts asks the questions);
  * tested directly, including that every result validates against schema/experiment.schema.json.
  */
 import * as path from 'node:path';
-import { FINE_TUNE_DEFAULTS, TRAIN_DEFAULTS } from '../core/train/defaults';
+import { FINE_TUNE_DEFAULTS, TRAIN_DEFAULTS } from '../../core/train/defaults';
 
 export type WizardDataset = 'synthetic' | 'mnist' | 'fmnist' | 'cifar10' | 'cifar100' | 'svhn' | 'folder';
 export type WizardLoss = 'gccs' | 'crossentropy' | 'finetune';

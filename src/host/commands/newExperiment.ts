@@ -1,12 +1,12 @@
 /**
  * The questions of the "New experiment…" wizard (quick picks, input boxes, folder dialogs); the
- * choices and the resulting file come from src/host/wizard.ts. Escape at any step cancels.
+ * choices and the resulting file come from src/host/workspace/wizard.ts. Escape at any step cancels.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { writeJsonAtomic } from '../core/io/atomic';
+import { writeJsonAtomic } from '../../core/io/atomic';
 import {
   WIZARD_DATASETS,
   WIZARD_LOSSES,
@@ -18,7 +18,7 @@ import {
   experimentFromAnswers,
   nameProblem,
   suggestedName,
-} from './wizard';
+} from '../workspace/wizard';
 
 const STEPS = 5;
 const title = (step: number, what: string) => `GCCS: New experiment (${step}/${STEPS}): ${what}`;

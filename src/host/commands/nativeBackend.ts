@@ -7,9 +7,9 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { NATIVE_MODULES_ENV, NativeInstallError, NativeRecord, installNative, nativePackage, readNativeRecord } from '../core/backend/nativeInstall';
-import type { JobRunner } from './jobRunner';
-import { JobCancelled, JobUserError } from './trainWorker';
+import { NATIVE_MODULES_ENV, NativeInstallError, NativeRecord, installNative, nativePackage, readNativeRecord } from '../../core/backend/nativeInstall';
+import type { JobRunner } from '../jobs/jobRunner';
+import { JobCancelled, JobUserError } from '../jobs/errors';
 
 /** The install folder inside the extension's global storage. */
 export const nativeDirIn = (globalStorage: string) => path.join(globalStorage, 'native');
