@@ -105,7 +105,8 @@ test("the view's inline actions per row (package.json view/item/context): each r
       .map((item) => item.command.slice('gccs.'.length))
       .sort();
   assert.deepEqual(actions('experiment'), ['train']);
-  assert.deepEqual(actions('experiment.training'), ['train']);
+  // A training experiment offers Cancel instead of a second Train (which would queue the same run again).
+  assert.deepEqual(actions('experiment.training'), ['cancelJob']);
   assert.deepEqual(actions('experiment.trained'), ['showLatentSpace', 'train']);
   assert.deepEqual(actions('model'), ['compareModels', 'evaluateRobustness', 'showLatentSpace', 'showTraining']);
   assert.deepEqual(actions('model.checkpoint'), ['compareModels', 'deleteCheckpoint', 'evaluateRobustness', 'showLatentSpace', 'showTraining']);

@@ -8,6 +8,7 @@ import { nativeEnv } from './nativeBackend';
 import { folderWriteProblem } from '../workspace/preflight';
 import { readSettings } from '../workspace/settings';
 import { runTrainWorker } from '../jobs/trainWorker';
+import type { TrainEvent } from '../../core/train/trainer';
 import { newExperimentWizard } from './newExperiment';
 import { CommandDeps, dist, errorWithFile } from './deps';
 
@@ -58,42 +59,57 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
   if (!(await deps.consent.allow(config.outDir, `GCCS: Train would write the model of ${path.basename(file.fsPath)} there (its outDir).`))) return;
   const outProblem = folderWriteProblem(config.outDir);
   if (outProblem) return errorWithFile(deps, `${path.basename(file.fsPath)}: outDir: ${outProblem}`, file.fsPath);
-  const settings = readSettings();
   const name = path.basename(file.fsPath);
-  await deps.runner.enqueue({
-    title: `Training ${name}`,
-    run: async ({ signal, report, log }) => {
-      let epochs = config.epochs;
-      deps.trainingProgress?.(file.fsPath, 0);
-      const { outDir, testAccuracy } = await runTrainWorker(config, {
-        workerFile: dist(deps, 'worker.js'),
-        backend: settings.backend,
-        env: nativeEnv(deps.nativeDir, log),
-        signal,
-        onLog: (line) => log.info(line),
-        onEvent: (event) => {
-          switch (event.type) {
-            case 'start':
-              epochs = event.epochs;
-              log.info(`${name}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps on ${event.backend}`);
-              return;
-            case 'warning':
-              return log.warn(`${name}: ${event.message}`);
-            case 'step': {
-              const fraction = (event.epoch - 1 + event.step / event.steps) / epochs;
-              deps.trainingProgress?.(file.fsPath, fraction);
-              return report(`epoch ${event.epoch}/${epochs}, step ${event.step}/${event.steps}, loss ${event.loss.toFixed(4)}`, fraction);
-            }
-            case 'epoch': {
-              const r = event.record;
-              const validation = r.validationAccuracy === null ? '' : `, validation ${(100 * r.validationAccuracy).toFixed(2)}%`;
-              return log.info(`${name}: epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}, train ${(100 * r.trainAccuracy).toFixed(2)}%${validation} (${r.seconds.toFixed(1)} s)`);
-            }
-          }
-        },
-      }).finally(() => deps.trainingProgress?.(file.fsPath, undefined));
-      return `trained ${name}: test accuracy ${(100 * testAccuracy).toFixed(2)}%, model in ${vscode.workspace.asRelativePath(outDir)}`;
-    },
-  });
+  // One run per experiment file: a second Train while it trains (or waits) would only repeat it.
+  if (inFlight.has(file.fsPath)) {
+    void vscode.window.showInformationMessage(`GCCS: ${name} is already training or queued; cancel it first (GCCS: Cancel Job) to start over.`);
+    return;
+  }
+  const settings = readSettings();
+  inFlight.add(file.fsPath);
+  await deps.runner
+    .enqueue({
+      title: `Training ${name}`,
+      run: async ({ signal, report, log }) => {
+        deps.trainingProgress?.(file.fsPath, 0);
+        const progress = trainingProgress(name, config.epochs, log, (message, fraction) => {
+          deps.trainingProgress?.(file.fsPath, fraction);
+          report(message, fraction);
+        });
+        const { outDir, testAccuracy } = await runTrainWorker(config, {
+          workerFile: dist(deps, 'worker.js'),
+          backend: settings.backend,
+          env: nativeEnv(deps.nativeDir, log),
+          signal,
+          onLog: (line) => log.info(line),
+          onEvent: progress,
+        }).finally(() => deps.trainingProgress?.(file.fsPath, undefined));
+        return `trained ${name}: test accuracy ${(100 * testAccuracy).toFixed(2)}%, model in ${vscode.workspace.asRelativePath(outDir)}`;
+      },
+    })
+    .finally(() => inFlight.delete(file.fsPath));
 }
 
+/** Experiment files training now or queued. */
+const inFlight = new Set<string>();
+
+/** Turns the engine's training events into log lines and step progress (a fraction of all steps). */
+function trainingProgress(name: string, plannedEpochs: number, log: vscode.LogOutputChannel, report: (message: string, fraction: number) => void): (event: TrainEvent) => void {
+  let epochs = plannedEpochs;
+  return (event) => {
+    switch (event.type) {
+      case 'start':
+        epochs = event.epochs;
+        return log.info(`${name}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps on ${event.backend}`);
+      case 'warning':
+        return log.warn(`${name}: ${event.message}`);
+      case 'step':
+        return report(`epoch ${event.epoch}/${epochs}, step ${event.step}/${event.steps}, loss ${event.loss.toFixed(4)}`, (event.epoch - 1 + event.step / event.steps) / epochs);
+      case 'epoch': {
+        const r = event.record;
+        const validation = r.validationAccuracy === null ? '' : `, validation ${(100 * r.validationAccuracy).toFixed(2)}%`;
+        return log.info(`${name}: epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}, train ${(100 * r.trainAccuracy).toFixed(2)}%${validation} (${r.seconds.toFixed(1)} s)`);
+      }
+    }
+  };
+}
