@@ -64,6 +64,11 @@ function readSidecar(file: string): Preprocessing | null {
   return { layout, range: r as [number, number], mean: numbers(mean, 'mean'), std: s, classNames: classNames as string[] | undefined };
 }
 
+/** The graph's initializers as tensors (the caller disposes of them). */
+export function graphConstants(graph: OnnxGraph): Map<string, tf.Tensor> {
+  return new Map([...graph.initializers].map(([name, t]) => [name, tf.tensor(t.data, t.dims, t.dtype)]));
+}
+
 /** Runs the graph on a batch of NCHW or NHWC input (as the graph takes it). */
 export function runGraph(graph: OnnxGraph, constants: Map<string, tf.Tensor>, input: tf.Tensor): tf.Tensor {
   const values = new Map(constants);
@@ -144,7 +149,7 @@ export function loadOnnxModel(file: string): LoadedOnnx {
   if (!(height > 0 && width > 0 && channels > 0)) throw new UserError(`${file}: the graph input ${quote(graph.input.name)} has dims ${quote(dims)}; height, width and channels must be fixed numbers`);
   if (preprocessing.mean.length !== 1 && preprocessing.mean.length !== channels) throw new UserError(`${file}${ONNX_SIDECAR_SUFFIX}: mean has ${preprocessing.mean.length} values for ${channels} channels`);
   if (preprocessing.std.length !== 1 && preprocessing.std.length !== channels) throw new UserError(`${file}${ONNX_SIDECAR_SUFFIX}: std has ${preprocessing.std.length} values for ${channels} channels`);
-  const constants = new Map([...graph.initializers].map(([name, t]) => [name, tf.tensor(t.data, t.dims, t.dtype)]));
+  const constants = graphConstants(graph);
   try {
     // One batch (of the declared size, else 1) through the graph: it checks every node and gives the number of classes.
     const probe = tf.tidy(() => runGraph(graph, constants, preprocess(tf.zeros([dims[0] > 0 ? dims[0] : 1, height, width, channels]), preprocessing)));

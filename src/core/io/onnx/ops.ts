@@ -202,16 +202,45 @@ const concat: Op = (inputs, context) => {
   return tf.concat(parts, axis(attr(context, 'axis', 0), parts[0].rank));
 };
 
+/**
+ * Reflect and edge padding, one axis at a time, from slices, reversals and concatenation:
+ * tf.mirrorPad's gradient drops what flows back through the reflected cells.
+ */
+function padFromEdges(x: tf.Tensor, paddings: [number, number][], mode: 'reflect' | 'edge'): tf.Tensor {
+  return paddings.reduce((t, [before, after], a) => {
+    if (!before && !after) return t;
+    const size = t.shape[a];
+    if (mode === 'reflect' && Math.max(before, after) >= size) throw new OpError(`reflect padding of ${Math.max(before, after)} on an axis of ${size}`);
+    const part = (start: number, length: number) => tf.slice(t, t.shape.map((_, i) => (i === a ? start : 0)), t.shape.map((d, i) => (i === a ? length : d)));
+    const repeat = (edge: tf.Tensor, count: number) => tf.tile(edge, t.shape.map((_, i) => (i === a ? count : 1)));
+    const head = mode === 'reflect' ? tf.reverse(part(1, before), a) : repeat(part(0, 1), before);
+    const tail = mode === 'reflect' ? tf.reverse(part(size - 1 - after, after), a) : repeat(part(size - 1, 1), after);
+    return tf.concat([...(before ? [head] : []), t, ...(after ? [tail] : [])], a);
+  }, x);
+}
+
 const pad: Op = (inputs, context) => {
   const x = required(inputs, 0);
   const pads = context.opset >= 11 ? values(required(inputs, 1)) : attr<number[]>(context, 'pads', []);
   const constant = context.opset >= 11 ? (inputs[2] ? values(inputs[2])[0] : 0) : attr(context, 'value', 0);
+  if (pads.length !== 2 * x.rank || pads.some((p) => p < 0)) throw new OpError(`pads ${JSON.stringify(pads)} must be ${2 * x.rank} non-negative numbers`);
   const paddings = x.shape.map((_, i) => [pads[i], pads[i + x.rank]] as [number, number]);
   const mode = attr(context, 'mode', 'constant');
   if (mode === 'constant') return tf.pad(x, paddings, constant);
-  if (mode === 'reflect') return tf.mirrorPad(x, paddings, 'reflect');
-  throw new OpError(`Pad mode ${mode} is not supported (constant, reflect)`);
+  if (mode === 'reflect' || mode === 'edge') return padFromEdges(x, paddings, mode);
+  throw new OpError(`Pad mode ${mode} is not supported (constant, reflect, edge)`);
 };
+
+/** ReduceMean and ReduceSum: axes as an attribute or (ReduceSum from 13, all from 18) an input. */
+function reduce(f: (x: tf.Tensor, axes: number[], keepDims: boolean) => tf.Tensor): Op {
+  return (inputs, context) => {
+    const x = required(inputs, 0);
+    const axes = inputs[1] ? values(inputs[1]) : (context.node.attributes.get('axes') as number[] | undefined);
+    if (!axes?.length && attr(context, 'noop_with_empty_axes', 0)) return x;
+    const all = [...Array(x.rank).keys()];
+    return f(x, axes?.length ? axes.map((a) => axis(a, x.rank)) : all, attr(context, 'keepdims', 1) === 1);
+  };
+}
 
 /** Unsqueeze/Squeeze axes: an attribute before opset 13, an input from 13 on. */
 function axesOf(inputs: (tf.Tensor | undefined)[], context: OpContext): number[] | undefined {
@@ -296,6 +325,7 @@ const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): Op => (inputs) =>
 const unary = (f: (x: tf.Tensor) => tf.Tensor): Op => (inputs) => f(required(inputs, 0));
 
 export const OPS: Record<string, Op> = {
+  Abs: unary(tf.abs),
   Add: binary(tf.add),
   AveragePool: pool('avg'),
   BatchNormalization: batchNormalization,
@@ -311,22 +341,31 @@ export const OPS: Record<string, Op> = {
   Conv: conv,
   Div: binary(tf.div),
   Dropout: identity,
+  Erf: unary(tf.erf),
+  Exp: unary(tf.exp),
   Flatten: flatten,
   Gather: gather,
   Gemm: gemm,
   GlobalAveragePool: unary((x) => tf.mean(x, [...Array(x.rank).keys()].slice(2), true)),
   Identity: identity,
   LeakyRelu: (inputs, context) => tf.leakyRelu(required(inputs, 0), attr(context, 'alpha', 0.01)),
+  Log: unary(tf.log),
   MatMul: binary((a, b) => tf.matMul(a, b)),
   MaxPool: pool('max'),
   Mul: binary(tf.mul),
+  Neg: unary(tf.neg),
   Pad: pad,
+  Pow: binary(tf.pow),
+  Reciprocal: unary(tf.reciprocal),
+  ReduceMean: reduce(tf.mean),
+  ReduceSum: reduce(tf.sum),
   Relu: unary(tf.relu),
   Reshape: reshape,
   Shape: unary((x) => tf.tensor1d(x.shape, 'int32')),
   Sigmoid: unary(tf.sigmoid),
   Slice: slice,
   Softmax: softmax,
+  Sqrt: unary(tf.sqrt),
   Squeeze: squeeze,
   Sub: binary(tf.sub),
   Tanh: unary(tf.tanh),
