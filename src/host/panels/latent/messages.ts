@@ -71,3 +71,4 @@ export type LatentToHost = Checked<typeof checkLatentToHost>;
 /** What the host reads of a restored latent panel's saved state (LatentState). */
 export const checkRestoredLatent = someFields({ modelDir: optional(absolutePath), request: optional(checkLatentRequest) });
 
+export type RestoredLatent = Checked<typeof checkRestoredLatent>;

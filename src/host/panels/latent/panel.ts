@@ -10,21 +10,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainConfig } from '../../../core/train/trainer';
-import { HostToLatent, LatentRequest, LatentToHost, checkLatentToHost, checkRestoredLatent } from './messages';
+import { HostToLatent, LatentRequest, LatentToHost, RestoredLatent, checkLatentToHost, checkRestoredLatent } from './messages';
 import { runCliJson } from '../../jobs/cliJson';
 import { ExperimentError, loadExperiment } from '../../workspace/experiment';
 import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from './data';
 import { DrawnSignal } from '../drawnSignal';
-import { saveExport } from '../exportFile';
 import type { FolderConsent } from '../../workspace/folderConsent';
-import { loadPanelPage, panelOptions } from '../shell';
+import { FeatureMessage, Panels, ReadyMessage } from '../panel';
 import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
 import { JobCancelled, JobUserError } from '../../jobs/errors';
 import { META_FILE, modelFolderOf } from '../../../core/io/modelLocation';
-import { receiveFromWebview, restoredState } from '../receive';
 
 export const LATENT_PANEL_TYPE = 'gccs.latent';
-const PANEL_NAME = 'GCCS Latent Space';
 
 /** What to compute: a model folder, or a training's checkpoint (with the run's configuration for its data). */
 interface Target {
@@ -32,8 +29,7 @@ interface Target {
   training?: { config: TrainConfig; epoch: number };
 }
 
-export class LatentPanels implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
+export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLatent> {
   private target: Target | undefined;
   private request: LatentRequest = LATENT_DEFAULTS;
   private running: AbortController | undefined;
@@ -45,23 +41,18 @@ export class LatentPanels implements vscode.Disposable {
   private computedVersion = '';
   /** The model folder a restored panel showed (its saved state), for a replacement panel that has none. */
   private restoredModelDir: string | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly log: vscode.LogOutputChannel,
-    private readonly consent: FolderConsent,
-  ) {
+  constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, consent: FolderConsent) {
+    super(extensionUri, log, consent, {
+      type: LATENT_PANEL_TYPE,
+      title: 'GCCS Latent Space',
+      script: 'latent',
+      checkToHost: checkLatentToHost,
+      messagePaths: (m) => (m.type === 'ready' ? [m.modelDir] : []),
+      checkRestored: checkRestoredLatent,
+      restoredPaths: (s) => [s.modelDir],
+    });
     this.disposables.push(
-      vscode.window.registerWebviewPanelSerializer(LATENT_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: unknown) => {
-          // The script's `ready` carries the saved model folder and request (kept here too, for a replacement panel).
-          const restored = await restoredState(state, checkRestoredLatent, { panel: PANEL_NAME, paths: (s) => [s.modelDir], consent, log });
-          this.restoredModelDir = restored?.modelDir;
-          this.attach(panel);
-          this.request = restored?.request ?? LATENT_DEFAULTS;
-        },
-      }),
       vscode.window.onDidChangeActiveTextEditor((editor) => this.followExperiment(editor?.document)),
       onTraining((config, notice) => this.onTraining(config, notice)),
       // Trusted now: compute what Restricted Mode left waiting.
@@ -86,7 +77,7 @@ export class LatentPanels implements vscode.Disposable {
     try {
       const modelDir = location.endsWith('.gccs.json') ? experimentModel(location) : modelFolder(location);
       const drawn = this.drawnPoints.next(180_000);
-      this.open();
+      this.reveal();
       this.follow({ modelDir });
       return await drawn;
     } catch (error) {
@@ -96,37 +87,23 @@ export class LatentPanels implements vscode.Disposable {
     }
   }
 
-  private open(): void {
-    if (this.panel) return this.panel.reveal(undefined, true);
-    const panel = vscode.window.createWebviewPanel(LATENT_PANEL_TYPE, PANEL_NAME, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
-    this.attach(panel);
+  /** The script's `ready` carries the saved model folder and request too; kept here for a replacement panel. */
+  protected restore(state: RestoredLatent | undefined): void {
+    this.restoredModelDir = state?.modelDir;
+    this.request = state?.request ?? LATENT_DEFAULTS;
   }
 
-  private attach(panel: vscode.WebviewPanel): void {
-    this.panel?.dispose();
-    this.panel = panel;
-    loadPanelPage(panel, this.extensionUri, PANEL_NAME, 'latent', (fresh) => this.attach(fresh));
-    const subscription = receiveFromWebview(panel.webview, checkLatentToHost, { panel: PANEL_NAME, paths: (m) => (m.type === 'ready' ? [m.modelDir] : []), consent: this.consent, log: this.log }, (message) => this.onMessage(message));
-    panel.onDidDispose(() => {
-      subscription.dispose();
-      if (this.panel !== panel) return;
-      this.panel = undefined;
-      this.target = undefined;
-      this.running?.abort();
-      this.watch(undefined);
-      this.drawnPoints.cancel();
-    });
+  protected ready(message: ReadyMessage<LatentToHost>): void {
+    this.request = message.request;
+    if (this.target) return void this.compute();
+    // A panel restored while it showed a training's checkpoint shows the model folder instead.
+    const modelDir = message.modelDir ?? this.restoredModelDir;
+    if (modelDir) return this.followFolder(path.basename(modelDir) === 'checkpoint' ? path.dirname(modelDir) : modelDir);
+    this.post({ type: 'status', message: 'No model yet: run GCCS: Show Latent Space on a model folder, or open a *.gccs.json experiment that has been trained.', busy: false, isError: false });
   }
 
-  private onMessage(message: LatentToHost): void {
+  protected override receive(message: FeatureMessage<LatentToHost>): void {
     switch (message.type) {
-      case 'ready':
-        this.request = message.request;
-        if (this.target) return void this.compute();
-        // A panel restored while it showed a training's checkpoint shows the model folder instead.
-        const modelDir = message.modelDir ?? this.restoredModelDir;
-        if (modelDir) return this.followFolder(path.basename(modelDir) === 'checkpoint' ? path.dirname(modelDir) : modelDir);
-        return this.post({ type: 'status', message: 'No model yet: run GCCS: Show Latent Space on a model folder, or open a *.gccs.json experiment that has been trained.', busy: false, isError: false });
       case 'request':
         this.request = message.request;
         return void this.compute();
@@ -135,10 +112,14 @@ export class LatentPanels implements vscode.Disposable {
         return void vscode.commands.executeCommand('gccs.showLatentSpace');
       case 'drawn':
         return this.drawnPoints.drawn(message.points);
-      case 'savePng':
-      case 'saveCsv':
-        return void saveExport(message, this.log);
     }
+  }
+
+  protected override closed(): void {
+    this.target = undefined;
+    this.running?.abort();
+    this.watch(undefined);
+    this.drawnPoints.cancel();
   }
 
   private followFolder(location: string): void {
@@ -148,10 +129,6 @@ export class LatentPanels implements vscode.Disposable {
       if (!(error instanceof LatentInputError)) throw error;
       this.post({ type: 'status', message: error.message, busy: false, isError: true });
     }
-  }
-
-  private post(message: HostToLatent): void {
-    void this.panel?.webview.postMessage(message);
   }
 
   private follow(target: Target): void {
@@ -238,12 +215,11 @@ export class LatentPanels implements vscode.Disposable {
     }
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.running?.abort();
     clearTimeout(this.reloadTimer);
     this.watcher?.dispose();
-    this.panel?.dispose();
-    this.disposables.forEach((d) => d.dispose());
+    super.dispose();
     fs.rmSync(this.trainConfigFile, { force: true });
   }
 }

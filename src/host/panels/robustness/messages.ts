@@ -34,4 +34,4 @@ export type RobustnessToHost = Checked<typeof checkRobustnessToHost>;
 
 /** What the host reads of a restored robustness panel's saved state (RobustnessState). */
 export const checkRestoredRobustness = someFields({ sources: optional(array(absolutePath, WEBVIEW_LIMITS.panelSources)) });
-
+export type RestoredRobustness = Checked<typeof checkRestoredRobustness>;

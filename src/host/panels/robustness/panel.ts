@@ -5,60 +5,42 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { HostToRobustness, RobustnessToHost, checkRestoredRobustness, checkRobustnessToHost } from './messages';
-import { saveExport } from '../exportFile';
+import { HostToRobustness, RobustnessToHost, RestoredRobustness, checkRestoredRobustness, checkRobustnessToHost } from './messages';
 import type { FolderConsent } from '../../workspace/folderConsent';
 import { robustnessData } from './data';
-import { loadPanelPage, panelOptions } from '../shell';
-import { receiveFromWebview, restoredState } from '../receive';
+import { Panels } from '../panel';
 
-export const PANEL_TYPE = 'gccs.robustness';
+export const ROBUSTNESS_PANEL_TYPE = 'gccs.robustness';
 
-export class RobustnessPanels implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
+export class RobustnessPanels extends Panels<HostToRobustness, RobustnessToHost, RestoredRobustness> {
   private sources: string[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly log: vscode.LogOutputChannel,
-    private readonly consent: FolderConsent,
-  ) {
-    this.disposables.push(
-      vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: unknown) => {
-          const restored = await restoredState(state, checkRestoredRobustness, { panel: 'GCCS Robustness', paths: (s) => [...new Set((s.sources ?? []).map((file) => path.dirname(file)))], consent, log });
-          this.attach(panel, restored?.sources ?? []);
-        },
-      }),
-    );
+  constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, consent: FolderConsent) {
+    super(extensionUri, log, consent, {
+      type: ROBUSTNESS_PANEL_TYPE,
+      title: 'GCCS Robustness',
+      script: 'robustness',
+      checkToHost: checkRobustnessToHost,
+      checkRestored: checkRestoredRobustness,
+      restoredPaths: (s) => [...new Set((s.sources ?? []).map((file) => path.dirname(file)))],
+    });
   }
 
   /** Shows the panel with these results files (the first is the newest). */
   show(sources: string[]): void {
-    if (this.panel) {
-      this.sources = sources;
-      this.panel.reveal(undefined, true);
-      this.post();
-      return;
-    }
-    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'GCCS Robustness', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
-    this.attach(panel, sources);
-  }
-
-  private attach(panel: vscode.WebviewPanel, sources: string[]): void {
-    this.panel?.dispose();
-    this.panel = panel;
     this.sources = sources;
-    loadPanelPage(panel, this.extensionUri, 'GCCS Robustness', 'robustness', (fresh) => this.attach(fresh, this.sources));
-    const subscription = receiveFromWebview(panel.webview, checkRobustnessToHost, { panel: 'GCCS Robustness', consent: this.consent, log: this.log }, (message) => this.onMessage(message));
-    panel.onDidDispose(() => {
-      subscription.dispose();
-      if (this.panel === panel) this.panel = undefined;
-    });
+    if (this.reveal()) this.showSources();
   }
 
-  private post(): void {
+  protected restore(state: RestoredRobustness | undefined): void {
+    this.sources = state?.sources ?? [];
+  }
+
+  protected ready(): void {
+    this.showSources();
+  }
+
+  private showSources(): void {
     if (!this.panel) return;
     let message: HostToRobustness;
     try {
@@ -69,21 +51,6 @@ export class RobustnessPanels implements vscode.Disposable {
       void vscode.window.showErrorMessage(`GCCS: ${problem}`);
       message = { type: 'error', message: `Cannot show the results: ${(error as Error).message}` };
     }
-    void this.panel.webview.postMessage(message);
-  }
-
-  private async onMessage(message: RobustnessToHost): Promise<void> {
-    switch (message.type) {
-      case 'ready':
-        return this.post();
-      case 'savePng':
-      case 'saveCsv':
-        return saveExport(message, this.log);
-    }
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    this.disposables.forEach((d) => d.dispose());
+    this.post(message);
   }
 }

@@ -35,3 +35,4 @@ export type TrainingToHost = Checked<typeof checkTrainingToHost>;
 
 /** What the host reads of a restored training panel's saved state (TrainingState). */
 export const checkRestoredTraining = someFields({ outDir: optional(absolutePath) });
+export type RestoredTraining = Checked<typeof checkRestoredTraining>;

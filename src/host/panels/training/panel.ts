@@ -6,43 +6,35 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainConfig } from '../../../core/train/trainer';
-import { HostToTraining, TrainingData, TrainingToHost, checkRestoredTraining, checkTrainingToHost } from './messages';
+import { HostToTraining, RestoredTraining, TrainingData, TrainingToHost, checkRestoredTraining, checkTrainingToHost } from './messages';
 import { modelFolderOf } from '../../../core/io/modelLocation';
 import { DrawnSignal } from '../drawnSignal';
-import { saveExport } from '../exportFile';
 import type { FolderConsent } from '../../workspace/folderConsent';
-import { loadPanelPage, panelOptions } from '../shell';
+import { FeatureMessage, Panels, ReadyMessage } from '../panel';
 import { TrainingInputError, epochCount, trainingData, withEpoch } from './data';
 import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
-import { receiveFromWebview, restoredState } from '../receive';
 
 export const TRAINING_PANEL_TYPE = 'gccs.training';
-const PANEL_NAME = 'GCCS Training';
 
-export class TrainingPanels implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
+export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, RestoredTraining> {
   private data: TrainingData | undefined;
   /** The run going on now, which Show Training without a folder shows. */
   private live: TrainingData | undefined;
   /** The folder a restored panel showed (its saved state), for a replacement panel that has none. */
   private restoredOutDir: string | undefined;
   private readonly drawnEpochs = new DrawnSignal<number>();
-  private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly log: vscode.LogOutputChannel,
-    private readonly consent: FolderConsent,
-  ) {
-    this.disposables.push(
-      vscode.window.registerWebviewPanelSerializer(TRAINING_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: unknown) => {
-          this.restoredOutDir = (await restoredState(state, checkRestoredTraining, { panel: PANEL_NAME, paths: (s) => [s.outDir], consent, log }))?.outDir;
-          this.attach(panel);
-        },
-      }),
-      onTraining((config, notice) => this.onTraining(config, notice)),
-    );
+  constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, consent: FolderConsent) {
+    super(extensionUri, log, consent, {
+      type: TRAINING_PANEL_TYPE,
+      title: 'GCCS Training',
+      script: 'training',
+      checkToHost: checkTrainingToHost,
+      messagePaths: (m) => (m.type === 'ready' ? [m.outDir] : []),
+      checkRestored: checkRestoredTraining,
+      restoredPaths: (s) => [s.outDir],
+    });
+    this.disposables.push(onTraining((config, notice) => this.onTraining(config, notice)));
   }
 
   /**
@@ -70,47 +62,34 @@ export class TrainingPanels implements vscode.Disposable {
   private show(data: TrainingData): Promise<number | undefined> {
     this.data = data;
     const drawn = this.drawnEpochs.next(60_000);
-    if (this.panel) {
-      this.panel.reveal(undefined, true);
-      this.post();
-    } else {
-      const panel = vscode.window.createWebviewPanel(TRAINING_PANEL_TYPE, PANEL_NAME, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
-      this.attach(panel);
-    }
+    if (this.reveal()) this.postData();
     return drawn;
   }
 
-  private attach(panel: vscode.WebviewPanel): void {
-    this.panel?.dispose();
-    this.panel = panel;
-    loadPanelPage(panel, this.extensionUri, PANEL_NAME, 'training', (fresh) => this.attach(fresh));
-    const subscription = receiveFromWebview(panel.webview, checkTrainingToHost, { panel: PANEL_NAME, paths: (m) => (m.type === 'ready' ? [m.outDir] : []), consent: this.consent, log: this.log }, (message) => this.onMessage(message));
-    panel.onDidDispose(() => {
-      subscription.dispose();
-      if (this.panel === panel) this.panel = undefined;
-      this.drawnEpochs.cancel();
-    });
+  protected restore(state: RestoredTraining | undefined): void {
+    this.restoredOutDir = state?.outDir;
   }
 
-  private onMessage(message: TrainingToHost): void {
-    switch (message.type) {
-      case 'drawn':
-        return this.drawnEpochs.drawn(message.epochs);
-      case 'savePng':
-      case 'saveCsv':
-        return void saveExport(message, this.log);
-    }
+  protected ready(message: ReadyMessage<TrainingToHost>): void {
     // A restored panel reloads its folder: the run may have gone on or finished meanwhile.
     const outDir = message.outDir ?? this.restoredOutDir;
     if (!this.data && outDir) {
       try {
         this.data = this.live?.outDir === outDir ? this.live : trainingData(outDir);
       } catch (error) {
-        return this.postMessage({ type: 'status', message: (error as Error).message, isError: true });
+        return this.post({ type: 'status', message: (error as Error).message, isError: true });
       }
     }
-    if (this.data) return this.post();
-    this.postMessage({ type: 'status', message: 'No training to show: start GCCS: Train, or run GCCS: Show Training on a model folder.', isError: false });
+    if (this.data) return this.postData();
+    this.post({ type: 'status', message: 'No training to show: start GCCS: Train, or run GCCS: Show Training on a model folder.', isError: false });
+  }
+
+  protected override receive(message: FeatureMessage<TrainingToHost>): void {
+    this.drawnEpochs.drawn(message.epochs);
+  }
+
+  protected override closed(): void {
+    this.drawnEpochs.cancel();
   }
 
   private onTraining(config: TrainConfig, notice: TrainingNotice): void {
@@ -141,7 +120,7 @@ export class TrainingPanels implements vscode.Disposable {
         const ended = { ...base, status, live: false };
         this.live = undefined;
         if (this.data?.outDir === outDir) this.data = ended;
-        return this.post();
+        return this.postData();
       }
       default:
         return;
@@ -149,20 +128,11 @@ export class TrainingPanels implements vscode.Disposable {
     // A panel that is open follows the newest run.
     if (this.panel && (notice.type === 'start' || this.data?.outDir === outDir)) {
       this.data = this.live;
-      this.post();
+      this.postData();
     }
   }
 
-  private post(): void {
-    if (this.data) this.postMessage({ type: 'training', data: this.data });
-  }
-
-  private postMessage(message: HostToTraining): void {
-    void this.panel?.webview.postMessage(message);
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    this.disposables.forEach((d) => d.dispose());
+  private postData(): void {
+    if (this.data) this.post({ type: 'training', data: this.data });
   }
 }
