@@ -15,7 +15,7 @@ export function buildSimdKernels() {
     assembly = execFileSync('clang', [...FLAGS, '-S', '-o', '-', SOURCE], { encoding: 'utf8' });
   } catch (err) {
     const missing = err.code === 'ENOENT' ? ' (clang not found: apt-get install clang lld)' : '';
-    throw new Error(`compiling ${SOURCE} failed${missing}: ${err.message}`);
+    throw new Error(`compiling ${SOURCE} failed${missing}: ${err.message}`, { cause: err });
   }
   if (assembly.includes('__stack_pointer')) throw new Error(`${SOURCE} uses a linear-memory stack`);
   if (/\.section\s+\.(data|rodata|bss)/.test(assembly)) throw new Error(`${SOURCE} has static data`);

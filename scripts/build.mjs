@@ -1,7 +1,9 @@
 // Bundles the engine library, the CLI, the background worker, the VS Code extension host (no
-// TensorFlow.js: it forks the worker and the CLI) and the webviews (browser, chart.js bundled) with esbuild, and puts the wasm backend's binaries beside the bundles, where the backend
-// looks for them, and chart.js's browser build, which sweep reports inline.
+// TensorFlow.js: it forks the worker and the CLI) and the webviews (browser, chart.js bundled)
+// with esbuild, and puts the wasm backend's binaries beside the bundles, where the backend looks
+// for them, and chart.js's browser build, which sweep reports inline.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -13,6 +15,8 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 
 mkdirSync('dist/webview', { recursive: true });
 buildSimdKernels();
+// schema/sweep.schema.json's attack names, parameters and defaults come from the catalog (src/core/catalog).
+execFileSync(process.execPath, ['--import', 'tsx', 'scripts/write-schemas.ts'], { stdio: 'inherit' });
 await Promise.all([
   build({ ...common, entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),

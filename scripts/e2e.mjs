@@ -67,6 +67,7 @@ async function frontPanel(page, title, ms = 30_000) {
 }
 
 /** Inside the webview titled `title`: how much its chart canvases have drawn. */
+/* global document -- chartPixels' callback runs in the webview's page */
 async function chartPixels(page, title) {
   for (const frame of page.frames()) {
     const found = await frame
@@ -189,7 +190,8 @@ try {
       async () => {
         if (!(await webviewFrame(page, title))) await frontPanel(page, title, ms);
         const found = await chartPixels(page, title);
-        return found?.length && found.every((c) => c.drawn > 0.005 * c.width * c.height && c.colours >= 3 && c.dataUrl > 2 * c.emptyDataUrl) ? found : undefined;
+        const drawnOn = (c) => c.drawn > 0.005 * c.width * c.height && c.colours >= 3 && c.dataUrl > 2 * c.emptyDataUrl;
+        return found?.length && found.every(drawnOn) ? found : undefined;
       },
       ms,
       500,

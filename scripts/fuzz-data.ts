@@ -247,7 +247,10 @@ const matTarget: FuzzTarget = {
       h: small(5),
       w: small(5),
       seed: fc.uint8Array({ minLength: 300, maxLength: 300 }),
-      labels: fc.array(fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 10 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 11, 2.5, -1, NaN) }), { minLength: 4, maxLength: 4 }),
+      labels: fc.array(
+        fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 10 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 11, 2.5, -1, NaN) }),
+        { minLength: 4, maxLength: 4 },
+      ),
       compressX: fc.boolean(),
       compressY: fc.boolean(),
       xMutations: mutations,
@@ -275,7 +278,8 @@ function rgba(w: number, h: number, gray: boolean, seed: ArrayLike<number>): Buf
   return data;
 }
 
-const encodePng = (w: number, h: number, gray: boolean, seed: ArrayLike<number>) => PNG.sync.write(Object.assign(new PNG({ width: w, height: h }), { data: rgba(w, h, gray, seed) }));
+const encodePng = (w: number, h: number, gray: boolean, seed: ArrayLike<number>) =>
+  PNG.sync.write(Object.assign(new PNG({ width: w, height: h }), { data: rgba(w, h, gray, seed) }));
 
 /** jpeg-js takes about 90 ms to encode even a tiny image, so JPEGs are at most 4×4 and encodings are reused (32 of them). */
 const jpegCache = new Map<string, Buffer>();
@@ -298,7 +302,14 @@ const imageFolderTarget: FuzzTarget = {
       // Mostly none; a header claiming a size near the limits is decoded, which takes a second, so it is rare.
       declared: fc.oneof(
         { weight: 16, arbitrary: fc.constant(undefined) },
-        { weight: 4, arbitrary: fc.record({ w: fc.constantFrom(0, 1, 2, 9, 12000, 65535, 0x7fffffff), h: fc.constantFrom(0, 1, 3, 9, 12000, 65535), interlaced: fc.boolean() }) },
+        {
+          weight: 4,
+          arbitrary: fc.record({
+            w: fc.constantFrom(0, 1, 2, 9, 12000, 65535, 0x7fffffff),
+            h: fc.constantFrom(0, 1, 3, 9, 12000, 65535),
+            interlaced: fc.boolean(),
+          }),
+        },
         { weight: 1, arbitrary: fc.record({ w: fc.constantFrom(2048, 2049, 1024, 1025), h: fc.constantFrom(2048, 1024), interlaced: fc.boolean() }) },
       ),
       byteMutations: mutations,
@@ -384,15 +395,8 @@ function listTree(folder: string): string[] {
   return readdirSync(folder, { recursive: true, encoding: 'utf8' }).sort();
 }
 
-/** Runs one case: loads it, and fails unless the outcome is a consistent dataset or a one-line UserError naming the case. */
-async function runCase(target: FuzzTarget, folder: string, files: Record<string, Uint8Array>, ranges: SplitRanges): Promise<'loaded' | 'refused'> {
-  rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder);
-  for (const [name, bytes] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(folder, name)), { recursive: true });
-    writeFileSync(path.join(folder, name), bytes);
-  }
-  const before = listTree(folder);
+/** Loads a written case, and fails unless the outcome is a consistent dataset or a one-line UserError naming the case. */
+async function loadCase(target: FuzzTarget, folder: string, ranges: SplitRanges): Promise<'loaded' | 'refused'> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung for ${HANG_MS} ms`)), HANG_MS)));
   try {
@@ -402,16 +406,33 @@ async function runCase(target: FuzzTarget, folder: string, files: Record<string,
     return 'loaded';
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    if (err.message.includes('\n')) throw new Error(`a UserError of several lines: ${JSON.stringify(err.message)}`);
-    if (!err.message.includes(folder)) throw new Error(`a UserError that does not name the file: ${err.message}`);
+    if (err.message.includes('\n')) throw new Error(`a UserError of several lines: ${JSON.stringify(err.message)}`, { cause: err });
+    if (!err.message.includes(folder)) throw new Error(`a UserError that does not name the file: ${err.message}`, { cause: err });
     return 'refused';
   } finally {
     clearTimeout(timer);
-    if (target.name === 'tar') {
-      const escaped = listTree(folder).filter((entry) => !before.includes(entry) && entry !== 'out' && !entry.startsWith(`out${path.sep}`));
-      if (escaped.length > 0) throw new Error(`extraction wrote outside its folder: ${escaped.join(', ')}`);
-    }
   }
+}
+
+/** Runs one case: writes its files, loads them (loadCase); a tar extraction that wrote outside its folder fails before any other failure. */
+async function runCase(target: FuzzTarget, folder: string, files: Record<string, Uint8Array>, ranges: SplitRanges): Promise<'loaded' | 'refused'> {
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder);
+  for (const [name, bytes] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(folder, name)), { recursive: true });
+    writeFileSync(path.join(folder, name), bytes);
+  }
+  const before = listTree(folder);
+  const outcome = await loadCase(target, folder, ranges).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (target.name === 'tar') {
+    const escaped = listTree(folder).filter((entry) => !before.includes(entry) && entry !== 'out' && !entry.startsWith(`out${path.sep}`));
+    if (escaped.length > 0) throw new Error(`extraction wrote outside its folder: ${escaped.join(', ')}`);
+  }
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 export interface FuzzSummary {
