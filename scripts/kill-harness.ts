@@ -117,8 +117,16 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+interface KilledRun {
+  killed: boolean;
+  code: number | null;
+  stderr: string;
+  /** Processes of its group (sweep workers) still running 30 s after it ended. */
+  orphans: boolean;
+}
+
 /** Runs `args`, SIGKILLs it (the host, or its whole process group) after `delayMs` unless it ended first. */
-async function runKilled(args: string[], delayMs: number, wholeGroup: boolean): Promise<{ killed: boolean; code: number | null; stderr: string; orphans: boolean }> {
+async function runKilled(args: string[], delayMs: number, wholeGroup: boolean): Promise<KilledRun> {
   const run = start(args);
   const timer = setTimeout(() => {
     try {
@@ -140,18 +148,40 @@ async function runKilled(args: string[], delayMs: number, wholeGroup: boolean): 
   return { killed: signal === 'SIGKILL', code, stderr, orphans };
 }
 
-export async function runKillHarness({ kills, seed, log = () => undefined }: HarnessOptions): Promise<HarnessReport> {
-  if (!fs.existsSync(CLI[0])) throw new Error(`${CLI[0]} is missing: run npm run build first`);
-  const random = new Random(seed);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-kills-'));
-  const report: HarnessReport = { trainingKills: 0, sweepKills: 0, trainingEpisodes: 0, sweepEpisodes: 0, midSaveKills: 0, problems: [] };
-  const problem = (text: string) => {
-    report.problems.push(text);
-    log(`PROBLEM: ${text}`);
-  };
+type ModelState = ReturnType<typeof modelState>;
 
-  // Training: 4 epochs of a small MLP, over an older model (another seed) half of the time.
-  const trainArgs = (out: string, runSeed: number, epochs: number) => ['train', '--dataset', 'synthetic', '--synthetic-train', '400', '--synthetic-test', '100', '--model', 'mlp', '--batch-size', '50', '--backend', 'wasm', '--seed', String(runSeed), '--epochs', String(epochs), '--out', out, '--keep-checkpoint'];
+/** Training: 4 epochs of a small MLP (over an older model, another seed, half of the time). */
+const trainArgs = (out: string, runSeed: number, epochs: number) => [
+  ...['train', '--dataset', 'synthetic', '--synthetic-train', '400', '--synthetic-test', '100', '--model', 'mlp', '--batch-size', '50', '--backend', 'wasm'],
+  ...['--seed', String(runSeed), '--epochs', String(epochs), '--out', out, '--keep-checkpoint'],
+];
+
+/** Sweeps: 9 cells of the reference model on 2 workers, with a report. */
+const sweepArgs = (config: string, out: string, resume: boolean) => ['sweep', '--config', config, '--out', out, '--workers', '2', '--backend', 'wasm', ...(resume ? ['--resume'] : [])];
+
+/** The uninterrupted runs every episode is compared with, and how long they took. */
+interface References {
+  old: string;
+  oldModel: ModelState;
+  newModel: NonNullable<ModelState>;
+  trainMs: number;
+  config: string;
+  sweepMs: number;
+  expectedLines: Set<string>;
+  configHash: string;
+}
+
+/** What the episodes share: the generator of kill times, the report, and the references. */
+interface Harness {
+  work: string;
+  random: Random;
+  report: HarnessReport;
+  problem: (text: string) => void;
+  log: (line: string) => void;
+  refs: References;
+}
+
+function referenceRuns(work: string, log: (line: string) => void): References {
   const old = path.join(work, 'old');
   gccsSync(trainArgs(old, 7, 1));
   const oldModel = modelState(old);
@@ -161,96 +191,121 @@ export async function runKillHarness({ kills, seed, log = () => undefined }: Har
   const trainMs = performance.now() - started;
   const newModel = modelState(reference)!;
 
-  // Sweeps: 9 cells of that model on 2 workers, with a report.
   const config = path.join(work, 'sweep.json');
-  fs.writeFileSync(config, JSON.stringify({ models: [reference], attacks: [{ name: 'fgsm', eps: [0, 0.05, 0.1, 0.15, 0.2, 0.25] }, { name: 'pgd', eps: [0.05, 0.1], params: { steps: 5 } }, { name: 'deepfool', params: { maxIterations: 5 } }], count: 50, batchSize: 50, seed: 3 }));
-  const sweepArgs = (out: string, resume: boolean) => ['sweep', '--config', config, '--out', out, '--workers', '2', '--backend', 'wasm', ...(resume ? ['--resume'] : [])];
+  const attacks = [{ name: 'fgsm', eps: [0, 0.05, 0.1, 0.15, 0.2, 0.25] }, { name: 'pgd', eps: [0.05, 0.1], params: { steps: 5 } }, { name: 'deepfool', params: { maxIterations: 5 } }];
+  fs.writeFileSync(config, JSON.stringify({ models: [reference], attacks, count: 50, batchSize: 50, seed: 3 }));
   const referenceResults = path.join(work, 'reference.jsonl');
   started = performance.now();
-  gccsSync(sweepArgs(referenceResults, false));
+  gccsSync(sweepArgs(config, referenceResults, false));
   const sweepMs = performance.now() - started;
   const expectedLines = new Set(readResultsFile(referenceResults).results.map(timeless));
   const configHash = readResultsFile(referenceResults).results[0].configHash;
   log(`reference runs: training ${(trainMs / 1000).toFixed(1)} s, sweep ${(sweepMs / 1000).toFixed(1)} s (${expectedLines.size} cells)`);
+  return { old, oldModel, newModel, trainMs, config, sweepMs, expectedLines, configHash };
+}
 
-  const trainingTarget = Math.ceil(kills / 2);
-  for (let episode = 0; report.trainingKills < trainingTarget; episode++) {
-    report.trainingEpisodes++;
-    const dir = path.join(work, `train-${episode}`);
-    const overOld = random.next() < 0.5;
-    if (overOld) fs.cpSync(old, dir, { recursive: true });
-    const episodeKills = 1 + Math.floor(random.next() * 3);
-    let resume = false;
-    for (let attempt = 0; ; attempt++) {
-      const killing = report.trainingKills < trainingTarget && attempt < episodeKills;
-      const delay = killing ? random.next() * trainMs : 3_600_000;
-      const outcome = await runKilled([...trainArgs(dir, 1, 4), ...(resume ? ['--resume'] : [])], delay, false);
-      if (!outcome.killed && outcome.code !== 0) {
-        if (resume && /no checkpoint to resume|different training configuration/.test(outcome.stderr)) {
-          resume = false;
-          continue;
-        }
-        problem(`training episode ${episode}: exit ${outcome.code}: ${outcome.stderr.trim().split('\n').pop()}`);
-        break;
-      }
-      if (outcome.killed) {
-        report.trainingKills++;
-        const inSave = [dir, path.join(dir, 'checkpoint')].some((folder) => fs.existsSync(folder) && fs.readdirSync(folder).some((n) => n.includes('.tmp-') || n === COMMIT_JOURNAL));
-        if (inSave) report.midSaveKills++;
-        try {
-          const state = modelState(dir);
-          const allowed = [newModel, ...(overOld ? [oldModel] : [])];
-          if (state && !allowed.some((m) => m && m.weights === state.weights && m.meta === state.meta)) problem(`training episode ${episode}, kill ${attempt + 1}: the model folder holds neither the old nor the new model`);
-          if (!state && overOld) problem(`training episode ${episode}, kill ${attempt + 1}: the older model was lost`);
-          if (fs.existsSync(path.join(dir, 'checkpoint'))) checkpointEpoch(path.join(dir, 'checkpoint'));
-        } catch (error) {
-          problem(`training episode ${episode}, kill ${attempt + 1}: ${(error as Error).message}`);
-        }
-        log(`training kill ${report.trainingKills}/${trainingTarget} after ${(delay / 1000).toFixed(2)} s (episode ${episode}${overOld ? ', over an older model' : ''}${inSave ? ', within a save' : ''})`);
-        resume = true;
+/** After a kill: the model folder holds the old or the new model (never neither) and the checkpoint is whole. */
+function checkKilledTraining({ problem, refs }: Harness, dir: string, overOld: boolean, label: string): void {
+  try {
+    const state = modelState(dir);
+    const allowed = [refs.newModel, ...(overOld ? [refs.oldModel] : [])];
+    if (state && !allowed.some((m) => m && m.weights === state.weights && m.meta === state.meta)) problem(`${label}: the model folder holds neither the old nor the new model`);
+    if (!state && overOld) problem(`${label}: the older model was lost`);
+    if (fs.existsSync(path.join(dir, 'checkpoint'))) checkpointEpoch(path.join(dir, 'checkpoint'));
+  } catch (error) {
+    problem(`${label}: ${(error as Error).message}`);
+  }
+}
+
+/** One training, killed 1 to 3 times (while kills are wanted), then resumed to the end and compared with the reference. */
+async function trainingEpisode(harness: Harness, episode: number, trainingTarget: number): Promise<void> {
+  const { random, report, problem, refs } = harness;
+  report.trainingEpisodes++;
+  const dir = path.join(harness.work, `train-${episode}`);
+  const overOld = random.next() < 0.5;
+  if (overOld) fs.cpSync(refs.old, dir, { recursive: true });
+  const episodeKills = 1 + Math.floor(random.next() * 3);
+  let resume = false;
+  for (let attempt = 0; ; attempt++) {
+    const killing = report.trainingKills < trainingTarget && attempt < episodeKills;
+    const delay = killing ? random.next() * refs.trainMs : 3_600_000;
+    const outcome = await runKilled([...trainArgs(dir, 1, 4), ...(resume ? ['--resume'] : [])], delay, false);
+    if (!outcome.killed && outcome.code !== 0) {
+      if (resume && /no checkpoint to resume|different training configuration/.test(outcome.stderr)) {
+        resume = false;
         continue;
       }
-      const final = modelState(dir);
-      if (!final || final.weights !== newModel.weights || final.meta !== newModel.meta) problem(`training episode ${episode}: the resumed run differs from the uninterrupted one`);
-      const left = leftovers(dir);
-      if (left.length) problem(`training episode ${episode}: left behind ${left.join(', ')}`);
-      break;
+      problem(`training episode ${episode}: exit ${outcome.code}: ${outcome.stderr.trim().split('\n').pop()}`);
+      return;
     }
+    if (!outcome.killed) break;
+    report.trainingKills++;
+    const inSave = [dir, path.join(dir, 'checkpoint')].some((folder) => fs.existsSync(folder) && fs.readdirSync(folder).some((n) => n.includes('.tmp-') || n === COMMIT_JOURNAL));
+    if (inSave) report.midSaveKills++;
+    checkKilledTraining(harness, dir, overOld, `training episode ${episode}, kill ${attempt + 1}`);
+    const where = `episode ${episode}${overOld ? ', over an older model' : ''}${inSave ? ', within a save' : ''}`;
+    harness.log(`training kill ${report.trainingKills}/${trainingTarget} after ${(delay / 1000).toFixed(2)} s (${where})`);
+    resume = true;
   }
+  const final = modelState(dir);
+  if (!final || final.weights !== refs.newModel.weights || final.meta !== refs.newModel.meta) problem(`training episode ${episode}: the resumed run differs from the uninterrupted one`);
+  const left = leftovers(dir);
+  if (left.length) problem(`training episode ${episode}: left behind ${left.join(', ')}`);
+}
 
-  const sweepTarget = kills - trainingTarget;
-  for (let episode = 0; report.sweepKills < sweepTarget; episode++) {
-    report.sweepEpisodes++;
-    const out = path.join(work, `sweep-${episode}.jsonl`);
-    const episodeKills = 1 + Math.floor(random.next() * 3);
-    for (let attempt = 0; ; attempt++) {
-      const killing = report.sweepKills < sweepTarget && attempt < episodeKills;
-      const delay = killing ? random.next() * sweepMs : 3_600_000;
-      const wholeGroup = random.next() < 0.5;
-      const outcome = await runKilled(sweepArgs(out, fs.existsSync(out) && fs.statSync(out).size > 0), delay, wholeGroup);
-      if (outcome.orphans) problem(`sweep episode ${episode}: a worker outlived its killed host`);
-      if (!outcome.killed && outcome.code !== 0) {
-        problem(`sweep episode ${episode}: exit ${outcome.code}: ${outcome.stderr.trim().split('\n').pop()}`);
-        break;
-      }
-      try {
-        const results = fs.existsSync(out) ? readResultsFile(out).results : [];
-        const ids = results.map((r) => r.cell.id);
-        if (new Set(ids).size !== ids.length) problem(`sweep episode ${episode}: a cell was written twice`);
-        if (results.some((r) => r.configHash !== configHash || !expectedLines.has(timeless(r)))) problem(`sweep episode ${episode}: a line that the uninterrupted sweep does not have`);
-        const reportFile = `${out}.html`;
-        if (fs.existsSync(reportFile) && !fs.readFileSync(reportFile, 'utf8').trimEnd().endsWith('</html>')) problem(`sweep episode ${episode}: a partial report`);
-        if (!outcome.killed && results.length !== expectedLines.size) problem(`sweep episode ${episode}: finished with ${results.length} of ${expectedLines.size} cells`);
-        const temps = fs.readdirSync(work).filter((n) => n.startsWith(path.basename(out)) && n.includes('.tmp-'));
-        if (!outcome.killed && temps.length) problem(`sweep episode ${episode}: left behind ${temps.join(', ')}`);
-      } catch (error) {
-        problem(`sweep episode ${episode}: ${(error as Error).message}`);
-      }
-      if (!outcome.killed) break;
-      report.sweepKills++;
-      log(`sweep kill ${report.sweepKills}/${sweepTarget} after ${(delay / 1000).toFixed(2)} s (${wholeGroup ? 'host and workers' : 'host only'}, episode ${episode})`);
-    }
+/** The results file after a run: only whole lines of this sweep, each cell once; when the run finished, every cell, a whole report and no temporary file. */
+function checkSweepResults({ work, problem, refs }: Harness, out: string, finished: boolean, episode: number): void {
+  try {
+    const results = fs.existsSync(out) ? readResultsFile(out).results : [];
+    const ids = results.map((r) => r.cell.id);
+    if (new Set(ids).size !== ids.length) problem(`sweep episode ${episode}: a cell was written twice`);
+    if (results.some((r) => r.configHash !== refs.configHash || !refs.expectedLines.has(timeless(r)))) problem(`sweep episode ${episode}: a line that the uninterrupted sweep does not have`);
+    const reportFile = `${out}.html`;
+    if (fs.existsSync(reportFile) && !fs.readFileSync(reportFile, 'utf8').trimEnd().endsWith('</html>')) problem(`sweep episode ${episode}: a partial report`);
+    if (finished && results.length !== refs.expectedLines.size) problem(`sweep episode ${episode}: finished with ${results.length} of ${refs.expectedLines.size} cells`);
+    const temps = fs.readdirSync(work).filter((n) => n.startsWith(path.basename(out)) && n.includes('.tmp-'));
+    if (finished && temps.length) problem(`sweep episode ${episode}: left behind ${temps.join(', ')}`);
+  } catch (error) {
+    problem(`sweep episode ${episode}: ${(error as Error).message}`);
   }
+}
+
+/** One sweep, killed 1 to 3 times (the host alone or with its workers) while kills are wanted, resumed until it finishes. */
+async function sweepEpisode(harness: Harness, episode: number, sweepTarget: number): Promise<void> {
+  const { random, report, problem, refs } = harness;
+  report.sweepEpisodes++;
+  const out = path.join(harness.work, `sweep-${episode}.jsonl`);
+  const episodeKills = 1 + Math.floor(random.next() * 3);
+  for (let attempt = 0; ; attempt++) {
+    const killing = report.sweepKills < sweepTarget && attempt < episodeKills;
+    const delay = killing ? random.next() * refs.sweepMs : 3_600_000;
+    const wholeGroup = random.next() < 0.5;
+    const outcome = await runKilled(sweepArgs(refs.config, out, fs.existsSync(out) && fs.statSync(out).size > 0), delay, wholeGroup);
+    if (outcome.orphans) problem(`sweep episode ${episode}: a worker outlived its killed host`);
+    if (!outcome.killed && outcome.code !== 0) {
+      problem(`sweep episode ${episode}: exit ${outcome.code}: ${outcome.stderr.trim().split('\n').pop()}`);
+      return;
+    }
+    checkSweepResults(harness, out, !outcome.killed, episode);
+    if (!outcome.killed) return;
+    report.sweepKills++;
+    harness.log(`sweep kill ${report.sweepKills}/${sweepTarget} after ${(delay / 1000).toFixed(2)} s (${wholeGroup ? 'host and workers' : 'host only'}, episode ${episode})`);
+  }
+}
+
+export async function runKillHarness({ kills, seed, log = () => undefined }: HarnessOptions): Promise<HarnessReport> {
+  if (!fs.existsSync(CLI[0])) throw new Error(`${CLI[0]} is missing: run npm run build first`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-kills-'));
+  const report: HarnessReport = { trainingKills: 0, sweepKills: 0, trainingEpisodes: 0, sweepEpisodes: 0, midSaveKills: 0, problems: [] };
+  const problem = (text: string) => {
+    report.problems.push(text);
+    log(`PROBLEM: ${text}`);
+  };
+  const harness: Harness = { work, random: new Random(seed), report, problem, log, refs: referenceRuns(work, log) };
+  const trainingTarget = Math.ceil(kills / 2);
+  for (let episode = 0; report.trainingKills < trainingTarget; episode++) await trainingEpisode(harness, episode, trainingTarget);
+  const sweepTarget = kills - trainingTarget;
+  for (let episode = 0; report.sweepKills < sweepTarget; episode++) await sweepEpisode(harness, episode, sweepTarget);
   fs.rmSync(work, { recursive: true, force: true });
   return report;
 }
