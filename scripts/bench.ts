@@ -15,7 +15,7 @@ import * as readline from 'node:readline';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../src/core/tf';
 import { parseFlags } from '../src/cli/args';
-import { attackBatch } from '../src/core/attacks';
+import { attackBatch, resolveAttackParams } from '../src/core/attacks';
 import { BackendName, initBackend } from '../src/core/backend';
 import type { Examples } from '../src/core/data';
 import { lossConfig } from '../src/core/loss';
@@ -31,6 +31,7 @@ import { RoundSummary, loadWarning, median, parseCpuInfo, ratio, round, summariz
 
 const TRAIN_BATCH = 200;
 const ATTACK_BATCH = 100;
+const PGD5 = resolveAttackParams('pgd', { eps: 0.1, steps: 5 });
 const IMAGE_SHAPE: [number, number, number] = [28, 28, 1];
 const MNIST_SAMPLE = path.resolve(__dirname, '../../shared/data/mnist-t10k');
 
@@ -169,7 +170,7 @@ async function wasmWorkload(architecture: Architecture, workload: Workload, exam
     trainCrossEntropy: [TRAIN_BATCH, () => trainStep(model, variables, optimizer, lossConfig('crossentropy'), examples, indices, noShift, 1e-3, 0)],
     trainGccs: [TRAIN_BATCH, () => trainStep(model, variables, optimizer, lossConfig('gccs'), examples, indices, noShift, 1e-3, 0)],
     inference: [TRAIN_BATCH, () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync())],
-    pgd5: [ATTACK_BATCH, async () => (await attackBatch(model, 'pgd', xAttack, labels, { eps: 0.1, steps: 5 }, 0)).adversarial.dispose()],
+    pgd5: [ATTACK_BATCH, async () => (await attackBatch(model, 'pgd', xAttack, labels, PGD5, 0)).adversarial.dispose()],
   };
   const [images, call] = calls[workload];
   return { images, call, dispose };

@@ -1,5 +1,5 @@
 // Bundles the engine library, the CLI, the background worker, the VS Code extension host (no
-// TensorFlow.js: it forks the worker and the CLI) and the webviews (browser, chart.js bundled)
+// TensorFlow.js: it forks the worker) and the webviews (browser, chart.js bundled)
 // with esbuild, and puts the wasm backend's binaries beside the bundles, where the backend looks
 // for them, and chart.js's browser build, which sweep reports inline.
 import { build } from 'esbuild';
@@ -21,7 +21,6 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' }),
   build({ ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' }),
   build({ ...common, entryPoints: ['src/worker/index.ts'], outfile: 'dist/worker.js' }),
-  build({ ...common, entryPoints: ['src/worker/replica.ts'], outfile: 'dist/replica.js' }),
   // The extension host: 'vscode' is provided by VS Code at run time.
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   ...['robustness', 'latent', 'training'].map((name) =>

@@ -11,7 +11,7 @@ import { lossConfig, computeLoss } from '../src/core/loss';
 import { createModel } from '../src/core/models';
 import { Optimizer } from '../src/core/train/optimizer';
 import { TRAIN_DEFAULTS } from '../src/core/train/defaults';
-import { attackBatch } from '../src/core/attacks';
+import { attackBatch, resolveAttackParams } from '../src/core/attacks';
 import { logitsOf } from '../src/core/attacks/common';
 import { Random } from '../src/core/random';
 
@@ -59,7 +59,7 @@ function inferencePhase(model: tfl.LayersModel): Phase {
 function pgdPhase(model: tfl.LayersModel): Phase {
   const batch = 100;
   const { x, labels } = inputs(batch, 3);
-  const params = { eps: 0.1, steps: 5 };
+  const params = resolveAttackParams('pgd', { eps: 0.1, steps: 5 });
   return {
     batch,
     run: async () => {

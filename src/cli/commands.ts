@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { AttackName, attackBatch } from '../core/attacks';
+import { AttackName, attackBatch, resolveAttackParams } from '../core/attacks';
 import { outputsOf } from '../core/attacks/common';
 import { makeBatch } from '../core/data/batches';
 import type { Examples } from '../core/data/types';
@@ -264,6 +264,7 @@ export async function evalCommand({ flags, log }: CommandContext) {
 /** z of every example after an L∞ attack at ε, batch i with seed + i (as in sweeps). */
 async function attackedOutputs(model: LayersModel, examples: Examples, attack: AttackName, eps: number, seed: number): Promise<Float32Array> {
   const batchSize = 100;
+  const params = resolveAttackParams(attack, { eps });
   const count = examples.labels.length;
   const dims = model.outputs[0].shape[1] as number;
   const z = new Float32Array(count * dims);
@@ -271,7 +272,7 @@ async function attackedOutputs(model: LayersModel, examples: Examples, attack: A
     const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
     const { x, y } = makeBatch(examples, indices);
     y.dispose();
-    const { adversarial } = await attackBatch(model, attack, x, examples.labels.subarray(start, start + indices.length), { eps }, seed + batchIndex);
+    const { adversarial } = await attackBatch(model, attack, x, examples.labels.subarray(start, start + indices.length), params, seed + batchIndex);
     x.dispose();
     z.set(outputsOf(model, adversarial), start * dims);
     adversarial.dispose();

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { META_FILE, resolveModelJson } from '../core/io/modelDir';
+import { ONNX_SIDECAR_SUFFIX } from '../core/io/onnx/model';
 
 export interface PathFlag {
   /** The flag the path comes from (its default when not given), for messages. */
@@ -85,6 +86,8 @@ export function checkOutputs(outputs: OutputPath[], inputs: PathFlag[] = []): vo
 
 /** The files of the model at `location` (a folder, its model.json or gccs.json) that an output must not replace. */
 export function modelInputs(location: string): PathFlag[] {
+  // An ONNX model: the file and its preprocessing sidecar (README › Evaluating ONNX models).
+  if (location.toLowerCase().endsWith('.onnx')) return [location, `${location}${ONNX_SIDECAR_SUFFIX}`].map((file) => ({ flag: 'model', path: file }));
   const modelJson = resolveModelJson(location);
   return [modelJson, path.join(path.dirname(modelJson), META_FILE)].map((file) => ({ flag: 'model', path: file }));
 }

@@ -1,8 +1,7 @@
 /** `gccs attack` and `gccs sweep`: robustness sweeps on a pool of worker processes. */
 import * as path from 'node:path';
-import { ATTACK_NAMES, AttackName, AttackParams, resolveAttackParams } from '../core/attacks';
+import { ATTACK_NAMES, AttackName, AttackParams, CATALOG, Catalog, DATASET_KINDS, PARAMS, sweepSchema } from '../core/catalog';
 import type { BackendName } from '../core/backend';
-import { DATASET_KINDS } from '../core/data';
 import { UserError } from '../core/errors';
 import { SWEEP_DEFAULTS, SWEEP_SCHEMA, SweepConfigError, describeCell, loadSweepConfig } from '../core/sweep/config';
 import type { JsonSchema } from '../core/sweep/jsonSchema';
@@ -24,26 +23,20 @@ const RUN_FLAGS: FlagSpecs = {
   report: { type: 'string', description: 'write the HTML report here', default: '<out>.html, when there is an --out' },
 };
 
-/** The schema's attack parameters (the registry checks their ranges), as flags: stepSize → --step-size. */
-const PARAM_SCHEMAS = SWEEP_SCHEMA.$defs?.attack.properties?.params.properties as Record<string, JsonSchema>;
-const PARAM_FLAGS: FlagSpecs = Object.fromEntries(
-  Object.entries(PARAM_SCHEMAS).map(([key, schema]): [string, FlagSpec] => {
-    const type = schema.type === 'integer' || schema.type === 'number' || schema.type === 'boolean' ? schema.type : 'string';
-    const shown = { description: schema.description ?? key, ...(schema.default !== undefined && { default: String(schema.default) }) };
-    return [kebab(key), { type, ...shown, ...(schema.enum && { choices: schema.enum as string[] }) }];
-  }),
-);
+/** The attack parameters of the sweep schema (the catalog's), as flags: stepSize → --step-size. */
+function paramFlags(schemas: Record<string, JsonSchema>): FlagSpecs {
+  return Object.fromEntries(
+    Object.entries(schemas).map(([key, schema]): [string, FlagSpec] => {
+      const type = schema.type === 'integer' || schema.type === 'number' || schema.type === 'boolean' ? schema.type : 'string';
+      const shown = { description: schema.description ?? key, ...(schema.default !== undefined && { default: String(schema.default) }) };
+      return [kebab(key), { type, ...shown, ...(schema.enum && { choices: schema.enum as string[] }) }];
+    }),
+  );
+}
 
-// SPSA takes every grid parameter, so its defaults are the grids' defaults.
-const SPSA_DEFAULTS = resolveAttackParams('spsa');
+const PARAM_SCHEMAS = SWEEP_SCHEMA.$defs!.attack.properties!.params.properties!;
 
-export const ATTACK_FLAGS: FlagSpecs = {
-  model: { type: 'string', description: 'model folder, model.json or gccs.json (required)' },
-  attack: { type: 'string', choices: ATTACK_NAMES, description: 'attack (required)' },
-  eps: { type: 'string', description: 'ε grid: start:stop:step (stop included) or a comma list, e.g. 0:0.1:0.01', default: String(SPSA_DEFAULTS.eps) },
-  iterations: { type: 'string', description: 'SPSA: grid of iterations IT; APGD: iterations per restart and target', default: String(SPSA_DEFAULTS.iterations) },
-  samples: { type: 'string', description: 'SPSA: grid of batch sizes BS (±δ pairs per gradient estimate)', default: String(SPSA_DEFAULTS.samples) },
-  ...PARAM_FLAGS,
+const ATTACK_RUN_FLAGS: FlagSpecs = {
   count: { type: 'integer', description: 'attack the first N test samples', default: String(SWEEP_DEFAULTS.count) },
   'batch-size': { type: 'integer', description: 'attack batch size', default: String(SWEEP_DEFAULTS.batchSize) },
   seed: { type: 'integer', description: 'attack seed (batch i uses seed + i)', default: String(SWEEP_DEFAULTS.seed) },
@@ -52,6 +45,23 @@ export const ATTACK_FLAGS: FlagSpecs = {
   'test-range': { type: 'string', description: 'test examples of --dataset as start:end indices into its pool' },
   ...RUN_FLAGS,
 };
+
+/** The flags of `gccs attack`, made from the catalog (a test gives one with more attacks). */
+export function attackFlags(catalog: Catalog = CATALOG): FlagSpecs {
+  const attack = sweepSchema(SWEEP_SCHEMA, catalog).$defs!.attack.properties!;
+  const grid = (key: 'eps' | 'iterations' | 'samples') => `${attack[key].description}: start:stop:step (stop included) or a comma list`;
+  return {
+    model: { type: 'string', description: 'model folder, model.json or gccs.json (required)' },
+    attack: { type: 'string', choices: attack.name.enum as string[], description: 'attack (required)' },
+    eps: { type: 'string', description: `${grid('eps')}, e.g. 0:0.1:0.01`, default: String(PARAMS.eps.default) },
+    iterations: { type: 'string', description: grid('iterations'), default: String(PARAMS.iterations.default) },
+    samples: { type: 'string', description: grid('samples'), default: String(PARAMS.samples.default) },
+    ...paramFlags(attack.params.properties!),
+    ...ATTACK_RUN_FLAGS,
+  };
+}
+
+export const ATTACK_FLAGS = attackFlags();
 
 export const SWEEP_FLAGS: FlagSpecs = {
   config: { type: 'string', description: 'sweep configuration (JSON, see schema/sweep.schema.json; required)' },

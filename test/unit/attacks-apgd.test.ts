@@ -44,7 +44,7 @@ function ownLabels(model: tfl.LayersModel, x: Float32Array, dims: number): Int32
 
 async function run(model: tfl.LayersModel, name: AttackName, x: Float32Array, labels: Int32Array, params: AttackParams, seed = 0) {
   const input = tf.tensor4d(x, [labels.length, SIDE, SIDE, 1]);
-  const output = await attackBatch(model, name, input, labels, params, seed);
+  const output = await attackBatch(model, name, input, labels, resolveAttackParams(name, params), seed);
   const adversarial = output.adversarial.dataSync() as Float32Array;
   tf.dispose([input, output.adversarial]);
   return adversarial;
@@ -269,7 +269,7 @@ test('APGD: the same seed gives identical results, another seed does not; cancel
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 5);
   const input = tf.tensor4d(x, [count, SIDE, SIDE, 1]);
-  await assert.rejects(attackBatch(model, 'apgd-ce', input, labels, { eps: 0.01, iterations: 100000 }, 0, controller.signal), { name: 'AttackCancelled' });
+  await assert.rejects(attackBatch(model, 'apgd-ce', input, labels, resolveAttackParams('apgd-ce', { eps: 0.01, iterations: 10000 }), 0, controller.signal), { name: 'AttackCancelled' });
   input.dispose();
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
@@ -281,7 +281,7 @@ test('bad APGD and threat-model parameters are one-line UserErrors', async () =>
     ['apgd-ce', { norm: 'l1' as ThreatModel }, /^apgd-ce: norm must be linf or l2 \(got "l1"\)$/],
     ['apgd-ce', { restarts: 0 }, /^apgd-ce: restarts must be a whole number from 1 to 1000 \(got 0\)$/],
     ['apgd-t', { targetCount: 0 }, /^apgd-t: targetCount must be a whole number ≥ 1/],
-    ['apgd-dlr', { iterations: 0 }, /^apgd-dlr: iterations must be a whole number ≥ 1 \(got 0\)$/],
+    ['apgd-dlr', { iterations: 0 }, /^apgd-dlr: iterations must be a whole number from 1 to 10000 \(got 0\)$/],
     ['apgd-ce', { loss: 'margin' }, /^apgd-ce takes no parameter "loss" \(it takes eps, norm, iterations, restarts\)$/],
   ];
   for (const [name, params, message] of bad) {
@@ -292,7 +292,7 @@ test('bad APGD and threat-model parameters are one-line UserErrors', async () =>
   await initBackend('wasm');
   const model = reluModel(4, 61);
   const input = tf.zeros([2, SIDE, SIDE, 1]) as tf.Tensor4D;
-  await assert.rejects(attackBatch(model, 'apgd-t', input, Int32Array.from([0, 1]), { targetCount: 4 }, 0), (error: unknown) => {
+  await assert.rejects(attackBatch(model, 'apgd-t', input, Int32Array.from([0, 1]), resolveAttackParams('apgd-t', { targetCount: 4 }), 0), (error: unknown) => {
     assert.ok(error instanceof UserError);
     assert.equal(error.message, 'apgd-t: targetCount 4 is more than the 3 classes other than the true one');
     return true;

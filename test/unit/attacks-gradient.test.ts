@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../src/core/tf';
 import { initBackend } from '../../src/core/backend';
-import { AttackName, AttackParams, attackBatch } from '../../src/core/attacks';
+import { AttackName, AttackParams, attackBatch, resolveAttackParams } from '../../src/core/attacks';
 import { attackLoss } from '../../src/core/attacks/objectives';
 import { Random } from '../../src/core/random';
 import { linearModel as linearModelOf } from '../helpers/linearModel';
@@ -24,7 +24,7 @@ function images(random: Random, count: number): Float32Array {
 
 async function run(model: tfl.LayersModel, name: AttackName, x: Float32Array, labels: Int32Array, params: AttackParams, seed = 0) {
   const input = tf.tensor4d(x, [labels.length, SIDE, SIDE, 1]);
-  const output = await attackBatch(model, name, input, labels, params, seed);
+  const output = await attackBatch(model, name, input, labels, resolveAttackParams(name, params), seed);
   const adversarial = output.adversarial.dataSync() as Float32Array;
   tf.dispose([input, output.adversarial]);
   return adversarial;

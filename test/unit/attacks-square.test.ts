@@ -22,7 +22,7 @@ function reluModel(channels: number, classes: number, seed: number): tfl.LayersM
 
 async function square(model: tfl.LayersModel, x: Float32Array, channels: number, labels: Int32Array, params: { eps: number; norm: ThreatModel; queries: number }, seed = 0) {
   const input = tf.tensor4d(x, [labels.length, SIDE, SIDE, channels]);
-  const output = await attackBatch(model, 'square', input, labels, params, seed);
+  const output = await attackBatch(model, 'square', input, labels, resolveAttackParams('square', params), seed);
   const adversarial = output.adversarial.dataSync() as Float32Array;
   tf.dispose([input, output.adversarial]);
   return { adversarial, queries: output.queries! };

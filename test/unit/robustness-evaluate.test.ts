@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { initBackend } from '../../src/core/backend';
+import { resolveAttackParams } from '../../src/core/catalog';
 import { UserError } from '../../src/core/errors';
 import { ROBUSTNESS_LIMITS } from '../../src/core/limits';
 import {
@@ -168,7 +169,7 @@ describe('robustness: per-sample attacks', () => {
     const indices = Int32Array.from({ length: problem.examples.labels.length }, (_, i) => i);
     for (const [name, params] of [['pgd', { eps: 0.2, randomStart: true }], ['deepfool', {}], ['jsma', { maxIterations: 5 }]] as const) {
       const reference = await evaluateAttack(model, problem.examples, name, params, { batchSize: 30, seed: 5 });
-      const samples = await attackSamples(model, problem.examples, indices, name, params, { batchSize: 30, seed: 5 });
+      const samples = await attackSamples(model, problem.examples, indices, name, resolveAttackParams(name, params), { batchSize: 30, seed: 5 });
       assert.equal(fractionOf(samples.robust), reference.accuracy, name);
       assert.equal(fractionOf(samples.clean), reference.cleanAccuracy, name);
       assert.equal(samples.rho, reference.rho, name);

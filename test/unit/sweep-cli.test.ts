@@ -72,7 +72,7 @@ test('gccs attack: bad input is one line naming the flag', () => {
   assertOneLineError(attack('--attack', 'pgd', '--eps', '-0.1'), 'flag --eps: must be ≥ 0 (got -0.1)');
   assertOneLineError(attack('--attack', 'pgd', '--eps', '0:0.1:x'), /^gccs: error: flag --eps: "0:0\.1:x" is not a grid/);
   assertOneLineError(attack('--attack', 'pgdd'), /^gccs: error: flag --attack must be one of fgsm, pgd, tgsm, jsma, deepfool, spsa/);
-  assertOneLineError(attack('--attack', 'pgd', '--steps', '0'), 'flag --steps: pgd: steps must be a whole number ≥ 1 (got 0)');
+  assertOneLineError(attack('--attack', 'pgd', '--steps', '0'), 'flag --steps: must be ≥ 1 (got 0)');
   assertOneLineError(attack('--attack', 'fgsm', '--gamma', '0.1'), `flag --gamma: fgsm takes no parameter "gamma" (it takes ${Object.keys(resolveAttackParams('fgsm')).join(', ')})`);
   assertOneLineError(attack('--attack', 'deepfool', '--eps', '0.1'), /^gccs: error: flag --eps: deepfool takes no parameter "eps"/);
   assertOneLineError(attack('--attack', 'pgd', '--workers', '0'), 'workers must be a whole number ≥ 1 (got 0)');
@@ -89,7 +89,7 @@ test('gccs sweep: configuration errors name the file and the JSON path; results 
   const negative = writeConfig('negative.json', { models: ['mlp'], attacks: [{ name: 'fgsm', eps: [0.1, -0.1] }] });
   assertOneLineError(gccs('sweep', '--config', negative), `${negative}: attacks[0].eps[1]: must be ≥ 0 (got -0.1)`);
   const range = writeConfig('range.json', { models: ['mlp'], attacks: [{ name: 'pgd', params: { steps: -1 } }] });
-  assertOneLineError(gccs('sweep', '--config', range), `${range}: attacks[0].params.steps: pgd: steps must be a whole number ≥ 1 (got -1)`);
+  assertOneLineError(gccs('sweep', '--config', range), `${range}: attacks[0].params.steps: must be ≥ 1 (got -1)`);
   assertOneLineError(gccs('sweep'), /^gccs: error: flag --config is required/);
   assertOneLineError(gccs('sweep', '--config', path.join(dir, 'none.json')), /none\.json: file not found$/);
 

@@ -60,12 +60,12 @@ test('configuration errors name the file and the JSON path, in one line', () => 
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: '0:0.1:x' }] }), /^sweep\.json: attacks\[0\]\.eps: "0:0\.1:x" is not a grid/);
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: 0.1 }] }), 'sweep.json: attacks[0].eps: must be a list or a string (got 0.1)');
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', epsilon: [0.1] }] }), 'sweep.json: attacks[0].epsilon: unknown property (expected name, eps, iterations, samples, params)');
-  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: 0 } }] }), 'sweep.json: attacks[0].params.steps: pgd: steps must be a whole number ≥ 1 (got 0)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: 0 } }] }), 'sweep.json: attacks[0].params.steps: must be ≥ 1 (got 0)');
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { steps: 2.5 } }] }), 'sweep.json: attacks[0].params.steps: must be a whole number (got 2.5)');
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', params: { loss: 'hinge' } }] }), `sweep.json: attacks[0].params.loss: unknown attack loss "hinge" (${SWEEP_SCHEMA.$defs!.attack.properties!.params.properties!.loss.enum!.join(', ')})`);
   assertOneLine(plan({ models: [model], attacks: [{ name: 'fgsm', params: { gamma: 0.1 } }] }), `sweep.json: attacks[0].params.gamma: fgsm takes no parameter "gamma" (it takes ${Object.keys(resolveAttackParams('fgsm')).join(', ')})`);
-  assertOneLine(plan({ models: [model], attacks: [{ name: 'deepfool', eps: [0.1] }] }), /^sweep\.json: attacks\[0\]\.eps\[0\]: deepfool takes no parameter "eps"/);
-  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', iterations: [5] }] }), /^sweep\.json: attacks\[0\]\.iterations\[0\]: pgd takes no parameter "iterations"/);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'deepfool', eps: [0.1] }] }), /^sweep\.json: attacks\[0\]\.eps: deepfool takes no parameter "eps"/);
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', iterations: [5] }] }), /^sweep\.json: attacks\[0\]\.iterations: pgd takes no parameter "iterations"/);
   assertOneLine(plan({ models: [model], attacks: [{ name: 'spsa', samples: [0] }] }), 'sweep.json: attacks[0].samples[0]: must be ≥ 1 (got 0)');
   assertOneLine(plan({ models: [model], attacks: [pgd], count: 0 }), 'sweep.json: count: must be ≥ 1 (got 0)');
   assertOneLine(plan({ models: [model], attacks: [pgd], data: { kind: 'imagenet' } }), /^sweep\.json: data\.kind: unknown dataset kind "imagenet"/);

@@ -239,22 +239,15 @@ async function apgdAttack(
   return tf.tensor4d(out, x.shape);
 }
 
-const APGD_KEYS = ['eps', 'norm', 'iterations', 'restarts'] as const;
-const APGD_DEFAULTS = { iterations: 100, restarts: 1 };
-
 /** APGD on the cross-entropy loss (AutoAttack's first attack). */
-export const apgdCe = defineAttack({
-  keys: APGD_KEYS,
-  defaults: APGD_DEFAULTS,
+export const apgdCe = defineAttack<'apgd-ce'>({
   run: async (model, x, labels, params, seed, signal) => ({
     adversarial: await apgdAttack(model, x, labels, params, [(z, rows) => attackLoss('crossentropy', z, Int32Array.from(rows, (b) => labels[b]), 0)], seed, signal),
   }),
 });
 
 /** APGD on the DLR loss, which does not change when the outputs are shifted or rescaled. */
-export const apgdDlr = defineAttack({
-  keys: APGD_KEYS,
-  defaults: APGD_DEFAULTS,
+export const apgdDlr = defineAttack<'apgd-dlr'>({
   run: async (model, x, labels, params, seed, signal) => ({
     adversarial: await apgdAttack(model, x, labels, params, [(z, rows) => attackLoss('dlr', z, Int32Array.from(rows, (b) => labels[b]), 0)], seed, signal),
   }),
@@ -264,9 +257,7 @@ export const apgdDlr = defineAttack({
  * APGD-T: APGD on the targeted DLR loss, toward each of the targetCount classes with the highest
  * clean outputs after the true one, in turn (AutoAttack's second attack).
  */
-export const apgdTargeted = defineAttack({
-  keys: [...APGD_KEYS, 'targetCount'],
-  defaults: { ...APGD_DEFAULTS, targetCount: 9 },
+export const apgdTargeted = defineAttack<'apgd-t'>({
   run: async (model, x, labels, params, seed, signal) => {
     const dims = classCount(model);
     if (params.targetCount > dims - 1) {

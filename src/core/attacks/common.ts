@@ -1,66 +1,10 @@
-/** What every attack module shares: the parameter set, the attack shape, cancellation, row helpers. */
+/** What every attack module shares: the attack shape, cancellation, row helpers (the parameters are in the catalog). */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
+import type { AttackName, ResolvedAttackParams } from '../catalog';
 
-/** What the gradient attacks differentiate, always on the raw outputs z (never a softmax of them). */
-export const ATTACK_LOSSES = ['crossentropy', 'margin', 'dlr', 'latent'] as const;
-export type AttackLoss = (typeof ATTACK_LOSSES)[number];
-
-/** Target class of a targeted attack: y+1 mod D (the paper's), the clean least-likely class, or a fixed class. */
-export type TargetRule = 'next' | 'least-likely' | number;
-
-/**
- * The threat model: the ball the perturbation n must stay in, relative to each image x (as the
- * paper measures ε): linf ‖n‖∞ ≤ ε·‖x‖∞, l2 ‖n‖₂ ≤ ε·‖x‖₂. MNIST digits have ‖x‖∞ = 1, so there the
- * L∞ ε is AutoAttack's absolute one; their ‖x‖₂ is about 10, so an L2 ε of 0.2 is about 2 in
- * AutoAttack's absolute pixel units.
- */
-export const THREAT_MODELS = ['linf', 'l2'] as const;
-export type ThreatModel = (typeof THREAT_MODELS)[number];
-
-/** Every attack parameter with its default filled in; each attack takes a subset (its `keys`). */
-export interface ResolvedParams {
-  /** Budget relative to each image in the norm of `norm`: ‖n‖ ≤ ε·‖x‖ (the paper's definition for L∞). */
-  eps: number;
-  /** The threat model, L∞ (the paper's) or L2. */
-  norm: ThreatModel;
-  /** Gradient steps K of PGD and TGSM. */
-  steps: number;
-  /** Size of each gradient step, in the units of ε (× ‖x‖ in the norm of `norm`); default 2.5ε/K. */
-  stepSize: number;
-  /** Start PGD/TGSM at a seeded uniform point of the ε-ball instead of at x. */
-  randomStart: boolean;
-  /** Runs from a fresh random start (PGD/TGSM: the first from x unless randomStart); each sample keeps its best. */
-  restarts: number;
-  loss: AttackLoss;
-  /** μ_T of the GCCS model under attack, for the 'latent' loss. */
-  muT: number;
-  target: TargetRule;
-  /** JSMA: changed pixels (one per iteration); DeepFool: linearisation steps. */
-  maxIterations: number;
-  /** JSMA: largest fraction of input values that may change. */
-  gamma: number;
-  /** DeepFool: the final perturbation is (1 + overshoot)·Σ r_i. */
-  overshoot: number;
-  /** SPSA: Adam steps; APGD: iterations per restart (and per target class for APGD-T). */
-  iterations: number;
-  /** APGD-T: attack the k classes with the highest clean outputs after the true one, one after the other. */
-  targetCount: number;
-  /** Square: the query budget, every forward pass of a sample counted (the first, at the start point, included). */
-  queries: number;
-  /** Square: initial fraction of the pixels a square covers (the schedule shrinks it). */
-  pInit: number;
-  /** SPSA: ±δ Rademacher pairs per gradient estimate. */
-  samples: number;
-  /** SPSA: finite-difference step, in pixel units. */
-  delta: number;
-  /** SPSA: Adam learning rate, in pixel units. */
-  learningRate: number;
-  /** SPSA: stop perturbing a sample once it is misclassified. */
-  earlyStop: boolean;
-}
-
-export type AttackParams = Partial<ResolvedParams>;
+export { ATTACK_LOSSES, THREAT_MODELS } from '../catalog';
+export type { AttackLoss, AttackParams, ResolvedParams, TargetRule, ThreatModel } from '../catalog';
 
 export interface AttackOutput {
   /** Same shape as x, pixels in [0, 1]. */
@@ -73,16 +17,13 @@ export interface AttackOutput {
   queries?: Float32Array;
 }
 
-/** One attack: the parameters it takes and how it perturbs a batch. */
-export interface Attack<K extends keyof ResolvedParams> {
-  keys: readonly K[];
-  /** Defaults that differ from the shared ones. */
-  defaults?: Partial<Pick<ResolvedParams, K>>;
-  run(model: tfl.LayersModel, x: tf.Tensor4D, labels: Int32Array, params: Pick<ResolvedParams, K>, seed: number, signal?: AbortSignal): Promise<AttackOutput>;
+/** How attack N perturbs a batch; it takes the parameters the catalog lists for it, every one filled in. */
+export interface Attack<N extends AttackName> {
+  run(model: tfl.LayersModel, x: tf.Tensor4D, labels: Int32Array, params: ResolvedAttackParams<N>, seed: number, signal?: AbortSignal): Promise<AttackOutput>;
 }
 
-/** Ties an attack's `keys` to the parameter type its `run` receives. */
-export function defineAttack<K extends keyof ResolvedParams>(attack: Attack<K>): Attack<K> {
+/** Types an implementation's `run` by its catalog name. */
+export function defineAttack<N extends AttackName>(attack: Attack<N>): Attack<N> {
   return attack;
 }
 

@@ -13,8 +13,7 @@ import { cancelled, classCount, defineAttack, inputGradient, oneHotRows, outputs
 
 const CANDIDATES = 10;
 
-export const deepfool = defineAttack({
-  keys: ['overshoot', 'maxIterations'],
+export const deepfool = defineAttack<'deepfool'>({
   run: async (model, x, labels, { overshoot, maxIterations }, _seed, signal) => {
     const [batch, ...shape] = x.shape;
     const size = shape[0] * shape[1] * shape[2];

@@ -2,8 +2,7 @@
 import { defineAttack } from './common';
 import { gradientAttack } from './gradientCore';
 
-export const fgsm = defineAttack({
-  keys: ['eps', 'norm', 'loss', 'muT'],
+export const fgsm = defineAttack<'fgsm'>({
   run: async (model, x, labels, params, seed, signal) => ({
     adversarial: await gradientAttack(model, x, labels, { ...params, steps: 1, stepSize: params.eps, randomStart: false, restarts: 1 }, seed, signal),
   }),

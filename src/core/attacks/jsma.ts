@@ -11,9 +11,7 @@ import { argmaxRows } from '../metrics/classification';
 import { cancelled, classCount, defineAttack, inputGradient, oneHotRows, rowOutputs, rowsTensor } from './common';
 import { targetClasses } from './objectives';
 
-export const jsma = defineAttack({
-  keys: ['target', 'maxIterations', 'gamma'],
-  defaults: { maxIterations: 200 },
+export const jsma = defineAttack<'jsma'>({
   run: async (model, x, labels, { target, maxIterations, gamma }, _seed, signal) => {
     const [batch, ...shape] = x.shape;
     const size = shape[0] * shape[1] * shape[2];

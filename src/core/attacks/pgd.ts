@@ -5,8 +5,7 @@
 import { defineAttack } from './common';
 import { gradientAttack } from './gradientCore';
 
-export const pgd = defineAttack({
-  keys: ['eps', 'norm', 'steps', 'stepSize', 'randomStart', 'restarts', 'loss', 'muT'],
+export const pgd = defineAttack<'pgd'>({
   run: async (model, x, labels, params, seed, signal) => ({
     adversarial: await gradientAttack(model, x, labels, params, seed, signal),
   }),

@@ -17,8 +17,7 @@ const BETA1 = 0.9;
 const BETA2 = 0.999;
 const ADAM_EPSILON = 1e-8;
 
-export const spsa = defineAttack({
-  keys: ['eps', 'iterations', 'samples', 'delta', 'learningRate', 'earlyStop'],
+export const spsa = defineAttack<'spsa'>({
   run: async (model, x, labels, { eps, iterations, samples, delta, learningRate, earlyStop }, seed, signal) => {
     const [batch, ...shape] = x.shape;
     const size = shape[0] * shape[1] * shape[2];

@@ -239,9 +239,7 @@ export async function squareAttack(
   return { adversarial: tf.tensor4d(out, x.shape), queries: used };
 }
 
-export const square = defineAttack({
-  keys: ['eps', 'norm', 'queries', 'pInit'],
-  defaults: { queries: 5000, pInit: 0.8 },
+export const square = defineAttack<'square'>({
   run: async (model, x, labels, params, seed, signal) => {
     const { adversarial, queries } = await squareAttack(model, x, labels, params, seed, signal);
     return { adversarial, queries };

@@ -6,8 +6,7 @@ import { defineAttack } from './common';
 import { gradientAttack } from './gradientCore';
 import { targetClasses } from './objectives';
 
-export const tgsm = defineAttack({
-  keys: ['eps', 'norm', 'steps', 'stepSize', 'randomStart', 'restarts', 'loss', 'muT', 'target'],
+export const tgsm = defineAttack<'tgsm'>({
   run: async (model, x, labels, params, seed, signal) => {
     const targets = targetClasses(model, x, labels, params.target);
     return { adversarial: await gradientAttack(model, x, labels, { ...params, targets }, seed, signal) };

@@ -10,8 +10,10 @@ import type { SplitRanges } from './split';
 import { makeSynthetic } from './synthetic';
 import type { LoadedDataset } from './types';
 
-export const DATASET_KINDS = ['synthetic', 'mnist', 'fmnist', 'cifar10', 'cifar100', 'svhn', 'folder'] as const;
-export type DatasetKind = (typeof DATASET_KINDS)[number];
+import { DATASET_KINDS, DatasetKind } from '../catalog';
+
+export { DATASET_KINDS } from '../catalog';
+export type { DatasetKind } from '../catalog';
 
 export interface DatasetSpec {
   kind: DatasetKind;

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
 import type { DatasetSpec } from '../data';
@@ -9,10 +7,10 @@ import type { DefenceConfig } from '../loss/defences';
 import type { AdversarialConfig } from '../train/adversarial';
 import { jsonText } from './atomic';
 import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
-import { META_FILE, readModelMeta } from './modelLocation';
+import { META_FILE, readModelMeta, resolveModelJson } from './modelLocation';
 import { loadOnnxModel } from './onnx/model';
 
-export { META_FILE, readModelMeta };
+export { META_FILE, readModelMeta, resolveModelJson };
 
 export interface EpochRecord {
   epoch: number;
@@ -64,13 +62,6 @@ export interface ModelMeta {
   seed: number;
   epochs: EpochRecord[];
   trainingSeconds: number;
-}
-
-/** Accepts a model folder, its model.json or its gccs.json and gives the model.json path. */
-export function resolveModelJson(location: string): string {
-  if (fs.existsSync(location) && fs.statSync(location).isDirectory()) return path.join(location, 'model.json');
-  if (path.basename(location) === META_FILE) return path.join(path.dirname(location), 'model.json');
-  return location;
 }
 
 /** model.json, its weights and gccs.json, saved as one: a crash leaves all the old files or all the new ones. */

@@ -16,6 +16,13 @@ export const MODEL_META_SCHEMA = SCHEMA as unknown as JsonSchema;
 
 export const META_FILE = 'gccs.json';
 
+/** Accepts a model folder, its model.json or its gccs.json and gives the model.json path. */
+export function resolveModelJson(location: string): string {
+  if (fs.existsSync(location) && fs.statSync(location).isDirectory()) return path.join(location, 'model.json');
+  if (path.basename(location) === META_FILE) return path.join(path.dirname(location), 'model.json');
+  return location;
+}
+
 /** A model folder, its model.json or its gccs.json → the folder. */
 export function modelFolderOf(location: string): string {
   return ['model.json', META_FILE].includes(path.basename(location)) ? path.dirname(location) : location;

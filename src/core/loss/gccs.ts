@@ -1,26 +1,11 @@
 import * as tf from '../tf';
+import type { GccsOptions } from '../catalog';
 import { UserError } from '../errors';
 import { batchedLogDet } from './logdet';
 
-/** How the kurtosis excess K−3 is penalised; `linear` is the paper's λ(K−3). */
-export type KurtosisPenalty = 'linear' | 'abs' | 'squared';
-
-export interface GccsOptions {
-  /** Distance of each target mean from the origin along its axis (μ_T). */
-  muT: number;
-  /** Standard deviation of every target Gaussian (σ_T). */
-  sigmaT: number;
-  /** Weight of the kurtosis term (λ). */
-  lambda: number;
-  kurtosis: KurtosisPenalty;
-  /**
-   * Added to the diagonal of each batch covariance, as a multiple of σ_T², so that its
-   * log-determinant stays finite when a class has ≤ D samples in a batch.
-   */
-  ridge: number;
-}
-
-export const GCCS_DEFAULTS: GccsOptions = { muT: 70, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 };
+// The options and their defaults (the paper's) live in the catalog, which the schemas and the attacks read too.
+export { GCCS_DEFAULTS } from '../catalog';
+export type { GccsOptions, KurtosisPenalty } from '../catalog';
 
 /** Batches below this many samples per class (on average) estimate each class's statistics poorly. */
 const MIN_SAMPLES_PER_CLASS = 4;

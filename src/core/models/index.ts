@@ -1,12 +1,13 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { ARCHITECTURES, Architecture } from '../catalog';
 import { UserError } from '../errors';
 import { buildCnn } from './cnn';
 import { loadCustomModel } from './custom';
 import { buildMlp } from './mlp';
 import { buildResnet18 } from './resnet18';
 
-export const ARCHITECTURES = ['mlp', 'cnn', 'resnet18'] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+export { ARCHITECTURES } from '../catalog';
+export type { Architecture } from '../catalog';
 
 /** A built-in architecture's name, or the path of a workspace model.json ("bring your own"). */
 export type ModelSource = Architecture | string;

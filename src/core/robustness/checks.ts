@@ -3,7 +3,7 @@
  * TensorFlow.js, so the extension host can run them on a sweep's results): accuracy rising with ε,
  * iterative attacks weaker than one step, gradient-free attacks breaking what white-box ones miss.
  */
-import { isWhiteBox, roleOf } from './catalog';
+import { isWhiteBox, roleOf } from '../catalog';
 
 export type DiagnosticId =
   | 'outputs'

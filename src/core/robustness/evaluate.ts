@@ -10,7 +10,7 @@ import type { Examples } from '../data/types';
 import { UserError } from '../errors';
 import { ROBUSTNESS_LIMITS } from '../limits';
 import { encodeBits } from './bits';
-import { roleOf } from './catalog';
+import { ATTACK_CATALOG, roleOf, takesEps, takesParam } from '../catalog';
 import { AttackSeries, DIAGNOSTIC_DEFAULTS, Diagnostic, resultChecks } from './checks';
 import { probeModel } from './diagnostics';
 import { PAPER_GRADIENT_ATTACKS, PlannedAttack, Preset, planAttack, planPreset } from './presets';
@@ -122,7 +122,7 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
   const count = examples.labels.length;
   if (count === 0) throw new UserError('no test samples to attack');
   const norm = options.norm ?? 'linf';
-  const inNorm = (attack: PlannedAttack) => norm === 'linf' || 'norm' in resolveAttackParams(attack.name, attack.params);
+  const inNorm = (attack: PlannedAttack) => norm === 'linf' || takesParam(ATTACK_CATALOG[attack.name], 'norm');
   const withNorm = (attack: PlannedAttack): PlannedAttack => (norm === 'linf' ? attack : { ...attack, params: { ...attack.params, norm } });
   // The paper's protocol is L∞: beside another preset, its gradient attacks say what it would report.
   const reference = plan.name === 'paper' || norm !== 'linf' ? [] : PAPER_GRADIENT_ATTACKS.map(planAttack);
@@ -199,8 +199,8 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
 
 /** The steps-like parameter of an iterative attack, if it has one. */
 function stepKey(attack: PlannedAttack): 'steps' | 'iterations' | undefined {
-  const resolved = resolveAttackParams(attack.name, attack.params);
-  return 'steps' in resolved ? 'steps' : 'iterations' in resolved ? 'iterations' : undefined;
+  const entry = ATTACK_CATALOG[attack.name];
+  return takesParam(entry, 'steps') ? 'steps' : takesParam(entry, 'iterations') ? 'iterations' : undefined;
 }
 
 function probeContext(model: tfl.LayersModel, examples: Examples, perEps: EpsEvaluation[], bounded: PlannedAttack[], batchSize: number, seed: number, options: EvaluationOptions) {
@@ -244,7 +244,7 @@ async function estimate(model: tfl.LayersModel, examples: Examples, attacks: Pla
   const probeSamples = Math.min(count, batchSize, ESTIMATE_PROBE_SAMPLES);
   /** Seconds for n samples, or undefined when the probe ran past ESTIMATE_PROBE_SECONDS (it is then cut short). */
   const timed = async (name: AttackName, params: AttackParams, n: number) => {
-    const resolved = resolveAttackParams(name, { ...params, ...('eps' in resolveAttackParams(name, params) && { eps: epsList[0] }) });
+    const resolved = resolveAttackParams(name, { ...params, ...(takesEps(ATTACK_CATALOG[name]) && { eps: epsList[0] }) });
     const indices = Int32Array.from({ length: n }, (_, i) => i);
     const deadline = AbortSignal.timeout(ESTIMATE_PROBE_SECONDS * 1000);
     try {

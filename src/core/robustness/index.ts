@@ -1,7 +1,7 @@
 /** Robustness evaluations: presets, the per-sample worst case, the cascade and the diagnostics. */
 export { decodeBits, encodeBits } from './bits';
-export { displayName, roleOf } from './catalog';
-export type { AttackRole } from './catalog';
+export { displayName, roleOf } from '../catalog';
+export type { AttackRole } from '../catalog';
 export { DIAGNOSTIC_DEFAULTS, resultChecks } from './checks';
 export type { AttackSeries, Diagnostic, DiagnosticId } from './checks';
 export { probeModel } from './diagnostics';

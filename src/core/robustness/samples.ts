@@ -34,13 +34,13 @@ export interface SampleAttackResult {
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-/** The samples `indices` of `examples`, attacked batch by batch in order. */
-export async function attackSamples(
+/** The samples `indices` of `examples`, attacked batch by batch in order; `params` as resolveAttackParams gives them. */
+export async function attackSamples<N extends AttackName>(
   model: tfl.LayersModel,
   examples: Examples,
   indices: ArrayLike<number>,
-  name: AttackName,
-  params: AttackParams,
+  name: N,
+  params: ResolvedAttackParams<N>,
   options: SampleAttackOptions,
 ): Promise<SampleAttackResult> {
   const started = performance.now();
@@ -134,7 +134,8 @@ export interface AttackEvaluation<N extends AttackName> {
 
 /**
  * Attacks every example, batch by batch in order, and reports accuracy under attack: attackSamples
- * over all of `examples`, summed up. Cancelled through `signal` with AttackCancelled.
+ * over all of `examples`, summed up, the parameters checked once here. Cancelled through `signal`
+ * with AttackCancelled.
  */
 export async function evaluateAttack<N extends AttackName>(
   model: tfl.LayersModel,

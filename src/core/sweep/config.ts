@@ -1,21 +1,25 @@
 /**
- * Sweep configurations: loading and validating them (schema/sweep.schema.json, then each attack's
- * own parameter checks), and expanding them into cells with stable ids.
+ * Sweep configurations: validated once (schema/sweep.schema.json with the catalog's names and
+ * ranges, then what a schema cannot say: which attack takes which parameter, the target rule, the
+ * number of cells) and resolved once into cells with stable ids. The cells carry every parameter
+ * filled in and checked, so nothing downstream checks again. No TensorFlow.js here: the extension
+ * host can plan a sweep in its own process.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import SCHEMA from '../../../schema/sweep.schema.json';
-import { AttackName, AttackParams, resolveAttackParams } from '../attacks';
+import { ATTACK_CATALOG, AttackName, AttackParams, CATALOG, GRID_KEYS, GridKey, checkAttackParams, defaultOf, sweepSchema, takesParam, withDefaults } from '../catalog';
 import { UserError } from '../errors';
-import { presetSweepEntries } from '../robustness/presets';
 import { CONFIG_LIMITS } from '../limits';
-import { META_FILE, ModelMeta, readModelMeta, resolveModelJson } from '../io/modelDir';
+import { META_FILE, ModelMeta, readModelMeta, resolveModelJson } from '../io/modelLocation';
+import { presetSweepEntries } from '../robustness/presets';
 import { parseGrid } from './grid';
 import { JsonSchema, checkJsonKeys, formatPath, readJsonFile, validateJson } from './jsonSchema';
-import { CellData, GRID_KEYS, GridKey, SweepCell, SweepConfig, SweepDataConfig } from './types';
+import type { CellData, SweepAttackConfig, SweepCell, SweepConfig, SweepDataConfig } from './types';
 
-export const SWEEP_SCHEMA = SCHEMA as unknown as JsonSchema;
+/** The schema file with the catalog's attacks, parameters, presets and dataset kinds filled in. */
+export const SWEEP_SCHEMA = sweepSchema(SCHEMA as unknown as JsonSchema, CATALOG);
 
 export const SWEEP_DEFAULTS = { count: 1000, batchSize: 100, seed: 0 };
 
@@ -28,29 +32,6 @@ export class SweepConfigError extends UserError {
   ) {
     super(`${label}: ${path.length ? `${formatPath(path)}: ` : ''}${problem}`);
   }
-}
-
-/** Checks a configuration against the schema; `label` names it in errors. */
-export function validateSweepConfig(value: unknown, label = 'sweep config'): SweepConfig {
-  const problem = checkJsonKeys(value) ?? validateJson(value, SWEEP_SCHEMA);
-  if (problem) throw new SweepConfigError(label, problem.path, problem.message);
-  return value as SweepConfig;
-}
-
-/** Reads and validates a configuration file; its relative paths become relative to the file. */
-export function loadSweepConfig(file: string): SweepConfig {
-  const read = readJsonFile(file);
-  if ('problem' in read) throw new SweepConfigError(file, read.problem.path, read.problem.message);
-  return withAbsolutePaths(validateSweepConfig(read.value, file), path.dirname(path.resolve(file)));
-}
-
-function withAbsolutePaths(config: SweepConfig, base: string): SweepConfig {
-  const data = config.data && {
-    ...config.data,
-    ...(config.data.path !== undefined && { path: path.resolve(base, config.data.path) }),
-    ...(config.data.cacheRoot !== undefined && { cacheRoot: path.resolve(base, config.data.cacheRoot) }),
-  };
-  return { ...config, models: config.models.map((model) => path.resolve(base, model)), ...(data && { data }) };
 }
 
 /** A configuration with every default filled in and every grid expanded: what the configHash covers. */
@@ -69,6 +50,46 @@ export interface SweepPlan {
   cells: SweepCell[];
 }
 
+/** Configurations validated here (frozen, so they stay valid), with what they resolved to. */
+const validated = new WeakMap<SweepConfig, NormalizedSweep>();
+
+/**
+ * Checks a configuration (schema and catalog; the models are looked at by planSweep) and returns
+ * it frozen, relative paths made absolute against `base`; `label` names it in errors.
+ */
+export function validateSweepConfig(value: unknown, label = 'sweep config', base = process.cwd()): SweepConfig {
+  const problem = checkJsonKeys(value) ?? validateJson(value, SWEEP_SCHEMA);
+  if (problem) throw new SweepConfigError(label, problem.path, problem.message);
+  // A copy: the caller's object stays its own, and this one cannot change after it was checked.
+  const config = deepFreeze(withAbsolutePaths(structuredClone(value) as SweepConfig, base));
+  validated.set(config, normalize(config, label));
+  return config;
+}
+
+/** Reads and validates a configuration file; its relative paths become relative to the file. */
+export function loadSweepConfig(file: string): SweepConfig {
+  const read = readJsonFile(file);
+  if ('problem' in read) throw new SweepConfigError(file, read.problem.path, read.problem.message);
+  return validateSweepConfig(read.value, file, path.dirname(path.resolve(file)));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function withAbsolutePaths(config: SweepConfig, base: string): SweepConfig {
+  const data = config.data && {
+    ...config.data,
+    ...(config.data.path !== undefined && { path: path.resolve(base, config.data.path) }),
+    ...(config.data.cacheRoot !== undefined && { cacheRoot: path.resolve(base, config.data.cacheRoot) }),
+  };
+  return { ...config, models: config.models.map((model) => path.resolve(base, model)), ...(data && { data }) };
+}
+
 /** JSON with sorted keys, so equal values hash equally. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -83,20 +104,7 @@ function stableHash(value: unknown): string {
   return createHash('sha256').update(canonical(value)).digest('hex').slice(0, 16);
 }
 
-const keysOf = (name: AttackName) => Object.keys(resolveAttackParams(name)) as (keyof AttackParams)[];
-
-/**
- * Every parameter of attack `name`, defaults filled in. ε = 0 leaves each image as it is whatever
- * the attack (the cell measures clean accuracy), but the registry refuses the step size it derives
- * from it (2.5ε/K = 0): the other parameters are checked at ε = 1 and that step size recorded as 0.
- */
-function resolveCellParams(name: AttackName, given: AttackParams): AttackParams {
-  if (given.eps !== 0) return resolveAttackParams(name, given);
-  const atOne: AttackParams = resolveAttackParams(name, { ...given, eps: 1 });
-  return { ...atOne, eps: 0, ...(atOne.stepSize !== undefined && given.stepSize === undefined && { stepSize: 0 }) };
-}
-
-/** Runs a registry check, turning its UserError into one at `at` in the configuration. */
+/** Runs a catalog check, turning its UserError into one at `at` in the configuration. */
 function checked<T>(label: string, at: (string | number)[], check: () => T): T {
   try {
     return check();
@@ -106,6 +114,29 @@ function checked<T>(label: string, at: (string | number)[], check: () => T): T {
   }
 }
 
+/** One attack entry, checked against the catalog: its fixed parameters and its grids (defaults for those it takes and the entry leaves out). */
+function normalizeEntry({ name, params = {}, ...grids }: SweepAttackConfig, origin: (string | number)[], label: string): NormalizedSweep['attacks'][number] {
+  const entry = ATTACK_CATALOG[name];
+  for (const [key, value] of Object.entries(params)) checked(label, [...origin, 'params', key], () => checkAttackParams(name, { [key]: value }));
+  const grid: Partial<Record<GridKey, number[]>> = {};
+  for (const key of GRID_KEYS) {
+    const given = grids[key];
+    const at = [...origin, key];
+    if (given !== undefined && !takesParam(entry, key)) throw new SweepConfigError(label, at, `${name} takes no parameter "${key}" (it takes ${entry.params.join(', ')})`);
+    if (given === undefined) {
+      if (takesParam(entry, key)) grid[key] = [defaultOf(entry, key) as number];
+      continue;
+    }
+    const values = typeof given === 'string' ? checked(label, at, () => parseGrid(given)) : given;
+    // A grid written as a string gets the checks (the catalog's ranges) a list gets.
+    const problem = typeof given === 'string' ? validateJson(values, SWEEP_SCHEMA.$defs!.attack.properties![key], SWEEP_SCHEMA, at) : undefined;
+    if (problem) throw new SweepConfigError(label, problem.path, problem.message);
+    grid[key] = [...new Set(values)].sort((a, b) => a - b);
+  }
+  return { name, grid, params };
+}
+
+/** The configuration's attacks and presets as entries, defaults filled in; the models as given (absolute). */
 function normalize(config: SweepConfig, label: string): NormalizedSweep {
   // A preset's entries are numbered after the configuration's own attacks; errors name where each came from.
   const own = (config.attacks ?? []).map((attack, i) => ({ attack, origin: ['attacks', i] }));
@@ -114,31 +145,15 @@ function normalize(config: SweepConfig, label: string): NormalizedSweep {
   );
   const entries = [...own, ...fromPresets];
   if (!entries.length) throw new SweepConfigError(label, [], 'a sweep needs "attacks", "presets" or both');
-  const attacks = entries.map(({ attack: { name, params = {}, ...grids }, origin }) => {
-    for (const [key, value] of Object.entries(params)) checked(label, [...origin, 'params', key], () => resolveAttackParams(name, { [key]: value }));
-    const takes = keysOf(name);
-    const grid: Partial<Record<GridKey, number[]>> = {};
-    for (const key of GRID_KEYS) {
-      const given = grids[key];
-      const at = [...origin, key];
-      if (given === undefined) {
-        if (takes.includes(key)) grid[key] = [resolveAttackParams(name)[key] as number];
-        continue;
-      }
-      const values = typeof given === 'string' ? checked(label, at, () => parseGrid(given)) : given;
-      // A grid written as a string gets the checks a list gets.
-      const problem = validateJson(values, SWEEP_SCHEMA.$defs?.attack.properties?.[key] ?? {}, SWEEP_SCHEMA, at);
-      if (problem) throw new SweepConfigError(label, problem.path, problem.message);
-      values.forEach((value, j) => checked(label, [...at, j], () => resolveCellParams(name, { [key]: value })));
-      grid[key] = [...new Set(values)].sort((a, b) => a - b);
-    }
-    return { name, grid, params };
-  });
-  const { models, data } = withAbsolutePaths(config, process.cwd());
+  const attacks = entries.map(({ attack, origin }) => normalizeEntry(attack, origin, label));
+  const cellCount = config.models.length * attacks.reduce((sum, { grid }) => sum + Object.values(grid).reduce((points, values) => points * values.length, 1), 0);
+  if (cellCount > CONFIG_LIMITS.sweepCells) {
+    throw new SweepConfigError(label, [], `${cellCount} cells (models × grid points) are more than ${CONFIG_LIMITS.sweepCells}: split the sweep or use coarser grids`);
+  }
   return {
-    models,
+    models: config.models,
     attacks,
-    data: data ?? null,
+    data: config.data ?? null,
     count: config.count ?? SWEEP_DEFAULTS.count,
     batchSize: config.batchSize ?? SWEEP_DEFAULTS.batchSize,
     seed: config.seed ?? SWEEP_DEFAULTS.seed,
@@ -172,16 +187,13 @@ function gridPoints(grid: Partial<Record<GridKey, number[]>>): Partial<Record<Gr
 }
 
 /**
- * Validates a configuration (schema, each attack's parameters, the models) and expands it to cells,
- * model by model. A cell's id hashes all that determines its result, so equal cells from two
- * entries are run once and a resumed sweep recognises its finished cells.
+ * Expands a configuration to cells, model by model, after checking the models; a configuration
+ * that validateSweepConfig or loadSweepConfig did not return is validated first. A cell's id
+ * hashes all that determines its result, so equal cells from two entries are run once and a
+ * resumed sweep recognises its finished cells.
  */
 export function planSweep(config: SweepConfig, label = 'sweep config'): SweepPlan {
-  const sweep = normalize(validateSweepConfig(config, label), label);
-  const cellCount = sweep.models.length * sweep.attacks.reduce((sum, { grid }) => sum + Object.values(grid).reduce((points, values) => points * values.length, 1), 0);
-  if (cellCount > CONFIG_LIMITS.sweepCells) {
-    throw new SweepConfigError(label, [], `${cellCount} cells (models × grid points) are more than ${CONFIG_LIMITS.sweepCells}: split the sweep or use coarser grids`);
-  }
+  const sweep = validated.get(config) ?? validated.get(validateSweepConfig(config, label))!;
   const cells: SweepCell[] = [];
   const seen = new Set<string>();
   sweep.models.forEach((model, m) => {
@@ -190,9 +202,9 @@ export function planSweep(config: SweepConfig, label = 'sweep config'): SweepPla
     sweep.attacks.forEach((attack, entry) => {
       for (const point of gridPoints(attack.grid)) {
         const given: AttackParams = { ...attack.params, ...point };
-        // The latent loss aims at the model's own simplex vertices.
-        if (keysOf(attack.name).includes('muT') && given.muT === undefined && meta?.loss.kind === 'gccs') given.muT = meta.loss.muT;
-        const params = checked(label, ['attacks', entry], () => resolveCellParams(attack.name, given));
+        // The latent loss aims at the model's own simplex vertices (gccs.json's schema checks μ_T > 0).
+        if (takesParam(ATTACK_CATALOG[attack.name], 'muT') && given.muT === undefined && meta?.loss.kind === 'gccs') given.muT = meta.loss.muT;
+        const params = withDefaults(attack.name, given);
         const identity = { model, attack: attack.name, params, data, count: sweep.count, batchSize: sweep.batchSize, seed: sweep.seed };
         const id = stableHash(identity);
         if (seen.has(id)) continue;

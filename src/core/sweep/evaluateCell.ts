@@ -1,6 +1,6 @@
 /** Runs sweep cells inside one process (a worker): loads what a cell needs once and attacks. */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { AttackName, AttackParams } from '../attacks';
+import { AttackName, ResolvedAttackParams, withDefaults } from '../catalog';
 import { Examples, loadDataset, makeSplits, subset } from '../data';
 import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { loadModelDir } from '../io/modelDir';
@@ -20,6 +20,9 @@ function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Prom
   return value;
 }
 
+/** FGSM at ε = 0 is the identity: a cell at ε = 0 is one clean pass, whatever its attack. */
+const CLEAN_PASS = withDefaults('fgsm', { eps: 0 });
+
 /** NaN (nothing to average) becomes null, as JSON would write it anyway. */
 const orNull = (value: number) => (Number.isNaN(value) ? null : value);
 
@@ -36,8 +39,8 @@ export class CellEvaluator {
     assertOutputWidth(model, modelJson, classes, source);
     assertInputShape(model, modelJson, test.shape);
     const examples = subset(test, Int32Array.from({ length: Math.min(cell.count, test.labels.length) }, (_, i) => i));
-    // FGSM at ε = 0 is the identity: one clean pass, whatever the cell's attack.
-    const [name, params]: [AttackName, AttackParams] = cell.eps === 0 ? ['fgsm', { eps: 0 }] : [cell.attack, cell.params];
+    // The plan filled in and checked every parameter (planSweep); the worker received them as JSON.
+    const [name, params]: [AttackName, ResolvedAttackParams] = cell.eps === 0 ? ['fgsm', CLEAN_PASS] : [cell.attack, cell.params as ResolvedAttackParams];
     const indices = Int32Array.from({ length: examples.labels.length }, (_, i) => i);
     const result = await attackSamples(model, examples, indices, name, params, { batchSize: cell.batchSize, seed: cell.seed, signal, onProgress });
     return {

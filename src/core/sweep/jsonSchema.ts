@@ -26,6 +26,7 @@ export interface JsonSchema {
   minLength?: number;
   maxLength?: number;
   minimum?: number;
+  exclusiveMinimum?: number;
   maximum?: number;
   pattern?: string;
   examples?: unknown[];
@@ -193,6 +194,8 @@ function messageOf(error: ErrorObject): string {
     }
     case 'minimum':
       return `must be ≥ ${params.limit} (got ${value})`;
+    case 'exclusiveMinimum':
+      return `must be > ${params.limit} (got ${value})`;
     case 'maximum':
       return `must be ≤ ${params.limit} (got ${value})`;
     case 'minLength':

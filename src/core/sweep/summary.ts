@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { decodeBits } from '../robustness/bits';
-import { displayName } from '../robustness/catalog';
+import { displayName } from '../catalog';
 import { AttackSeries, resultChecks } from '../robustness/checks';
 import type { RobustnessEvaluation } from '../robustness/evaluate';
 import { worstCase } from '../robustness/worstCase';

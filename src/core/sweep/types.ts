@@ -1,10 +1,9 @@
 /** The shapes of a robustness sweep: its configuration, its cells and the result lines. */
-import type { AttackName, AttackParams } from '../attacks';
+import type { AttackName, AttackParams, GridKey } from '../catalog';
 import type { DatasetSpec } from '../data';
 
-/** The parameters a sweep may vary over a grid; every other attack parameter is fixed per entry. */
-export const GRID_KEYS = ['eps', 'iterations', 'samples'] as const;
-export type GridKey = (typeof GRID_KEYS)[number];
+export { GRID_KEYS } from '../catalog';
+export type { GridKey } from '../catalog';
 
 /** A grid: a list of values or "start:stop:step" (stop included). */
 export type Grid = number[] | string;
@@ -68,7 +67,7 @@ export interface SweepCell {
   /** Absolute path of the model folder (or file) as configured. */
   model: string;
   attack: AttackName;
-  /** Every parameter the attack takes, defaults filled in. */
+  /** Every parameter the attack takes (as ResolvedAttackParams), defaults filled in, checked when the sweep was planned. */
   params: AttackParams;
   /** ε, IT and BS of the cell; null where the attack has no such parameter. */
   eps: number | null;

@@ -13,11 +13,8 @@ import { modelName } from '../panels/robustness/compareData';
 import { resultsFiles } from '../panels/robustness/data';
 import { readSettings } from '../workspace/settings';
 import { runCliSweep } from '../jobs/sweepProcess';
+import { attackPickItems, needsEps, pickedSweepAttacks } from './attackPicker';
 import { CommandDeps, dist, errorWithFile, resultsFolderWritable } from './deps';
-
-const ATTACKS = ['fgsm', 'pgd', 'tgsm', 'jsma', 'deepfool', 'spsa'] as const;
-/** Attacks with an ε grid; deepfool and jsma run once per model. */
-const EPS_ATTACKS = ['fgsm', 'pgd', 'tgsm', 'spsa'];
 
 /** The model to evaluate: the explorer's model.json / gccs.json (or folder), else a file picker. */
 async function modelPath(uri: vscode.Uri | undefined): Promise<string | undefined> {
@@ -51,13 +48,13 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   if (!(await deps.consent.allow(settings.resultsFolder, 'GCCS: Evaluate Robustness would write its results, sweep configuration and report there (the gccs.resultsFolder setting).'))) return;
   if (!resultsFolderWritable(deps, settings.resultsFolder)) return;
   const picked = await vscode.window.showQuickPick(
-    ATTACKS.map((name) => ({ label: name, description: EPS_ATTACKS.includes(name) ? 'ε grid' : 'once per model', picked: settings.defaultAttacks.includes(name) })),
+    attackPickItems(settings.defaultAttacks),
     { title: `GCCS: attacks on ${modelName(model)}`, canPickMany: true },
   );
   if (!picked?.length) return;
   const attacks = picked.map((item) => item.label);
   let eps = settings.defaultEpsilons;
-  if (attacks.some((name) => EPS_ATTACKS.includes(name))) {
+  if (needsEps(attacks)) {
     const entered = await vscode.window.showInputBox({
       title: 'GCCS: ε grid',
       prompt: 'start:stop:step (stop included) or a comma list; ε is relative to each image (‖n‖∞ ≤ ε·‖x‖∞)',
@@ -94,7 +91,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   const config = {
     $schema: vscode.Uri.joinPath(deps.extensionUri, 'schema', 'sweep.schema.json').toString(),
     models: [model],
-    attacks: attacks.map((attack) => (EPS_ATTACKS.includes(attack) ? { name: attack, eps } : { name: attack })),
+    attacks: pickedSweepAttacks(attacks, eps),
     count: Number(countText),
   };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');

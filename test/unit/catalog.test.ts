@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { helpText } from '../../src/cli/args';
+import { attackFlags } from '../../src/cli/sweepCommands';
+import {
+  ATTACK_CATALOG,
+  ATTACK_NAMES,
+  AttackEntry,
+  CATALOG,
+  Catalog,
+  PARAMS,
+  PRESET_NAMES,
+  ParamKey,
+  experimentSchema,
+  isValidValue,
+  resolveAttackParams,
+  sweepSchema,
+  withDefaults,
+} from '../../src/core/catalog';
+import { IMPLEMENTATIONS } from '../../src/core/attacks';
+import { UserError } from '../../src/core/errors';
+import { planPreset } from '../../src/core/robustness/presets';
+import { SWEEP_SCHEMA } from '../../src/core/sweep/config';
+import { JsonSchema, validateJson } from '../../src/core/sweep/jsonSchema';
+import { attackPickItems, needsEps, pickedSweepAttacks } from '../../src/host/commands/attackPicker';
+import { sweepSchemaText } from '../../scripts/write-schemas';
+import { ImportEdge, buildImportGraph, forbiddenReach, readCompilerOptions, sourceFilesUnder } from '../helpers/importGraph';
+
+const root = path.resolve(__dirname, '../..');
+const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(root, file), 'utf8')) as JsonSchema;
+
+/** A catalog with one attack more, as someone adding FAB-T would write it. */
+const FAB: AttackEntry = { display: 'FAB-T', role: 'targeted', targeted: true, description: 'minimal targeted perturbations by projections onto linearised boundaries', params: ['eps', 'norm', 'targetCount', 'restarts'] };
+const extended: Catalog = { ...CATALOG, attacks: { ...ATTACK_CATALOG, 'fab-t': FAB } };
+
+test('an attack added to the catalog appears in the CLI help, the sweep schema and the Evaluate Robustness picker', () => {
+  const help = helpText('attack', 'summary', attackFlags(extended));
+  assert.match(help, /--attack <fgsm\|pgd\|.*\|square\|fab-t>/);
+  assert.match(help, /--target-count <integer> +APGD-T\/FAB-T: /, 'its parameters name it');
+  assert.doesNotMatch(helpText('attack', 'summary', attackFlags()), /fab-t/, 'the real catalog has no FAB-T');
+
+  const schema = sweepSchema(SWEEP_SCHEMA, extended);
+  const attack = schema.$defs!.attack;
+  assert.deepEqual(attack.properties!.name.enum, [...ATTACK_NAMES, 'fab-t']);
+  assert.match(attack.properties!.eps.description!, /\/FAB-T: a grid of ε/);
+  const entry = { name: 'fab-t', eps: [0.1], params: { targetCount: 3, restarts: 2 } };
+  assert.equal(validateJson({ models: ['m'], attacks: [entry] }, schema), undefined, 'a sweep file may name it');
+  assert.deepEqual(validateJson({ models: ['m'], attacks: [entry] }, SWEEP_SCHEMA)?.path, ['attacks', 0, 'name']);
+
+  const items = attackPickItems(['pgd', 'fab-t'], extended);
+  assert.deepEqual(items.map((item) => item.label), [...ATTACK_NAMES, 'fab-t']);
+  assert.deepEqual(items.filter((item) => item.picked).map((item) => item.label), ['pgd', 'fab-t']);
+  assert.equal(items.at(-1)!.detail, FAB.description);
+  assert.equal(needsEps(['fab-t'], extended), true, 'it has an ε budget: the ε question is asked');
+  assert.deepEqual(pickedSweepAttacks(['fab-t', 'deepfool'], '0:0.1:0.05', extended), [{ name: 'fab-t', eps: '0:0.1:0.05' }, { name: 'deepfool' }]);
+});
+
+test('the picker offers every catalog attack, and asks for ε only when a picked attack has a budget', () => {
+  assert.deepEqual(attackPickItems([]).map((item) => item.label), ATTACK_NAMES);
+  assert.equal(needsEps(['deepfool', 'jsma']), false);
+  assert.equal(needsEps(['deepfool', 'square']), true);
+  assert.deepEqual(
+    attackPickItems([]).filter((item) => item.description.includes('once per model')).map((item) => item.label),
+    ['jsma', 'deepfool'],
+  );
+  // The setting that ticks attacks by default names catalog attacks only.
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const setting = manifest.contributes.configuration.properties['gccs.defaultAttacks'];
+  for (const name of [...setting.items.enum, ...setting.default]) assert.ok((ATTACK_NAMES as string[]).includes(name), name);
+});
+
+test('every catalog attack has an implementation and every implementation a catalog entry', () => {
+  assert.deepEqual(Object.keys(IMPLEMENTATIONS), ATTACK_NAMES);
+  for (const name of ATTACK_NAMES) assert.equal(typeof IMPLEMENTATIONS[name].run, 'function', name);
+});
+
+test('every default is within its range; each attack overrides only parameters it takes', () => {
+  for (const [key, spec] of Object.entries(PARAMS)) {
+    if (spec.default !== undefined) assert.ok(isValidValue(spec, spec.default), `${key} default ${spec.default}`);
+  }
+  for (const name of ATTACK_NAMES) {
+    const entry: AttackEntry = ATTACK_CATALOG[name];
+    for (const key of Object.keys(entry.defaults ?? {})) assert.ok(entry.params.includes(key as ParamKey), `${name} takes ${key}`);
+    const resolved = withDefaults(name, {}) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(resolved).sort(), [...entry.params].sort(), name);
+    for (const [key, value] of Object.entries(resolved)) assert.ok(isValidValue(PARAMS[key as ParamKey], value), `${name}.${key} = ${value}`);
+    assert.deepEqual(resolveAttackParams(name), resolved);
+  }
+  // The presets' parameters pass the same checks.
+  for (const name of PRESET_NAMES) assert.ok(planPreset(name).attacks.length > 0, name);
+});
+
+test('parameter checks: one line naming the attack, the parameter and its range; the step size follows ε, 0 at ε = 0', () => {
+  const refuses = (name: string, params: object, message: string) =>
+    assert.throws(() => resolveAttackParams(name as 'pgd', params), (error: unknown) => error instanceof UserError && error.message === message);
+  refuses('pgd', { steps: 0 }, 'pgd: steps must be a whole number from 1 to 10000 (got 0)');
+  refuses('pgd', { stepSize: Infinity }, 'pgd: stepSize must be a number > 0 (got null)');
+  refuses('apgd-t', { targetCount: 1.5 }, 'apgd-t: targetCount must be a whole number ≥ 1 (at most the number of classes − 1) (got 1.5)');
+  refuses('jsma', { target: 'previous' }, 'jsma: target must be next, least-likely or a class index ≥ 0 (got "previous")');
+  refuses('square', { pInit: 1.5 }, 'square: pInit must be a number in (0, 1] (got 1.5)');
+  refuses('spsa', { earlyStop: 'yes' }, 'spsa: earlyStop must be true or false (got "yes")');
+  assert.equal(resolveAttackParams('pgd', { eps: 0.2, steps: 10 }).stepSize, 0.05);
+  assert.equal(resolveAttackParams('pgd', { eps: 0 }).stepSize, 0);
+  assert.equal(resolveAttackParams('tgsm', { target: 3 }).target, 3);
+});
+
+test('schema/sweep.schema.json is up to date with the catalog (npm run build writes it)', () => {
+  const text = fs.readFileSync(path.join(root, 'schema/sweep.schema.json'), 'utf8');
+  assert.equal(sweepSchemaText(text), text, 'run npm run build (scripts/write-schemas.ts)');
+  assert.deepEqual(JSON.parse(text), SWEEP_SCHEMA, 'the validator uses what the file says');
+});
+
+test("schema/experiment.schema.json's dataset kinds, losses, GCCS defaults and built-in models are the catalog's", () => {
+  const file = readJson('schema/experiment.schema.json');
+  assert.deepEqual(experimentSchema(file), file);
+});
+
+test('the catalog, sweep planning and the attack picker load no TensorFlow.js, directly or through an import', () => {
+  const graph = buildImportGraph(sourceFilesUnder(path.join(root, 'src')), readCompilerOptions(path.join(root, 'tsconfig.json')));
+  const tfModule = path.join(root, 'src/core/tf.ts');
+  const loadsTensorFlow = (edge: ImportEdge) => edge.target === tfModule || (edge.pkg?.startsWith('@tensorflow/') ?? false);
+  const roots = [
+    ...sourceFilesUnder(path.join(root, 'src/core/catalog')),
+    ...['src/core/sweep/config.ts', 'src/core/robustness/presets.ts', 'src/host/commands/attackPicker.ts'].map((file) => path.join(root, file)),
+  ];
+  assert.deepEqual(forbiddenReach(graph, roots, loadsTensorFlow).map((chain) => chain.map((file) => path.relative(root, file)).join(' → ')), []);
+  // The check finds TensorFlow.js where it is.
+  assert.equal(forbiddenReach(graph, [path.join(root, 'src/core/attacks/index.ts')], loadsTensorFlow).length, 1);
+});
