@@ -44,30 +44,36 @@ function childrenRssMiB(): number {
   return kiB / 1024;
 }
 
-async function main(): Promise<void> {
-  const backend = await initBackend('wasm');
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-soak-'));
-  const trainConfig = (outDir: string, seed: number): TrainConfig => ({
-    dataset: { kind: 'synthetic' },
-    split: { trainRange: null, testRange: null, validationFraction: 0.1 },
-    model: 'cnn',
-    fineTuneFrom: null,
-    loss: lossConfig('gccs', {}),
-    optimizer: TRAIN_DEFAULTS.optimizer,
-    batchSize: TRAIN_DEFAULTS.batchSize,
-    epochs: 2,
-    seed,
-    outDir,
-    resume: false,
-  });
+const trainConfig = (outDir: string, seed: number): TrainConfig => ({
+  dataset: { kind: 'synthetic' },
+  split: { trainRange: null, testRange: null, validationFraction: 0.1 },
+  model: 'cnn',
+  fineTuneFrom: null,
+  loss: lossConfig('gccs', {}),
+  optimizer: TRAIN_DEFAULTS.optimizer,
+  batchSize: TRAIN_DEFAULTS.batchSize,
+  epochs: 2,
+  seed,
+  outDir,
+  resume: false,
+});
+
+interface SoakRun {
+  started: number;
+  samples: Sample[];
+  counts: { trainings: number; sweeps: number };
+  /** Tensors alive after each training has returned: the exact check (samples also catch mid-step ones). */
+  tensorsAfterTraining: number[];
+  /** Each sweep's peak worker RSS: every sweep starts fresh workers, so peaks, not samples, compare. */
+  workerPeaks: number[];
+}
+
+/** Trainings and sweeps side by side in `work` until `durationMs` has passed, sampled every SAMPLE_MS. */
+async function soak(backendName: string, work: string): Promise<SoakRun> {
   const started = Date.now();
   const until = started + durationMs;
-  const counts = { trainings: 0, sweeps: 0 };
-  /** Tensors alive after each training has returned: the exact check (samples also catch mid-step ones). */
-  const tensorsAfterTraining: number[] = [];
-  /** Each sweep's peak worker RSS: every sweep starts fresh workers, so peaks, not samples, compare. */
-  const workerPeaks: number[] = [];
-  const samples: Sample[] = [];
+  const run: SoakRun = { started, samples: [], counts: { trainings: 0, sweeps: 0 }, tensorsAfterTraining: [], workerPeaks: [] };
+  const { samples, counts } = run;
   const sample = () => {
     const memory = process.memoryUsage();
     samples.push({
@@ -83,12 +89,12 @@ async function main(): Promise<void> {
   const timer = setInterval(sample, SAMPLE_MS);
 
   const modelDir = path.join(work, 'attacked');
-  await train(trainConfig(modelDir, 0), backend.name, () => undefined);
+  await train(trainConfig(modelDir, 0), backendName, () => undefined);
   const trainings = (async () => {
     for (let seed = 1; Date.now() < until; seed++) {
-      await train(trainConfig(path.join(work, 'trained'), seed), backend.name, () => undefined);
+      await train(trainConfig(path.join(work, 'trained'), seed), backendName, () => undefined);
       counts.trainings++;
-      tensorsAfterTraining.push(tf.memory().numTensors);
+      run.tensorsAfterTraining.push(tf.memory().numTensors);
     }
   })();
   const sweeps = (async () => {
@@ -99,19 +105,18 @@ async function main(): Promise<void> {
         { workers: 1, backend: 'wasm', resultsFile },
       );
       fs.rmSync(resultsFile);
-      workerPeaks.push(Math.max(0, ...samples.filter((x) => x.sweeps === counts.sweeps).map((x) => x.workersRssMiB)));
+      run.workerPeaks.push(Math.max(0, ...samples.filter((x) => x.sweeps === counts.sweeps).map((x) => x.workersRssMiB)));
       counts.sweeps++;
     }
   })();
   await Promise.all([trainings, sweeps]);
   clearInterval(timer);
   sample();
-  fs.rmSync(work, { recursive: true, force: true });
+  return run;
+}
 
-  const header = 'seconds,rss_mib,heap_mib,tensors,workers_rss_mib,trainings,sweeps';
-  const rows = samples.map((s) => [s.seconds, s.rssMiB.toFixed(1), s.heapMiB.toFixed(1), s.tensors, s.workersRssMiB.toFixed(1), s.trainings, s.sweeps].join(','));
-  fs.writeFileSync(values.out!, [header, ...rows].join('\n') + '\n');
-
+/** Prints the start, middle and end of the run after warm-up; returns what grew by more than 10%. */
+function grownAfterWarmUp({ samples, workerPeaks, tensorsAfterTraining }: SoakRun): string[] {
   const steady = samples.filter((s) => s.trainings >= 1 && s.sweeps >= 1);
   if (steady.length < 3) throw new Error(`too few samples after warm-up (${steady.length}); run longer`);
   const points = { start: steady[0], middle: steady[Math.floor(steady.length / 2)], end: steady[steady.length - 1] };
@@ -127,7 +132,21 @@ async function main(): Promise<void> {
   console.log(`tensors        start ${points.start.tensors}  middle ${points.middle.tensors}  end ${points.end.tensors} (sampled)`);
   console.log(`tensors after each training: ${tensorsAfterTraining.join(' ')}`);
   if (new Set(tensorsAfterTraining).size > 1) grew.push('tensors after training');
-  console.log(`${counts.trainings} trainings and ${counts.sweeps} sweeps in ${Math.round((Date.now() - started) / 60000)} min; samples in ${values.out}`);
+  return grew;
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend('wasm');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-soak-'));
+  const run = await soak(backend.name, work);
+  fs.rmSync(work, { recursive: true, force: true });
+
+  const header = 'seconds,rss_mib,heap_mib,tensors,workers_rss_mib,trainings,sweeps';
+  const rows = run.samples.map((s) => [s.seconds, s.rssMiB.toFixed(1), s.heapMiB.toFixed(1), s.tensors, s.workersRssMiB.toFixed(1), s.trainings, s.sweeps].join(','));
+  fs.writeFileSync(values.out!, [header, ...rows].join('\n') + '\n');
+
+  const grew = grownAfterWarmUp(run);
+  console.log(`${run.counts.trainings} trainings and ${run.counts.sweeps} sweeps in ${Math.round((Date.now() - run.started) / 60000)} min; samples in ${values.out}`);
   if (grew.length) {
     console.log(`grew by more than 10%: ${grew.join(', ')}`);
     process.exitCode = 1;

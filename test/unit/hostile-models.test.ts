@@ -29,6 +29,7 @@ async function pathsOpenedBy(run: () => Promise<void>): Promise<string[]> {
   const record = (file: unknown) => {
     if (typeof file === 'string') opened.push(path.resolve(file));
   };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself (an import gives a copy of its bindings)
   const moduleFs = require('node:fs') as typeof fs;
   const { openSync, readFileSync } = moduleFs;
   moduleFs.openSync = ((...args: Parameters<typeof fs.openSync>) => (record(args[0]), openSync(...args))) as typeof fs.openSync;
@@ -174,7 +175,10 @@ function valuePaths(value: unknown, at: (string | number)[] = []): (string | num
   return [at, ...entries.flatMap(([key, item]) => valuePaths(item, [...at, key]))];
 }
 
-/** `value` with the item at `at` replaced (or removed, for undefined); the root replaced when `at` is empty; unchanged when an earlier mutation removed the path. */
+/**
+ * `value` with the item at `at` replaced (or removed, for undefined); the root replaced when `at`
+ * is empty; unchanged when an earlier mutation removed the path.
+ */
 function mutated(value: unknown, at: (string | number)[], replacement: unknown): unknown {
   if (at.length === 0) return replacement;
   const copy = structuredClone(value) as Record<string | number, unknown>;

@@ -192,7 +192,9 @@ function dense(at: LayerContext, inputs: Shape[]): LayerOutcome {
 function normalizedAxes(at: LayerContext, input: Shape, fallback: number): number[] {
   const value = at.config.axis ?? fallback;
   const axes = typeof value === 'number' ? [value] : value;
-  if (!Array.isArray(axes) || axes.length === 0 || !axes.every((a) => Number.isSafeInteger(a) && a >= -input.length && a < input.length && a !== 0 && a !== -input.length)) {
+  const rank = input.length;
+  const nonBatchAxis = (a: unknown) => Number.isSafeInteger(a) && (a as number) >= -rank && (a as number) < rank && a !== 0 && a !== -rank;
+  if (!Array.isArray(axes) || axes.length === 0 || !axes.every(nonBatchAxis)) {
     at.fail(`axis must be a non-batch axis of its input ${formatShape(input)} (got ${quote(value)})`);
   }
   return (axes as number[]).map((a) => (a < 0 ? input.length + a : a));
@@ -257,7 +259,8 @@ function padding2d(key: string, sign: 1 | -1) {
     const value = at.config[key] ?? (sign === 1 ? 1 : 0);
     const pairs =
       typeof value === 'number' ? [[value, value], [value, value]] : Array.isArray(value) && value.every((v) => typeof v === 'number') ? (value as number[]).map((v) => [v, v]) : value;
-    if (!Array.isArray(pairs) || pairs.length !== 2 || !pairs.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isSafeInteger(v) && v >= 0))) {
+    const isPair = (p: unknown) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isSafeInteger(v) && v >= 0);
+    if (!Array.isArray(pairs) || pairs.length !== 2 || !pairs.every(isPair)) {
       at.fail(`${key} must be a whole number ≥ 0, two of them, or two pairs (got ${quote(value)})`);
     }
     const { sizes, channels, join } = spatial(at, input, 2);
@@ -412,51 +415,11 @@ class TopologyWalker {
   private functional(config: Config | undefined): Shape[] {
     const layers = config?.layers;
     if (!config || !Array.isArray(layers)) throw new UserError(`${this.file}: a functional model without a list of layers`);
-    const byName = new Map<string, { at: LayerContext; layer: unknown; nodes: unknown[] }>();
-    for (const [i, layer] of layers.entries()) {
-      const at = this.context(layer, `layer ${i} of a functional model`);
-      const nodes = (layer as Config).inbound_nodes ?? [];
-      if (!Array.isArray(nodes)) at.fail('inbound_nodes must be a list');
-      if (byName.has(at.name)) at.fail('appears twice in the model');
-      byName.set(at.name, { at, layer, nodes: nodes as unknown[] });
-    }
-    const callKey = (name: string, call: number) => `${name}\n${call}`;
-    /** A tensor reference [layer name, call index, output index], checked. */
-    const reference = (ref: unknown, where: LayerContext): [string, number, number] => {
-      const [name, call, output] = Array.isArray(ref) ? ref : [];
-      const target = typeof name === 'string' ? byName.get(name) : undefined;
-      if (!target || !Number.isSafeInteger(call) || call < 0 || call >= Math.max(1, target.nodes.length) || !Number.isSafeInteger(output) || output < 0) {
-        where.fail(`refers to ${quote(ref)}, not an output of a layer of the model ([layer name, call index, output index])`);
-      }
-      return [name, call, output];
-    };
-    interface Call {
-      item: { at: LayerContext; layer: unknown };
-      index: number;
-      inputs: [string, number, number][];
-      waiting: number;
-    }
+    const byName = this.functionalLayers(layers);
+    const { dependents, ready, total } = layerCalls(byName);
     const outputs = new Map<string, Shape[]>();
-    const dependents = new Map<string, Call[]>();
-    const ready: Call[] = [];
-    let total = 0;
-    for (const item of byName.values()) {
-      for (let index = 0; index < Math.max(1, item.nodes.length); index++) {
-        const node = item.nodes.length ? item.nodes[index] : [];
-        if (!Array.isArray(node) || (item.nodes.length && node.length === 0)) item.at.fail(`inbound node ${index} must be a list of input tensors`);
-        const inputs = (node as unknown[]).map((ref) => reference(ref, item.at));
-        const call: Call = { item, index, inputs, waiting: inputs.length };
-        for (const [name, n] of call.inputs) {
-          const key = callKey(name, n);
-          if (!dependents.has(key)) dependents.set(key, []);
-          dependents.get(key)!.push(call);
-        }
-        if (call.waiting === 0) ready.push(call);
-        total++;
-      }
-    }
     const built = new Set<string>();
-    const tensor = ([name, n, k]: [string, number, number], where: LayerContext): Shape =>
+    const tensor = ([name, n, k]: TensorRef, where: LayerContext): Shape =>
       outputs.get(callKey(name, n))?.[k] ?? where.fail(`refers to output ${k} of layer ${quote(name)}, which it does not have`);
     let evaluated = 0;
     for (let call = ready.pop(); call; call = ready.pop()) {
@@ -471,8 +434,73 @@ class TopologyWalker {
     const outputLayers = config.output_layers;
     if (!Array.isArray(outputLayers) || outputLayers.length === 0) throw new UserError(`${this.file}: a functional model without output_layers`);
     const modelContext = new LayerContext(this.file, String(config.name ?? 'model'), 'Model', config);
-    return outputLayers.map((ref) => tensor(reference(ref, modelContext), modelContext));
+    return outputLayers.map((ref) => tensor(tensorReference(ref, modelContext, byName), modelContext));
   }
+
+  /** A functional model's layers by name, each with its inbound nodes (checked to be a list; names unique). */
+  private functionalLayers(layers: unknown[]): Map<string, FunctionalLayer> {
+    const byName = new Map<string, FunctionalLayer>();
+    for (const [i, layer] of layers.entries()) {
+      const at = this.context(layer, `layer ${i} of a functional model`);
+      const nodes = (layer as Config).inbound_nodes ?? [];
+      if (!Array.isArray(nodes)) at.fail('inbound_nodes must be a list');
+      if (byName.has(at.name)) at.fail('appears twice in the model');
+      byName.set(at.name, { at, layer, nodes: nodes as unknown[] });
+    }
+    return byName;
+  }
+}
+
+interface FunctionalLayer {
+  at: LayerContext;
+  layer: unknown;
+  nodes: unknown[];
+}
+
+/** A tensor of a functional model: [layer name, call index, output index]. */
+type TensorRef = [string, number, number];
+
+/** One call of a layer (one inbound node), with the number of its inputs not yet evaluated. */
+interface LayerCall {
+  item: FunctionalLayer;
+  index: number;
+  inputs: TensorRef[];
+  waiting: number;
+}
+
+const callKey = (name: string, call: number) => `${name}\n${call}`;
+
+/** A tensor reference, checked: it names a layer of the model, one of its calls, and an output index. */
+function tensorReference(ref: unknown, where: LayerContext, byName: Map<string, FunctionalLayer>): TensorRef {
+  const [name, call, output] = Array.isArray(ref) ? ref : [];
+  const target = typeof name === 'string' ? byName.get(name) : undefined;
+  if (!target || !Number.isSafeInteger(call) || call < 0 || call >= Math.max(1, target.nodes.length) || !Number.isSafeInteger(output) || output < 0) {
+    where.fail(`refers to ${quote(ref)}, not an output of a layer of the model ([layer name, call index, output index])`);
+  }
+  return [name, call, output];
+}
+
+/** Every call of every layer; those waiting for a call's outputs (by callKey); those ready to evaluate (no inputs). */
+function layerCalls(byName: Map<string, FunctionalLayer>): { dependents: Map<string, LayerCall[]>; ready: LayerCall[]; total: number } {
+  const dependents = new Map<string, LayerCall[]>();
+  const ready: LayerCall[] = [];
+  let total = 0;
+  for (const item of byName.values()) {
+    for (let index = 0; index < Math.max(1, item.nodes.length); index++) {
+      const node = item.nodes.length ? item.nodes[index] : [];
+      if (!Array.isArray(node) || (item.nodes.length && node.length === 0)) item.at.fail(`inbound node ${index} must be a list of input tensors`);
+      const inputs = (node as unknown[]).map((ref) => tensorReference(ref, item.at, byName));
+      const call: LayerCall = { item, index, inputs, waiting: inputs.length };
+      for (const [name, n] of call.inputs) {
+        const key = callKey(name, n);
+        if (!dependents.has(key)) dependents.set(key, []);
+        dependents.get(key)!.push(call);
+      }
+      if (call.waiting === 0) ready.push(call);
+      total++;
+    }
+  }
+  return { dependents, ready, total };
 }
 
 /**
