@@ -1,21 +1,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DownloadableKind, downloadDataset } from '../core/data';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { AttackName, attackBatch, resolveAttackParams } from '../core/attacks';
+import { outputsOf } from '../core/attacks/common';
+import { makeBatch } from '../core/data/batches';
+import type { Examples } from '../core/data/types';
+import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetSpec, DownloadableKind, downloadDataset, loadDataset, makeSplits } from '../core/data';
 import { UserError } from '../core/errors';
 import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
-import { GCCS_DEFAULTS } from '../core/loss';
+import { META_FILE, ModelMeta, loadModelDir } from '../core/io/modelDir';
+import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { KURTOSIS_PENALTIES, LOSS_KINDS } from '../core/catalog';
-import { evaluateModelSplit } from '../core/inspect/evaluate';
-import { computeLatent } from '../core/inspect/latent';
-import { loadModelSplit } from '../core/inspect/modelSplit';
-import { LATENT_ATTACKS, LatentAttack, ModelSplitOptions } from '../core/inspect/types';
+import { computeOutputs, evaluateModel } from '../core/metrics';
 import { ARCHITECTURES } from '../core/models';
-import { TRAIN_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS } from '../core/train/defaults';
-import { DEFENCE_KINDS } from '../core/loss/defences';
-import { ADVERSARIAL_METHODS } from '../core/train/options';
-import { ConfigError, TrainConfig, TrainingDescription, trainConfigFrom } from '../core/train/config';
-import { TrainEvent, train } from '../core/train/trainer';
+import { assertInputShape, assertOutputWidth } from '../core/models/compatibility';
+import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS, adversarialWithDefaults, defenceWithDefaults } from '../core/train/defaults';
+import { DEFENCE_KINDS, DefenceKind } from '../core/loss/defences';
+import { ADVERSARIAL_METHODS, AdversarialMethod } from '../core/train/adversarial';
+import { TrainConfig, train } from '../core/train/trainer';
 import { checkpointDir } from '../core/train/checkpoint';
 import { FlagSpecs, ParsedFlags } from './args';
 import { checkOutputs, modelInputs } from './outputPaths';
@@ -64,7 +67,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
   'keep-checkpoint': { type: 'boolean', description: 'keep --out/checkpoint/ after a successful training, to --resume it with more epochs later (by default it is removed: the model does not need it, and it takes about twice the model\'s size)' },
   'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: String(TRAIN_DEFAULTS.augmentShift) },
-  workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: String(TRAIN_DEFAULTS.workers) },
+  workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: '1' },
   defence: { type: 'string', choices: DEFENCE_KINDS, description: 'add a defence penalty to the loss: jr (Jacobian), igr (input gradient), clr (cross-Lipschitz); exact second-order gradients', default: 'none' },
   'defence-weight': { type: 'number', description: 'the defence penalty\'s weight λ', default: `jr ${DEFENCE_DEFAULTS.jr.weight}, igr ${DEFENCE_DEFAULTS.igr.weight}, clr ${DEFENCE_DEFAULTS.clr.weight}` },
   'jr-projections': { type: 'integer', description: 'JR: random projections per sample', default: String(DEFENCE_DEFAULTS.jr.projections) },
@@ -84,7 +87,7 @@ export const LATENT_FLAGS: FlagSpecs = {
   count: { type: 'integer', description: 'number of samples', default: '1000' },
   format: { type: 'string', choices: ['json', 'csv'], description: 'output format', default: 'json' },
   output: { type: 'string', description: 'write to this file (atomically) instead of stdout' },
-  attack: { type: 'string', choices: LATENT_ATTACKS, description: 'also give each sample\'s z after this attack (JSON: zAttacked), to see how far it moves' },
+  attack: { type: 'string', choices: ['fgsm', 'pgd', 'tgsm'], description: 'also give each sample\'s z after this attack (JSON: zAttacked), to see how far it moves' },
   eps: { type: 'number', description: 'ε of --attack (relative to each image)', default: '0.1' },
   'train-config': { type: 'string', description: 'training configuration (JSON, as a *.gccs.json resolves to) naming the data of a model without gccs.json, e.g. a checkpoint/ during training' },
 };
@@ -103,73 +106,79 @@ function num(flags: ParsedFlags, name: string): number | undefined {
   return flags[name] as number | undefined;
 }
 
-/**
- * The field of a training description (core/train/config.ts) that each training flag sets: the flags
- * become a description through this table, and a problem with a field names its flag through it.
- */
-export const TRAIN_FLAG_FIELDS: Record<string, string[]> = {
-  dataset: ['dataset.kind'], data: ['dataset.path'], 'synthetic-train': ['dataset.syntheticTrain'], 'synthetic-test': ['dataset.syntheticTest'],
-  seed: ['seed', 'dataset.seed'],
-  'train-range': ['split.trainRange'], 'test-range': ['split.testRange'], 'val-fraction': ['split.validationFraction'],
-  model: ['model'], 'fine-tune': ['fineTuneFrom'],
-  loss: ['loss.kind'], 'mu-t': ['loss.muT'], 'sigma-t': ['loss.sigmaT'], lambda: ['loss.lambda'], kurtosis: ['loss.kurtosis'], ridge: ['loss.ridge'],
-  optimizer: ['optimizer.kind'], lr: ['optimizer.learningRate'], momentum: ['optimizer.momentum'], beta2: ['optimizer.beta2'],
-  'weight-decay': ['optimizer.weightDecay'], 'clip-norm': ['optimizer.clipNorm'], schedule: ['optimizer.schedule'], 'warmup-epochs': ['optimizer.warmupEpochs'],
-  'batch-size': ['batchSize'], epochs: ['epochs'], out: ['outDir'], resume: ['resume'], 'augment-shift': ['augmentShift'], workers: ['workers'],
-  defence: ['defence.kind'], 'defence-weight': ['defence.weight'], 'jr-projections': ['defence.projections'],
-  adversarial: ['adversarial.method'], 'adv-eps': ['adversarial.eps'], 'adv-steps': ['adversarial.steps'],
-};
-
-/** The flag that sets a description field, as --name (a field no flag sets keeps its name). */
-export function trainFlagOf(field: string): string {
-  const flag = Object.keys(TRAIN_FLAG_FIELDS).find((name) => TRAIN_FLAG_FIELDS[name].includes(field));
-  return flag ? `--${flag}` : field;
+/** The dataset named by the flags; eval and latent default to the one the model was trained on. */
+function datasetSpec(flags: ParsedFlags, meta: ModelMeta | null): DatasetSpec {
+  const base: Partial<DatasetSpec> = meta && !flags.dataset ? meta.dataset.spec : {};
+  const given = {
+    kind: str(flags, 'dataset'),
+    path: str(flags, 'data'),
+    seed: num(flags, 'seed'),
+    syntheticTrain: num(flags, 'synthetic-train'),
+    syntheticTest: num(flags, 'synthetic-test'),
+  };
+  const spec = { kind: 'synthetic', seed: TRAIN_DEFAULTS.seed, ...base, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  return spec as DatasetSpec;
 }
 
-/** The training the flags describe, in the experiment file's shape; --out defaults to models/<dataset>-<loss>. */
-export function trainDescription(flags: ParsedFlags): TrainingDescription {
-  // The synthetic set's seed is always recorded: runs trained before keep resuming.
-  const description: Record<string, unknown> = { dataset: { kind: 'synthetic', seed: TRAIN_DEFAULTS.seed } };
-  for (const [flag, fields] of Object.entries(TRAIN_FLAG_FIELDS)) {
-    if (flags[flag] === undefined) continue;
-    for (const field of fields) {
-      const [section, key] = field.split('.');
-      if (key === undefined) description[section] = flags[flag];
-      else description[section] = { ...(description[section] as object | undefined), [key]: flags[flag] };
-    }
-  }
-  description.outDir ??= path.join('models', `${str(flags, 'dataset') ?? 'synthetic'}-${str(flags, 'loss') ?? 'gccs'}`);
-  return description as unknown as TrainingDescription;
+/** --defence and --adversarial as TrainConfig fields (absent when not asked for, so older checkpoints still resume). */
+function trainingDefences(flags: ParsedFlags): Pick<TrainConfig, 'defence' | 'adversarial'> {
+  const kind = str(flags, 'defence') as DefenceKind | undefined;
+  const method = str(flags, 'adversarial') as AdversarialMethod | undefined;
+  if (!kind && (flags['defence-weight'] !== undefined || flags['jr-projections'] !== undefined)) throw new UserError('--defence-weight and --jr-projections need --defence');
+  if (!method && (flags['adv-eps'] !== undefined || flags['adv-steps'] !== undefined)) throw new UserError('--adv-eps and --adv-steps need --adversarial');
+  return {
+    ...(kind ? { defence: defenceWithDefaults(kind, num(flags, 'defence-weight'), num(flags, 'jr-projections')) } : {}),
+    ...(method ? { adversarial: adversarialWithDefaults(method, num(flags, 'adv-eps'), num(flags, 'adv-steps')) } : {}),
+  };
 }
 
 export async function trainCommand({ flags, backend, log }: CommandContext) {
-  const config = trainConfigFrom(trainDescription(flags));
+  const fineTune = str(flags, 'fine-tune');
+  const defaults = fineTune ? FINE_TUNE_DEFAULTS : TRAIN_DEFAULTS;
+  const lossKind = (str(flags, 'loss') ?? 'gccs') as 'gccs' | 'crossentropy';
+  const dataset = datasetSpec(flags, null);
+  const config: TrainConfig = {
+    dataset,
+    split: {
+      trainRange: str(flags, 'train-range') ?? null,
+      testRange: str(flags, 'test-range') ?? null,
+      validationFraction: num(flags, 'val-fraction') ?? defaults.validationFraction,
+    },
+    model: str(flags, 'model') ?? defaults.model,
+    fineTuneFrom: fineTune ?? null,
+    loss: lossConfig(lossKind, {
+      muT: num(flags, 'mu-t'),
+      sigmaT: num(flags, 'sigma-t'),
+      lambda: num(flags, 'lambda'),
+      kurtosis: str(flags, 'kurtosis') as 'linear' | undefined,
+      ridge: num(flags, 'ridge'),
+    }),
+    optimizer: {
+      kind: (str(flags, 'optimizer') ?? defaults.optimizer.kind) as 'adam' | 'sgd',
+      learningRate: num(flags, 'lr') ?? defaults.optimizer.learningRate,
+      momentum: num(flags, 'momentum') ?? defaults.optimizer.momentum,
+      beta2: num(flags, 'beta2') ?? defaults.optimizer.beta2,
+      weightDecay: num(flags, 'weight-decay') ?? defaults.optimizer.weightDecay,
+      clipNorm: num(flags, 'clip-norm') ?? defaults.optimizer.clipNorm,
+      schedule: (str(flags, 'schedule') ?? defaults.optimizer.schedule) as 'cosine' | 'constant',
+      warmupEpochs: num(flags, 'warmup-epochs') ?? defaults.optimizer.warmupEpochs,
+    },
+    batchSize: num(flags, 'batch-size') ?? defaults.batchSize,
+    epochs: num(flags, 'epochs') ?? defaults.epochs,
+    seed: num(flags, 'seed') ?? defaults.seed,
+    outDir: str(flags, 'out') ?? path.join('models', `${dataset.kind}-${lossKind}`),
+    resume: Boolean(flags.resume),
+    augmentShift: num(flags, 'augment-shift') ?? defaults.augmentShift,
+    workers: num(flags, 'workers') ?? 1,
+    ...trainingDefences(flags),
+  };
   checkOutputs([{ flag: 'out', path: config.outDir, kind: 'folder' }]);
-  const result = await train(config, backend, trainingLog(config, flags, log)).catch((error: unknown) => {
-    // The engine names the configuration's fields; here they are flags.
-    throw error instanceof ConfigError ? new UserError(error.named(trainFlagOf)) : error;
-  });
-  log(`test accuracy ${(100 * result.testAccuracy).toFixed(2)}% — model written to ${result.outDir} (${result.meta.trainingSeconds.toFixed(1)} s of training)`);
-  // The final model is committed (model.json, weights, gccs.json): the checkpoint only serves a later --resume.
-  const checkpoint = checkpointDir(result.outDir);
-  if (flags['keep-checkpoint']) log(`kept ${checkpoint} (--keep-checkpoint): train again with --resume and more --epochs to continue`);
-  else fs.rmSync(checkpoint, { recursive: true, force: true });
-  return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
-}
-
-/** Training events as log lines, and a progress bar without --json. */
-function trainingLog(config: TrainConfig, flags: ParsedFlags, log: (line: string) => void): (event: TrainEvent) => void {
   const bar = flags.json ? null : new ProgressBar();
-  return (event) => {
+  const result = await train(config, backend, (event) => {
     switch (event.type) {
-      case 'start': {
-        const { defence, adversarial, workers } = config;
-        const what = `${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${config.loss.kind}`;
-        const extras = `${defence ? ` + ${defence.kind} (λ ${defence.weight})` : ''}${adversarial ? `, ${adversarial.method} adversarial training at ε ${adversarial.eps}` : ''}`;
-        const counts = `${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps`;
-        log(`training ${what}${extras} on ${config.dataset.kind}: ${counts}${workers! > 1 ? ` on ${workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
+      case 'start':
+        log(`training ${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossKind}${config.defence ? ` + ${config.defence.kind} (λ ${config.defence.weight})` : ''}${config.adversarial ? `, ${config.adversarial.method} adversarial training at ε ${config.adversarial.eps}` : ''} on ${dataset.kind}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps${config.workers! > 1 ? ` on ${config.workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
         break;
-      }
       case 'warning':
         log(`warning: ${event.message}`);
         break;
@@ -184,43 +193,59 @@ function trainingLog(config: TrainConfig, flags: ParsedFlags, log: (line: string
         break;
       }
     }
-  };
+  });
+  log(`test accuracy ${(100 * result.testAccuracy).toFixed(2)}% — model written to ${result.outDir} (${result.meta.trainingSeconds.toFixed(1)} s of training)`);
+  // The final model is committed (model.json, weights, gccs.json): the checkpoint only serves a later --resume.
+  const checkpoint = checkpointDir(result.outDir);
+  if (flags['keep-checkpoint']) log(`kept ${checkpoint} (--keep-checkpoint): train again with --resume and more --epochs to continue`);
+  else fs.rmSync(checkpoint, { recursive: true, force: true });
+  return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
 }
 
-/** A --train-config file: the training configuration naming the data of a model without gccs.json (a checkpoint). */
-function readTrainConfig(file: string): ModelSplitOptions['trainConfig'] {
+/** The dataset and split of a --train-config file, where a model without gccs.json takes them from. */
+function metaOfTrainConfig(file: string): ModelMeta {
   const read = readJsonFile(file);
   if ('problem' in read) throw new UserError(`${file}: ${read.problem.path.length ? `${formatPath(read.problem.path)}: ` : ''}${read.problem.message}`);
-  return read.value as ModelSplitOptions['trainConfig'];
+  const config = read.value as TrainConfig | null;
+  if (!config?.dataset?.kind || !config.split) throw new UserError(`${file}: not a training configuration (dataset.kind and split are required)`);
+  const { dataset, split, loss, seed } = config;
+  return { dataset: { spec: dataset, trainRange: split.trainRange, testRange: split.testRange, validationFraction: split.validationFraction, splitSeed: seed ?? TRAIN_DEFAULTS.seed }, loss } as ModelMeta;
 }
 
-/** The model and data flags as core/inspect's options (the worker's latent and evaluate requests take the same). */
-export function modelSplitOptions(flags: ParsedFlags): ModelSplitOptions {
-  const model = str(flags, 'model');
-  if (!model) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
+export async function modelAndSplit(flags: ParsedFlags) {
+  const location = str(flags, 'model');
+  if (!location) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
+  const loaded = await loadModelDir(location);
+  const { model, modelJson } = loaded;
   const trainConfig = str(flags, 'train-config');
-  const given: ModelSplitOptions = {
-    model,
-    dataset: str(flags, 'dataset') as DatasetKind | undefined,
-    data: str(flags, 'data'),
-    seed: num(flags, 'seed'),
-    syntheticTrain: num(flags, 'synthetic-train'),
-    syntheticTest: num(flags, 'synthetic-test'),
-    trainRange: str(flags, 'train-range'),
-    testRange: str(flags, 'test-range'),
-    valFraction: num(flags, 'val-fraction'),
-    split: str(flags, 'split') as ModelSplitOptions['split'],
-    ...(trainConfig && { trainConfig: readTrainConfig(trainConfig), trainConfigLabel: trainConfig }),
+  const meta = loaded.meta ?? (trainConfig ? metaOfTrainConfig(trainConfig) : null);
+  // Without a gccs.json nothing says which data the model is for: never fall back to the synthetic set silently.
+  if (!meta && !flags.dataset) throw new UserError(`${modelJson}: no ${META_FILE} beside it to take the dataset from: pass --dataset (and --data) or --train-config`);
+  const spec = datasetSpec(flags, meta);
+  const ranges = {
+    trainRange: str(flags, 'train-range') ?? meta?.dataset.trainRange ?? undefined,
+    testRange: str(flags, 'test-range') ?? meta?.dataset.testRange ?? undefined,
   };
-  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as ModelSplitOptions;
+  const dataset = await loadDataset(spec, ranges);
+  assertOutputWidth(model, modelJson, dataset.classNames.length, dataset.source);
+  const splits = makeSplits(dataset, {
+    ...ranges,
+    valFraction: num(flags, 'val-fraction') ?? meta?.dataset.validationFraction ?? TRAIN_DEFAULTS.validationFraction,
+    seed: num(flags, 'seed') ?? meta?.dataset.splitSeed ?? TRAIN_DEFAULTS.seed,
+  });
+  const splitName = str(flags, 'split') ?? 'test';
+  const examples = splitName === 'train' ? splits.train : splitName === 'validation' ? splits.validation : splits.test;
+  if (!examples) throw new UserError(`there is no ${splitName} split (validation fraction is 0)`);
+  assertInputShape(model, modelJson, examples.shape);
+  return { model, meta, modelJson, dataset, examples, splitName };
 }
-
-export const modelAndSplit = (flags: ParsedFlags) => loadModelSplit(modelSplitOptions(flags));
 
 export async function evalCommand({ flags, log }: CommandContext) {
-  const evaluation = await evaluateModelSplit(modelSplitOptions(flags));
-  const { classNames } = evaluation;
-  log(`${evaluation.model} on the ${evaluation.split} split of ${evaluation.dataset} (${evaluation.count} images)`);
+  const { model, meta, modelJson, dataset, examples, splitName } = await modelAndSplit(flags);
+  const muT = meta?.loss.kind === 'gccs' ? meta.loss.muT : GCCS_DEFAULTS.muT;
+  const evaluation = evaluateModel(model, examples, muT, num(flags, 'seed') ?? 0);
+  model.dispose();
+  log(`${modelJson} on the ${splitName} split of ${dataset.source} (${evaluation.count} images)`);
   log(`accuracy ${(100 * evaluation.accuracy).toFixed(2)}%  macro F-score ${evaluation.macroF1.toFixed(4)}`);
   const s = evaluation.separation;
   log(s.pairs
@@ -229,12 +254,31 @@ export async function evalCommand({ flags, log }: CommandContext) {
   const m = evaluation.meanDistanceRatio;
   if (m.pairs) log(`mean-distance ratio ${m.mean.toFixed(3)} (this project's earlier r_AB; 95% CI ${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`);
   // Full class names, padded to the longest.
-  const width = Math.max(...classNames.map((name) => name.length));
+  const width = Math.max(...dataset.classNames.map((name) => name.length));
   log('confusion (rows: true class, columns: predicted):');
-  evaluation.confusion.forEach((row, i) => log(`  ${classNames[i].padEnd(width)} ${row.map((v) => String(v).padStart(5)).join('')}`));
+  evaluation.confusion.forEach((row, i) => log(`  ${dataset.classNames[i].padEnd(width)} ${row.map((v) => String(v).padStart(5)).join('')}`));
   log('latent statistics per class: count, kurtosis, distance of the mean to its vertex');
-  evaluation.latent.forEach((c) => log(`  ${classNames[c.classIndex].padEnd(width)} ${String(c.count).padStart(6)} ${c.kurtosis.toFixed(3).padStart(8)} ${c.distanceToVertex.toFixed(3).padStart(10)}`));
-  return evaluation;
+  evaluation.latent.forEach((c) => log(`  ${dataset.classNames[c.classIndex].padEnd(width)} ${String(c.count).padStart(6)} ${c.kurtosis.toFixed(3).padStart(8)} ${c.distanceToVertex.toFixed(3).padStart(10)}`));
+  return { model: modelJson, split: splitName, dataset: dataset.source, classNames: dataset.classNames, ...evaluation };
+}
+
+/** z of every example after an L∞ attack at ε, batch i with seed + i (as in sweeps). */
+async function attackedOutputs(model: LayersModel, examples: Examples, attack: AttackName, eps: number, seed: number): Promise<Float32Array> {
+  const batchSize = 100;
+  const params = resolveAttackParams(attack, { eps });
+  const count = examples.labels.length;
+  const dims = model.outputs[0].shape[1] as number;
+  const z = new Float32Array(count * dims);
+  for (let start = 0, batchIndex = 0; start < count; start += batchSize, batchIndex++) {
+    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
+    const { x, y } = makeBatch(examples, indices);
+    y.dispose();
+    const { adversarial } = await attackBatch(model, attack, x, examples.labels.subarray(start, start + indices.length), params, seed + batchIndex);
+    x.dispose();
+    z.set(outputsOf(model, adversarial), start * dims);
+    adversarial.dispose();
+  }
+  return z;
 }
 
 export async function latentCommand({ flags, log }: CommandContext) {
@@ -242,24 +286,31 @@ export async function latentCommand({ flags, log }: CommandContext) {
   const trainConfig = str(flags, 'train-config');
   const location = str(flags, 'model');
   if (output && location) checkOutputs([{ flag: 'output', path: output, kind: 'file' }], [...modelInputs(location), ...(trainConfig ? [{ flag: 'train-config', path: trainConfig }] : [])]);
-  const count = num(flags, 'count') ?? 1000;
+  const { model, meta, modelJson, dataset, examples, splitName } = await modelAndSplit(flags);
+  const count = Math.min(num(flags, 'count') ?? 1000, examples.labels.length);
   if (count < 1) throw new UserError('flag --count must be ≥ 1');
-  const attack = str(flags, 'attack') as LatentAttack | undefined;
-  const latent = await computeLatent({ ...modelSplitOptions(flags), count, ...(attack && { attack: { name: attack, eps: num(flags, 'eps') ?? 0.1 } }) });
-  const { dims, samples } = latent;
+  const subset = { ...examples, labels: examples.labels.subarray(0, count), pixels: examples.pixels.subarray(0, count * examples.shape.reduce((a, b) => a * b, 1)) };
+  const { z, dims } = computeOutputs(model, subset);
+  const attack = str(flags, 'attack') as AttackName | undefined;
+  const eps = num(flags, 'eps') ?? 0.1;
+  const attacked = attack ? await attackedOutputs(model, subset, attack, eps, num(flags, 'seed') ?? 0) : null;
+  model.dispose();
+  const row = (values: Float32Array, n: number) => Array.from(values.subarray(n * dims, (n + 1) * dims));
+  const rows = Array.from({ length: count }, (_, n) => ({ label: subset.labels[n], z: row(z, n), ...(attacked ? { zAttacked: row(attacked, n) } : {}) }));
   const format = str(flags, 'format') ?? 'json';
-  const header = ['label', ...Array.from({ length: dims }, (_, i) => `z${i}`), ...(attack ? Array.from({ length: dims }, (_, i) => `z${i}_attacked`) : [])];
+  const muT = meta?.loss?.kind === 'gccs' ? meta.loss.muT : null;
+  const header = ['label', ...Array.from({ length: dims }, (_, i) => `z${i}`), ...(attacked ? Array.from({ length: dims }, (_, i) => `z${i}_attacked`) : [])];
   const text =
     format === 'csv'
-      ? [header.join(','), ...samples.map((r) => [r.label, ...r.z, ...(r.zAttacked ?? [])].join(','))].join('\n') + '\n'
-      : JSON.stringify(latent) + '\n';
+      ? [header.join(','), ...rows.map((r) => [r.label, ...r.z, ...(r.zAttacked ?? [])].join(','))].join('\n') + '\n'
+      : JSON.stringify({ model: modelJson, dims, classNames: dataset.classNames, muT, split: splitName, ...(attack ? { attack: { name: attack, eps } } : {}), samples: rows }) + '\n';
   if (output) {
     writeFileAtomic(output, text);
-    log(`wrote z of ${samples.length} samples (${dims} dimensions) to ${output}`);
-    return { output, count: samples.length, dims };
+    log(`wrote z of ${count} samples (${dims} dimensions) to ${output}`);
+    return { output, count, dims };
   }
   if (!flags.json) process.stdout.write(text);
-  return format === 'json' ? latent : { csv: text };
+  return format === 'json' ? JSON.parse(text) : { csv: text };
 }
 
 export const DOWNLOAD_FLAGS: FlagSpecs = {
