@@ -10,7 +10,7 @@ import { UserError } from '../../src/core/errors';
 import { CONFIG_LIMITS, DATA_LIMITS } from '../../src/core/limits';
 import { EXPERIMENT_SCHEMA } from '../../src/host/workspace/experiment';
 import { sampleModelMeta } from '../helpers/modelMeta';
-import { GRID_KEYS, SWEEP_SCHEMA, SweepConfig, loadSweepConfig, parseGrid, planSweep } from '../../src/core/sweep';
+import { GRID_KEYS, SWEEP_SCHEMA, SweepConfig, loadSweepConfig, parseGrid, planSweep, validateSweepConfig } from '../../src/core/sweep';
 
 /** A model folder as far as planning is concerned: a model.json and, optionally, a gccs.json. */
 function fakeModel(withMeta = true): string {
@@ -218,4 +218,32 @@ test('sweep files: __proto__, constructor and prototype keys, deep nesting, huge
   // A config object from code gets the same key check.
   const object = JSON.parse('{"models":["m"],"attacks":[{"name":"pgd"}],"__proto__":{}}') as SweepConfig;
   assertOneLine(() => planSweep(object, 'api'), 'api: __proto__: the key "__proto__" is not allowed');
+});
+
+test('a sweep is validated once: loadSweepConfig returns it frozen, with absolute paths, and planSweep plans it as the same object from code', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-once-'));
+  const model = fakeModel();
+  const file = path.join(dir, 'once.sweep.json');
+  const raw = { models: [path.relative(dir, model)], attacks: [{ name: 'pgd', eps: '0:0.1:0.05', params: { steps: 3 } }] };
+  fs.writeFileSync(file, JSON.stringify(raw));
+  const loaded = loadSweepConfig(file);
+  assert.ok(Object.isFrozen(loaded) && Object.isFrozen(loaded.attacks![0].params), 'a checked configuration cannot change afterwards');
+  assert.throws(() => (loaded.models as string[]).push('elsewhere'), TypeError);
+  assert.deepEqual(loaded.models, [model]);
+  const fromCode = planSweep({ ...raw, models: [model] });
+  assert.deepEqual(planSweep(loadSweepConfig(file)), fromCode);
+  assert.deepEqual(validateSweepConfig(raw, 'api', dir).models, [model], 'relative paths against the given folder');
+  assert.deepEqual(raw.models, [path.relative(dir, model)], "the caller's object is left as it was");
+  // Cells carry every parameter, checked: the step size follows each ε (0 at ε = 0), μ_T is the model's.
+  const expected = (eps: number) => ({ ...resolveAttackParams('pgd', { steps: 3 }), eps, stepSize: (2.5 * eps) / 3, muT: 50 });
+  assert.deepEqual(fromCode.cells.map((cell) => cell.params), [0, 0.05, 0.1].map(expected));
+});
+
+test("the catalog's ranges in the schema and its checks beyond it name the place in the file", () => {
+  const model = fakeModel();
+  const plan = (config: object) => () => planSweep(config as SweepConfig, 'sweep.json');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'jsma', params: { gamma: 0 } }] }), 'sweep.json: attacks[0].params.gamma: must be > 0 (got 0)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'tgsm', params: { target: -1 } }] }), 'sweep.json: attacks[0].params.target: tgsm: target must be next, least-likely or a class index ≥ 0 (got -1)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'square', params: { queries: 0 } }] }), 'sweep.json: attacks[0].params.queries: must be ≥ 1 (got 0)');
+  assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd', eps: '0.5:1.5:0.5' }] }), 'sweep.json: attacks[0].eps[2]: must be ≤ 1 (got 1.5)');
 });
