@@ -224,7 +224,7 @@ test('a sweep is validated once: loadSweepConfig returns it frozen, with absolut
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sweep-once-'));
   const model = fakeModel();
   const file = path.join(dir, 'once.sweep.json');
-  const raw = { models: [path.relative(dir, model)], attacks: [{ name: 'pgd', eps: '0:0.1:0.05', params: { steps: 3 } }] };
+  const raw: SweepConfig = { models: [path.relative(dir, model)], attacks: [{ name: 'pgd', eps: '0:0.1:0.05', params: { steps: 3 } }] };
   fs.writeFileSync(file, JSON.stringify(raw));
   const loaded = loadSweepConfig(file);
   assert.ok(Object.isFrozen(loaded) && Object.isFrozen(loaded.attacks![0].params), 'a checked configuration cannot change afterwards');
