@@ -33,7 +33,7 @@ export async function hostEventLoopFigures(backend: BackendName, quick: boolean,
     resume: false,
   };
   let events = 0;
-  const { lag } = await measuringEventLoopLag(() => runTrainWorker(config, { workerFile, backend, onEvent: () => events++ }));
+  const { lag } = await measuringEventLoopLag(() => runTrainWorker(config, { entry: { file: workerFile, execArgv: [] }, backend, onEvent: () => events++ }));
   return {
     training: `GCCS mlp, ${examples} synthetic examples, ${config.epochs} epoch(s), batch ${config.batchSize}, in dist/worker.js`,
     events,

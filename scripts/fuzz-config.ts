@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { DATASET_KINDS } from '../src/core/catalog';
 import { UserError } from '../src/core/errors';
 import { CONFIG_LIMITS } from '../src/core/limits';
 import { loadSweepConfig, planSweep } from '../src/core/sweep/config';
@@ -137,7 +138,6 @@ interface Target {
   check: (input: never) => boolean;
 }
 
-const DATASET_KINDS = ['synthetic', 'mnist', 'fmnist', 'cifar10', 'cifar100', 'svhn', 'folder'];
 
 const experiment: fc.Arbitrary<Json> = fc.record(
   {

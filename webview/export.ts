@@ -13,7 +13,7 @@ import { button, element } from './ui';
 /** The webview's vscode API handle, which takes the panel's messages, save requests among them. */
 type Host = { postMessage(message: SaveMessage): void };
 
-/** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1"; no leading dot or dash, at most 120 characters (what the host accepts, src/protocol.ts). */
+/** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1"; no leading dot or dash, at most 120 characters (what the host accepts, src/host/panels/messages.ts). */
 export const slug = (text: string) =>
   text.toLowerCase().replace(/ε/g, 'e').replace(/[^a-z0-9.]+/g, '-').replace(/^[-.]+/, '').slice(0, WEBVIEW_LIMITS.exportNameChars).replace(/-$/, '') || 'gccs';
 

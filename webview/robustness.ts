@@ -2,7 +2,7 @@
  * The robustness panel's script (bundled for the browser to dist/webview/robustness.js, chart.js
  * included): accuracy-vs-ε charts per attack with the models overlaid, the DeepFool ρ / JSMA / SPSA
  * tables, PNG and CSV export through the host. Colours come from the --vscode-* theme variables;
- * state survives hiding and reloads through getState/setState. Messages: src/protocol.ts.
+ * state survives hiding and reloads through getState/setState. Messages: src/host/panels/robustness/messages.ts.
  */
 import { CategoryScale, Chart, Legend, LineController, LineElement, LinearScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { SummaryChart, SummaryTable } from '../src/core/sweep/summary';
@@ -26,9 +26,15 @@ function tableView(table: SummaryTable): HTMLElement {
   node.append(element('thead'));
   node.tHead?.append(head);
   const body = element('tbody');
+  // A path has no spaces to wrap at: it wraps anywhere (a narrow split view would clip it) and shows whole in its tooltip.
+  const isPath = table.columns.map((column) => column === 'path');
   for (const row of table.rows) {
     const tr = element('tr');
-    row.forEach((cell) => tr.append(element('td', cell)));
+    row.forEach((cell, i) => {
+      const td = element('td', cell, isPath[i] ? 'path' : undefined);
+      if (isPath[i]) td.title = cell;
+      tr.append(td);
+    });
     body.append(tr);
   }
   node.append(body);

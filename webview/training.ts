@@ -1,7 +1,7 @@
 /**
  * The training panel's script (bundled to dist/webview/training.js): loss and accuracy (train and
  * validation) per epoch, redrawn at each epoch of a live run; each chart exports as PNG, the
- * per-epoch values once as CSV (export.ts). Messages: src/protocol.ts.
+ * per-epoch values once as CSV (export.ts). Messages: src/host/panels/training/messages.ts.
  */
 import { Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { HostToTraining, TrainingData, TrainingState, TrainingToHost } from '../src/host/panels/training/messages';

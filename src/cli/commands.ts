@@ -1,20 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { AttackName, attackBatch, resolveAttackParams } from '../core/attacks';
-import { outputsOf } from '../core/attacks/common';
-import { makeBatch } from '../core/data/batches';
-import type { Examples } from '../core/data/types';
-import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetSpec, DownloadableKind, downloadDataset, loadDataset, makeSplits } from '../core/data';
+import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DownloadableKind, downloadDataset } from '../core/data';
 import { UserError } from '../core/errors';
 import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
-import { META_FILE, ModelMeta, loadModelDir } from '../core/io/modelDir';
 import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { KURTOSIS_PENALTIES, LOSS_KINDS } from '../core/catalog';
-import { computeOutputs, evaluateModel } from '../core/metrics';
+import { evaluateModelSplit } from '../core/inspect/evaluate';
+import { computeLatent } from '../core/inspect/latent';
+import { loadModelSplit } from '../core/inspect/modelSplit';
+import { LATENT_ATTACKS, LatentAttack, ModelSplitOptions } from '../core/inspect/types';
 import { ARCHITECTURES } from '../core/models';
-import { assertInputShape, assertOutputWidth } from '../core/models/compatibility';
 import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS, adversarialWithDefaults, defenceWithDefaults } from '../core/train/defaults';
 import { DEFENCE_KINDS, DefenceKind } from '../core/loss/defences';
 import { ADVERSARIAL_METHODS, AdversarialMethod } from '../core/train/adversarial';
@@ -87,7 +83,7 @@ export const LATENT_FLAGS: FlagSpecs = {
   count: { type: 'integer', description: 'number of samples', default: '1000' },
   format: { type: 'string', choices: ['json', 'csv'], description: 'output format', default: 'json' },
   output: { type: 'string', description: 'write to this file (atomically) instead of stdout' },
-  attack: { type: 'string', choices: ['fgsm', 'pgd', 'tgsm'], description: 'also give each sample\'s z after this attack (JSON: zAttacked), to see how far it moves' },
+  attack: { type: 'string', choices: LATENT_ATTACKS, description: 'also give each sample\'s z after this attack (JSON: zAttacked), to see how far it moves' },
   eps: { type: 'number', description: 'ε of --attack (relative to each image)', default: '0.1' },
   'train-config': { type: 'string', description: 'training configuration (JSON, as a *.gccs.json resolves to) naming the data of a model without gccs.json, e.g. a checkpoint/ during training' },
 };
@@ -104,20 +100,6 @@ function str(flags: ParsedFlags, name: string): string | undefined {
 }
 function num(flags: ParsedFlags, name: string): number | undefined {
   return flags[name] as number | undefined;
-}
-
-/** The dataset named by the flags; eval and latent default to the one the model was trained on. */
-function datasetSpec(flags: ParsedFlags, meta: ModelMeta | null): DatasetSpec {
-  const base: Partial<DatasetSpec> = meta && !flags.dataset ? meta.dataset.spec : {};
-  const given = {
-    kind: str(flags, 'dataset'),
-    path: str(flags, 'data'),
-    seed: num(flags, 'seed'),
-    syntheticTrain: num(flags, 'synthetic-train'),
-    syntheticTest: num(flags, 'synthetic-test'),
-  };
-  const spec = { kind: 'synthetic', seed: TRAIN_DEFAULTS.seed, ...base, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
-  return spec as DatasetSpec;
 }
 
 /** --defence and --adversarial as TrainConfig fields (absent when not asked for, so older checkpoints still resume). */
@@ -202,50 +184,40 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
   return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
 }
 
-/** The dataset and split of a --train-config file, where a model without gccs.json takes them from. */
-function metaOfTrainConfig(file: string): ModelMeta {
+/** A --train-config file: the training configuration naming the data of a model without gccs.json (a checkpoint). */
+function readTrainConfig(file: string): ModelSplitOptions['trainConfig'] {
   const read = readJsonFile(file);
   if ('problem' in read) throw new UserError(`${file}: ${read.problem.path.length ? `${formatPath(read.problem.path)}: ` : ''}${read.problem.message}`);
-  const config = read.value as TrainConfig | null;
-  if (!config?.dataset?.kind || !config.split) throw new UserError(`${file}: not a training configuration (dataset.kind and split are required)`);
-  const { dataset, split, loss, seed } = config;
-  return { dataset: { spec: dataset, trainRange: split.trainRange, testRange: split.testRange, validationFraction: split.validationFraction, splitSeed: seed ?? TRAIN_DEFAULTS.seed }, loss } as ModelMeta;
+  return read.value as ModelSplitOptions['trainConfig'];
 }
 
-export async function modelAndSplit(flags: ParsedFlags) {
-  const location = str(flags, 'model');
-  if (!location) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
-  const loaded = await loadModelDir(location);
-  const { model, modelJson } = loaded;
+/** The model and data flags as core/inspect's options (the worker's latent and evaluate requests take the same). */
+export function modelSplitOptions(flags: ParsedFlags): ModelSplitOptions {
+  const model = str(flags, 'model');
+  if (!model) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
   const trainConfig = str(flags, 'train-config');
-  const meta = loaded.meta ?? (trainConfig ? metaOfTrainConfig(trainConfig) : null);
-  // Without a gccs.json nothing says which data the model is for: never fall back to the synthetic set silently.
-  if (!meta && !flags.dataset) throw new UserError(`${modelJson}: no ${META_FILE} beside it to take the dataset from: pass --dataset (and --data) or --train-config`);
-  const spec = datasetSpec(flags, meta);
-  const ranges = {
-    trainRange: str(flags, 'train-range') ?? meta?.dataset.trainRange ?? undefined,
-    testRange: str(flags, 'test-range') ?? meta?.dataset.testRange ?? undefined,
+  const given: ModelSplitOptions = {
+    model,
+    dataset: str(flags, 'dataset') as DatasetKind | undefined,
+    data: str(flags, 'data'),
+    seed: num(flags, 'seed'),
+    syntheticTrain: num(flags, 'synthetic-train'),
+    syntheticTest: num(flags, 'synthetic-test'),
+    trainRange: str(flags, 'train-range'),
+    testRange: str(flags, 'test-range'),
+    valFraction: num(flags, 'val-fraction'),
+    split: str(flags, 'split') as ModelSplitOptions['split'],
+    ...(trainConfig && { trainConfig: readTrainConfig(trainConfig), trainConfigLabel: trainConfig }),
   };
-  const dataset = await loadDataset(spec, ranges);
-  assertOutputWidth(model, modelJson, dataset.classNames.length, dataset.source);
-  const splits = makeSplits(dataset, {
-    ...ranges,
-    valFraction: num(flags, 'val-fraction') ?? meta?.dataset.validationFraction ?? TRAIN_DEFAULTS.validationFraction,
-    seed: num(flags, 'seed') ?? meta?.dataset.splitSeed ?? TRAIN_DEFAULTS.seed,
-  });
-  const splitName = str(flags, 'split') ?? 'test';
-  const examples = splitName === 'train' ? splits.train : splitName === 'validation' ? splits.validation : splits.test;
-  if (!examples) throw new UserError(`there is no ${splitName} split (validation fraction is 0)`);
-  assertInputShape(model, modelJson, examples.shape);
-  return { model, meta, modelJson, dataset, examples, splitName };
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as ModelSplitOptions;
 }
+
+export const modelAndSplit = (flags: ParsedFlags) => loadModelSplit(modelSplitOptions(flags));
 
 export async function evalCommand({ flags, log }: CommandContext) {
-  const { model, meta, modelJson, dataset, examples, splitName } = await modelAndSplit(flags);
-  const muT = meta?.loss.kind === 'gccs' ? meta.loss.muT : GCCS_DEFAULTS.muT;
-  const evaluation = evaluateModel(model, examples, muT, num(flags, 'seed') ?? 0);
-  model.dispose();
-  log(`${modelJson} on the ${splitName} split of ${dataset.source} (${evaluation.count} images)`);
+  const evaluation = await evaluateModelSplit(modelSplitOptions(flags));
+  const { classNames } = evaluation;
+  log(`${evaluation.model} on the ${evaluation.split} split of ${evaluation.dataset} (${evaluation.count} images)`);
   log(`accuracy ${(100 * evaluation.accuracy).toFixed(2)}%  macro F-score ${evaluation.macroF1.toFixed(4)}`);
   const s = evaluation.separation;
   log(s.pairs
@@ -254,31 +226,12 @@ export async function evalCommand({ flags, log }: CommandContext) {
   const m = evaluation.meanDistanceRatio;
   if (m.pairs) log(`mean-distance ratio ${m.mean.toFixed(3)} (this project's earlier r_AB; 95% CI ${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`);
   // Full class names, padded to the longest.
-  const width = Math.max(...dataset.classNames.map((name) => name.length));
+  const width = Math.max(...classNames.map((name) => name.length));
   log('confusion (rows: true class, columns: predicted):');
-  evaluation.confusion.forEach((row, i) => log(`  ${dataset.classNames[i].padEnd(width)} ${row.map((v) => String(v).padStart(5)).join('')}`));
+  evaluation.confusion.forEach((row, i) => log(`  ${classNames[i].padEnd(width)} ${row.map((v) => String(v).padStart(5)).join('')}`));
   log('latent statistics per class: count, kurtosis, distance of the mean to its vertex');
-  evaluation.latent.forEach((c) => log(`  ${dataset.classNames[c.classIndex].padEnd(width)} ${String(c.count).padStart(6)} ${c.kurtosis.toFixed(3).padStart(8)} ${c.distanceToVertex.toFixed(3).padStart(10)}`));
-  return { model: modelJson, split: splitName, dataset: dataset.source, classNames: dataset.classNames, ...evaluation };
-}
-
-/** z of every example after an L∞ attack at ε, batch i with seed + i (as in sweeps). */
-async function attackedOutputs(model: LayersModel, examples: Examples, attack: AttackName, eps: number, seed: number): Promise<Float32Array> {
-  const batchSize = 100;
-  const params = resolveAttackParams(attack, { eps });
-  const count = examples.labels.length;
-  const dims = model.outputs[0].shape[1] as number;
-  const z = new Float32Array(count * dims);
-  for (let start = 0, batchIndex = 0; start < count; start += batchSize, batchIndex++) {
-    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
-    const { x, y } = makeBatch(examples, indices);
-    y.dispose();
-    const { adversarial } = await attackBatch(model, attack, x, examples.labels.subarray(start, start + indices.length), params, seed + batchIndex);
-    x.dispose();
-    z.set(outputsOf(model, adversarial), start * dims);
-    adversarial.dispose();
-  }
-  return z;
+  evaluation.latent.forEach((c) => log(`  ${classNames[c.classIndex].padEnd(width)} ${String(c.count).padStart(6)} ${c.kurtosis.toFixed(3).padStart(8)} ${c.distanceToVertex.toFixed(3).padStart(10)}`));
+  return evaluation;
 }
 
 export async function latentCommand({ flags, log }: CommandContext) {
@@ -286,31 +239,24 @@ export async function latentCommand({ flags, log }: CommandContext) {
   const trainConfig = str(flags, 'train-config');
   const location = str(flags, 'model');
   if (output && location) checkOutputs([{ flag: 'output', path: output, kind: 'file' }], [...modelInputs(location), ...(trainConfig ? [{ flag: 'train-config', path: trainConfig }] : [])]);
-  const { model, meta, modelJson, dataset, examples, splitName } = await modelAndSplit(flags);
-  const count = Math.min(num(flags, 'count') ?? 1000, examples.labels.length);
+  const count = num(flags, 'count') ?? 1000;
   if (count < 1) throw new UserError('flag --count must be ≥ 1');
-  const subset = { ...examples, labels: examples.labels.subarray(0, count), pixels: examples.pixels.subarray(0, count * examples.shape.reduce((a, b) => a * b, 1)) };
-  const { z, dims } = computeOutputs(model, subset);
-  const attack = str(flags, 'attack') as AttackName | undefined;
-  const eps = num(flags, 'eps') ?? 0.1;
-  const attacked = attack ? await attackedOutputs(model, subset, attack, eps, num(flags, 'seed') ?? 0) : null;
-  model.dispose();
-  const row = (values: Float32Array, n: number) => Array.from(values.subarray(n * dims, (n + 1) * dims));
-  const rows = Array.from({ length: count }, (_, n) => ({ label: subset.labels[n], z: row(z, n), ...(attacked ? { zAttacked: row(attacked, n) } : {}) }));
+  const attack = str(flags, 'attack') as LatentAttack | undefined;
+  const latent = await computeLatent({ ...modelSplitOptions(flags), count, ...(attack && { attack: { name: attack, eps: num(flags, 'eps') ?? 0.1 } }) });
+  const { dims, samples } = latent;
   const format = str(flags, 'format') ?? 'json';
-  const muT = meta?.loss?.kind === 'gccs' ? meta.loss.muT : null;
-  const header = ['label', ...Array.from({ length: dims }, (_, i) => `z${i}`), ...(attacked ? Array.from({ length: dims }, (_, i) => `z${i}_attacked`) : [])];
+  const header = ['label', ...Array.from({ length: dims }, (_, i) => `z${i}`), ...(attack ? Array.from({ length: dims }, (_, i) => `z${i}_attacked`) : [])];
   const text =
     format === 'csv'
-      ? [header.join(','), ...rows.map((r) => [r.label, ...r.z, ...(r.zAttacked ?? [])].join(','))].join('\n') + '\n'
-      : JSON.stringify({ model: modelJson, dims, classNames: dataset.classNames, muT, split: splitName, ...(attack ? { attack: { name: attack, eps } } : {}), samples: rows }) + '\n';
+      ? [header.join(','), ...samples.map((r) => [r.label, ...r.z, ...(r.zAttacked ?? [])].join(','))].join('\n') + '\n'
+      : JSON.stringify(latent) + '\n';
   if (output) {
     writeFileAtomic(output, text);
-    log(`wrote z of ${count} samples (${dims} dimensions) to ${output}`);
-    return { output, count, dims };
+    log(`wrote z of ${samples.length} samples (${dims} dimensions) to ${output}`);
+    return { output, count: samples.length, dims };
   }
   if (!flags.json) process.stdout.write(text);
-  return format === 'json' ? JSON.parse(text) : { csv: text };
+  return format === 'json' ? latent : { csv: text };
 }
 
 export const DOWNLOAD_FLAGS: FlagSpecs = {

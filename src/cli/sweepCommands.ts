@@ -5,9 +5,8 @@ import type { BackendName } from '../core/backend';
 import { UserError } from '../core/errors';
 import { SWEEP_DEFAULTS, SWEEP_SCHEMA, SweepConfigError, describeCell, loadSweepConfig } from '../core/sweep/config';
 import type { JsonSchema } from '../core/sweep/jsonSchema';
-import { runSweep } from '../core/sweep/pool';
-import { writeReport } from '../core/sweep/report';
-import { formatSummary, summarizeSweep } from '../core/sweep/summary';
+import { runSweep, sweepEventLine } from '../core/sweep/pool';
+import { formatSummary } from '../core/sweep/summary';
 import type { SweepAttackConfig, SweepConfig } from '../core/sweep/types';
 import type { FlagSpec, FlagSpecs, ParsedFlags } from './args';
 import type { CommandContext } from './commands';
@@ -135,41 +134,24 @@ async function runAndReport(config: SweepConfig, label: string, out: string | un
       workers: flags.workers as number | undefined,
       backend: (flags.backend as BackendName | undefined) ?? 'auto',
       resultsFile: out,
+      reportFile,
       resume: Boolean(flags.resume),
       signal: controller.signal,
       label,
       onEvent: (event) => {
-        switch (event.type) {
-          case 'start':
-            if (event.finished === event.total) log(`all ${event.total} cells are already in ${out}`);
-            else log(`${event.total} cells${event.finished ? ` (${event.finished} already in ${out})` : ''} on ${event.workers} worker${event.workers === 1 ? '' : 's'}`);
-            break;
-          case 'workerReady':
-            if (backend === undefined) log(`backend: ${event.backend}${flags.verbose ? ` (${event.detail})` : ''}`);
-            backend = event.backend;
-            break;
-          case 'progress':
-            bar?.update(describeCell(event.cell), event.done, event.total);
-            break;
-          case 'cellDone': {
-            bar?.clear();
-            const { cell, accuracy, seconds } = event.result;
-            log(`[${event.finished}/${event.total}] ${describeCell(cell)}: accuracy ${(100 * accuracy).toFixed(2)}% (${seconds.toFixed(1)} s)`);
-            break;
-          }
-          case 'log':
-            log(`worker ${event.pid}: ${event.message}`);
-            break;
-        }
+        if (event.type === 'workerReady') {
+          if (backend === undefined) log(`backend: ${event.backend}${flags.verbose ? ` (${event.detail})` : ''}`);
+          backend = event.backend;
+        } else if (event.type === 'progress') bar?.update(describeCell(event.cell), event.done, event.total);
+        if (event.type === 'cellDone') bar?.clear();
+        const line = sweepEventLine(event, out);
+        if (line !== undefined) log(line);
       },
     });
-    const summary = summarizeSweep(result.cells, result.results);
+    const { summary } = result;
     log('');
     formatSummary(summary).forEach((line) => log(line));
-    if (reportFile) {
-      writeReport(reportFile, summary, { configHash: result.configHash, sweep: result.sweep, resultsFile: out });
-      log(`report: ${reportFile}`);
-    }
+    if (reportFile) log(`report: ${reportFile}`);
     if (out) log(`results: ${out}`);
     return { backend: summary.backends[0], configHash: result.configHash, resultsFile: out ?? null, reportFile: reportFile ?? null, cells: result.cells.length, ran: result.ran, warnings: summary.warnings, results: result.results };
   } finally {

@@ -1,15 +1,19 @@
 /**
- * A background worker process: evaluates the sweep cells its host sends, or trains a model, one request at a time, speaking
- * only the protocol of src/core/protocol.ts over the IPC channel (bundled to dist/worker.js).
+ * The worker process (bundled to dist/worker.js): evaluates sweep cells, trains a model, computes
+ * a model's latent space or clean metrics, or serves as a data-parallel training replica, one
+ * request at a time, speaking only the protocol of src/core/protocol.ts over the IPC channel.
  */
 import { format } from 'node:util';
 import { AttackCancelled } from '../core/attacks';
 import { initBackend } from '../core/backend';
 import { UserError } from '../core/errors';
+import { evaluateModelSplit } from '../core/inspect/evaluate';
+import { computeLatent } from '../core/inspect/latent';
 import { CellEvaluator } from '../core/sweep/evaluateCell';
 import { WORKER_LIMITS } from '../core/limits';
 import { TrainingCancelled, train } from '../core/train/trainer';
 import type { HostRequest, WorkerMessage } from '../core/protocol';
+import { Replica } from './replica';
 
 const send = (message: WorkerMessage) => process.send?.(message);
 
@@ -18,6 +22,7 @@ console.log = console.info = console.warn = (...args: unknown[]) => send({ type:
 
 let evaluator: CellEvaluator | undefined;
 let backendName: string | undefined;
+let replica: Replica | undefined;
 let running: AbortController | undefined;
 
 function fail(error: unknown, cellId?: string): void {
@@ -30,56 +35,67 @@ function hangForever(): never {
   for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
 
-async function handle(request: HostRequest): Promise<void> {
-  switch (request.type) {
-    case 'init':
-      try {
-        const info = await initBackend(request.backend);
-        evaluator = new CellEvaluator(info.name);
-        backendName = info.name;
-        send({ type: 'ready', backend: info.name, detail: info.detail });
-      } catch (error) {
-        fail(error);
-      }
-      return;
-    case 'runCell': {
-      const { cell } = request;
-      if (!evaluator) return fail(new Error('runCell before init'), cell.id);
-      if (cell.id === process.env.GCCS_TEST_HANG_CELL) hangForever();
-      running = new AbortController();
-      try {
-        const result = await evaluator.evaluate(cell, running.signal, (done, total) => send({ type: 'progress', cellId: cell.id, done, total }));
-        send({ type: 'cellDone', result });
-      } catch (error) {
-        if (error instanceof AttackCancelled) send({ type: 'cancelled', cellId: cell.id });
-        else fail(error, cell.id);
-      } finally {
-        running = undefined;
-      }
-      return;
-    }
-    case 'train': {
-      if (!backendName) return fail(new Error('train before init'));
-      running = new AbortController();
-      try {
-        const result = await train(request.config, backendName, (event) => send({ type: 'trainEvent', event }), running.signal);
-        send({ type: 'trainDone', outDir: result.outDir, testAccuracy: result.testAccuracy });
-      } catch (error) {
-        if (error instanceof TrainingCancelled) send({ type: 'cancelled', cellId: '' });
-        else fail(error);
-      } finally {
-        running = undefined;
-      }
-      return;
-    }
-    case 'cancel':
-      running?.abort();
-      return;
+/** Runs a cancellable request; a cancelled one answers `cancelled` with `cellId`. */
+async function cancellable(cellId: string, isCancel: (error: unknown) => boolean, work: (signal: AbortSignal) => Promise<WorkerMessage>): Promise<void> {
+  running = new AbortController();
+  try {
+    send(await work(running.signal));
+  } catch (error) {
+    if (isCancel(error)) send({ type: 'cancelled', cellId });
+    else fail(error, cellId || undefined);
+  } finally {
+    running = undefined;
   }
 }
 
-process.on('message', (request: HostRequest) => void handle(request));
-// The host kills a worker that stops sending these (src/core/sweep/pool.ts).
+async function handle(request: Exclude<HostRequest, { type: 'cancel' }>): Promise<void> {
+  if (request.type === 'init') {
+    const info = await initBackend(request.backend);
+    evaluator = new CellEvaluator(info.name);
+    backendName = info.name;
+    return void send({ type: 'ready', backend: info.name, detail: info.detail });
+  }
+  if (!evaluator || !backendName) throw new Error(`${request.type} before init`);
+  switch (request.type) {
+    case 'runCell': {
+      const { cell } = request;
+      if (cell.id === process.env.GCCS_TEST_HANG_CELL) hangForever();
+      const cellEvaluator = evaluator;
+      return cancellable(cell.id, (e) => e instanceof AttackCancelled, async (signal) => ({
+        type: 'cellDone',
+        result: await cellEvaluator.evaluate(cell, signal, (done, total) => send({ type: 'progress', cellId: cell.id, done, total })),
+      }));
+    }
+    case 'train': {
+      const backend = backendName;
+      return cancellable('', (e) => e instanceof TrainingCancelled, async (signal) => {
+        const result = await train(request.config, backend, (event) => send({ type: 'trainEvent', event }), signal);
+        return { type: 'trainDone', outDir: result.outDir, testAccuracy: result.testAccuracy };
+      });
+    }
+    case 'latent':
+      return void send({ type: 'latentDone', data: await computeLatent(request.options) });
+    case 'evaluate':
+      return void send({ type: 'evaluated', evaluation: await evaluateModelSplit(request.options) });
+    case 'replicaInit':
+      replica = await Replica.load(request);
+      return void send({ type: 'replicaReady' });
+    default: {
+      if (!replica) throw new Error(`${request.type} before replicaInit`);
+      const answer = replica.handle(request);
+      if (answer) send(answer);
+    }
+  }
+}
+
+// One request at a time, in arrival order (a replica's leader sends the next ones without waiting);
+// `cancel` acts at once on the running one.
+let queue = Promise.resolve();
+process.on('message', (request: HostRequest) => {
+  if (request.type === 'cancel') return running?.abort();
+  queue = queue.then(() => handle(request)).catch((error: unknown) => fail(error, request.type === 'runCell' ? request.cell.id : undefined));
+});
+// The host kills a worker that stops sending these (src/core/workerClient.ts).
 setInterval(() => send({ type: 'heartbeat' }), WORKER_LIMITS.heartbeatIntervalMs).unref();
 // The host ends a worker by closing the channel (and a dead host closes it too).
 process.on('disconnect', () => process.exit(0));

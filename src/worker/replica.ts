@@ -1,63 +1,54 @@
 /**
- * A data-parallel training replica (src/core/train/dataParallel.ts): computes the gradients of the
- * batch shares its leader sends and applies the leader's averaged update, so that its weights stay
- * those of the leader (bundled to dist/replica.js).
+ * A data-parallel training replica, served by the worker (src/worker/index.ts) for its leader
+ * (src/core/train/dataParallel.ts): computes the gradients of the batch shares the leader sends and
+ * applies the leader's averaged update, so that its weights stay those of the leader.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../core/tf';
-import { initBackend } from '../core/backend';
-import { ReplicaMessage, ReplicaRequest, weightsDigest } from '../core/train/dataParallel';
+import { weightsDigest } from '../core/train/dataParallel';
 import { Optimizer } from '../core/train/optimizer';
 import { batchGradientArrays } from '../core/train/step';
 import type { LossConfig } from '../core/loss';
+import type { ReplicaMessage, ReplicaRequest } from '../core/protocol';
 
-const send = (message: ReplicaMessage): void => void process.send?.(message);
+type Request<T extends ReplicaRequest['type']> = Extract<ReplicaRequest, { type: T }>;
 
-// TensorFlow.js prints to stdout, which the leader ignores; errors go out as messages.
-console.log = console.info = console.warn = () => undefined;
+export class Replica {
+  private constructor(
+    private readonly model: tfl.LayersModel,
+    private readonly variables: tf.Variable[],
+    /** Only a replica that applies the updates itself has the optimizer and its state. */
+    private readonly optimizer: Optimizer | null,
+    private readonly loss: LossConfig,
+  ) {}
 
-let state: { model: tfl.LayersModel; variables: tf.Variable[]; optimizer: Optimizer | null; loss: LossConfig } | undefined;
-
-async function handle(request: ReplicaRequest): Promise<void> {
-  if (request.type === 'init') {
-    await initBackend(request.backend);
+  static async load(request: Request<'replicaInit'>): Promise<Replica> {
     const model = await tfl.loadLayersModel(tf.io.fromMemory(request.artifacts));
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    // Only a replica that applies the updates itself needs the optimizer and its state.
     const optimizer = request.optimizerState ? new Optimizer(request.optimizer, variables) : null;
     if (optimizer && request.optimizerState) optimizer.loadState(request.optimizerState);
-    state = { model, variables, optimizer, loss: request.loss };
-    return send({ type: 'ready' });
+    return new Replica(model, variables, optimizer, request.loss);
   }
-  if (!state) throw new Error(`${request.type} before init`);
-  const { model, variables, optimizer, loss } = state;
-  switch (request.type) {
-    case 'step': {
-      const x = tf.tensor4d(request.x, request.shape as [number, number, number, number]);
-      const result = batchGradientArrays(model, variables, loss, x, request.labels, request.dropoutSeed);
-      x.dispose();
-      return send({ type: 'gradients', ...result });
+
+  /** The answer to a request, if it has one. */
+  handle(request: Exclude<ReplicaRequest, Request<'replicaInit'>>): ReplicaMessage | undefined {
+    const { model, variables, optimizer } = this;
+    switch (request.type) {
+      case 'replicaStep': {
+        const x = tf.tensor4d(request.x, request.shape as [number, number, number, number]);
+        const result = batchGradientArrays(model, variables, this.loss, x, request.labels, request.dropoutSeed);
+        x.dispose();
+        return { type: 'gradients', ...result };
+      }
+      case 'applyGradients':
+        if (!optimizer) throw new Error('gradients sent to a replica without an optimizer');
+        tf.tidy(() => optimizer.apply(request.gradients.map((g, i) => tf.tensor(g, variables[i].shape)), request.learningRate));
+        return undefined;
+      case 'setWeights':
+        tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(request.weights[i], v.shape))));
+        return undefined;
+      case 'digest':
+        return { type: 'digest', digest: weightsDigest(variables) };
     }
-    case 'gradients':
-      if (!optimizer) throw new Error('gradients sent to a replica without an optimizer');
-      return tf.tidy(() => optimizer.apply(request.gradients.map((g, i) => tf.tensor(g, variables[i].shape)), request.learningRate));
-    case 'weights':
-      return tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(request.weights[i], v.shape))));
-    case 'digest':
-      return send({ type: 'digest', digest: weightsDigest(variables) });
   }
 }
-
-// One request at a time, in arrival order (init is asynchronous).
-let queue = Promise.resolve();
-process.on('message', (request: ReplicaRequest) => {
-  queue = queue.then(() => handle(request)).catch((error: unknown) => {
-    send({ type: 'error', message: error instanceof Error ? error.message.split('\n')[0] : String(error) });
-    process.exitCode = 1;
-    process.disconnect?.();
-  });
-});
-// The leader ends a replica by closing the channel (and a dead leader closes it too).
-process.on('disconnect', () => process.exit());
-// Ctrl-C reaches the whole process group; the leader decides, and closes the channel.
-process.on('SIGINT', () => undefined);

@@ -186,7 +186,7 @@ test('a sweep worker that stops answering is killed after the heartbeat timeout,
   process.env.GCCS_TEST_HANG_CELL = hung.id;
   let pid = 0;
   try {
-    await assert.rejects(runSweep(config, { workers: 2, backend: 'wasm', resultsFile: file, heartbeatTimeoutMs }), (error: Error) => {
+    await assert.rejects(runSweep(config, { workers: 2, backend: 'wasm', resultsFile: file, process: { heartbeatTimeoutMs } }), (error: Error) => {
       const escaped = hung.id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       assert.match(error.message, new RegExp(`^cell ${escaped} \\(fgsm ε=0\\.05 on .*\\) failed: worker (\\d+) stopped answering \\(no heartbeat for 20 s\\) and was killed$`));
       pid = Number(/worker (\d+)/.exec(error.message)![1]);
@@ -199,7 +199,7 @@ test('a sweep worker that stops answering is killed after the heartbeat timeout,
   const kept = readResultsFile(file).results.map((r) => r.cell.id);
   assert.ok(!kept.includes(hung.id));
 
-  const resumed = await runSweep(config, { workers: 2, backend: 'wasm', resultsFile: file, resume: true, heartbeatTimeoutMs });
+  const resumed = await runSweep(config, { workers: 2, backend: 'wasm', resultsFile: file, resume: true, process: { heartbeatTimeoutMs } });
   assert.equal(resumed.ran, cells.length - kept.length);
   assert.deepEqual(readResultsFile(file).results.map((r) => r.cell.id).sort(), cells.map((c) => c.id).sort());
 });

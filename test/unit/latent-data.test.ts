@@ -1,6 +1,7 @@
 /**
- * The latent, training and compare panels' data: the CLI's latent JSON (with an attack, and from a
- * checkpoint with --train-config) through runCliJson, the model-folder checks, the training
+ * The latent, training and compare panels' data: the latent panel's worker request (with an attack,
+ * and from a checkpoint with the training's configuration in the message), equal to `gccs latent
+ * --json`, the model-folder checks, the training
  * history of gccs.json and checkpoint/state.json, and the models table of the robustness panel.
  */
 import { test } from 'node:test';
@@ -9,12 +10,15 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCliJson } from '../../src/host/jobs/cliJson';
+import { UserError } from '../../src/core/errors';
+import type { LatentOutput } from '../../src/core/inspect/types';
+import type { TrainConfig } from '../../src/core/train/trainer';
+import { JobCancelled } from '../../src/core/workerClient';
+import { computeLatentData } from '../../src/host/panels/latent/compute';
 import { comparisonFiles, evaluationFile, modelsSection, resultsModels } from '../../src/host/panels/robustness/compareData';
 import { DrawnSignal } from '../../src/host/panels/drawnSignal';
-import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from '../../src/host/panels/latent/data';
+import { LATENT_DEFAULTS, LatentInputError, latentData, latentOptions, modelFolder } from '../../src/host/panels/latent/data';
 import { robustnessData } from '../../src/host/panels/robustness/data';
-import { JobCancelled, JobUserError } from '../../src/host/jobs/errors';
 import { TrainingInputError, trainingData, withEpoch } from '../../src/host/panels/training/data';
 import { project, vertex, vertexPlane } from '../../src/core/metrics/projection';
 
@@ -30,9 +34,14 @@ test('a tiny model trained through the CLI', () => {
   assert.ok(fs.existsSync(path.join(modelDir, 'checkpoint', 'model.json')));
 });
 
-test('gccs latent --attack through runCliJson: clean and attacked z, class names and μ_T', async () => {
-  const output = await runCliJson(latentArgs(modelDir, { count: 40, attack: 'fgsm', eps: 0.2 }).concat(['--backend', 'cpu']), { cliFile: CLI });
-  const data = latentData(modelDir, output);
+test('the latent panel asks a worker: clean and attacked z, class names and μ_T, as gccs latent --json gives them', async () => {
+  const data = await computeLatentData({ modelDir }, { count: 40, attack: 'fgsm', eps: 0.2 }, { backend: 'cpu' });
+  // One implementation: the CLI prints the same numbers.
+  const cli = spawnSync(process.execPath, [CLI, 'latent', '--model', modelDir, '--count', '40', '--attack', 'fgsm', '--eps', '0.2', '--backend', 'cpu', '--json'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const { backend: _, ...printed } = JSON.parse(cli.stdout) as LatentOutput & { backend: string };
+  assert.deepEqual(data.samples, printed.samples);
+  assert.deepEqual([data.dims, data.classNames, data.muT], [printed.dims, printed.classNames, printed.muT]);
   assert.equal(data.dims, 10);
   assert.equal(data.samples.length, 40);
   assert.equal(data.muT, 70);
@@ -47,19 +56,20 @@ test('gccs latent --attack through runCliJson: clean and attacked z, class names
   assert.equal(Math.round(project(plane, vertex(10, 9, 70))[1] * 1000) / 1000, Math.round((70 * Math.SQRT2 * Math.sqrt(3)) / 3 * 1000) / 1000);
 });
 
-test('a checkpoint has no gccs.json: --train-config names its data, a bad one is a user error', async () => {
-  const config = path.join(dir, 'config.json');
-  fs.writeFileSync(config, JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 120 }, split: { trainRange: null, testRange: null, validationFraction: 0.1 }, loss: { kind: 'gccs', muT: 70 }, seed: 0 }));
+test('a checkpoint has no gccs.json: the training configuration in the request names its data; without one it is a user error', async () => {
+  const config = { dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 120 }, split: { trainRange: null, testRange: null, validationFraction: 0.1 }, loss: { kind: 'gccs', muT: 70 }, seed: 0 } as TrainConfig;
   const checkpoint = path.join(modelDir, 'checkpoint');
-  const data = latentData(checkpoint, await runCliJson([...latentArgs(checkpoint, { ...LATENT_DEFAULTS, count: 10 }, config), '--backend', 'cpu'], { cliFile: CLI }), 'checkpoint after epoch 2');
+  const data = await computeLatentData({ modelDir: checkpoint, training: { config, epoch: 2 } }, { ...LATENT_DEFAULTS, count: 10 }, { backend: 'cpu' });
   assert.equal(data.title, 'Latent space: tiny');
   assert.match(data.detail, /10 samples, checkpoint after epoch 2$/);
-  await assert.rejects(runCliJson([...latentArgs(checkpoint, LATENT_DEFAULTS, path.join(dir, 'missing.json')), '--backend', 'cpu'], { cliFile: CLI }), (error: Error) => error instanceof JobUserError && /missing\.json: (cannot read the training configuration|file not found)/.test(error.message));
+  await assert.rejects(computeLatentData({ modelDir: checkpoint }, LATENT_DEFAULTS, { backend: 'cpu' }), (error: Error) => error instanceof UserError && /no gccs\.json beside it/.test(error.message));
+  const broken = { dataset: {}, seed: 0 } as TrainConfig;
+  await assert.rejects(computeLatentData({ modelDir: checkpoint, training: { config: broken, epoch: 1 } }, LATENT_DEFAULTS, { backend: 'cpu' }), (error: Error) => error instanceof UserError && /not a training configuration/.test(error.message));
 });
 
-test('runCliJson: an aborted run is JobCancelled', async () => {
+test('an aborted latent request is JobCancelled', async () => {
   const controller = new AbortController();
-  const running = runCliJson([...latentArgs(modelDir, { count: 100, attack: 'pgd', eps: 0.1 }), '--backend', 'cpu'], { cliFile: CLI, signal: controller.signal });
+  const running = computeLatentData({ modelDir }, { count: 100, attack: 'pgd', eps: 0.1 }, { backend: 'cpu', signal: controller.signal });
   setTimeout(() => controller.abort(), 50);
   await assert.rejects(running, JobCancelled);
 });
@@ -69,10 +79,12 @@ test('model folders: a folder, its model.json or gccs.json; anything else is nam
   assert.equal(modelFolder(path.join(modelDir, 'gccs.json')), modelDir);
   assert.throws(() => modelFolder(path.join(dir, 'nope')), (e: Error) => e instanceof LatentInputError && e.message === `${path.join(dir, 'nope')}: does not exist`);
   assert.throws(() => modelFolder(dir), /no model\.json here/);
-  assert.deepEqual(latentArgs('m', { count: 5, attack: 'none', eps: 0.3 }), ['latent', '--model', 'm', '--count', '5']);
-  assert.throws(() => latentData('m', { dims: 3, classNames: ['a', 'b'], samples: [{ label: 0, z: [1, 2, 3] }] }), /2 class names for 3 outputs/);
-  assert.throws(() => latentData('m', { dims: 2, classNames: ['a', 'b'], samples: [{ label: 0, z: [1] }] }), /wrong number of outputs/);
-  assert.throws(() => latentData('m', { dims: 2, classNames: ['a', 'b'], samples: [] }), /no samples/);
+  assert.deepEqual(latentOptions('m', { count: 5, attack: 'none', eps: 0.3 }), { model: 'm', count: 5 });
+  assert.deepEqual(latentOptions('m', { count: 5, attack: 'pgd', eps: 0.3 }), { model: 'm', count: 5, attack: { name: 'pgd', eps: 0.3 } });
+  const output = (o: Partial<LatentOutput>) => ({ model: 'm', muT: null, split: 'test', ...o }) as LatentOutput;
+  assert.throws(() => latentData('m', output({ dims: 3, classNames: ['a', 'b'], samples: [{ label: 0, z: [1, 2, 3] }] })), /2 class names for 3 outputs/);
+  assert.throws(() => latentData('m', output({ dims: 2, classNames: ['a', 'b'], samples: [{ label: 0, z: [1] }] })), /wrong number of outputs/);
+  assert.throws(() => latentData('m', output({ dims: 2, classNames: ['a', 'b'], samples: [] })), /no samples/);
 });
 
 test('training data: gccs.json of a finished model, checkpoint records of an unfinished run, live epochs', () => {

@@ -52,11 +52,11 @@ async function weightsOf(outDir: string): Promise<Float64Array> {
   return Float64Array.from(values);
 }
 
-/** Command lines of this process's children that run a training replica. */
+/** Command lines of this process's children that run a worker: in these tests, the training replicas. */
 function replicaChildren(): string[] {
   return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
     .split('\n')
-    .filter((line) => /replica/.test(line));
+    .filter((line) => /src\/worker\/index\.ts|worker\.js/.test(line));
 }
 
 test('two processes train to the same weights as one process on the whole batch (cross-entropy, no dropout)', async () => {

@@ -1,17 +1,20 @@
 /**
- * runSweep: runs a sweep's cells on a pool of worker processes (src/worker/), appending each
- * finished cell to the results file as it arrives. Host and workers speak src/core/protocol.ts.
+ * runSweep: plans a sweep and runs its cells on a pool of worker processes (src/worker/), appending
+ * each finished cell to the results file as it arrives, then summarises the results and writes the
+ * HTML report. Host and workers speak src/core/protocol.ts through src/core/workerClient.ts; the
+ * caller receives typed events. No TensorFlow.js here: the CLI and the extension host both run it.
  */
-import { ChildProcess, fork } from 'node:child_process';
 import * as os from 'node:os';
 import type { BackendName } from '../backend';
 import { UserError } from '../errors';
-import { CONFIG_LIMITS, WORKER_LIMITS } from '../limits';
-import type { HostRequest, WorkerMessage } from '../protocol';
+import { CONFIG_LIMITS } from '../limits';
+import type { WorkerMessage } from '../protocol';
+import { WorkerClient, WorkerEnd, WorkerProcessOptions, hungText } from '../workerClient';
 import { NormalizedSweep, describeCell, planSweep } from './config';
+import { writeReport } from './report';
 import { appendResult, openResults } from './results';
+import { SweepSummary, summarizeSweep } from './summary';
 import type { CellEvaluation, CellResult, SweepCell, SweepConfig } from './types';
-import { processEntry } from '../processEntry';
 
 export type SweepEvent =
   | { type: 'start'; configHash: string; total: number; finished: number; workers: number }
@@ -21,6 +24,23 @@ export type SweepEvent =
   | { type: 'cellDone'; result: CellResult; finished: number; total: number }
   | { type: 'log'; pid: number; message: string };
 
+/** An event as a log line, the same in the CLI and the extension's log; undefined for the events each shows its own way (progress, workerReady). */
+export function sweepEventLine(event: SweepEvent, resultsFile?: string): string | undefined {
+  switch (event.type) {
+    case 'start':
+      if (event.finished === event.total) return `all ${event.total} cells are already in ${resultsFile}`;
+      return `${event.total} cells${event.finished ? ` (${event.finished} already in ${resultsFile})` : ''} on ${event.workers} worker${event.workers === 1 ? '' : 's'}`;
+    case 'cellDone': {
+      const { cell, accuracy, seconds } = event.result;
+      return `[${event.finished}/${event.total}] ${describeCell(cell)}: accuracy ${(100 * accuracy).toFixed(2)}% (${seconds.toFixed(1)} s)`;
+    }
+    case 'log':
+      return `worker ${event.pid}: ${event.message}`;
+    default:
+      return undefined;
+  }
+}
+
 export interface SweepOptions {
   /** Worker processes; default: the number of cores. */
   workers?: number;
@@ -28,6 +48,8 @@ export interface SweepOptions {
   backend?: BackendName;
   /** JSON Lines file to append each finished cell to; without it results are only returned. */
   resultsFile?: string;
+  /** Write the HTML report of the finished sweep here. */
+  reportFile?: string;
   /** Continue the sweep whose results are in resultsFile, skipping its finished cells. */
   resume?: boolean;
   /** Aborting cancels the running cells; the finished ones stay in resultsFile. */
@@ -35,8 +57,8 @@ export interface SweepOptions {
   onEvent?: (event: SweepEvent) => void;
   /** Names the configuration in errors, e.g. its file; default "sweep config". */
   label?: string;
-  /** A worker silent this long is hung (killed, its cell failed); default WORKER_LIMITS.heartbeatTimeoutMs. */
-  heartbeatTimeoutMs?: number;
+  /** How to run the workers (Node, environment, heartbeat timeout); a worker silent too long is killed and its cell failed. */
+  process?: WorkerProcessOptions;
 }
 
 export interface SweepResult {
@@ -47,6 +69,8 @@ export interface SweepResult {
   results: CellResult[];
   /** Cells evaluated by this run (the others were in the results file). */
   ran: number;
+  /** Tables, charts and warnings of the results. */
+  summary: SweepSummary;
 }
 
 /** The sweep was cancelled; a UserError so that the CLI says so in one line. */
@@ -79,66 +103,55 @@ export async function runSweep(config: SweepConfig, options: SweepOptions = {}):
   const size = Math.min(workers, pending.length);
   emit({ type: 'start', configHash, total: cells.length, finished: finished.size, workers: size });
 
-  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? WORKER_LIMITS.heartbeatTimeoutMs;
-  const outcome = await runPool(pending, size, options.backend ?? 'auto', heartbeatTimeoutMs, options.signal, emit, (cell, { cellId: _, ...measured }) => {
+  const outcome = await runPool(pending, size, options, emit, (cell, { cellId: _, ...measured }) => {
     const result: CellResult = { configHash, cell, ...measured, finishedAt: new Date().toISOString() };
     if (file) appendResult(file, result);
     finished.set(cell.id, result);
     emit({ type: 'cellDone', result, finished: finished.size, total: cells.length });
   });
   if (outcome === 'cancelled' && finished.size < cells.length) throw cancelled();
-  return { configHash, sweep, cells, results: cells.map((cell) => finished.get(cell.id)!), ran: pending.length };
+  const results = cells.map((cell) => finished.get(cell.id)!);
+  const summary = summarizeSweep(cells, results);
+  if (options.reportFile) writeReport(options.reportFile, summary, { configHash, sweep, resultsFile: file });
+  return { configHash, sweep, cells, results, ran: pending.length, summary };
 }
 
 interface Worker {
-  child: ChildProcess;
-  pid: number;
+  client: WorkerClient;
   ready: boolean;
   cell?: SweepCell;
-  /** The end of its stderr, for crash reports. */
-  stderr: string;
-  /** When it last sent anything (a heartbeat at least every WORKER_LIMITS.heartbeatIntervalMs). */
-  heardAt: number;
-  /** Killed because it stopped answering. */
-  hung: boolean;
 }
 
 /**
  * Runs `cells` on `size` workers, each taking the next cell when it finishes one. Resolves
  * 'cancelled' after an abort once every worker has stopped; rejects with the first failure (a
- * cell's error, a crash, a worker silent for `heartbeatTimeoutMs`, which is killed), after
+ * cell's error, a crash, a worker silent for its heartbeat timeout, which is killed), after
  * stopping the others.
  */
 function runPool(
   cells: SweepCell[],
   size: number,
-  backend: BackendName,
-  heartbeatTimeoutMs: number,
-  signal: AbortSignal | undefined,
+  options: SweepOptions,
   emit: (event: SweepEvent) => void,
   onDone: (cell: SweepCell, evaluation: CellEvaluation) => void,
 ): Promise<'done' | 'cancelled'> {
   if (size === 0) return Promise.resolve('done');
+  const { signal } = options;
   return new Promise((resolve, reject) => {
     const queue = [...cells];
-    const entry = processEntry('index');
     const workers: Worker[] = [];
     let running = size;
     let stopping = false;
     let aborted = false;
     let failure: Error | undefined;
 
-    const send = (worker: Worker, request: HostRequest) => worker.child.connected && worker.child.send(request);
-    // A worker exits when its channel closes.
-    const close = (worker: Worker) => worker.child.connected && worker.child.disconnect();
-
     const stop = (error?: Error) => {
       failure ??= error;
       if (stopping) return;
       stopping = true;
       for (const worker of workers) {
-        if (worker.cell) send(worker, { type: 'cancel' });
-        else close(worker);
+        if (worker.cell) void worker.client.send({ type: 'cancel' });
+        else worker.client.close();
       }
     };
     const onAbort = () => {
@@ -149,21 +162,22 @@ function runPool(
 
     const next = (worker: Worker) => {
       const cell = stopping ? undefined : queue.shift();
-      if (!cell) return close(worker);
+      if (!cell) return worker.client.close();
       worker.cell = cell;
-      send(worker, { type: 'runCell', cell });
-      emit({ type: 'cellStart', cell, pid: worker.pid });
+      void worker.client.send({ type: 'runCell', cell });
+      emit({ type: 'cellStart', cell, pid: worker.client.pid });
     };
+    const failed = (cell: SweepCell, problem: string) => new Error(`cell ${cell.id} (${describeCell(cell)}) failed: ${problem}`);
 
     const onMessage = (worker: Worker, message: WorkerMessage) => {
-      const cell = worker.cell;
+      const { cell, client } = worker;
       switch (message.type) {
         case 'ready':
           worker.ready = true;
-          emit({ type: 'workerReady', pid: worker.pid, backend: message.backend, detail: message.detail });
+          emit({ type: 'workerReady', pid: client.pid, backend: message.backend, detail: message.detail });
           return next(worker);
         case 'progress':
-          if (cell) emit({ type: 'progress', cell, pid: worker.pid, done: message.done, total: message.total });
+          if (cell) emit({ type: 'progress', cell, pid: client.pid, done: message.done, total: message.total });
           return;
         case 'cellDone':
           worker.cell = undefined;
@@ -171,64 +185,47 @@ function runPool(
           return next(worker);
         case 'cancelled':
           worker.cell = undefined;
-          return close(worker);
+          return client.close();
         case 'error':
           worker.cell = undefined;
-          stop(message.isUserError ? new UserError(message.message) : new Error(cell ? `cell ${cell.id} (${describeCell(cell)}) failed: ${message.message}` : `worker ${worker.pid}: ${message.message}`));
-          return close(worker);
+          stop(message.isUserError ? new UserError(message.message) : cell ? failed(cell, message.message) : new Error(`worker ${client.pid}: ${message.message}`));
+          return client.close();
         case 'log':
-          return emit({ type: 'log', pid: worker.pid, message: message.message });
-        case 'heartbeat':
+          return emit({ type: 'log', pid: client.pid, message: message.message });
+        default:
           return;
       }
     };
 
-    // A hung worker (its event loop blocked, or stuck in native code) sends nothing: it is killed.
-    const watchdog = setInterval(() => {
-      for (const worker of workers) {
-        if (worker.hung || worker.child.exitCode !== null || worker.child.signalCode !== null) continue;
-        if (Date.now() - worker.heardAt > heartbeatTimeoutMs) {
-          worker.hung = true;
-          worker.child.kill('SIGKILL');
-        }
-      }
-    }, Math.min(1000, heartbeatTimeoutMs / 4));
-
-    const onExit = (worker: Worker, code: number | null, signalName: string | null) => {
-      const how = code !== null ? `exit code ${code}` : `signal ${signalName}`;
-      const said = worker.stderr.trim().split('\n').pop();
+    const onExit = (worker: Worker, { how, hung, said }: WorkerEnd) => {
+      const { cell, client } = worker;
       const tail = said ? `: ${said}` : '';
-      const silent = `worker ${worker.pid} stopped answering (no heartbeat for ${heartbeatTimeoutMs / 1000} s) and was killed`;
-      if (worker.hung) stop(new Error(worker.cell ? `cell ${worker.cell.id} (${describeCell(worker.cell)}) failed: ${silent}` : silent));
-      else if (worker.cell) stop(new Error(`worker ${worker.pid} crashed (${how}) while running cell ${worker.cell.id} (${describeCell(worker.cell)})${tail}`));
+      if (hung) stop(cell ? failed(cell, hungText(client)) : new Error(hungText(client)));
+      else if (cell) stop(new Error(`worker ${client.pid} crashed (${how}) while running cell ${cell.id} (${describeCell(cell)})${tail}`));
       // Otherwise the host closed it, unless cells were left for it.
-      else if (!stopping && (!worker.ready || queue.length > 0)) stop(new Error(`worker ${worker.pid} exited (${how})${worker.ready ? '' : ' before it was ready'}${tail}`));
+      else if (!stopping && (!worker.ready || queue.length > 0)) stop(new Error(`worker ${client.pid} exited (${how})${worker.ready ? '' : ' before it was ready'}${tail}`));
       worker.cell = undefined;
       if (--running > 0) return;
-      clearInterval(watchdog);
       signal?.removeEventListener('abort', onAbort);
       if (failure) reject(failure);
       else resolve(aborted ? 'cancelled' : 'done');
     };
 
     for (let i = 0; i < size; i++) {
-      // stdout is unused (the channel carries everything); stderr is kept for crash reports.
-      const child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-      const worker: Worker = { child, pid: child.pid ?? -1, ready: false, stderr: '', heardAt: Date.now(), hung: false };
-      workers.push(worker);
-      child.stderr?.on('data', (chunk: Buffer) => (worker.stderr = (worker.stderr + chunk.toString()).slice(-2000)));
-      child.on('message', (message: WorkerMessage) => {
-        worker.heardAt = Date.now();
-        try {
-          onMessage(worker, message);
-        } catch (error) {
-          // e.g. the results file could not be written.
-          stop(error as Error);
-        }
+      const worker = { ready: false } as Worker;
+      worker.client = new WorkerClient(options.process ?? {}, {
+        onMessage: (message) => {
+          try {
+            onMessage(worker, message);
+          } catch (error) {
+            // e.g. the results file could not be written.
+            stop(error as Error);
+          }
+        },
+        onExit: (end) => onExit(worker, end),
       });
-      child.on('error', (error) => stop(new Error(`worker ${worker.pid}: ${error.message}`)));
-      child.on('exit', (code, signalName) => onExit(worker, code, signalName));
-      send(worker, { type: 'init', backend });
+      workers.push(worker);
+      void worker.client.send({ type: 'init', backend: options.backend ?? 'auto' });
     }
   });
 }

@@ -1,11 +1,10 @@
 /**
- * Data-parallel training: the training process (the leader) and N−1 forked replica processes
- * (src/worker/replica.ts) each compute the gradients of their share of every batch; the leader
+ * Data-parallel training: the training process (the leader) and N−1 forked worker processes
+ * serving as replicas (src/worker/replica.ts, protocol src/core/protocol.ts) each compute the gradients of their share of every batch; the leader
  * averages them, weighted by share size, and one identical optimizer update keeps the weights in
  * sync. Batch statistics (GCCS's class means and covariances, BatchNorm) are those of each share,
  * and BatchNorm's moving averages follow the leader's shares only.
  */
-import { ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
@@ -17,7 +16,8 @@ import type { LossConfig } from '../loss';
 import { Optimizer, OptimizerConfig } from './optimizer';
 import { batchGradientArrays } from './step';
 import { mixSeed } from '../models/dropout';
-import { processEntry } from '../processEntry';
+import type { ReplicaMessage, ReplicaRequest, WorkerMessage } from '../protocol';
+import { WorkerClient, WorkerEnd, hungText } from '../workerClient';
 
 /**
  * How replicas stay in sync after the leader has averaged the gradients: `gradients` sends the
@@ -25,21 +25,6 @@ import { processEntry } from '../processEntry';
  * sends the new weights.
  */
 export type ReplicaSync = 'gradients' | 'weights';
-
-/** Leader → replica. */
-export type ReplicaRequest =
-  | { type: 'init'; backend: BackendName; artifacts: tf.io.ModelArtifacts; loss: LossConfig; optimizer: OptimizerConfig; optimizerState: { steps: number; slots: Float32Array[] } | null }
-  | { type: 'step'; x: Float32Array; shape: number[]; labels: Int32Array; dropoutSeed: number }
-  | { type: 'gradients'; gradients: Float32Array[]; learningRate: number }
-  | { type: 'weights'; weights: Float32Array[] }
-  | { type: 'digest' };
-
-/** Replica → leader. */
-export type ReplicaMessage =
-  | { type: 'ready' }
-  | { type: 'gradients'; gradients: Float32Array[]; loss: number; hits: number }
-  | { type: 'digest'; digest: string }
-  | { type: 'error'; message: string };
 
 /** One share of a batch: its pixels [n, H, W, C] and labels. */
 export interface BatchShare {
@@ -60,14 +45,12 @@ export function batchShare(examples: Examples, indices: Int32Array, rank: number
 }
 
 interface Replica {
-  child: ChildProcess;
+  client: WorkerClient;
   pid: number;
-  /** The end of its stderr, for crash reports. */
-  stderr: string;
   /** Settles once the last message sent to it is written to its channel. */
   written?: Promise<void>;
   /** Resolves with its next message. */
-  waiting?: { resolve: (message: ReplicaMessage) => void; reject: (error: Error) => void };
+  waiting?: { resolve: (message: ReplicaMessage | { type: 'ready' }) => void; reject: (error: Error) => void };
 }
 
 export interface ReplicaGroupOptions {
@@ -97,26 +80,23 @@ export class ReplicaGroup {
     return this.replicas.map((replica) => replica.pid);
   }
 
-  /** Forks the replicas and gives each the model, its weights and the optimizer state. */
+  /** Forks the replica workers and gives each the model, its weights and the optimizer state. */
   static async start(options: ReplicaGroupOptions): Promise<ReplicaGroup> {
-    const entry = processEntry('replica');
     const replicas: Replica[] = [];
     const group = new ReplicaGroup({ sync: 'gradients', ...options }, replicas);
     for (let r = 1; r < options.processes; r++) {
+      const replica = {} as Replica;
       // 'advanced' serialization sends typed arrays as bytes, not JSON.
-      const child = fork(entry.file, [], { execArgv: entry.execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-      const replica: Replica = { child, pid: child.pid ?? -1, stderr: '' };
+      replica.client = new WorkerClient({ serialization: 'advanced' }, { onMessage: (message) => group.onMessage(replica, message), onExit: (end) => group.onExit(replica, end) });
+      replica.pid = replica.client.pid;
       replicas.push(replica);
-      child.stderr?.on('data', (chunk: Buffer) => (replica.stderr = (replica.stderr + chunk.toString()).slice(-2000)));
-      child.on('message', (message: ReplicaMessage) => group.onMessage(replica, message));
-      child.on('error', (error) => group.fail(new Error(`training replica ${replica.pid}: ${error.message}`)));
-      child.on('exit', (code, signal) => group.onExit(replica, code, signal));
     }
     const optimizerState = group.options.sync === 'gradients' ? options.optimizer.saveState() : null;
     const artifacts = await modelArtifacts(options.model);
-    const init: ReplicaRequest = { type: 'init', backend: options.backend, artifacts, loss: options.loss, optimizer: options.optimizerConfig, optimizerState };
+    const init: ReplicaRequest = { type: 'replicaInit', artifacts, loss: options.loss, optimizer: options.optimizerConfig, optimizerState };
     try {
-      await Promise.all(replicas.map((replica) => group.request(replica, init, 'ready')));
+      await Promise.all(replicas.map((replica) => group.request(replica, { type: 'init', backend: options.backend }, 'ready')));
+      await Promise.all(replicas.map((replica) => group.request(replica, init, 'replicaReady')));
     } catch (error) {
       await group.close();
       throw error;
@@ -138,7 +118,7 @@ export class ReplicaGroup {
       const mine = share(r);
       shares.push(mine);
       if (mine.labels.length === 0) return Promise.resolve(null);
-      return this.request(replica, { type: 'step', x: mine.x, shape: [mine.labels.length, ...imageShape], labels: mine.labels, dropoutSeed: mixSeed(stepSeed, r) }, 'gradients');
+      return this.request(replica, { type: 'replicaStep', x: mine.x, shape: [mine.labels.length, ...imageShape], labels: mine.labels, dropoutSeed: mixSeed(stepSeed, r) }, 'gradients');
     });
     const answers = Promise.all(pending);
     // Marked as handled: a replica may fail before the leader awaits the answers below.
@@ -175,8 +155,8 @@ export class ReplicaGroup {
     tf.tidy(() => optimizer.apply(averaged.map((g, i) => tf.tensor(g, variables[i].shape)), learningRate));
     const update: ReplicaRequest =
       sync === 'gradients'
-        ? { type: 'gradients', gradients: averaged, learningRate }
-        : { type: 'weights', weights: variables.map((v) => v.dataSync() as Float32Array) };
+        ? { type: 'applyGradients', gradients: averaged, learningRate }
+        : { type: 'setWeights', weights: variables.map((v) => v.dataSync() as Float32Array) };
     // Replicas take it before their next share: messages arrive in order, so no answer is awaited.
     for (const replica of this.replicas) this.send(replica, update);
     return { loss: lossSum, hits };
@@ -197,30 +177,22 @@ export class ReplicaGroup {
   /** Ends the replicas (they exit when their channel closes) and waits until they have. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(
-      this.replicas.map((replica) => {
-        if (replica.child.exitCode !== null || replica.child.signalCode !== null) return undefined;
-        return new Promise<void>((resolve) => {
-          replica.child.once('exit', () => resolve());
-          if (replica.child.connected) replica.child.disconnect();
-          else replica.child.kill();
-        });
-      }),
-    );
+    for (const replica of this.replicas) replica.client.close();
+    await Promise.all(this.replicas.map((replica) => replica.client.exited));
   }
 
-  private send(replica: Replica, request: ReplicaRequest): void {
+  private send(replica: Replica, request: ReplicaRequest | { type: 'init'; backend: BackendName }): void {
     if (this.failure) throw this.failure;
     // A failed write shows as the replica's exit, which fails the group.
-    replica.written = new Promise((resolve) => replica.child.send(request, () => resolve()));
+    replica.written = replica.client.send(request);
   }
 
-  private request<T extends ReplicaMessage['type']>(replica: Replica, request: ReplicaRequest, answer: T): Promise<Extract<ReplicaMessage, { type: T }>> {
+  private request<T extends ReplicaMessage['type'] | 'ready'>(replica: Replica, request: ReplicaRequest | { type: 'init'; backend: BackendName }, answer: T): Promise<Extract<ReplicaMessage | { type: 'ready' }, { type: T }>> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       replica.waiting = {
         resolve: (message) => {
-          if (message.type === answer) resolve(message as Extract<ReplicaMessage, { type: T }>);
+          if (message.type === answer) resolve(message as Extract<ReplicaMessage | { type: 'ready' }, { type: T }>);
           else reject(new Error(`training replica ${replica.pid} answered ${message.type} to ${request.type}`));
         },
         reject,
@@ -229,17 +201,18 @@ export class ReplicaGroup {
     });
   }
 
-  private onMessage(replica: Replica, message: ReplicaMessage): void {
+  private onMessage(replica: Replica, message: WorkerMessage): void {
     if (message.type === 'error') return this.fail(new Error(`training replica ${replica.pid} failed: ${message.message}`));
+    // Heartbeats (its watchdog's business) and log lines answer nothing.
+    if (message.type !== 'ready' && message.type !== 'replicaReady' && message.type !== 'gradients' && message.type !== 'digest') return;
     const waiting = replica.waiting;
     replica.waiting = undefined;
     waiting?.resolve(message);
   }
 
-  private onExit(replica: Replica, code: number | null, signal: string | null): void {
+  private onExit(replica: Replica, { how, hung, said }: WorkerEnd): void {
     if (this.closed) return;
-    const said = replica.stderr.trim().split('\n').pop();
-    this.fail(new Error(`training replica ${replica.pid} stopped (${code !== null ? `exit code ${code}` : `signal ${signal}`})${said ? `: ${said}` : ''}`));
+    this.fail(new Error(hung ? `training replica: ${hungText(replica.client)}` : `training replica ${replica.pid} stopped (${how})${said ? `: ${said}` : ''}`));
   }
 
   /** The first failure stops the group: every pending and later request rejects with it. */

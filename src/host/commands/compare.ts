@@ -1,26 +1,18 @@
 /**
  * GCCS: Compare Models: pick two or more model folders or results files; evaluates each model's
- * clean metrics and r_AB (`gccs eval --json`, as a job) and opens the robustness panel with their
- * accuracy-vs-ε curves overlaid and the models table above them.
+ * clean metrics and r_AB (an `evaluate` request to a worker, as `gccs eval` computes them, as a job)
+ * and opens the robustness panel with their accuracy-vs-ε curves overlaid and the models table above them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { runCliJson } from '../jobs/cliJson';
-import { SavedEvaluation, comparisonFiles, evaluationFile, evaluationIsCurrent, modelName, resultsModels } from '../panels/robustness/compareData';
-import type { FolderConsent } from '../workspace/folderConsent';
-import type { JobRunner } from '../jobs/jobRunner';
-import type { RobustnessPanels } from '../panels/robustness/panel';
+import { runWorkerJob } from '../../core/workerClient';
+import { comparisonFiles, evaluationFile, evaluationIsCurrent, modelName, resultsModels } from '../panels/robustness/compareData';
 import { readSettings } from '../workspace/settings';
+import type { CommandDeps } from './deps';
+import { nativeEnv } from './nativeBackend';
 
-export interface CompareDeps {
-  extensionUri: vscode.Uri;
-  runner: JobRunner;
-  panels: RobustnessPanels;
-  consent: FolderConsent;
-}
-
-export async function compareModelsCommand(deps: CompareDeps, _clicked?: vscode.Uri, selected?: vscode.Uri[]): Promise<void> {
+export async function compareModelsCommand(deps: CommandDeps, _clicked?: vscode.Uri, selected?: vscode.Uri[]): Promise<void> {
   const { resultsFolder } = readSettings();
   // From the explorer with several items selected: those; else a picker.
   let picked = selected && selected.length > 1 ? selected : undefined;
@@ -59,9 +51,11 @@ export async function compareModelsCommand(deps: CompareDeps, _clicked?: vscode.
         }
         if (fs.existsSync(target) && fs.statSync(target).mtimeMs >= fs.statSync(model).mtimeMs && evaluationIsCurrent(target)) continue;
         report(`evaluating ${modelName(model)}`, i / files.length);
-        const evaluation = await runCliJson<SavedEvaluation>(['eval', '--model', model, '--backend', settings.backend], {
-          cliFile: vscode.Uri.joinPath(deps.extensionUri, 'dist', 'cli.js').fsPath,
+        const { evaluation } = await runWorkerJob({ type: 'evaluate', options: { model } }, 'evaluated', `evaluating ${modelName(model)}`, {
+          backend: settings.backend,
+          env: nativeEnv(deps.nativeDir, log),
           signal,
+          onLog: (line) => log.info(line),
         });
         fs.writeFileSync(target, JSON.stringify(evaluation) + '\n');
         log.info(`${modelName(model)}: test accuracy ${(100 * evaluation.accuracy).toFixed(2)}%, r_AB ${evaluation.separation.mean.toFixed(3)}`);

@@ -1,6 +1,7 @@
 /**
  * GCCS: Evaluate Robustness: asks for the model, attacks, ε grid and sample count, writes the sweep
- * configuration and runs the sweep as a job; the robustness panel shows the results.
+ * configuration and runs the sweep as a job, in this process on the engine's pool of workers
+ * (src/core/sweep/pool.ts, typed messages); the robustness panel shows the results it received.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,9 +13,10 @@ import { modelJsonOf, modelProblem } from '../workspace/preflight';
 import { modelName } from '../panels/robustness/compareData';
 import { resultsFiles } from '../panels/robustness/data';
 import { readSettings } from '../workspace/settings';
-import { runCliSweep } from '../jobs/sweepProcess';
+import { sweepEventLine } from '../../core/sweep/pool';
+import { runHostSweep } from '../jobs/sweepJob';
 import { attackPickItems, needsEps, pickedSweepAttacks } from './attackPicker';
-import { CommandDeps, dist, errorWithFile, resultsFolderWritable } from './deps';
+import { CommandDeps, errorWithFile, resultsFolderWritable } from './deps';
 
 /** The model to evaluate: the explorer's model.json / gccs.json (or folder), else a file picker. */
 async function modelPath(uri: vscode.Uri | undefined): Promise<string | undefined> {
@@ -98,20 +100,25 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   await deps.runner.enqueue({
     title: `Robustness of ${name}`,
     run: async ({ signal, report, log }) => {
-      await runCliSweep({
-        cliFile: dist(deps, 'cli.js'),
+      const sweep = await runHostSweep({
         configFile,
         resultsFile,
         reportFile,
         resume,
-        workers: settings.workers,
+        // 0: one per core.
+        workers: settings.workers || undefined,
         backend: settings.backend,
-        env: nativeEnv(deps.nativeDir, log),
+        process: { env: nativeEnv(deps.nativeDir, log) },
         signal,
-        onLine: (line) => log.info(`${name}: ${line}`),
-        onProgress: (finished, total) => report(`${finished}/${total} cells`, finished / total),
+        onEvent: (event) => {
+          if (event.type === 'workerReady') log.info(`${name}: worker ${event.pid}: backend ${event.backend} (${event.detail})`);
+          if (event.type === 'cellDone') report(`${event.finished}/${event.total} cells`, event.finished / event.total);
+          const line = sweepEventLine(event, resultsFile);
+          if (line !== undefined) log.info(`${name}: ${line}`);
+        },
       });
-      deps.panels.show(resultsFiles(settings.resultsFolder));
+      sweep.summary.warnings.forEach((warning) => log.warn(`${name}: ${warning}`));
+      deps.panels.show(resultsFiles(settings.resultsFolder), { file: resultsFile, results: sweep.results, summary: sweep.summary });
       return `robustness of ${name}: results in ${vscode.workspace.asRelativePath(resultsFile)}, report ${vscode.workspace.asRelativePath(reportFile)}`;
     },
   });

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { NATIVE_MODULES_ENV, NativeInstallError, NativeRecord, installNative, nativePackage, readNativeRecord } from '../../core/backend/nativeInstall';
 import type { JobRunner } from '../jobs/jobRunner';
-import { JobCancelled, JobUserError } from '../jobs/errors';
+import { UserError } from '../../core/errors';
+import { JobCancelled } from '../../core/workerClient';
 
 /** The install folder inside the extension's global storage. */
 export const nativeDirIn = (globalStorage: string) => path.join(globalStorage, 'native');
@@ -71,7 +72,7 @@ export async function enableNativeBackendCommand(deps: NativeDeps): Promise<void
         if (signal.aborted) throw new JobCancelled(`installing ${name}`);
         if (!(error instanceof NativeInstallError)) throw error;
         if (error.output) log.error(`last lines of the output:\n${error.output}`);
-        throw new JobUserError(`${error.message}. The WebAssembly backend stays in use.`);
+        throw new UserError(`${error.message}. The WebAssembly backend stays in use.`);
       }
     },
   });

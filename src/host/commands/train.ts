@@ -10,7 +10,7 @@ import { readSettings } from '../workspace/settings';
 import { runTrainWorker } from '../jobs/trainWorker';
 import type { TrainEvent } from '../../core/train/trainer';
 import { newExperimentWizard } from './newExperiment';
-import { CommandDeps, dist, errorWithFile } from './deps';
+import { CommandDeps, errorWithFile } from './deps';
 
 /** An existing experiment: the only one in the workspace, a pick among several, or a file dialog when there is none. */
 async function pickExperimentFile(): Promise<vscode.Uri | undefined> {
@@ -77,7 +77,6 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
           report(message, fraction);
         });
         const { outDir, testAccuracy } = await runTrainWorker(config, {
-          workerFile: dist(deps, 'worker.js'),
           backend: settings.backend,
           env: nativeEnv(deps.nativeDir, log),
           signal,

@@ -4,7 +4,8 @@
  * error message with a button to the log; a cancelled one a short note.
  */
 import * as vscode from 'vscode';
-import { JobCancelled, JobUserError } from './errors';
+import { UserError } from '../../core/errors';
+import { JobCancelled } from '../../core/workerClient';
 
 export interface JobContext {
   signal: AbortSignal;
@@ -103,7 +104,7 @@ export class JobRunner implements vscode.Disposable {
         void vscode.window.showInformationMessage(`GCCS: ${error.message}`);
       } else {
         const text = error instanceof Error ? error.message : String(error);
-        if (error instanceof JobUserError) this.log.error(`${job.title}: ${text}`);
+        if (error instanceof UserError) this.log.error(`${job.title}: ${text}`);
         else this.log.error(`${job.title}: ${text}`, ...(error instanceof Error && error.stack ? [error.stack] : []));
         void vscode.window.showErrorMessage(`GCCS: ${job.title} failed: ${text}`, 'Show Log').then((choice) => choice && this.log.show());
       }

@@ -1,10 +1,12 @@
 /**
- * The latent panel's data: which model folder a file means, the `gccs latent` arguments, and the
- * check of its JSON output. No vscode and no TensorFlow.js (the CLI computes z); tested directly.
+ * The latent panel's data: which model folder a file means, the worker's `latent` request for it,
+ * and the check of its answer. No vscode and no TensorFlow.js (a worker computes z); tested directly.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LatentOptions, LatentOutput } from '../../../core/inspect/types';
 import { modelFolderOf } from '../../../core/io/modelLocation';
+import type { TrainConfig } from '../../../core/train/trainer';
 import type { LatentData, LatentRequest } from './messages';
 
 export { LATENT_DEFAULTS } from './messages';
@@ -25,31 +27,20 @@ export function modelFolder(location: string): string {
   return folder;
 }
 
-export function latentArgs(modelDir: string, request: LatentRequest, trainConfigFile?: string): string[] {
-  return [
-    'latent',
-    '--model', modelDir,
-    '--count', String(request.count),
-    ...(request.attack !== 'none' ? ['--attack', request.attack, '--eps', String(request.eps)] : []),
-    ...(trainConfigFile ? ['--train-config', trainConfigFile] : []),
-  ];
+/** What the worker computes for the panel; a training's checkpoint has no gccs.json: its configuration names the data. */
+export function latentOptions(modelDir: string, request: LatentRequest, trainConfig?: TrainConfig): LatentOptions {
+  return {
+    model: modelDir,
+    count: request.count,
+    ...(request.attack !== 'none' && { attack: { name: request.attack, eps: request.eps } }),
+    ...(trainConfig && { trainConfig }),
+  };
 }
 
-/** What `gccs latent --json` prints (src/cli/commands.ts latentCommand). */
-interface CliLatentOutput {
-  model: string;
-  dims: number;
-  classNames: string[];
-  muT: number | null;
-  split: string;
-  attack?: { name: string; eps: number };
-  samples: { label: number; z: number[]; zAttacked?: number[] }[];
-}
-
-/** Checks the CLI's output and labels it; `source` says where the model came from (e.g. a checkpoint's epoch). */
-export function latentData(modelDir: string, output: unknown, source?: string): LatentData {
-  const o = output as CliLatentOutput;
-  const bad = (what: string) => new LatentInputError(`gccs latent on ${modelDir}: ${what}`);
+/** Checks the worker's answer and labels it; `source` says where the model came from (e.g. a checkpoint's epoch). */
+export function latentData(modelDir: string, output: LatentOutput, source?: string): LatentData {
+  const o = output;
+  const bad = (what: string) => new LatentInputError(`latent space of ${modelDir}: ${what}`);
   if (!o || !Number.isInteger(o.dims) || o.dims < 2) throw bad('no latent dimensions in its output');
   if (!Array.isArray(o.samples) || o.samples.length === 0) throw bad('no samples in its output');
   if (!Array.isArray(o.classNames) || o.classNames.length !== o.dims) throw bad(`${o.classNames?.length ?? 0} class names for ${o.dims} outputs`);

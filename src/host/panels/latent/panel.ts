@@ -1,41 +1,34 @@
 /**
- * The latent space panel (webview type gccs.latent, script dist/webview/latent.js). The host runs
- * `gccs latent --json` (cliJson.ts) on the shown model and posts the points; the webview projects
+ * The latent space panel (webview type gccs.latent, script dist/webview/latent.js). The host asks
+ * a worker for the shown model's z (compute.ts, a `latent` request) and posts the points; the webview projects
  * and draws them. The panel follows the work: it reloads when the model's files change on disk,
  * switches to the model of the active *.gccs.json experiment, and during a training shows the
  * checkpoint written at each epoch end. Restored after a reload by its serializer.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainConfig } from '../../../core/train/trainer';
 import { HostToLatent, LatentRequest, LatentToHost, RestoredLatent, checkLatentToHost, checkRestoredLatent } from './messages';
-import { runCliJson } from '../../jobs/cliJson';
 import { ExperimentError, loadExperiment } from '../../workspace/experiment';
-import { LATENT_DEFAULTS, LatentInputError, latentArgs, latentData, modelFolder } from './data';
+import { LATENT_DEFAULTS, LatentInputError, modelFolder } from './data';
+import { LatentTarget, computeLatentData } from './compute';
 import { DrawnSignal } from '../drawnSignal';
 import type { FolderConsent } from '../../workspace/folderConsent';
 import { FeatureMessage, Panels, ReadyMessage } from '../panel';
 import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
-import { JobCancelled, JobUserError } from '../../jobs/errors';
+import { UserError } from '../../../core/errors';
+import { JobCancelled } from '../../../core/workerClient';
 import { META_FILE, modelFolderOf } from '../../../core/io/modelLocation';
 
 export const LATENT_PANEL_TYPE = 'gccs.latent';
 
-/** What to compute: a model folder, or a training's checkpoint (with the run's configuration for its data). */
-interface Target {
-  modelDir: string;
-  training?: { config: TrainConfig; epoch: number };
-}
-
 export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLatent> {
-  private target: Target | undefined;
+  private target: LatentTarget | undefined;
   private request: LatentRequest = LATENT_DEFAULTS;
   private running: AbortController | undefined;
   private watcher: vscode.FileSystemWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
-  private readonly trainConfigFile = path.join(os.tmpdir(), `gccs-latent-train-config-${process.pid}.json`);
   private readonly drawnPoints = new DrawnSignal<number>();
   /** modelFilesVersion of the model z was last computed from. */
   private computedVersion = '';
@@ -131,7 +124,7 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
     }
   }
 
-  private follow(target: Target): void {
+  private follow(target: LatentTarget): void {
     this.target = target;
     this.watch(target.training ? undefined : target.modelDir);
     void this.compute();
@@ -197,16 +190,11 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
     this.post({ type: 'status', message: `Computing z of ${this.request.count} samples of ${name}${attack}…`, busy: true, isError: false });
     this.computedVersion = target.training ? '' : modelFilesVersion(target.modelDir);
     try {
-      if (target.training) fs.writeFileSync(this.trainConfigFile, JSON.stringify(target.training.config));
-      const output = await runCliJson(latentArgs(target.modelDir, this.request, target.training ? this.trainConfigFile : undefined), {
-        cliFile: vscode.Uri.joinPath(this.extensionUri, 'dist', 'cli.js').fsPath,
-        signal: controller.signal,
-      });
-      const data = latentData(target.modelDir, output, target.training ? `checkpoint after epoch ${target.training.epoch}` : undefined);
+      const data = await computeLatentData(target, this.request, { backend: 'auto', signal: controller.signal });
       if (this.running === controller) this.post({ type: 'latent', data });
     } catch (error) {
       if (error instanceof JobCancelled) return;
-      const message = error instanceof JobUserError || error instanceof LatentInputError ? error.message : `${(error as Error).message} (see the GCCS log)`;
+      const message = error instanceof UserError || error instanceof LatentInputError ? error.message : `${(error as Error).message} (see the GCCS log)`;
       this.log.error(`latent space of ${target.modelDir}: ${(error as Error).message}`);
       if (this.running === controller) this.post({ type: 'status', message, busy: false, isError: true });
       this.drawnPoints.cancel();
@@ -220,7 +208,6 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
     clearTimeout(this.reloadTimer);
     this.watcher?.dispose();
     super.dispose();
-    fs.rmSync(this.trainConfigFile, { force: true });
   }
 }
 

@@ -1,16 +1,17 @@
 /**
  * GCCS: Compare Models, without vscode: which results files the picked paths mean, and the table of
- * each model's clean test metrics (from `gccs eval --json`, saved as <results>.eval.json beside its
- * results file) that the robustness panel shows above the accuracy-vs-ε charts. Tested directly.
+ * each model's clean test metrics (a worker's `evaluate` answer, as `gccs eval --json` prints it,
+ * saved as <results>.eval.json beside its results file) that the robustness panel shows above the
+ * accuracy-vs-ε charts. Tested directly.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { modelFolderOf, readModelMeta } from '../../../core/io/modelLocation';
 import type { SummarySection } from '../../../core/sweep/summary';
-import type { Evaluation } from '../../../core/metrics';
+import type { ModelEvaluation } from '../../../core/inspect/types';
 
-/** What the robustness panel needs of `gccs eval --json`. */
-export type SavedEvaluation = Pick<Evaluation, 'accuracy' | 'macroF1' | 'separation' | 'count' | 'latent'> & { model: string; split: string };
+/** What the robustness panel needs of a saved evaluation. */
+type SavedEvaluation = Pick<ModelEvaluation, 'accuracy' | 'macroF1' | 'separation' | 'count' | 'latent' | 'model' | 'split'>;
 
 /** A saved evaluation written before r_AB followed the paper's equations 4–6 (it lacks meanDistanceRatio) must be redone. */
 export function evaluationIsCurrent(file: string): boolean {

@@ -1,11 +1,12 @@
 /**
- * The robustness panel's data from sweep results files (JSON Lines): every file's cells merged so
+ * The robustness panel's data: the sweep the host has just run (its results and summary as the
+ * host received them) and the other results files (JSON Lines) of the results folder, merged so
  * that each attack gets one chart with all models overlaid. No vscode and no TensorFlow.js.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readResultsFile } from '../../../core/sweep/results';
-import { summarizeSweep } from '../../../core/sweep/summary';
+import { SweepSummary, summarizeSweep } from '../../../core/sweep/summary';
 import type { CellResult, SweepCell } from '../../../core/sweep/types';
 import type { RobustnessData } from './messages';
 import { modelsSection } from './compareData';
@@ -22,12 +23,29 @@ export function resultsFiles(folder: string): string[] {
     .map(({ file }) => file);
 }
 
+/** A sweep the host has just run: its results file, and the results and summary it received (not read back from the file). */
+export interface ReceivedSweep {
+  file: string;
+  results: CellResult[];
+  summary: SweepSummary;
+}
+
 /**
- * One summary of several files' results. Each file numbers its attack entries from 0; here an
- * entry is an attack name (in order of first appearance), so FGSM of every model shares a chart.
+ * What the panel shows of these results files: the received sweep's own summary when it is the only
+ * one, else one summary of every file's results (the received sweep's from memory, the others read).
+ * Each file numbers its attack entries from 0; in a merged summary an entry is an attack name (in
+ * order of first appearance), so FGSM of every model shares a chart.
  */
-export function robustnessData(files: string[]): RobustnessData {
-  const results: CellResult[] = files.flatMap((file) => (fs.existsSync(file) ? readResultsFile(file).results : []));
+export function robustnessData(files: string[], received?: ReceivedSweep): RobustnessData {
+  const title = files.length === 1 ? path.basename(files[0], '.jsonl') : `${files.length} results files`;
+  const summary = files.length === 1 && files[0] === received?.file ? { ...received.summary, sections: [...received.summary.sections] } : mergedSummary(files, received);
+  const models = modelsSection(files);
+  if (models) summary.sections.unshift(models);
+  return { title: `Robustness: ${title}`, sources: files, summary };
+}
+
+function mergedSummary(files: string[], received: ReceivedSweep | undefined): SweepSummary {
+  const results: CellResult[] = files.flatMap((file) => (file === received?.file ? received.results : fs.existsSync(file) ? readResultsFile(file).results : []));
   const attacks: string[] = [];
   const seen = new Set<string>();
   const cells: SweepCell[] = [];
@@ -40,9 +58,5 @@ export function robustnessData(files: string[]): RobustnessData {
     cells.push(cell);
     merged.push({ ...result, cell });
   }
-  const summary = summarizeSweep(cells, merged);
-  const models = modelsSection(files);
-  if (models) summary.sections.unshift(models);
-  const title = files.length === 1 ? path.basename(files[0], '.jsonl') : `${files.length} results files`;
-  return { title: `Robustness: ${title}`, sources: files, summary };
+  return summarizeSweep(cells, merged);
 }

@@ -7,13 +7,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { HostToRobustness, RobustnessToHost, RestoredRobustness, checkRestoredRobustness, checkRobustnessToHost } from './messages';
 import type { FolderConsent } from '../../workspace/folderConsent';
-import { robustnessData } from './data';
+import { ReceivedSweep, robustnessData } from './data';
 import { Panels } from '../panel';
 
 export const ROBUSTNESS_PANEL_TYPE = 'gccs.robustness';
 
 export class RobustnessPanels extends Panels<HostToRobustness, RobustnessToHost, RestoredRobustness> {
   private sources: string[] = [];
+  /** The sweep just run, as the host received it: shown without reading its results file back. */
+  private received: ReceivedSweep | undefined;
 
   constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, consent: FolderConsent) {
     super(extensionUri, log, consent, {
@@ -26,14 +28,16 @@ export class RobustnessPanels extends Panels<HostToRobustness, RobustnessToHost,
     });
   }
 
-  /** Shows the panel with these results files (the first is the newest). */
-  show(sources: string[]): void {
+  /** Shows the panel with these results files (the first is the newest), one of them perhaps the sweep just run. */
+  show(sources: string[], received?: ReceivedSweep): void {
     this.sources = sources;
+    this.received = received;
     if (this.reveal()) this.showSources();
   }
 
   protected restore(state: RestoredRobustness | undefined): void {
     this.sources = state?.sources ?? [];
+    this.received = undefined;
   }
 
   protected ready(): void {
@@ -44,7 +48,7 @@ export class RobustnessPanels extends Panels<HostToRobustness, RobustnessToHost,
     if (!this.panel) return;
     let message: HostToRobustness;
     try {
-      message = { type: 'show', data: robustnessData(this.sources) };
+      message = { type: 'show', data: robustnessData(this.sources, this.received) };
     } catch (error) {
       const problem = `cannot show the results: ${(error as Error).message}`;
       this.log.error(`robustness panel: ${problem}`);

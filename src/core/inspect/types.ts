@@ -1,0 +1,55 @@
+/**
+ * What a worker is asked about a saved model, and what it answers (src/core/protocol.ts `latent`
+ * and `evaluate`; the CLI's `gccs latent` and `gccs eval` take the same options from flags). Types
+ * only: no TensorFlow.js.
+ */
+import type { DatasetKind } from '../data';
+import type { Evaluation } from '../metrics';
+import type { TrainConfig } from '../train/trainer';
+
+/** A saved model and which of its data to run it on. */
+export interface ModelSplitOptions {
+  /** A model folder, its model.json or gccs.json, or an ONNX file. */
+  model: string;
+  /** Another dataset than the one in the model's gccs.json (flags --dataset, --data, …). */
+  dataset?: DatasetKind;
+  data?: string;
+  seed?: number;
+  syntheticTrain?: number;
+  syntheticTest?: number;
+  trainRange?: string;
+  testRange?: string;
+  valFraction?: number;
+  /** Default test. */
+  split?: 'test' | 'validation' | 'train';
+  /** The training configuration that names the data of a model without gccs.json (a checkpoint during training). */
+  trainConfig?: Pick<TrainConfig, 'dataset' | 'split' | 'loss' | 'seed'>;
+  /** Names `trainConfig` in errors (e.g. its file); default "the training configuration". */
+  trainConfigLabel?: string;
+}
+
+/** The attacks whose moved z the latent space can show. */
+export const LATENT_ATTACKS = ['fgsm', 'pgd', 'tgsm'] as const;
+export type LatentAttack = (typeof LATENT_ATTACKS)[number];
+
+export interface LatentOptions extends ModelSplitOptions {
+  /** The first `count` samples of the split. */
+  count: number;
+  /** Also each sample's z after this L∞ attack at ε (relative to each image). */
+  attack?: { name: LatentAttack; eps: number };
+}
+
+/** The outputs z of the first samples of a split (`gccs latent --json`, the latent panel). */
+export interface LatentOutput {
+  model: string;
+  dims: number;
+  classNames: string[];
+  /** μ_T of a GCCS model; null otherwise. */
+  muT: number | null;
+  split: string;
+  attack?: { name: string; eps: number };
+  samples: { label: number; z: number[]; zAttacked?: number[] }[];
+}
+
+/** Clean metrics of a model on a split (`gccs eval --json`, Compare Models' <results>.eval.json). */
+export type ModelEvaluation = Evaluation & { model: string; split: string; dataset: string; classNames: string[] };
