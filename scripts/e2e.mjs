@@ -401,6 +401,50 @@ try {
     return restored.join(' | ');
   });
 
+  await step('split view at 1280×800: the robustness panel beside the latent panel, then beside the training panel; no table overflows its panel', async () => {
+    // The reloaded panels are in one editor group: the robustness panel moves into a group of its own on the right.
+    await frontPanel(page, 'GCCS Robustness');
+    await explorerRow('models').click();
+    await runCommand('View: Move Editor into Right Group');
+    await page.locator('.part.editor .editor-group-container').nth(1).waitFor({ state: 'visible', timeout: 10_000 });
+    const notes = [];
+    for (const [title, file] of [['GCCS Latent Space', '10-split-latent-robustness.png'], ['GCCS Training', '11-split-training-robustness.png']]) {
+      await drawnCharts(title, 60_000);
+      await drawnCharts('GCCS Robustness', 60_000);
+      await sleep(800);
+      await shot(file);
+    }
+    // A table wider than its panel would be clipped (scrolled sideways): every table fits, the path column wrapping.
+    const robustness = await frontPanel(page, 'GCCS Robustness');
+    const tables = await robustness.evaluate(() => [...document.querySelectorAll('.table')].map((box) => ({ caption: box.querySelector('caption')?.textContent, width: box.clientWidth, content: box.scrollWidth })));
+    const overflowing = tables.filter((t) => t.content > t.width + 1);
+    if (tables.length === 0 || overflowing.length) throw new Error(`robustness tables wider than the panel: ${JSON.stringify(overflowing.length ? overflowing : tables)}`);
+    const paths = await robustness.locator('td.path').evaluateAll((cells) => cells.map((cell) => cell.title === cell.textContent && cell.textContent.length > 0));
+    if (paths.length === 0 || !paths.every(Boolean)) throw new Error(`the path cells lack their tooltip: ${JSON.stringify(paths)}`);
+    notes.push(`${tables.length} robustness tables fit (widest ${Math.max(...tables.map((t) => t.content))} of ${tables[0].width} px); ${paths.length} path cells with their tooltip`);
+    return notes.join('; ');
+  });
+
+  await step('the GCCS view in the activity bar lists the experiments, the models and the results with their figures', async () => {
+    await page.locator('.activitybar [aria-label^="GCCS"]').first().click();
+    const rows = page.locator('.part.sidebar .monaco-list-row');
+    const expected = [/^tiny\.gccs\.json\s*trained$/, /^live\.gccs\.json\s*trained$/, /^tiny\s*.*worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/, /^live\s*/, /^tiny\.jsonl\s*worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/];
+    const texts = await waitUntil(
+      'the GCCS view\'s rows',
+      async () => {
+        const found = (await rows.allTextContents()).map((text) => text.trim());
+        return expected.every((pattern) => found.some((text) => pattern.test(text))) ? found : undefined;
+      },
+      30_000,
+      500,
+    ).catch(async (error) => {
+      throw new Error(`${error.message}; rows: ${JSON.stringify((await rows.allTextContents()).map((text) => text.trim()))}`);
+    });
+    await sleep(500);
+    await shot('12-gccs-view.png');
+    return texts.join(' | ');
+  });
+
 } catch (error) {
   fatal ??= error;
   console.error(error);
