@@ -64,7 +64,8 @@ export function importsOf(fileName: string, text: string): RawImport[] {
     if (ts.isImportDeclaration(node)) {
       add(literal(node.moduleSpecifier), !!node.importClause && allBindingsTypeOnly(node.importClause));
     } else if (ts.isExportDeclaration(node)) {
-      const typeOnly = node.isTypeOnly || (!!node.exportClause && ts.isNamedExports(node.exportClause) && node.exportClause.elements.length > 0 && node.exportClause.elements.every((e) => e.isTypeOnly));
+      const names = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements : undefined;
+      const typeOnly = node.isTypeOnly || (!!names && names.length > 0 && names.every((e) => e.isTypeOnly));
       add(literal(node.moduleSpecifier), typeOnly);
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
       add(literal(node.moduleReference.expression), node.isTypeOnly);
@@ -126,7 +127,9 @@ const inside = (dir: string, file: string) => {
  * they cannot run a dependency upward; they are not counted.
  */
 export function upwardImports(graph: ImportGraph, coreDir: string, forbiddenPackages: string[] = []): ImportEdge[] {
-  return [...graph.values()].flat().filter((edge) => inside(coreDir, edge.from) && ((edge.target !== undefined && !inside(coreDir, edge.target)) || (edge.pkg !== undefined && forbiddenPackages.includes(edge.pkg))));
+  const leaves = (edge: ImportEdge) =>
+    (edge.target !== undefined && !inside(coreDir, edge.target)) || (edge.pkg !== undefined && forbiddenPackages.includes(edge.pkg));
+  return [...graph.values()].flat().filter((edge) => inside(coreDir, edge.from) && leaves(edge));
 }
 
 /**

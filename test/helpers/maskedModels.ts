@@ -39,7 +39,10 @@ export function prototypeProblem({ classes = 4, side = 6, perClass = 50, noise =
     labels[i] = i % classes;
     const [own, other] = [prototypes[labels[i]], prototypes[(labels[i] + 1 + random.int(classes - 1)) % classes]];
     const t = random.uniform(0, blend);
-    for (let j = 0; j < size; j++) pixels[i * size + j] = Math.round(255 * Math.min(1, Math.max(0, own[j] + t * (other[j] - own[j]) + random.uniform(-noise, noise))));
+    for (let j = 0; j < size; j++) {
+      const value = own[j] + t * (other[j] - own[j]) + random.uniform(-noise, noise);
+      pixels[i * size + j] = Math.round(255 * Math.min(1, Math.max(0, value)));
+    }
   }
   return { side, prototypes, examples: { pixels, labels, shape: [side, side, 1] } };
 }
@@ -55,7 +58,8 @@ function logitsLayer(problem: Problem, scale: number): { flatten: tfl.layers.Lay
   const margin = 3;
   const flatten = tfl.layers.flatten({ inputShape: [side, side, 1] });
   const dense = tfl.layers.dense({ units: prototypes.length });
-  const kernel = Float32Array.from({ length: size * prototypes.length }, (_, i) => 2 * scale * prototypes[i % prototypes.length][Math.floor(i / prototypes.length)]);
+  const classes = prototypes.length;
+  const kernel = Float32Array.from({ length: size * classes }, (_, i) => 2 * scale * prototypes[i % classes][Math.floor(i / classes)]);
   dense.build([null, size]);
   dense.setWeights([tf.tensor2d(kernel, [size, prototypes.length]), tf.fill([prototypes.length], scale * (margin - 2 * norm))]);
   return { flatten, dense };

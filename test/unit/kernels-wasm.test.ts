@@ -32,8 +32,10 @@ function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / (scale || 1);
 }
 
+type Tensors = Record<string, tf.Tensor>;
+
 /** Runs `compute` on fresh tensors made from `values` on cpu, then wasm; returns both results. */
-async function onBothBackends(values: Values, compute: (t: Record<string, tf.Tensor>) => tf.Tensor[]): Promise<Float32Array[][]> {
+async function onBothBackends(values: Values, compute: (t: Tensors) => tf.Tensor[]): Promise<Float32Array[][]> {
   const results: Float32Array[][] = [];
   for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend(backend);
@@ -45,7 +47,7 @@ async function onBothBackends(values: Values, compute: (t: Record<string, tf.Ten
   return results;
 }
 
-async function assertKernelMatchesCpu(kernel: string, values: Values, attrs: tf.NamedAttrMap, extra?: (t: Record<string, tf.Tensor>) => Record<string, tf.Tensor>): Promise<void> {
+async function assertKernelMatchesCpu(kernel: string, values: Values, attrs: tf.NamedAttrMap, extra?: (t: Tensors) => Tensors): Promise<void> {
   const [[cpu], [wasm]] = await onBothBackends(values, (t) => {
     const inputs = extra ? { ...t, ...extra(t) } : t;
     return [tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor];

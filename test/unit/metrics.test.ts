@@ -19,7 +19,8 @@ test('the earlier mean-distance ratio equals a direct float64 computation, and g
   const dims = 3;
   const n = 120;
   const labels = Int32Array.from({ length: n }, (_, i) => i % dims);
-  const make = (spread: number) => Float32Array.from({ length: n * dims }, (_, i) => (labels[Math.floor(i / dims)] === i % dims ? 10 : 0) + spread * rng.normal());
+  const make = (spread: number) =>
+    Float32Array.from({ length: n * dims }, (_, i) => (labels[Math.floor(i / dims)] === i % dims ? 10 : 0) + spread * rng.normal());
   const z = make(1);
   // Direct: all pairs, straight from the definition.
   const dist = (a: number, b: number) => Math.hypot(...Array.from({ length: dims }, (_, k) => z[a * dims + k] - z[b * dims + k]));
@@ -28,7 +29,12 @@ test('the earlier mean-distance ratio equals a direct float64 computation, and g
     const m = members(c);
     let s = 0;
     let count = 0;
-    for (let i = 0; i < m.length; i++) for (let j = i + 1; j < m.length; j++) (s += dist(m[i], m[j])), count++;
+    for (let i = 0; i < m.length; i++) {
+      for (let j = i + 1; j < m.length; j++) {
+        s += dist(m[i], m[j]);
+        count++;
+      }
+    }
     return s / count;
   };
   const ratios: number[] = [];
