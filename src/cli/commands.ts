@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DownloadableKind, downloadDataset } from '../core/data';
+import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DatasetSpec, DownloadableKind, downloadDataset } from '../core/data';
 import { UserError } from '../core/errors';
 import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
+import type { ModelMeta } from '../core/io/modelDir';
 import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
 import { KURTOSIS_PENALTIES, LOSS_KINDS } from '../core/catalog';
 import { evaluateModelSplit } from '../core/inspect/evaluate';
@@ -100,6 +101,20 @@ function str(flags: ParsedFlags, name: string): string | undefined {
 }
 function num(flags: ParsedFlags, name: string): number | undefined {
   return flags[name] as number | undefined;
+}
+
+/** The dataset named by the flags; eval and latent default to the one the model was trained on. */
+function datasetSpec(flags: ParsedFlags, meta: ModelMeta | null): DatasetSpec {
+  const base: Partial<DatasetSpec> = meta && !flags.dataset ? meta.dataset.spec : {};
+  const given = {
+    kind: str(flags, 'dataset'),
+    path: str(flags, 'data'),
+    seed: num(flags, 'seed'),
+    syntheticTrain: num(flags, 'synthetic-train'),
+    syntheticTest: num(flags, 'synthetic-test'),
+  };
+  const spec = { kind: 'synthetic', seed: TRAIN_DEFAULTS.seed, ...base, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  return spec as DatasetSpec;
 }
 
 /** --defence and --adversarial as TrainConfig fields (absent when not asked for, so older checkpoints still resume). */
