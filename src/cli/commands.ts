@@ -1,21 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DatasetSpec, DownloadableKind, downloadDataset } from '../core/data';
+import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DownloadableKind, downloadDataset } from '../core/data';
 import { UserError } from '../core/errors';
 import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
-import type { ModelMeta } from '../core/io/modelDir';
-import { GCCS_DEFAULTS, lossConfig } from '../core/loss';
+import { GCCS_DEFAULTS } from '../core/loss';
 import { KURTOSIS_PENALTIES, LOSS_KINDS } from '../core/catalog';
 import { evaluateModelSplit } from '../core/inspect/evaluate';
 import { computeLatent } from '../core/inspect/latent';
 import { loadModelSplit } from '../core/inspect/modelSplit';
 import { LATENT_ATTACKS, LatentAttack, ModelSplitOptions } from '../core/inspect/types';
 import { ARCHITECTURES } from '../core/models';
-import { TRAIN_DEFAULTS, FINE_TUNE_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS, adversarialWithDefaults, defenceWithDefaults } from '../core/train/defaults';
-import { DEFENCE_KINDS, DefenceKind } from '../core/loss/defences';
-import { ADVERSARIAL_METHODS, AdversarialMethod } from '../core/train/adversarial';
-import { TrainConfig, train } from '../core/train/trainer';
+import { TRAIN_DEFAULTS, DEFENCE_DEFAULTS, ADVERSARIAL_DEFAULTS } from '../core/train/defaults';
+import { DEFENCE_KINDS } from '../core/loss/defences';
+import { ADVERSARIAL_METHODS } from '../core/train/options';
+import { ConfigError, TrainConfig, TrainingDescription, trainConfigFrom } from '../core/train/config';
+import { TrainEvent, train } from '../core/train/trainer';
 import { checkpointDir } from '../core/train/checkpoint';
 import { FlagSpecs, ParsedFlags } from './args';
 import { checkOutputs, modelInputs } from './outputPaths';
@@ -64,7 +64,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   resume: { type: 'boolean', description: 'continue the run whose checkpoint is in --out' },
   'keep-checkpoint': { type: 'boolean', description: 'keep --out/checkpoint/ after a successful training, to --resume it with more epochs later (by default it is removed: the model does not need it, and it takes about twice the model\'s size)' },
   'augment-shift': { type: 'integer', description: 'shift each training image by up to this many pixels (augmentation; the paper has none)', default: String(TRAIN_DEFAULTS.augmentShift) },
-  workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: '1' },
+  workers: { type: 'integer', description: 'processes training together, each on its share of every batch (data parallel; GCCS class statistics per share)', default: String(TRAIN_DEFAULTS.workers) },
   defence: { type: 'string', choices: DEFENCE_KINDS, description: 'add a defence penalty to the loss: jr (Jacobian), igr (input gradient), clr (cross-Lipschitz); exact second-order gradients', default: 'none' },
   'defence-weight': { type: 'number', description: 'the defence penalty\'s weight λ', default: `jr ${DEFENCE_DEFAULTS.jr.weight}, igr ${DEFENCE_DEFAULTS.igr.weight}, clr ${DEFENCE_DEFAULTS.clr.weight}` },
   'jr-projections': { type: 'integer', description: 'JR: random projections per sample', default: String(DEFENCE_DEFAULTS.jr.projections) },
@@ -103,79 +103,73 @@ function num(flags: ParsedFlags, name: string): number | undefined {
   return flags[name] as number | undefined;
 }
 
-/** The dataset named by the flags; eval and latent default to the one the model was trained on. */
-function datasetSpec(flags: ParsedFlags, meta: ModelMeta | null): DatasetSpec {
-  const base: Partial<DatasetSpec> = meta && !flags.dataset ? meta.dataset.spec : {};
-  const given = {
-    kind: str(flags, 'dataset'),
-    path: str(flags, 'data'),
-    seed: num(flags, 'seed'),
-    syntheticTrain: num(flags, 'synthetic-train'),
-    syntheticTest: num(flags, 'synthetic-test'),
-  };
-  const spec = { kind: 'synthetic', seed: TRAIN_DEFAULTS.seed, ...base, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
-  return spec as DatasetSpec;
+/**
+ * The field of a training description (core/train/config.ts) that each training flag sets: the flags
+ * become a description through this table, and a problem with a field names its flag through it.
+ */
+export const TRAIN_FLAG_FIELDS: Record<string, string[]> = {
+  dataset: ['dataset.kind'], data: ['dataset.path'], 'synthetic-train': ['dataset.syntheticTrain'], 'synthetic-test': ['dataset.syntheticTest'],
+  seed: ['seed', 'dataset.seed'],
+  'train-range': ['split.trainRange'], 'test-range': ['split.testRange'], 'val-fraction': ['split.validationFraction'],
+  model: ['model'], 'fine-tune': ['fineTuneFrom'],
+  loss: ['loss.kind'], 'mu-t': ['loss.muT'], 'sigma-t': ['loss.sigmaT'], lambda: ['loss.lambda'], kurtosis: ['loss.kurtosis'], ridge: ['loss.ridge'],
+  optimizer: ['optimizer.kind'], lr: ['optimizer.learningRate'], momentum: ['optimizer.momentum'], beta2: ['optimizer.beta2'],
+  'weight-decay': ['optimizer.weightDecay'], 'clip-norm': ['optimizer.clipNorm'], schedule: ['optimizer.schedule'], 'warmup-epochs': ['optimizer.warmupEpochs'],
+  'batch-size': ['batchSize'], epochs: ['epochs'], out: ['outDir'], resume: ['resume'], 'augment-shift': ['augmentShift'], workers: ['workers'],
+  defence: ['defence.kind'], 'defence-weight': ['defence.weight'], 'jr-projections': ['defence.projections'],
+  adversarial: ['adversarial.method'], 'adv-eps': ['adversarial.eps'], 'adv-steps': ['adversarial.steps'],
+};
+
+/** The flag that sets a description field, as --name (a field no flag sets keeps its name). */
+export function trainFlagOf(field: string): string {
+  const flag = Object.keys(TRAIN_FLAG_FIELDS).find((name) => TRAIN_FLAG_FIELDS[name].includes(field));
+  return flag ? `--${flag}` : field;
 }
 
-/** --defence and --adversarial as TrainConfig fields (absent when not asked for, so older checkpoints still resume). */
-function trainingDefences(flags: ParsedFlags): Pick<TrainConfig, 'defence' | 'adversarial'> {
-  const kind = str(flags, 'defence') as DefenceKind | undefined;
-  const method = str(flags, 'adversarial') as AdversarialMethod | undefined;
-  if (!kind && (flags['defence-weight'] !== undefined || flags['jr-projections'] !== undefined)) throw new UserError('--defence-weight and --jr-projections need --defence');
-  if (!method && (flags['adv-eps'] !== undefined || flags['adv-steps'] !== undefined)) throw new UserError('--adv-eps and --adv-steps need --adversarial');
-  return {
-    ...(kind ? { defence: defenceWithDefaults(kind, num(flags, 'defence-weight'), num(flags, 'jr-projections')) } : {}),
-    ...(method ? { adversarial: adversarialWithDefaults(method, num(flags, 'adv-eps'), num(flags, 'adv-steps')) } : {}),
-  };
+/** The training the flags describe, in the experiment file's shape; --out defaults to models/<dataset>-<loss>. */
+export function trainDescription(flags: ParsedFlags): TrainingDescription {
+  // The synthetic set's seed is always recorded: runs trained before keep resuming.
+  const description: Record<string, unknown> = { dataset: { kind: 'synthetic', seed: TRAIN_DEFAULTS.seed } };
+  for (const [flag, fields] of Object.entries(TRAIN_FLAG_FIELDS)) {
+    if (flags[flag] === undefined) continue;
+    for (const field of fields) {
+      const [section, key] = field.split('.');
+      if (key === undefined) description[section] = flags[flag];
+      else description[section] = { ...(description[section] as object | undefined), [key]: flags[flag] };
+    }
+  }
+  description.outDir ??= path.join('models', `${str(flags, 'dataset') ?? 'synthetic'}-${str(flags, 'loss') ?? 'gccs'}`);
+  return description as unknown as TrainingDescription;
 }
 
 export async function trainCommand({ flags, backend, log }: CommandContext) {
-  const fineTune = str(flags, 'fine-tune');
-  const defaults = fineTune ? FINE_TUNE_DEFAULTS : TRAIN_DEFAULTS;
-  const lossKind = (str(flags, 'loss') ?? 'gccs') as 'gccs' | 'crossentropy';
-  const dataset = datasetSpec(flags, null);
-  const config: TrainConfig = {
-    dataset,
-    split: {
-      trainRange: str(flags, 'train-range') ?? null,
-      testRange: str(flags, 'test-range') ?? null,
-      validationFraction: num(flags, 'val-fraction') ?? defaults.validationFraction,
-    },
-    model: str(flags, 'model') ?? defaults.model,
-    fineTuneFrom: fineTune ?? null,
-    loss: lossConfig(lossKind, {
-      muT: num(flags, 'mu-t'),
-      sigmaT: num(flags, 'sigma-t'),
-      lambda: num(flags, 'lambda'),
-      kurtosis: str(flags, 'kurtosis') as 'linear' | undefined,
-      ridge: num(flags, 'ridge'),
-    }),
-    optimizer: {
-      kind: (str(flags, 'optimizer') ?? defaults.optimizer.kind) as 'adam' | 'sgd',
-      learningRate: num(flags, 'lr') ?? defaults.optimizer.learningRate,
-      momentum: num(flags, 'momentum') ?? defaults.optimizer.momentum,
-      beta2: num(flags, 'beta2') ?? defaults.optimizer.beta2,
-      weightDecay: num(flags, 'weight-decay') ?? defaults.optimizer.weightDecay,
-      clipNorm: num(flags, 'clip-norm') ?? defaults.optimizer.clipNorm,
-      schedule: (str(flags, 'schedule') ?? defaults.optimizer.schedule) as 'cosine' | 'constant',
-      warmupEpochs: num(flags, 'warmup-epochs') ?? defaults.optimizer.warmupEpochs,
-    },
-    batchSize: num(flags, 'batch-size') ?? defaults.batchSize,
-    epochs: num(flags, 'epochs') ?? defaults.epochs,
-    seed: num(flags, 'seed') ?? defaults.seed,
-    outDir: str(flags, 'out') ?? path.join('models', `${dataset.kind}-${lossKind}`),
-    resume: Boolean(flags.resume),
-    augmentShift: num(flags, 'augment-shift') ?? defaults.augmentShift,
-    workers: num(flags, 'workers') ?? 1,
-    ...trainingDefences(flags),
-  };
+  const config = trainConfigFrom(trainDescription(flags));
   checkOutputs([{ flag: 'out', path: config.outDir, kind: 'folder' }]);
+  const result = await train(config, backend, trainingLog(config, flags, log)).catch((error: unknown) => {
+    // The engine names the configuration's fields; here they are flags.
+    throw error instanceof ConfigError ? new UserError(error.named(trainFlagOf)) : error;
+  });
+  log(`test accuracy ${(100 * result.testAccuracy).toFixed(2)}% — model written to ${result.outDir} (${result.meta.trainingSeconds.toFixed(1)} s of training)`);
+  // The final model is committed (model.json, weights, gccs.json): the checkpoint only serves a later --resume.
+  const checkpoint = checkpointDir(result.outDir);
+  if (flags['keep-checkpoint']) log(`kept ${checkpoint} (--keep-checkpoint): train again with --resume and more --epochs to continue`);
+  else fs.rmSync(checkpoint, { recursive: true, force: true });
+  return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
+}
+
+/** Training events as log lines, and a progress bar without --json. */
+function trainingLog(config: TrainConfig, flags: ParsedFlags, log: (line: string) => void): (event: TrainEvent) => void {
   const bar = flags.json ? null : new ProgressBar();
-  const result = await train(config, backend, (event) => {
+  return (event) => {
     switch (event.type) {
-      case 'start':
-        log(`training ${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossKind}${config.defence ? ` + ${config.defence.kind} (λ ${config.defence.weight})` : ''}${config.adversarial ? `, ${config.adversarial.method} adversarial training at ε ${config.adversarial.eps}` : ''} on ${dataset.kind}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps${config.workers! > 1 ? ` on ${config.workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
+      case 'start': {
+        const { defence, adversarial, workers } = config;
+        const what = `${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${config.loss.kind}`;
+        const extras = `${defence ? ` + ${defence.kind} (λ ${defence.weight})` : ''}${adversarial ? `, ${adversarial.method} adversarial training at ε ${adversarial.eps}` : ''}`;
+        const counts = `${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps`;
+        log(`training ${what}${extras} on ${config.dataset.kind}: ${counts}${workers! > 1 ? ` on ${workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
         break;
+      }
       case 'warning':
         log(`warning: ${event.message}`);
         break;
@@ -190,13 +184,7 @@ export async function trainCommand({ flags, backend, log }: CommandContext) {
         break;
       }
     }
-  });
-  log(`test accuracy ${(100 * result.testAccuracy).toFixed(2)}% — model written to ${result.outDir} (${result.meta.trainingSeconds.toFixed(1)} s of training)`);
-  // The final model is committed (model.json, weights, gccs.json): the checkpoint only serves a later --resume.
-  const checkpoint = checkpointDir(result.outDir);
-  if (flags['keep-checkpoint']) log(`kept ${checkpoint} (--keep-checkpoint): train again with --resume and more --epochs to continue`);
-  else fs.rmSync(checkpoint, { recursive: true, force: true });
-  return { outDir: result.outDir, testAccuracy: result.testAccuracy, meta: result.meta };
+  };
 }
 
 /** A --train-config file: the training configuration naming the data of a model without gccs.json (a checkpoint). */

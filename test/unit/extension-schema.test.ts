@@ -39,7 +39,8 @@ test('the experiment schema accepts a valid experiment and rejects bad ones, nam
 
 test("the schema's defaults and enums are the engine's", () => {
   const defs = EXPERIMENT_SCHEMA.$defs!;
-  const defaults = (def: string) => Object.fromEntries(Object.entries(defs[def].properties!).flatMap(([k, v]) => (v.default === undefined ? [] : [[k, v.default]])));
+  const defaults = (def: string) =>
+    Object.fromEntries(Object.entries(defs[def].properties!).flatMap(([k, v]) => (v.default === undefined ? [] : [[k, v.default]])));
   assert.deepEqual(defaults('loss'), { kind: 'gccs', ...GCCS_DEFAULTS });
   assert.deepEqual(defaults('optimizer'), { ...TRAIN_DEFAULTS.optimizer });
   assert.equal(defaults('split').validationFraction, TRAIN_DEFAULTS.validationFraction);

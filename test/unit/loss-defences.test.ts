@@ -9,8 +9,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/core/backend';
 import { createModel } from '../../src/core/models';
 import { Random } from '../../src/core/random';
-import { UserError } from '../../src/core/errors';
-import { DefenceConfig, Forward, crossLipschitzPenalty, inputGradientPenalty, jacobianProjectionPenalty, validateDefence } from '../../src/core/loss/defences';
+import { DefenceConfig, Forward, crossLipschitzPenalty, inputGradientPenalty, jacobianProjectionPenalty } from '../../src/core/loss/defences';
+import { ConfigError, trainConfigFrom, validateTrainConfig } from '../../src/core/train/config';
 import { secondOrderProblem } from '../../src/core/loss/secondOrder';
 
 const BATCH = 4;
@@ -34,7 +34,8 @@ function reference(w: Weights, x: number[]): { z: number[][]; grads: number[][][
     const h = Array.from({ length: HIDDEN }, (_, j) => w.b1[j] + xb.reduce((s, xi, i) => s + xi * w.w1[i * HIDDEN + j], 0));
     const a = h.map((v) => Math.max(v, 0));
     z.push(Array.from({ length: CLASSES }, (_, l) => w.b2[l] + a.reduce((s, aj, j) => s + aj * w.w2[j * CLASSES + l], 0)));
-    grads.push(Array.from({ length: CLASSES }, (_, l) => Array.from({ length: IN }, (_, i) => h.reduce((s, hj, j) => s + (hj > 0 ? w.w1[i * HIDDEN + j] * w.w2[j * CLASSES + l] : 0), 0))));
+    const gradient = (l: number, i: number) => h.reduce((s, hj, j) => s + (hj > 0 ? w.w1[i * HIDDEN + j] * w.w2[j * CLASSES + l] : 0), 0);
+    grads.push(Array.from({ length: CLASSES }, (_, l) => Array.from({ length: IN }, (_, i) => gradient(l, i))));
   }
   return { z, grads };
 }
@@ -131,7 +132,8 @@ test('the gradient of MaxPoolGrad is its adjoint: ⟨M·w, dy⟩ = ⟨w, Mᵀ·d
       const y = tf.maxPool(x, 2, 2, pad);
       const dy = tf.tensor4d(normals(y.size, rng), y.shape);
       const w = tf.tensor4d(normals(x.size, rng), x.shape);
-      const poolGrad = (d: tf.Tensor) => tf.engine().runKernel(tf.MaxPoolGrad, { dy: d, input: x, output: y }, { filterSize: 2, strides: 2, pad } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const attributes = { filterSize: 2, strides: 2, pad } as unknown as tf.NamedAttrMap;
+      const poolGrad = (d: tf.Tensor) => tf.engine().runKernel(tf.MaxPoolGrad, { dy: d, input: x, output: y }, attributes) as tf.Tensor;
       const Mw = tf.grad((d: tf.Tensor) => tf.sum(tf.mul(poolGrad(d), w)))(dy);
       const left = dot(await Mw.data(), await dy.data());
       const right = dot(await w.data(), await poolGrad(dy).data());
@@ -186,13 +188,14 @@ test('second-order gradients of every defence on wasm (custom kernels) match cpu
   assert.deepEqual(failures, []);
 });
 
-test('bad defences are one-line UserErrors: a negative or non-finite weight, projections out of range, a pool it cannot differentiate twice', () => {
+test('bad defences are one-line errors naming the field: a negative or non-finite weight, projections out of range, a pool it cannot differentiate twice', () => {
   const base: DefenceConfig = { kind: 'jr', weight: 0.01, projections: 1 };
-  for (const bad of [{ weight: -0.1 }, { weight: Number.NaN }, { weight: Infinity }, { projections: 0 }, { projections: 1.5 }, { projections: 1e6 }]) {
-    assert.throws(() => validateDefence({ ...base, ...bad }), (e: Error) => e instanceof UserError && !e.message.includes('\n'));
+  const check = (defence: DefenceConfig) => validateTrainConfig({ ...trainConfigFrom({ dataset: { kind: 'synthetic' }, outDir: 'm' }), defence });
+  for (const [bad, field] of [[{ weight: -0.1 }, 'weight'], [{ weight: Number.NaN }, 'weight'], [{ weight: Infinity }, 'weight'], [{ projections: 0 }, 'projections'], [{ projections: 1.5 }, 'projections'], [{ projections: 1e6 }, 'projections']] as const) {
+    assert.throws(() => check({ ...base, ...bad }), (e: Error) => e instanceof ConfigError && e.field === `defence.${field}` && !e.message.includes('\n'));
   }
-  assert.throws(() => validateDefence({ ...base, kind: 'xx' as 'jr' }), UserError);
-  validateDefence({ ...base, weight: 0 });
+  assert.throws(() => check({ ...base, kind: 'xx' as 'jr' }), (e: Error) => e.message === 'defence.kind: must be one of jr, igr, clr (got "xx")');
+  check({ ...base, weight: 0 });
 
   const overlapping = tfl.sequential();
   overlapping.add(tfl.layers.maxPooling2d({ inputShape: [8, 8, 1], poolSize: 3, strides: 1 }));

@@ -127,5 +127,5 @@ test('warns when μ_T/σ_T ≤ √(2D), and when batches hold few samples of eac
   assert.equal(gccsWarnings({ ...GCCS_DEFAULTS, muT: 4, sigmaT: 1 }, 10, 100).length, 1);
   assert.equal(gccsWarnings(GCCS_DEFAULTS, 10, 100).length, 0);
   const [small] = gccsWarnings(GCCS_DEFAULTS, 100, 100);
-  assert.match(small, /^batch size 100 gives about 1\.0 samples per class: .* use --batch-size 400 or more$/);
+  assert.match(small, /^batch size 100 gives about 1\.0 samples per class: .* use a batch size of 400 or more$/);
 });

@@ -12,9 +12,10 @@ import * as tf from '../../src/core/tf';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/core/backend';
 import { Random } from '../../src/core/random';
-import { UserError } from '../../src/core/errors';
 import { lossConfig, computeLoss } from '../../src/core/loss';
-import { AdversarialConfig, adversarialExamples, validateAdversarial } from '../../src/core/train/adversarial';
+import { adversarialExamples } from '../../src/core/train/adversarial';
+import { ConfigError, trainConfigFrom, validateTrainConfig } from '../../src/core/train/config';
+import type { AdversarialConfig } from '../../src/core/train/options';
 import { batchGradients } from '../../src/core/train/step';
 import { saveLayersModel } from '../../src/core/io/layersModelFiles';
 
@@ -112,12 +113,14 @@ test('PGD training examples stay in the relative ε-ball and [0, 1], and repeat 
   model.dispose();
 });
 
-test('bad adversarial settings are one-line UserErrors', () => {
+test('bad adversarial settings are one-line errors naming the field', () => {
+  const check = (adversarial: AdversarialConfig) => validateTrainConfig({ ...trainConfigFrom({ dataset: { kind: 'synthetic' }, outDir: 'm' }), adversarial });
   for (const bad of [{ eps: 0 }, { eps: -0.1 }, { eps: 1.5 }, { eps: Number.NaN }, { steps: 2 }, { method: 'cw' }]) {
-    assert.throws(() => validateAdversarial({ method: 'fgsm', eps: 0.03, steps: 1, ...bad } as AdversarialConfig), (e: Error) => e instanceof UserError && !e.message.includes('\n'));
+    const field = `adversarial.${Object.keys(bad)[0]}`;
+    assert.throws(() => check({ method: 'fgsm', eps: 0.03, steps: 1, ...bad } as AdversarialConfig), (e: Error) => e instanceof ConfigError && e.field === field && !e.message.includes('\n'));
   }
-  for (const steps of [0, 1.5, 1e6]) assert.throws(() => validateAdversarial({ method: 'pgd', eps: 0.03, steps }), UserError);
-  validateAdversarial({ method: 'pgd', eps: 1, steps: 7 });
+  for (const steps of [0, 1.5, 1e6]) assert.throws(() => check({ method: 'pgd', eps: 0.03, steps }), (e: Error) => e.message.startsWith('adversarial.steps: '));
+  check({ method: 'pgd', eps: 1, steps: 7 });
 });
 
 function gccs(...args: string[]) {
@@ -130,9 +133,10 @@ test('gccs train refuses, in one line and before training, a negative defence we
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-adv-'));
   const small = ['--synthetic-train', '200', '--synthetic-test', '50', '--epochs', '1', '--model', 'mlp'];
   const cases: [string[], RegExp][] = [
-    [['--defence', 'jr', '--defence-weight', '-1'], /--defence-weight must be a number ≥ 0 \(got -1\)/],
-    [['--adversarial', 'fgsm', '--adv-eps', '2'], /--adv-eps must be in \(0, 1\]/],
-    [['--adv-eps', '0.1'], /--adv-eps and --adv-steps need --adversarial/],
+    [['--defence', 'jr', '--defence-weight', '-1'], /--defence-weight: must be ≥ 0 \(got -1\)$/],
+    [['--adversarial', 'fgsm', '--adv-eps', '2'], /--adv-eps: must be ≤ 1 \(got 2\)$/],
+    [['--adv-eps', '0.1'], /--adversarial: is required$/],
+    [['--adversarial', 'pgd', '--workers', '2'], /--workers: defences and adversarial training run in one process only/],
   ];
   await initBackend('cpu');
   // A model.json whose max pooling overlaps (stride 1 < pool 3).

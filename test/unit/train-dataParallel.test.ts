@@ -130,5 +130,5 @@ test('a replica that dies stops training with an error naming it', async () => {
 });
 
 test('workers must be a whole number ≥ 1', async () => {
-  await assert.rejects(train(config(tempDir(), { workers: 0 }), 'wasm', () => undefined), /--workers must be an integer ≥ 1 \(got 0\)/);
+  await assert.rejects(train(config(tempDir(), { workers: 0 }), 'wasm', () => undefined), /workers: must be ≥ 1 \(got 0\)$/);
 });

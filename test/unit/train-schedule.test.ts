@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
-import { OptimizerConfig, learningRateAt } from '../../src/core/train/optimizer';
+import { learningRateAt } from '../../src/core/train/optimizer';
+import type { OptimizerConfig } from '../../src/core/train/options';
 
 const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${what}: ${actual} ≠ ${expected}`);
 

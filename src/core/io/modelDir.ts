@@ -1,68 +1,12 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
-import type { DatasetSpec } from '../data';
-import type { LossConfig } from '../loss';
-import type { OptimizerConfig } from '../train/optimizer';
-import type { DefenceConfig } from '../loss/defences';
-import type { AdversarialConfig } from '../train/adversarial';
 import { jsonText } from './atomic';
 import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
-import { META_FILE, readModelMeta, resolveModelJson } from './modelLocation';
+import { META_FILE, ModelMeta, readModelMeta, resolveModelJson } from './modelLocation';
 import { loadOnnxModel } from './onnx/model';
 
 export { META_FILE, readModelMeta, resolveModelJson };
-
-export interface EpochRecord {
-  epoch: number;
-  /** Mean training loss over the epoch's batches. */
-  loss: number;
-  /** Accuracy on the training batches as they were trained (dropout on). */
-  trainAccuracy: number;
-  /** Accuracy on the validation split in inference mode (null without one). */
-  validationAccuracy: number | null;
-  learningRate: number;
-  seconds: number;
-}
-
-/** The sidecar gccs.json: all that is needed to reproduce and interpret a model. */
-export interface ModelMeta {
-  engineVersion: string;
-  createdAt: string;
-  dataset: {
-    /** How to load the same data again (eval and latent default to it). */
-    spec: DatasetSpec;
-    kind: string;
-    source: string;
-    trainRange: string | null;
-    testRange: string | null;
-    validationFraction: number;
-    splitSeed: number;
-    trainCount: number;
-    validationCount: number;
-    testCount: number;
-  };
-  inputShape: number[];
-  numClasses: number;
-  classNames: string[];
-  architecture: string;
-  loss: LossConfig;
-  training: {
-    optimizer: OptimizerConfig;
-    batchSize: number;
-    epochs: number;
-    /** Shift augmentation in pixels (absent in files from before it was recorded: 0). */
-    augmentShift?: number;
-    fineTunedFrom: string | null;
-    /** The defence penalty added to the loss (absent: none). */
-    defence?: DefenceConfig;
-    /** Adversarial training (absent: none). */
-    adversarial?: AdversarialConfig;
-  };
-  backend: string;
-  seed: number;
-  epochs: EpochRecord[];
-  trainingSeconds: number;
-}
+export type { EpochRecord, ModelMeta } from './modelLocation';
 
 /** model.json, its weights and gccs.json, saved as one: a crash leaves all the old files or all the new ones. */
 export async function saveModelDir(dir: string, model: tfl.LayersModel, meta: ModelMeta): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * Where a saved model's files are, and its gccs.json, without TensorFlow.js: shared by the engine
- * (modelDir.ts) and the extension host, which must not load TensorFlow.js.
+ * Where a saved model's files are, and its gccs.json (the format and its reader), without
+ * TensorFlow.js: shared by the engine (modelDir.ts) and the extension host, which must not load it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,13 +8,68 @@ import SCHEMA from '../../../schema/model-meta.schema.json';
 import { UserError } from '../errors';
 import { MODEL_LIMITS } from '../limits';
 import { JsonSchema, formatPath, validateJson } from '../sweep/jsonSchema';
+import type { DatasetSpec } from '../data';
+import type { LossConfig } from '../loss';
+import type { DefenceConfig } from '../loss/defences';
+import type { AdversarialConfig, OptimizerConfig } from '../train/options';
 import { pendingText } from './atomic';
-import type { ModelMeta } from './modelDir';
 import { readFolderJson, realFolder } from './modelFolder';
 
 export const MODEL_META_SCHEMA = SCHEMA as unknown as JsonSchema;
 
 export const META_FILE = 'gccs.json';
+
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  /** Accuracy on the training batches as they were trained (dropout on). */
+  trainAccuracy: number;
+  /** Accuracy on the validation split in inference mode (null without one). */
+  validationAccuracy: number | null;
+  learningRate: number;
+  seconds: number;
+}
+
+/** The sidecar gccs.json: all that is needed to reproduce and interpret a model. */
+export interface ModelMeta {
+  engineVersion: string;
+  createdAt: string;
+  dataset: {
+    /** How to load the same data again (eval and latent default to it). */
+    spec: DatasetSpec;
+    kind: string;
+    source: string;
+    trainRange: string | null;
+    testRange: string | null;
+    validationFraction: number;
+    splitSeed: number;
+    trainCount: number;
+    validationCount: number;
+    testCount: number;
+  };
+  inputShape: number[];
+  numClasses: number;
+  classNames: string[];
+  architecture: string;
+  loss: LossConfig;
+  training: {
+    optimizer: OptimizerConfig;
+    batchSize: number;
+    epochs: number;
+    /** Shift augmentation in pixels (absent in files from before it was recorded: 0). */
+    augmentShift?: number;
+    fineTunedFrom: string | null;
+    /** The defence penalty added to the loss (absent: none). */
+    defence?: DefenceConfig;
+    /** Adversarial training (absent: none). */
+    adversarial?: AdversarialConfig;
+  };
+  backend: string;
+  seed: number;
+  epochs: EpochRecord[];
+  trainingSeconds: number;
+}
 
 /** Accepts a model folder, its model.json or its gccs.json and gives the model.json path. */
 export function resolveModelJson(location: string): string {

@@ -13,7 +13,6 @@
  */
 import * as tf from '../tf';
 import { Random } from '../random';
-import { UserError } from '../errors';
 import { DEFENCE_LIMITS } from '../limits';
 import './secondOrder';
 
@@ -28,13 +27,6 @@ export interface DefenceConfig {
   projections: number;
 }
 
-export function validateDefence(config: DefenceConfig): void {
-  if (!DEFENCE_KINDS.includes(config.kind)) throw new UserError(`--defence must be one of ${DEFENCE_KINDS.join(', ')} (got ${config.kind})`);
-  if (!(Number.isFinite(config.weight) && config.weight >= 0)) throw new UserError(`--defence-weight must be a number ≥ 0 (got ${config.weight})`);
-  const p = config.projections;
-  if (!Number.isInteger(p) || p < 1 || p > DEFENCE_LIMITS.projections) throw new UserError(`--jr-projections must be an integer from 1 to ${DEFENCE_LIMITS.projections} (got ${p}; README › Limits)`);
-}
-
 /** The network's outputs z for inputs x, as the training step computes them (training mode, seeded dropout). */
 export type Forward = (x: tf.Tensor) => tf.Tensor2D;
 
@@ -42,7 +34,14 @@ export type Forward = (x: tf.Tensor) => tf.Tensor2D;
  * One forward pass of x and the defence's penalty on it: z (kept: the caller disposes it) and the
  * penalty (not weighted), both differentiable with respect to the weights. `seed` draws JR's directions.
  */
-export function defenceForward(config: DefenceConfig, forward: Forward, x: tf.Tensor4D, labels: Int32Array, classes: number, seed: number): { z: tf.Tensor2D; penalty: tf.Scalar } {
+export function defenceForward(
+  config: DefenceConfig,
+  forward: Forward,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+  classes: number,
+  seed: number,
+): { z: tf.Tensor2D; penalty: tf.Scalar } {
   switch (config.kind) {
     case 'jr': {
       const [batch] = x.shape;

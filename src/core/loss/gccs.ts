@@ -1,6 +1,5 @@
 import * as tf from '../tf';
 import type { GccsOptions } from '../catalog';
-import { UserError } from '../errors';
 import { batchedLogDet } from './logdet';
 
 // The options and their defaults (the paper's) live in the catalog, which the schemas and the attacks read too.
@@ -21,19 +20,9 @@ export function gccsWarnings(options: GccsOptions, numClasses: number, batchSize
     warnings.push(`μ_T/σ_T = ${(options.muT / options.sigmaT).toFixed(3)} ≤ √(2D) = ${bound.toFixed(3)}: the target Gaussians overlap; raise μ_T or lower σ_T`);
   }
   if (batchSize < MIN_SAMPLES_PER_CLASS * numClasses) {
-    warnings.push(`batch size ${batchSize} gives about ${(batchSize / numClasses).toFixed(1)} samples per class: GCCS estimates each class's mean and covariance from them and skips classes with fewer than 2; use --batch-size ${MIN_SAMPLES_PER_CLASS * numClasses} or more`);
+    warnings.push(`batch size ${batchSize} gives about ${(batchSize / numClasses).toFixed(1)} samples per class: GCCS estimates each class's mean and covariance from them and skips classes with fewer than 2; use a batch size of ${MIN_SAMPLES_PER_CLASS * numClasses} or more`);
   }
   return warnings;
-}
-
-export function validateGccsOptions(options: GccsOptions): void {
-  if (!(options.sigmaT > 0)) throw new UserError(`GCCS σ_T must be > 0 (got ${options.sigmaT})`);
-  if (!Number.isFinite(options.muT)) throw new UserError(`GCCS μ_T must be a number (got ${options.muT})`);
-  if (!(options.lambda >= 0)) throw new UserError(`GCCS λ must be ≥ 0 (got ${options.lambda})`);
-  if (!(options.ridge >= 0)) throw new UserError(`GCCS ridge must be ≥ 0 (got ${options.ridge})`);
-  if (!['linear', 'abs', 'squared'].includes(options.kurtosis)) {
-    throw new UserError(`GCCS kurtosis penalty must be linear, abs or squared (got ${options.kurtosis})`);
-  }
 }
 
 /**

@@ -32,12 +32,15 @@ function windowMaxima(v: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, filterSize
     throw new Error(`the second derivative of max pooling needs windows that do not overlap (stride ${info.strideHeight}×${info.strideWidth}, pool ${info.filterHeight}×${info.filterWidth})`);
   }
   // One 1 per window, where the kernel itself sends the gradient (its first maximum).
-  const mask = tf.engine().runKernel(tf.MaxPoolGrad, { dy: tf.onesLike(y), input: x, output: y }, { filterSize, strides, pad, dimRoundingMode: rounding } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  const attributes = { filterSize, strides, pad, dimRoundingMode: rounding } as unknown as tf.NamedAttrMap;
+  const mask = tf.engine().runKernel(tf.MaxPoolGrad, { dy: tf.onesLike(y), input: x, output: y }, attributes) as tf.Tensor4D;
   const [n, , , c] = x.shape;
   const { outHeight, outWidth, filterHeight, filterWidth } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const padded = tf.pad(tf.mul(mask, v), [[0, 0], [top, Math.max(0, outHeight * filterHeight - top - x.shape[1])], [left, Math.max(0, outWidth * filterWidth - left - x.shape[2])], [0, 0]]);
+  const bottom = Math.max(0, outHeight * filterHeight - top - x.shape[1]);
+  const right = Math.max(0, outWidth * filterWidth - left - x.shape[2]);
+  const padded = tf.pad(tf.mul(mask, v), [[0, 0], [top, bottom], [left, right], [0, 0]]);
   const windows = tf.slice(padded, [0, 0, 0, 0], [n, outHeight * filterHeight, outWidth * filterWidth, c]);
   return tf.sum(tf.reshape(windows, [n, outHeight, filterHeight, outWidth, filterWidth, c]), [2, 4]) as tf.Tensor4D;
 }

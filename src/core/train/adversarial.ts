@@ -8,33 +8,13 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { UserError } from '../errors';
-import { DEFENCE_LIMITS } from '../limits';
 import { Random } from '../random';
 import { attackLoss } from '../attacks/objectives';
+import type { AdversarialConfig } from './options';
 import { ballRadius, imageNorm, lossAndGradient, normalizeGradient, project, randomPoint } from '../attacks/gradientCore';
-
-export const ADVERSARIAL_METHODS = ['fgsm', 'pgd'] as const;
-export type AdversarialMethod = (typeof ADVERSARIAL_METHODS)[number];
-
-export interface AdversarialConfig {
-  method: AdversarialMethod;
-  /** Relative L∞ radius: ‖x_adv − x‖∞ ≤ eps·‖x‖∞. */
-  eps: number;
-  /** PGD steps (FGSM: 1). */
-  steps: number;
-}
 
 /** PGD's step, as a multiple of ε/steps (Madry et al. 2018). */
 const PGD_STEP_SCALE = 2.5;
-
-export function validateAdversarial(config: AdversarialConfig): void {
-  if (!ADVERSARIAL_METHODS.includes(config.method)) throw new UserError(`--adversarial must be one of ${ADVERSARIAL_METHODS.join(', ')} (got ${config.method})`);
-  if (!(config.eps > 0 && config.eps <= 1)) throw new UserError(`--adv-eps must be in (0, 1], a fraction of each image's ‖x‖∞ (got ${config.eps})`);
-  const max = DEFENCE_LIMITS.adversarialSteps;
-  if (!Number.isInteger(config.steps) || config.steps < 1 || config.steps > max) throw new UserError(`--adv-steps must be an integer from 1 to ${max} (got ${config.steps}; README › Limits)`);
-  if (config.method === 'fgsm' && config.steps !== 1) throw new UserError(`--adv-steps applies to PGD only (FGSM is one step; got ${config.steps})`);
-}
 
 /** Adversarial versions of x (the caller owns them) against `model` as it is now; `seed` draws PGD's start. */
 export function adversarialExamples(model: tfl.LayersModel, x: tf.Tensor4D, labels: Int32Array, config: AdversarialConfig, seed: number): tf.Tensor4D {

@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
+import { ConfigError } from './config';
 import { commitFiles, jsonText, readCommittedText, settleFolder } from '../io/atomic';
 import { layersModelFiles, loadLayersModelFile, sha256 } from '../io/layersModelFiles';
-import type { EpochRecord } from '../io/modelDir';
+import type { EpochRecord } from '../io/modelLocation';
 import { MODEL_LIMITS } from '../limits';
 
 /** What a run needs to carry on after its last finished epoch (checkpoint/state.json). */
@@ -69,17 +70,17 @@ export async function readCheckpoint(outDir: string, configKey: string) {
   settleFolder(dir);
   const state = parseState(stateFile, readCommittedText(stateFile, MODEL_LIMITS.metaBytes));
   if (state.configKey !== configKey) {
-    throw new UserError(`${stateFile}: the checkpoint was written by a different training configuration; use another --out or drop --resume`);
+    throw new ConfigError('resume', (name) => `${stateFile}: the checkpoint was written by a different training configuration; use another ${name('outDir')} or drop ${name('resume')}`);
   }
   const verified = new Map<string, Buffer>();
   for (const [name, hash] of Object.entries(state.files)) {
     const file = path.join(dir, name);
     const bytes = readCheckpointFile(file);
-    if (sha256(bytes) !== hash) throw new UserError(`${file}: does not match ${STATE_FILE} (SHA-256 differs: a torn or changed checkpoint); start again without --resume`);
+    if (sha256(bytes) !== hash) throw new ConfigError('resume', (name) => `${file}: does not match ${STATE_FILE} (SHA-256 differs: a torn or changed checkpoint); start again without ${name('resume')}`);
     verified.set(name, bytes);
   }
   const bytes = verified.get(state.optimizerFile);
-  if (!bytes || !verified.has('model.json')) throw new UserError(`${stateFile}: does not list the checkpoint's model.json and optimizer file; start again without --resume`);
+  if (!bytes || !verified.has('model.json')) throw new ConfigError('resume', (name) => `${stateFile}: does not list the checkpoint's model.json and optimizer file; start again without ${name('resume')}`);
   const total = state.slotLengths.reduce((a, b) => a + b, 0);
   if (bytes.length !== 4 * total) throw new UserError(`${path.join(dir, state.optimizerFile)}: ${bytes.length} bytes but ${STATE_FILE} says ${4 * total}`);
   const packed = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -98,7 +99,7 @@ function readCheckpointFile(file: string): Buffer {
   try {
     stat = fs.lstatSync(file);
   } catch {
-    throw new UserError(`${file}: missing (listed in ${STATE_FILE}); start again without --resume`);
+    throw new ConfigError('resume', (name) => `${file}: missing (listed in ${STATE_FILE}); start again without ${name('resume')}`);
   }
   if (!stat.isFile()) throw new UserError(`${file}: not a regular file`);
   if (stat.size > MODEL_LIMITS.weightBytes) throw new UserError(`${file}: ${stat.size} bytes, more than the ${MODEL_LIMITS.weightBytes} allowed`);
@@ -114,7 +115,7 @@ function parseState(stateFile: string, text: string): CheckpointState {
   }
   if (state === null || typeof state !== 'object') throw new UserError(`${stateFile}: not a checkpoint state (not a JSON object)`);
   if (state.files === undefined) {
-    throw new UserError(`${stateFile}: written by an older version, without the file hashes that prove a checkpoint whole; start again without --resume`);
+    throw new ConfigError('resume', (name) => `${stateFile}: written by an older version, without the file hashes that prove a checkpoint whole; start again without ${name('resume')}`);
   }
   const plainName = (name: string) => /^[\w-][\w.-]*$/.test(name);
   const wellFormed =

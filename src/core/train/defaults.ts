@@ -1,6 +1,4 @@
-import type { OptimizerConfig } from './optimizer';
-import type { DefenceConfig, DefenceKind } from '../loss/defences';
-import type { AdversarialConfig, AdversarialMethod } from './adversarial';
+import type { OptimizerConfig } from './options';
 
 /**
  * Defaults that train the reference CNN stably with both losses and, with GCCS, give the most
@@ -20,6 +18,7 @@ export const TRAIN_DEFAULTS = {
   seed: 0,
   validationFraction: 0.1,
   augmentShift: 1,
+  workers: 1,
 };
 
 /** The paper's fine-tuning: a trained model trained further at lr 1e-3 without decay. */
@@ -44,13 +43,3 @@ export const DEFENCE_DEFAULTS = {
 
 /** Adversarial training as the paper's §5: FGSM at ε = 0.03 (relative); PGD takes 7 steps (Madry et al.'s MNIST count is 40; 7 is their CIFAR one, cheaper). */
 export const ADVERSARIAL_DEFAULTS = { method: 'fgsm', eps: 0.03, pgdSteps: 7 } as const;
-
-/** A defence with its defaults filled in (the CLI's flags and experiment files both come here). */
-export function defenceWithDefaults(kind: DefenceKind, weight?: number, projections?: number): DefenceConfig {
-  return { kind, weight: weight ?? DEFENCE_DEFAULTS[kind]?.weight, projections: projections ?? DEFENCE_DEFAULTS.jr.projections };
-}
-
-/** Adversarial training with its defaults filled in: ε 0.03; FGSM is one step, PGD 7. */
-export function adversarialWithDefaults(method: AdversarialMethod, eps?: number, steps?: number): AdversarialConfig {
-  return { method, eps: eps ?? ADVERSARIAL_DEFAULTS.eps, steps: steps ?? (method === 'pgd' ? ADVERSARIAL_DEFAULTS.pgdSteps : 1) };
-}

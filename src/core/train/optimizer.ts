@@ -1,32 +1,6 @@
 import * as tf from '../tf';
 import { UserError } from '../errors';
-
-export interface OptimizerConfig {
-  kind: 'adam' | 'sgd';
-  learningRate: number;
-  /** SGD only: heavy-ball momentum (0 = plain SGD). */
-  momentum: number;
-  /** Adam only: decay of the second-moment estimate. */
-  beta2: number;
-  /** SGD: L2 added to the gradient (as the paper's setup); Adam: decoupled (AdamW). */
-  weightDecay: number;
-  /** Rescale gradients whose global L2 norm exceeds this (null = never). */
-  clipNorm: number | null;
-  schedule: 'cosine' | 'constant';
-  /** Ramp the rate up linearly over this many epochs at the start (0 = none); the schedule goes on underneath. */
-  warmupEpochs: number;
-}
-
-export function validateOptimizerConfig(config: OptimizerConfig): void {
-  if (!['adam', 'sgd'].includes(config.kind)) throw new UserError(`--optimizer must be adam or sgd (got ${config.kind})`);
-  if (!(config.learningRate > 0)) throw new UserError(`--lr must be > 0 (got ${config.learningRate})`);
-  if (!(config.momentum >= 0 && config.momentum < 1)) throw new UserError(`--momentum must be in [0, 1) (got ${config.momentum})`);
-  if (!(config.beta2 > 0 && config.beta2 < 1)) throw new UserError(`--beta2 must be in (0, 1) (got ${config.beta2})`);
-  if (!(config.weightDecay >= 0)) throw new UserError(`--weight-decay must be ≥ 0 (got ${config.weightDecay})`);
-  if (config.clipNorm !== null && !(config.clipNorm > 0)) throw new UserError(`--clip-norm must be > 0 (got ${config.clipNorm})`);
-  if (!['cosine', 'constant'].includes(config.schedule)) throw new UserError(`--schedule must be cosine or constant (got ${config.schedule})`);
-  if (!(config.warmupEpochs >= 0)) throw new UserError(`--warmup-epochs must be ≥ 0 (got ${config.warmupEpochs})`);
-}
+import type { OptimizerConfig } from './options';
 
 /**
  * The rate of step `step` (from 0): cosine decay from the initial rate to 0 over the whole run (the

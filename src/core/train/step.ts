@@ -2,7 +2,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { LossConfig, computeLoss } from '../loss';
 import { DefenceConfig, defenceForward } from '../loss/defences';
-import { AdversarialConfig, adversarialExamples } from './adversarial';
+import { adversarialExamples } from './adversarial';
+import type { AdversarialConfig } from './options';
 import { argmaxRows } from '../metrics';
 import { withDropoutSeed } from '../models/dropout';
 
@@ -19,7 +20,15 @@ export interface StepExtras {
  * With a defence, its weighted penalty joins the loss (exact second-order gradients); with
  * adversarial training, the loss is the mean of the clean batch's and its adversarial copy's (paper §5).
  */
-export function batchGradients(model: tfl.LayersModel, variables: tf.Variable[], loss: LossConfig, x: tf.Tensor4D, labels: Int32Array, dropoutSeed: number, extras: StepExtras = {}): { grads: tf.Tensor[]; loss: number; hits: number } {
+export function batchGradients(
+  model: tfl.LayersModel,
+  variables: tf.Variable[],
+  loss: LossConfig,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+  dropoutSeed: number,
+  extras: StepExtras = {},
+): { grads: tf.Tensor[]; loss: number; hits: number } {
   return withDropoutSeed(model, dropoutSeed, () => tf.tidy(() => {
     // Made from the weights before this step, outside the gradient's tape: not differentiated through.
     const adversarial = extras.adversarial ? adversarialExamples(model, x, labels, extras.adversarial, dropoutSeed) : null;
@@ -41,7 +50,14 @@ export function batchGradients(model: tfl.LayersModel, variables: tf.Variable[],
 }
 
 /** The loss of one batch (plus the defence's weighted penalty) and its outputs z (kept: the caller disposes them). */
-function batchObjective(model: tfl.LayersModel, loss: LossConfig, defence: DefenceConfig | null, x: tf.Tensor4D, labels: Int32Array, seed: number): { value: tf.Scalar; z: tf.Tensor2D } {
+function batchObjective(
+  model: tfl.LayersModel,
+  loss: LossConfig,
+  defence: DefenceConfig | null,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+  seed: number,
+): { value: tf.Scalar; z: tf.Tensor2D } {
   const apply = (input: tf.Tensor) => model.apply(input, { training: true }) as tf.Tensor2D;
   if (!defence) {
     const z = tf.keep(apply(x));
@@ -56,7 +72,14 @@ function batchObjective(model: tfl.LayersModel, loss: LossConfig, defence: Defen
  * batchGradients with the gradients read out as arrays, for another process. They are filled in
  * outside tf.tidy's return value: tidy would walk every element of a returned typed array.
  */
-export function batchGradientArrays(model: tfl.LayersModel, variables: tf.Variable[], loss: LossConfig, x: tf.Tensor4D, labels: Int32Array, dropoutSeed: number): { gradients: Float32Array[]; loss: number; hits: number } {
+export function batchGradientArrays(
+  model: tfl.LayersModel,
+  variables: tf.Variable[],
+  loss: LossConfig,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+  dropoutSeed: number,
+): { gradients: Float32Array[]; loss: number; hits: number } {
   let gradients: Float32Array[] = [];
   const outcome = tf.tidy(() => {
     const { grads, ...rest } = batchGradients(model, variables, loss, x, labels, dropoutSeed);

@@ -1,13 +1,11 @@
 import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
-import { DatasetSpec, Examples, batchOrders, loadDataset, makeBatch, makeSplits, subset } from '../data';
-import { UserError } from '../errors';
-import { CONFIG_LIMITS } from '../limits';
+import { Examples, LoadedDataset, Splits, batchOrders, loadDataset, makeBatch, makeSplits, subset } from '../data';
 import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelDir';
 import { LossConfig, gccsWarnings } from '../loss';
 import { accuracy, argmaxRows, computeOutputs, outputsCollapsed } from '../metrics';
-import { ModelSource, createModel } from '../models';
+import { createModel } from '../models';
 import { assertInputShape, assertOutputWidth } from '../models/compatibility';
 import { Random } from '../random';
 import { ENGINE_VERSION } from '../version';
@@ -15,41 +13,14 @@ import { checkpointDir, readCheckpoint, writeCheckpoint } from './checkpoint';
 import { settleFolder } from '../io/atomic';
 import type { BackendName } from '../backend';
 import { ReplicaGroup, batchShare } from './dataParallel';
-import { Optimizer, OptimizerConfig, learningRateAt, validateOptimizerConfig } from './optimizer';
+import { Optimizer, learningRateAt } from './optimizer';
 import { TRAIN_DEFAULTS } from './defaults';
+import { ConfigError, TrainConfig, validateTrainConfig } from './config';
 import { StepExtras, batchGradients } from './step';
-import { AdversarialConfig, validateAdversarial } from './adversarial';
-import { DefenceConfig, validateDefence } from '../loss/defences';
 import { secondOrderProblem } from '../loss/secondOrder';
 import { dropoutStepSeed, unseedableNoiseLayers } from '../models/dropout';
 
-export interface TrainConfig {
-  dataset: DatasetSpec;
-  split: { trainRange: string | null; testRange: string | null; validationFraction: number };
-  /** A built-in architecture or a workspace model.json; ignored when fine-tuning. */
-  model: ModelSource;
-  /** Start from this saved model (its architecture and weights) instead of a fresh one. */
-  fineTuneFrom: string | null;
-  loss: LossConfig;
-  optimizer: OptimizerConfig;
-  batchSize: number;
-  epochs: number;
-  seed: number;
-  outDir: string;
-  /** Continue from the checkpoint in outDir. */
-  resume: boolean;
-  /** Training augmentation: shift each image by up to this many pixels (0 = none, as the paper; default 1). */
-  augmentShift?: number;
-  /**
-   * Processes that train together, each on its share of every batch (data parallel; default 1).
-   * GCCS's class statistics are then estimated per share. Not part of the checkpoint's identity.
-   */
-  workers?: number;
-  /** A penalty added to the loss: JR, IGR or CLR (loss/defences.ts; absent: none). */
-  defence?: DefenceConfig;
-  /** Adversarial training: each batch's loss averaged with its adversarial copy's (absent: none). */
-  adversarial?: AdversarialConfig;
-}
+export type { TrainConfig } from './config';
 
 export type TrainEvent =
   | { type: 'start'; backend: string; trainCount: number; validationCount: number; testCount: number; stepsPerEpoch: number; epochs: number; startEpoch: number }
@@ -71,14 +42,90 @@ export class TrainingCancelled extends Error {
   }
 }
 
+type OnEvent = (event: TrainEvent) => void;
+/** Each epoch's shift augmentation: up to maxShift pixels, drawn by `random`. */
+type Shift = { maxShift: number; random: Random };
+
+/** The examples of a run and the shape of what it trains. */
+interface TrainingData {
+  dataset: LoadedDataset;
+  splits: Splits;
+  numClasses: number;
+  inputShape: number[];
+}
+
+/** Where a run starts: its checkpoint, a saved model to fine-tune, or a fresh model. */
+interface StartingPoint {
+  model: tfl.LayersModel;
+  /** How errors name the model. */
+  modelName: string;
+  fineTunedFrom: string | null;
+  architecture: string;
+  records: EpochRecord[];
+  elapsedSeconds: number;
+  optimizerState: { steps: number; slots: Float32Array[] } | null;
+}
+
+/** What the epochs of a run share; records and elapsedSeconds grow with each epoch. */
+interface Run {
+  config: TrainConfig;
+  configKey: string;
+  backend: string;
+  onEvent: OnEvent;
+  signal?: AbortSignal;
+  data: TrainingData;
+  model: tfl.LayersModel;
+  variables: tf.Variable[];
+  optimizer: Optimizer;
+  replicas: ReplicaGroup | null;
+  records: EpochRecord[];
+  elapsedSeconds: number;
+  trainCount: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  workers: number;
+  maxShift: number;
+  extras: StepExtras;
+}
+
 /**
  * Trains a model, checkpointing every epoch into `outDir/checkpoint`, and writes the final
- * model with its gccs.json into `outDir`. Progress goes out through `onEvent` only.
+ * model with its gccs.json into `outDir`. The configuration is checked first (validateTrainConfig:
+ * a ConfigError names the field). Progress goes out through `onEvent` only.
  */
-export async function train(config: TrainConfig, backend: string, onEvent: (event: TrainEvent) => void, signal?: AbortSignal): Promise<TrainResult> {
+export async function train(config: TrainConfig, backend: string, onEvent: OnEvent, signal?: AbortSignal): Promise<TrainResult> {
   validateTrainConfig(config);
   // An absolute data path keeps the model's gccs.json usable from any working folder.
   if (config.dataset.path) config = { ...config, dataset: { ...config.dataset, path: path.resolve(config.dataset.path) } };
+  const data = await loadTrainingData(config, onEvent);
+  const configKey = JSON.stringify({ ...config, resume: undefined, epochs: undefined, workers: undefined });
+  // What a crashed run left (a save cut short after its commit point, temporary files) is settled first.
+  settleFolder(config.outDir);
+  settleFolder(checkpointDir(config.outDir));
+  const start = await startingPoint(config, configKey, data, onEvent);
+  const run = openRun({ config, configKey, backend, onEvent, signal, data }, start);
+  try {
+    if (run.workers > 1) run.replicas = await startReplicas(run);
+    for (let epoch = run.records.length + 1; epoch <= config.epochs; epoch++) await trainEpoch(run, epoch);
+    const meta = modelMeta(run, start);
+    await saveModelDir(config.outDir, run.model, meta);
+    return { outDir: config.outDir, meta, testAccuracy: accuracyOf(run.model, data.splits.test) };
+  } finally {
+    await run.replicas?.close();
+    run.optimizer.dispose();
+    run.model.dispose();
+  }
+}
+
+/** Data parallel: the replicas start from this process's model and optimizer state. */
+function startReplicas(run: Run): Promise<ReplicaGroup> {
+  const { config, model, variables, optimizer } = run;
+  const options = { processes: run.workers, backend: run.backend as BackendName, model, variables, optimizer };
+  return ReplicaGroup.start({ ...options, optimizerConfig: config.optimizer, loss: config.loss });
+}
+
+/** The dataset and its splits; warns about GCCS settings that suit them poorly. */
+async function loadTrainingData(config: TrainConfig, onEvent: OnEvent): Promise<TrainingData> {
   const ranges = { trainRange: config.split.trainRange ?? undefined, testRange: config.split.testRange ?? undefined };
   const dataset = await loadDataset(config.dataset, ranges);
   const splits = makeSplits(dataset, {
@@ -89,47 +136,45 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
   const numClasses = dataset.classNames.length;
   const inputShape = [...splits.train.shape];
   if (config.loss.kind === 'gccs') gccsWarnings(config.loss, numClasses, config.batchSize).forEach((message) => onEvent({ type: 'warning', message }));
+  return { dataset, splits, numClasses, inputShape };
+}
 
-  const configKey = JSON.stringify({ ...config, resume: undefined, epochs: undefined, workers: undefined });
-  let model: tfl.LayersModel;
-  let fineTunedFrom: string | null = null;
-  let architecture = config.model;
-  let records: EpochRecord[] = [];
-  let elapsedSeconds = 0;
-  // What a crashed run left (a save cut short after its commit point, temporary files) is settled first.
-  settleFolder(config.outDir);
-  settleFolder(checkpointDir(config.outDir));
+/** The checkpoint (--resume), the model to fine-tune or a fresh one, checked against the data. */
+async function startingPoint(config: TrainConfig, configKey: string, data: TrainingData, onEvent: OnEvent): Promise<StartingPoint> {
+  const fresh = { fineTunedFrom: null, architecture: config.model, records: [], elapsedSeconds: 0, optimizerState: null };
+  let start: StartingPoint;
   const checkpoint = config.resume ? await readCheckpoint(config.outDir, configKey) : null;
   if (checkpoint) {
-    model = checkpoint.model;
-    records = checkpoint.state.records;
-    elapsedSeconds = checkpoint.state.elapsedSeconds;
+    const { records, elapsedSeconds, optimizerSteps } = checkpoint.state;
+    start = { ...fresh, model: checkpoint.model, modelName: `${config.outDir}/checkpoint`, records, elapsedSeconds, optimizerState: { steps: optimizerSteps, slots: checkpoint.slots } };
   } else if (config.fineTuneFrom) {
-    const start = await loadModelDir(config.fineTuneFrom);
-    model = start.model;
-    fineTunedFrom = start.modelJson;
-    architecture = start.meta?.architecture ?? start.modelJson;
+    const saved = await loadModelDir(config.fineTuneFrom);
+    const { model, modelJson } = saved;
+    start = { ...fresh, model, modelName: modelJson, fineTunedFrom: modelJson, architecture: saved.meta?.architecture ?? modelJson };
   } else {
-    model = await createModel(config.model, inputShape, numClasses, config.seed);
+    start = { ...fresh, model: await createModel(config.model, data.inputShape, data.numClasses, config.seed), modelName: String(config.model) };
   }
-  const modelName = fineTunedFrom ?? (checkpoint ? `${config.outDir}/checkpoint` : String(config.model));
-  assertOutputWidth(model, modelName, numClasses, dataset.source);
-  assertInputShape(model, modelName, inputShape);
-  if (config.defence) {
-    const problem = secondOrderProblem(model);
-    if (problem) throw new UserError(`--defence ${config.defence.kind} needs the gradient of an input gradient, and ${modelName} cannot give it: ${problem}`);
-  }
+  const { model, modelName } = start;
+  assertOutputWidth(model, modelName, data.numClasses, data.dataset.source);
+  assertInputShape(model, modelName, data.inputShape);
+  const defence = config.defence?.kind;
+  const problem = defence && secondOrderProblem(model);
+  if (problem) throw new ConfigError('defence.kind', (name) => `${name('defence.kind')} ${defence} needs the gradient of an input gradient, and ${modelName} cannot give it: ${problem}`);
   const unseedable = unseedableNoiseLayers(model);
   if (unseedable.length) onEvent({ type: 'warning', message: `${unseedable.join(', ')} draw unseeded noise: runs with this model will not repeat exactly (Dropout layers are seeded)` });
+  return start;
+}
 
+/** The run's shared state, its optimizer restored from the checkpoint; announces the start. */
+function openRun(context: Pick<Run, 'config' | 'configKey' | 'backend' | 'onEvent' | 'signal' | 'data'>, start: StartingPoint): Run {
+  const { config, backend, onEvent, data } = context;
+  const { model, records, elapsedSeconds } = start;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = new Optimizer(config.optimizer, variables);
-  if (checkpoint) optimizer.loadState({ steps: checkpoint.state.optimizerSteps, slots: checkpoint.slots });
-
+  if (start.optimizerState) optimizer.loadState(start.optimizerState);
+  const { splits } = data;
   const trainCount = splits.train.labels.length;
   const stepsPerEpoch = Math.ceil(trainCount / config.batchSize);
-  const totalSteps = stepsPerEpoch * config.epochs;
-  const startEpoch = records.length + 1;
   onEvent({
     type: 'start',
     backend,
@@ -138,91 +183,107 @@ export async function train(config: TrainConfig, backend: string, onEvent: (even
     testCount: splits.test.labels.length,
     stepsPerEpoch,
     epochs: config.epochs,
-    startEpoch,
+    startEpoch: records.length + 1,
   });
+  return {
+    ...{ ...context, model, variables, optimizer, replicas: null, records, elapsedSeconds },
+    ...{ trainCount, stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs, workers: config.workers ?? 1 },
+    maxShift: config.augmentShift ?? TRAIN_DEFAULTS.augmentShift,
+    extras: { defence: config.defence ?? null, adversarial: config.adversarial ?? null },
+  };
+}
 
-  const workers = config.workers ?? 1;
-  const extras = { defence: config.defence ?? null, adversarial: config.adversarial ?? null };
-  const maxShift = config.augmentShift ?? TRAIN_DEFAULTS.augmentShift;
-  let replicas: ReplicaGroup | null = null;
-  try {
-    // Data parallel: the replicas start from this process's model and optimizer state.
-    if (workers > 1) replicas = await ReplicaGroup.start({ processes: workers, backend: backend as BackendName, model, variables, optimizer, optimizerConfig: config.optimizer, loss: config.loss });
-    for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
-      const started = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let step = 0;
-      let learningRate = 0;
-      const shift = { maxShift, random: new Random(config.seed * 104729 + epoch) };
-      for (const indices of batchOrders(trainCount, config.batchSize, config.seed * 7919 + epoch)) {
-        if (signal?.aborted) throw new TrainingCancelled();
-        learningRate = learningRateAt(config.optimizer, optimizer.stepCount, totalSteps, stepsPerEpoch);
-        // From the global step index, which a resumed run restores with the optimizer's state.
-        const stepSeed = dropoutStepSeed(config.seed, optimizer.stepCount);
-        const { loss, hits } = replicas
-          ? await replicas.step((rank) => batchShare(splits.train, indices, rank, workers, shift), inputShape, learningRate, stepSeed)
-          : trainStep(model, variables, optimizer, config.loss, splits.train, indices, shift, learningRate, stepSeed, extras);
-        step++;
-        if (!Number.isFinite(loss)) {
-          throw new UserError(`training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}; ${lastCheckpoint(records, config.outDir)}. Lower --lr or set --clip-norm`);
-        }
-        lossSum += loss * indices.length;
-        correct += hits;
-        onEvent({ type: 'step', epoch, step, steps: stepsPerEpoch, loss });
-        // Let the event loop breathe (progress output, cancellation messages).
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      await replicas?.assertInSync();
-      // The epoch's model on the validation examples (or, without them, the first training ones).
-      const probe = splits.validation ?? subset(splits.train, Array.from({ length: Math.min(COLLAPSE_PROBE, trainCount) }, (_, i) => i));
-      const { z, dims } = computeOutputs(model, probe);
-      if (outputsCollapsed(z, dims)) {
-        throw new UserError(`training collapsed at epoch ${epoch}: the network's outputs no longer depend on the input (every ReLU died after too large a step); ${lastCheckpoint(records, config.outDir)}. Lower --lr or set --clip-norm`);
-      }
-      const validationAccuracy = splits.validation ? accuracy(argmaxRows(z, dims), probe.labels) : null;
-      const seconds = (performance.now() - started) / 1000;
-      elapsedSeconds += seconds;
-      const record: EpochRecord = { epoch, loss: lossSum / trainCount, trainAccuracy: correct / trainCount, validationAccuracy, learningRate, seconds };
-      records.push(record);
-      const { steps, slots } = optimizer.saveState();
-      await writeCheckpoint(config.outDir, model, { configKey, epochsDone: epoch, records, elapsedSeconds, optimizerSteps: steps }, slots);
-      onEvent({ type: 'epoch', record });
-    }
-
-    const meta: ModelMeta = {
-      engineVersion: ENGINE_VERSION,
-      createdAt: new Date().toISOString(),
-      dataset: {
-        spec: config.dataset,
-        kind: dataset.kind,
-        source: dataset.source,
-        trainRange: config.split.trainRange,
-        testRange: config.split.testRange,
-        validationFraction: config.split.validationFraction,
-        splitSeed: config.seed,
-        trainCount,
-        validationCount: splits.validation?.labels.length ?? 0,
-        testCount: splits.test.labels.length,
-      },
-      inputShape,
-      numClasses,
-      classNames: dataset.classNames,
-      architecture,
-      loss: config.loss,
-      training: { optimizer: config.optimizer, batchSize: config.batchSize, epochs: config.epochs, augmentShift: maxShift, fineTunedFrom, ...(config.defence ? { defence: config.defence } : {}), ...(config.adversarial ? { adversarial: config.adversarial } : {}) },
-      backend,
-      seed: config.seed,
-      epochs: records,
-      trainingSeconds: elapsedSeconds,
-    };
-    await saveModelDir(config.outDir, model, meta);
-    return { outDir: config.outDir, meta, testAccuracy: accuracyOf(model, splits.test) };
-  } finally {
-    await replicas?.close();
-    optimizer.dispose();
-    model.dispose();
+/** One epoch: its steps, the collapse check, the record and the checkpoint. */
+async function trainEpoch(run: Run, epoch: number): Promise<void> {
+  const { config, optimizer } = run;
+  const started = performance.now();
+  let lossSum = 0;
+  let correct = 0;
+  let step = 0;
+  let learningRate = 0;
+  const shift = { maxShift: run.maxShift, random: new Random(config.seed * 104729 + epoch) };
+  for (const indices of batchOrders(run.trainCount, config.batchSize, config.seed * 7919 + epoch)) {
+    if (run.signal?.aborted) throw new TrainingCancelled();
+    learningRate = learningRateAt(config.optimizer, optimizer.stepCount, run.totalSteps, run.stepsPerEpoch);
+    const { loss, hits } = await runStep(run, indices, shift, learningRate);
+    step++;
+    if (!Number.isFinite(loss)) throw trainingFailed(run, `training diverged: the loss became ${loss} at epoch ${epoch}, step ${step}`);
+    lossSum += loss * indices.length;
+    correct += hits;
+    run.onEvent({ type: 'step', epoch, step, steps: run.stepsPerEpoch, loss });
+    // Let the event loop breathe (progress output, cancellation messages).
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  await run.replicas?.assertInSync();
+  const validationAccuracy = checkedValidationAccuracy(run, epoch);
+  const seconds = (performance.now() - started) / 1000;
+  run.elapsedSeconds += seconds;
+  const record: EpochRecord = { epoch, loss: lossSum / run.trainCount, trainAccuracy: correct / run.trainCount, validationAccuracy, learningRate, seconds };
+  run.records.push(record);
+  const { steps, slots } = optimizer.saveState();
+  const state = { configKey: run.configKey, epochsDone: epoch, records: run.records, elapsedSeconds: run.elapsedSeconds, optimizerSteps: steps };
+  await writeCheckpoint(config.outDir, run.model, state, slots);
+  run.onEvent({ type: 'epoch', record });
+}
+
+/** One step on the replicas or in this process. */
+async function runStep(run: Run, indices: Int32Array, shift: Shift, learningRate: number): Promise<{ loss: number; hits: number }> {
+  const { config, data } = run;
+  // From the global step index, which a resumed run restores with the optimizer's state.
+  const stepSeed = dropoutStepSeed(config.seed, run.optimizer.stepCount);
+  const share = (rank: number) => batchShare(data.splits.train, indices, rank, run.workers, shift);
+  if (run.replicas) return run.replicas.step(share, data.inputShape, learningRate, stepSeed);
+  return trainStep(run.model, run.variables, run.optimizer, config.loss, data.splits.train, indices, shift, learningRate, stepSeed, run.extras);
+}
+
+/**
+ * The epoch's model on the validation examples (or, without them, the first training ones): its
+ * validation accuracy (null without validation examples), once it is sure the training has not collapsed.
+ */
+function checkedValidationAccuracy(run: Run, epoch: number): number | null {
+  const { splits } = run.data;
+  const probe = splits.validation ?? subset(splits.train, Array.from({ length: Math.min(COLLAPSE_PROBE, run.trainCount) }, (_, i) => i));
+  const { z, dims } = computeOutputs(run.model, probe);
+  if (outputsCollapsed(z, dims)) {
+    throw trainingFailed(run, `training collapsed at epoch ${epoch}: the network's outputs no longer depend on the input (every ReLU died after too large a step)`);
+  }
+  return splits.validation ? accuracy(argmaxRows(z, dims), probe.labels) : null;
+}
+
+/** The gccs.json of the finished run. */
+function modelMeta(run: Run, start: StartingPoint): ModelMeta {
+  const { config, data } = run;
+  const { splits } = data;
+  return {
+    engineVersion: ENGINE_VERSION,
+    createdAt: new Date().toISOString(),
+    dataset: {
+      spec: config.dataset,
+      kind: data.dataset.kind,
+      source: data.dataset.source,
+      trainRange: config.split.trainRange,
+      testRange: config.split.testRange,
+      validationFraction: config.split.validationFraction,
+      splitSeed: config.seed,
+      trainCount: run.trainCount,
+      validationCount: splits.validation?.labels.length ?? 0,
+      testCount: splits.test.labels.length,
+    },
+    inputShape: data.inputShape,
+    numClasses: data.numClasses,
+    classNames: data.dataset.classNames,
+    architecture: start.architecture,
+    loss: config.loss,
+    training: {
+      ...{ optimizer: config.optimizer, batchSize: config.batchSize, epochs: config.epochs, augmentShift: run.maxShift, fineTunedFrom: start.fineTunedFrom },
+      ...(config.defence ? { defence: config.defence } : {}),
+      ...(config.adversarial ? { adversarial: config.adversarial } : {}),
+    },
+    backend: run.backend,
+    seed: config.seed,
+    epochs: run.records,
+    trainingSeconds: run.elapsedSeconds,
+  };
 }
 
 /** One optimisation step in this process; returns the batch loss and how many samples the batch got right. */
@@ -233,7 +294,7 @@ export function trainStep(
   loss: LossConfig,
   examples: Examples,
   indices: Int32Array,
-  shift: { maxShift: number; random: Random },
+  shift: Shift,
   learningRate: number,
   dropoutSeed: number,
   extras: StepExtras = {},
@@ -250,28 +311,14 @@ export function trainStep(
 /** Training examples whose outputs are checked for a collapse after each epoch when there is no validation split. */
 const COLLAPSE_PROBE = 256;
 
-function lastCheckpoint(records: EpochRecord[], outDir: string): string {
-  return records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${outDir}/checkpoint` : 'no checkpoint was written yet';
+/** A diverged or collapsed training: where its last checkpoint is, and what to change. */
+function trainingFailed(run: Run, what: string): ConfigError {
+  const { records, config } = run;
+  const last = records.length ? `the last good checkpoint (epoch ${records[records.length - 1].epoch}) is in ${config.outDir}/checkpoint` : 'no checkpoint was written yet';
+  return new ConfigError('optimizer.learningRate', (name) => `${what}; ${last}. Lower ${name('optimizer.learningRate')} or set ${name('optimizer.clipNorm')}`);
 }
 
 function accuracyOf(model: tfl.LayersModel, examples: Parameters<typeof computeOutputs>[1]): number {
   const { z, dims } = computeOutputs(model, examples);
   return accuracy(argmaxRows(z, dims), examples.labels);
-}
-
-function validateTrainConfig(config: TrainConfig): void {
-  validateOptimizerConfig(config.optimizer);
-  if (!Number.isInteger(config.batchSize) || config.batchSize < 2) throw new UserError(`--batch-size must be an integer ≥ 2 (got ${config.batchSize})`);
-  if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new UserError(`--epochs must be an integer ≥ 1 (got ${config.epochs})`);
-  const workers = config.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1) throw new UserError(`--workers must be an integer ≥ 1 (got ${workers})`);
-  for (const [flag, value, max] of [['batch-size', config.batchSize, CONFIG_LIMITS.batchSize], ['epochs', config.epochs, CONFIG_LIMITS.epochs], ['workers', workers, CONFIG_LIMITS.workers]] as const) {
-    if (value > max) throw new UserError(`--${flag} must be at most ${max} (got ${value}; README › Limits)`);
-  }
-  if (config.defence) validateDefence(config.defence);
-  if (config.adversarial) validateAdversarial(config.adversarial);
-  if ((config.defence || config.adversarial) && workers > 1) throw new UserError(`--workers ${workers}: defences and adversarial training run in one process only (use --workers 1)`);
-  if (!Number.isInteger(config.seed)) throw new UserError(`--seed must be an integer (got ${config.seed})`);
-  const v = config.split.validationFraction;
-  if (!(v >= 0 && v < 1)) throw new UserError(`--val-fraction must be in [0, 1) (got ${v})`);
 }
