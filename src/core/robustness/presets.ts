@@ -1,13 +1,13 @@
 /** Planning the evaluation presets (their data is in the catalog): which attacks this build has, their parameters checked. */
-import { ATTACK_CATALOG, AttackName, AttackParams, PRESETS, PRESET_NAMES, Preset, PresetAttack, PresetName, checkAttackParams, displayName, isAttackName, isPresetName, takesEps } from '../catalog';
+import { ATTACK_CATALOG, AttackName, AttackParams, PRESETS, PRESET_NAMES, Preset, PresetAttack, PresetName, checkAttackParams, displayName, isAttackName, isPresetName, isWhiteBox, takesEps } from '../catalog';
 import { UserError } from '../errors';
 import type { Grid, SweepAttackConfig } from '../sweep/types';
 
 export { PRESETS, PRESET_NAMES, isPresetName } from '../catalog';
 export type { Preset, PresetAttack, PresetName } from '../catalog';
 
-/** The paper's gradient attacks with an ε budget: cheap, so every evaluation also runs them to say what the paper's protocol would report. */
-export const PAPER_GRADIENT_ATTACKS: PresetAttack[] = PRESETS.paper.attacks.filter((attack) => ['fgsm', 'pgd', 'tgsm'].includes(attack.name));
+/** The paper's gradient attacks (FGSM, PGD, TGSM; all have an ε budget): cheap, so every evaluation also runs them to say what the paper's protocol would report. */
+export const PAPER_GRADIENT_ATTACKS: PresetAttack[] = PRESETS.paper.attacks.filter((attack) => isWhiteBox(attack.name));
 
 export interface PlannedAttack {
   name: AttackName;
