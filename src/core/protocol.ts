@@ -13,10 +13,9 @@ import type { LatentOptions, LatentOutput, ModelEvaluation, ModelSplitOptions } 
 import type { LossConfig } from './loss';
 import type { CellEvaluation, SweepCell } from './sweep/types';
 import type { io } from './tf';
-import type { Optimizer } from './train/optimizer';
-import type { TrainConfig, TrainEvent } from './train/trainer';
-
-type OptimizerConfig = ConstructorParameters<typeof Optimizer>[0];
+import type { TrainConfig } from './train/config';
+import type { TrainEvent } from './train/events';
+import type { OptimizerConfig } from './train/options';
 
 /** Host → worker. */
 export type HostRequest =

@@ -5,7 +5,7 @@
  */
 import type { DatasetKind } from '../data';
 import type { Evaluation } from '../metrics';
-import type { TrainConfig } from '../train/trainer';
+import type { TrainConfig } from '../train/config';
 
 /** A saved model and which of its data to run it on. */
 export interface ModelSplitOptions {

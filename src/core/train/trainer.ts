@@ -17,16 +17,12 @@ import { Optimizer, learningRateAt } from './optimizer';
 import { TRAIN_DEFAULTS } from './defaults';
 import { ConfigError, TrainConfig, validateTrainConfig } from './config';
 import { StepExtras, batchGradients } from './step';
+import type { TrainEvent } from './events';
 import { secondOrderProblem } from '../loss/secondOrder';
 import { dropoutStepSeed, unseedableNoiseLayers } from '../models/dropout';
 
 export type { TrainConfig } from './config';
-
-export type TrainEvent =
-  | { type: 'start'; backend: string; trainCount: number; validationCount: number; testCount: number; stepsPerEpoch: number; epochs: number; startEpoch: number }
-  | { type: 'warning'; message: string }
-  | { type: 'step'; epoch: number; step: number; steps: number; loss: number }
-  | { type: 'epoch'; record: EpochRecord };
+export type { TrainEvent } from './events';
 
 export interface TrainResult {
   outDir: string;
