@@ -165,6 +165,7 @@ test('caps (CONFIG_LIMITS): every grid form, the cells of a sweep, steps and cou
   assertOneLine(plan({ models: [model], attacks: [{ name: 'spsa', iterations: [CONFIG_LIMITS.iterations + 1] }] }), `sweep.json: attacks[0].iterations[0]: must be ≤ ${CONFIG_LIMITS.iterations} (got ${CONFIG_LIMITS.iterations + 1})`);
   assertOneLine(plan({ models: [model], attacks: [{ name: 'spsa', samples: `${CONFIG_LIMITS.samples + 1}` }] }), `sweep.json: attacks[0].samples[0]: must be ≤ ${CONFIG_LIMITS.samples} (got ${CONFIG_LIMITS.samples + 1})`);
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd' }], count: CONFIG_LIMITS.count + 1 }), `sweep.json: count: must be ≤ ${CONFIG_LIMITS.count} (got ${CONFIG_LIMITS.count + 1})`);
+  // eslint-disable-next-line no-loss-of-precision -- 1e999 is Infinity, as JSON.parse reads it
   assertOneLine(plan({ models: [model], attacks: [{ name: 'pgd' }], batchSize: 1e999 }), 'sweep.json: batchSize: must be a whole number (got Infinity)');
 });
 
@@ -185,7 +186,8 @@ test('the schemas carry CONFIG_LIMITS as their maxima', () => {
   assert.equal(experiment.properties!.epochs.maximum, CONFIG_LIMITS.epochs);
   assert.equal(experiment.properties!.batchSize.maximum, CONFIG_LIMITS.batchSize);
   assert.equal(experiment.properties!.workers.maximum, CONFIG_LIMITS.workers);
-  const paths = [sweep.properties!.models.items!, data.path, data.cacheRoot, experiment.properties!.model, experiment.properties!.fineTuneFrom, experiment.properties!.outDir];
+  const top = experiment.properties!;
+  const paths = [sweep.properties!.models.items!, data.path, data.cacheRoot, top.model, top.fineTuneFrom, top.outDir];
   for (const schema of paths) assert.equal(schema.maxLength, CONFIG_LIMITS.pathChars);
   for (const dataset of [data, experiment.$defs!.dataset.properties!]) {
     assert.equal(dataset.path.maxLength, CONFIG_LIMITS.pathChars);

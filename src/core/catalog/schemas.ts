@@ -67,8 +67,9 @@ export function sweepSchema(base: JsonSchema, catalog: Catalog): JsonSchema {
     const { description, default: _, ...item } = paramSchema(key, catalog.attacks, true);
     attack[key] = { ...attack[key], description, items: item };
   }
-  const taken = Object.keys(PARAMS).filter((key) => !(GRID_KEYS as readonly string[]).includes(key) && attacksTaking(key as ParamKey, catalog.attacks).length > 0);
-  attack.params.properties = Object.fromEntries(taken.map((key) => [key, paramSchema(key as ParamKey, catalog.attacks)]));
+  const fixed = (Object.keys(PARAMS) as ParamKey[]).filter((key) => !(GRID_KEYS as readonly string[]).includes(key));
+  const taken = fixed.filter((key) => attacksTaking(key, catalog.attacks).length > 0);
+  attack.params.properties = Object.fromEntries(taken.map((key) => [key, paramSchema(key, catalog.attacks)]));
   schema.properties!.presets.items!.properties!.name.enum = Object.keys(catalog.presets);
   schema.$defs!.data.properties!.kind.enum = [...catalog.datasets];
   return schema;

@@ -6,7 +6,10 @@ import type { Grid, SweepAttackConfig } from '../sweep/types';
 export { PRESETS, PRESET_NAMES, isPresetName } from '../catalog';
 export type { Preset, PresetAttack, PresetName } from '../catalog';
 
-/** The paper's gradient attacks (FGSM, PGD, TGSM; all have an ε budget): cheap, so every evaluation also runs them to say what the paper's protocol would report. */
+/**
+ * The paper's gradient attacks (FGSM, PGD, TGSM; all have an ε budget): cheap, so every evaluation
+ * also runs them to say what the paper's protocol would report.
+ */
 export const PAPER_GRADIENT_ATTACKS: PresetAttack[] = PRESETS.paper.attacks.filter((attack) => isWhiteBox(attack.name));
 
 export interface PlannedAttack {

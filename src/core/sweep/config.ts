@@ -146,7 +146,8 @@ function normalize(config: SweepConfig, label: string): NormalizedSweep {
   const entries = [...own, ...fromPresets];
   if (!entries.length) throw new SweepConfigError(label, [], 'a sweep needs "attacks", "presets" or both');
   const attacks = entries.map(({ attack, origin }) => normalizeEntry(attack, origin, label));
-  const cellCount = config.models.length * attacks.reduce((sum, { grid }) => sum + Object.values(grid).reduce((points, values) => points * values.length, 1), 0);
+  const points = (grid: Partial<Record<GridKey, number[]>>) => Object.values(grid).reduce((product, values) => product * values.length, 1);
+  const cellCount = config.models.length * attacks.reduce((sum, { grid }) => sum + points(grid), 0);
   if (cellCount > CONFIG_LIMITS.sweepCells) {
     throw new SweepConfigError(label, [], `${cellCount} cells (models × grid points) are more than ${CONFIG_LIMITS.sweepCells}: split the sweep or use coarser grids`);
   }
