@@ -1,6 +1,8 @@
 /** The GCCS Robustness Lab engine as a library: `require('gccs-lab/core')`. No `vscode` here. */
 export { ATTACK_NAMES, AttackCancelled, attackBatch, resolveAttackParams } from './attacks';
 export type { AttackLoss, AttackName, AttackOutput, AttackParams, ResolvedAttackParams, ResolvedParams, TargetRule } from './attacks';
+export { ATTACK_CATALOG, CATALOG, PARAMS, checkAttackParams, withDefaults } from './catalog';
+export type { AttackEntry, AttackRole, Catalog, ParamSpec } from './catalog';
 export { initBackend } from './backend';
 export type { BackendName } from './backend';
 export * from './data';
