@@ -153,7 +153,16 @@ async function runAndReport(config: SweepConfig, label: string, out: string | un
     formatSummary(summary).forEach((line) => log(line));
     if (reportFile) log(`report: ${reportFile}`);
     if (out) log(`results: ${out}`);
-    return { backend: summary.backends[0], configHash: result.configHash, resultsFile: out ?? null, reportFile: reportFile ?? null, cells: result.cells.length, ran: result.ran, warnings: summary.warnings, results: result.results };
+    return {
+      backend: summary.backends[0],
+      configHash: result.configHash,
+      resultsFile: out ?? null,
+      reportFile: reportFile ?? null,
+      cells: result.cells.length,
+      ran: result.ran,
+      warnings: summary.warnings,
+      results: result.results,
+    };
   } finally {
     bar?.clear();
     process.off('SIGINT', cancel);

@@ -35,7 +35,8 @@ export async function computeLatent(options: LatentOptions): Promise<LatentOutpu
   const { model, meta, modelJson, dataset, examples, splitName } = await loadModelSplit(options);
   try {
     const count = Math.min(options.count, examples.labels.length);
-    const subset = { ...examples, labels: examples.labels.subarray(0, count), pixels: examples.pixels.subarray(0, count * examples.shape.reduce((a, b) => a * b, 1)) };
+    const pixels = examples.pixels.subarray(0, count * examples.shape.reduce((a, b) => a * b, 1));
+    const subset = { ...examples, labels: examples.labels.subarray(0, count), pixels };
     const { z, dims } = computeOutputs(model, subset);
     const { attack } = options;
     const attacked = attack ? await attackedOutputs(model, subset, attack.name, attack.eps, options.seed ?? 0) : null;

@@ -32,7 +32,8 @@ function datasetSpec(options: ModelSplitOptions, meta: ModelMeta | null): Datase
 function metaOfTrainConfig(config: ModelSplitOptions['trainConfig'] | null, label: string): ModelMeta {
   if (!config?.dataset?.kind || !config.split) throw new UserError(`${label}: not a training configuration (dataset.kind and split are required)`);
   const { dataset, split, loss, seed } = config;
-  return { dataset: { spec: dataset, trainRange: split.trainRange, testRange: split.testRange, validationFraction: split.validationFraction, splitSeed: seed ?? TRAIN_DEFAULTS.seed }, loss } as ModelMeta;
+  const { trainRange, testRange, validationFraction } = split;
+  return { dataset: { spec: dataset, trainRange, testRange, validationFraction, splitSeed: seed ?? TRAIN_DEFAULTS.seed }, loss } as ModelMeta;
 }
 
 /** Loads the model and the split it is to run on, checked against each other. The caller disposes the model. */
@@ -63,7 +64,7 @@ async function splitFor(model: tfl.LayersModel, modelJson: string, saved: ModelM
     seed: options.seed ?? meta?.dataset.splitSeed ?? TRAIN_DEFAULTS.seed,
   });
   const splitName = options.split ?? 'test';
-  const examples = splitName === 'train' ? splits.train : splitName === 'validation' ? splits.validation : splits.test;
+  const examples = { train: splits.train, validation: splits.validation, test: splits.test }[splitName];
   if (!examples) throw new UserError(`there is no ${splitName} split (validation fraction is 0)`);
   assertInputShape(model, modelJson, examples.shape);
   return { model, meta, modelJson, dataset, examples, splitName };

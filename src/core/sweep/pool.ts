@@ -136,96 +136,112 @@ function runPool(
   onDone: (cell: SweepCell, evaluation: CellEvaluation) => void,
 ): Promise<'done' | 'cancelled'> {
   if (size === 0) return Promise.resolve('done');
-  const { signal } = options;
   return new Promise((resolve, reject) => {
-    const queue = [...cells];
-    const workers: Worker[] = [];
-    let running = size;
-    let stopping = false;
-    let aborted = false;
-    let failure: Error | undefined;
+    const settle = (failure: Error | undefined, aborted: boolean) => (failure ? reject(failure) : resolve(aborted ? 'cancelled' : 'done'));
+    new Pool(cells, size, options, emit, onDone, settle);
+  });
+}
 
-    const stop = (error?: Error) => {
-      failure ??= error;
-      if (stopping) return;
-      stopping = true;
-      for (const worker of workers) {
-        if (worker.cell) void worker.client.send({ type: 'cancel' });
-        else worker.client.close();
-      }
-    };
-    const onAbort = () => {
-      aborted = true;
-      stop();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+class Pool {
+  private readonly queue: SweepCell[];
+  private readonly workers: Worker[] = [];
+  private running: number;
+  private stopping = false;
+  private aborted = false;
+  private failure: Error | undefined;
+  private readonly onAbort = () => {
+    this.aborted = true;
+    this.stop();
+  };
 
-    const next = (worker: Worker) => {
-      const cell = stopping ? undefined : queue.shift();
-      if (!cell) return worker.client.close();
-      worker.cell = cell;
-      void worker.client.send({ type: 'runCell', cell });
-      emit({ type: 'cellStart', cell, pid: worker.client.pid });
-    };
-    const failed = (cell: SweepCell, problem: string) => new Error(`cell ${cell.id} (${describeCell(cell)}) failed: ${problem}`);
-
-    const onMessage = (worker: Worker, message: WorkerMessage) => {
-      const { cell, client } = worker;
-      switch (message.type) {
-        case 'ready':
-          worker.ready = true;
-          emit({ type: 'workerReady', pid: client.pid, backend: message.backend, detail: message.detail });
-          return next(worker);
-        case 'progress':
-          if (cell) emit({ type: 'progress', cell, pid: client.pid, done: message.done, total: message.total });
-          return;
-        case 'cellDone':
-          worker.cell = undefined;
-          if (cell) onDone(cell, message.result);
-          return next(worker);
-        case 'cancelled':
-          worker.cell = undefined;
-          return client.close();
-        case 'error':
-          worker.cell = undefined;
-          stop(message.isUserError ? new UserError(message.message) : cell ? failed(cell, message.message) : new Error(`worker ${client.pid}: ${message.message}`));
-          return client.close();
-        case 'log':
-          return emit({ type: 'log', pid: client.pid, message: message.message });
-        default:
-          return;
-      }
-    };
-
-    const onExit = (worker: Worker, { how, hung, said }: WorkerEnd) => {
-      const { cell, client } = worker;
-      const tail = said ? `: ${said}` : '';
-      if (hung) stop(cell ? failed(cell, hungText(client)) : new Error(hungText(client)));
-      else if (cell) stop(new Error(`worker ${client.pid} crashed (${how}) while running cell ${cell.id} (${describeCell(cell)})${tail}`));
-      // Otherwise the host closed it, unless cells were left for it.
-      else if (!stopping && (!worker.ready || queue.length > 0)) stop(new Error(`worker ${client.pid} exited (${how})${worker.ready ? '' : ' before it was ready'}${tail}`));
-      worker.cell = undefined;
-      if (--running > 0) return;
-      signal?.removeEventListener('abort', onAbort);
-      if (failure) reject(failure);
-      else resolve(aborted ? 'cancelled' : 'done');
-    };
-
+  constructor(
+    cells: SweepCell[],
+    size: number,
+    private readonly options: SweepOptions,
+    private readonly emit: (event: SweepEvent) => void,
+    private readonly onDone: (cell: SweepCell, evaluation: CellEvaluation) => void,
+    private readonly settle: (failure: Error | undefined, aborted: boolean) => void,
+  ) {
+    this.queue = [...cells];
+    this.running = size;
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
     for (let i = 0; i < size; i++) {
       const worker = { ready: false } as Worker;
       worker.client = new WorkerClient(options.process ?? {}, {
         onMessage: (message) => {
           try {
-            onMessage(worker, message);
+            this.onMessage(worker, message);
           } catch (error) {
             // e.g. the results file could not be written.
-            stop(error as Error);
+            this.stop(error as Error);
           }
         },
-        onExit: (end) => onExit(worker, end),
+        onExit: (end) => this.onExit(worker, end),
       });
-      workers.push(worker);
+      this.workers.push(worker);
       void worker.client.send({ type: 'init', backend: options.backend ?? 'auto' });
     }
-  });
+  }
+
+  /** Stops every worker (a running cell is cancelled first); the first failure is the one reported. */
+  private stop(error?: Error): void {
+    this.failure ??= error;
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const worker of this.workers) {
+      if (worker.cell) void worker.client.send({ type: 'cancel' });
+      else worker.client.close();
+    }
+  }
+
+  private next(worker: Worker): void {
+    const cell = this.stopping ? undefined : this.queue.shift();
+    if (!cell) return worker.client.close();
+    worker.cell = cell;
+    void worker.client.send({ type: 'runCell', cell });
+    this.emit({ type: 'cellStart', cell, pid: worker.client.pid });
+  }
+
+  private onMessage(worker: Worker, message: WorkerMessage): void {
+    const { cell, client } = worker;
+    switch (message.type) {
+      case 'ready':
+        worker.ready = true;
+        this.emit({ type: 'workerReady', pid: client.pid, backend: message.backend, detail: message.detail });
+        return this.next(worker);
+      case 'progress':
+        if (cell) this.emit({ type: 'progress', cell, pid: client.pid, done: message.done, total: message.total });
+        return;
+      case 'cellDone':
+        worker.cell = undefined;
+        if (cell) this.onDone(cell, message.result);
+        return this.next(worker);
+      case 'cancelled':
+        worker.cell = undefined;
+        return client.close();
+      case 'error':
+        worker.cell = undefined;
+        this.stop(message.isUserError ? new UserError(message.message) : cell ? cellFailed(cell, message.message) : new Error(`worker ${client.pid}: ${message.message}`));
+        return client.close();
+      case 'log':
+        return this.emit({ type: 'log', pid: client.pid, message: message.message });
+      default:
+        return;
+    }
+  }
+
+  private onExit(worker: Worker, { how, hung, said }: WorkerEnd): void {
+    const { cell, client } = worker;
+    const tail = said ? `: ${said}` : '';
+    if (hung) this.stop(cell ? cellFailed(cell, hungText(client)) : new Error(hungText(client)));
+    else if (cell) this.stop(new Error(`worker ${client.pid} crashed (${how}) while running cell ${cell.id} (${describeCell(cell)})${tail}`));
+    // Otherwise the host closed it, unless cells were left for it.
+    else if (!this.stopping && (!worker.ready || this.queue.length > 0)) this.stop(new Error(`worker ${client.pid} exited (${how})${worker.ready ? '' : ' before it was ready'}${tail}`));
+    worker.cell = undefined;
+    if (--this.running > 0) return;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.settle(this.failure, this.aborted);
+  }
 }
+
+const cellFailed = (cell: SweepCell, problem: string) => new Error(`cell ${cell.id} (${describeCell(cell)}) failed: ${problem}`);

@@ -88,7 +88,10 @@ export class ReplicaGroup {
     for (let r = 1; r < options.processes; r++) {
       const replica = {} as Replica;
       // 'advanced' serialization sends typed arrays as bytes, not JSON.
-      replica.client = new WorkerClient({ serialization: 'advanced' }, { onMessage: (message) => group.onMessage(replica, message), onExit: (end) => group.onExit(replica, end) });
+      replica.client = new WorkerClient(
+        { serialization: 'advanced' },
+        { onMessage: (message) => group.onMessage(replica, message), onExit: (end) => group.onExit(replica, end) },
+      );
       replica.pid = replica.client.pid;
       replicas.push(replica);
     }

@@ -12,9 +12,10 @@ import { nativeEnv } from './nativeBackend';
 import { modelJsonOf, modelProblem } from '../workspace/preflight';
 import { modelName } from '../panels/robustness/compareData';
 import { resultsFiles } from '../panels/robustness/data';
-import { readSettings } from '../workspace/settings';
+import { Settings, readSettings } from '../workspace/settings';
 import { sweepEventLine } from '../../core/sweep/pool';
 import { runHostSweep } from '../jobs/sweepJob';
+import type { Job } from '../jobs/jobRunner';
 import { attackPickItems, needsEps, pickedSweepAttacks } from './attackPicker';
 import { CommandDeps, errorWithFile, resultsFolderWritable } from './deps';
 
@@ -97,13 +98,23 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
     count: Number(countText),
   };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
-  await deps.runner.enqueue({
+  await deps.runner.enqueue(sweepJob(deps, settings, name, { configFile, resultsFile, reportFile }, resume));
+}
+
+/** The sweep of `configFile` as a job: run in this process on the engine's pool of workers; the panel is given what it received. */
+interface SweepFiles {
+  configFile: string;
+  resultsFile: string;
+  reportFile: string;
+}
+
+function sweepJob(deps: CommandDeps, settings: Settings, name: string, files: SweepFiles, resume: boolean): Job {
+  const { resultsFile, reportFile } = files;
+  return {
     title: `Robustness of ${name}`,
     run: async ({ signal, report, log }) => {
       const sweep = await runHostSweep({
-        configFile,
-        resultsFile,
-        reportFile,
+        ...files,
         resume,
         // 0: one per core.
         workers: settings.workers || undefined,
@@ -121,6 +132,5 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
       deps.panels.show(resultsFiles(settings.resultsFolder), { file: resultsFile, results: sweep.results, summary: sweep.summary });
       return `robustness of ${name}: results in ${vscode.workspace.asRelativePath(resultsFile)}, report ${vscode.workspace.asRelativePath(reportFile)}`;
     },
-  });
+  };
 }
-

@@ -38,14 +38,16 @@ export interface ReceivedSweep {
  */
 export function robustnessData(files: string[], received?: ReceivedSweep): RobustnessData {
   const title = files.length === 1 ? path.basename(files[0], '.jsonl') : `${files.length} results files`;
-  const summary = files.length === 1 && files[0] === received?.file ? { ...received.summary, sections: [...received.summary.sections] } : mergedSummary(files, received);
+  const alone = files.length === 1 && files[0] === received?.file;
+  const summary = alone ? { ...received.summary, sections: [...received.summary.sections] } : mergedSummary(files, received);
   const models = modelsSection(files);
   if (models) summary.sections.unshift(models);
   return { title: `Robustness: ${title}`, sources: files, summary };
 }
 
 function mergedSummary(files: string[], received: ReceivedSweep | undefined): SweepSummary {
-  const results: CellResult[] = files.flatMap((file) => (file === received?.file ? received.results : fs.existsSync(file) ? readResultsFile(file).results : []));
+  const resultsOf = (file: string) => (file === received?.file ? received.results : fs.existsSync(file) ? readResultsFile(file).results : []);
+  const results: CellResult[] = files.flatMap(resultsOf);
   const attacks: string[] = [];
   const seen = new Set<string>();
   const cells: SweepCell[] = [];
