@@ -35,7 +35,10 @@ export class FakePanel {
   disposed = false;
   private readonly received = new Emitter<unknown>();
   private readonly disposal = new Emitter<void>();
+  private readonly viewState = new Emitter<void>();
   readonly onDidDispose = this.disposal.event;
+  readonly onDidChangeViewState = this.viewState.event;
+  visible = true;
   readonly webview = {
     options: {},
     cspSource: 'https://webview.test',
@@ -47,7 +50,7 @@ export class FakePanel {
   constructor(
     readonly viewType: string,
     readonly title: string,
-    readonly viewColumn: number,
+    public viewColumn: number,
     readonly preserveFocus: boolean,
   ) {
     // The host sets the page through the html property.
@@ -56,6 +59,13 @@ export class FakePanel {
 
   send(message: unknown): void {
     this.received.fire(message);
+  }
+
+  /** The user hides it (another tab in front), shows it again or moves it to another editor group. */
+  changeView(visible: boolean, viewColumn = this.viewColumn): void {
+    this.visible = visible;
+    this.viewColumn = viewColumn;
+    this.viewState.fire();
   }
 
   reveal(): void {

@@ -71,6 +71,18 @@ function newPanels(t: TestContext): TestPanels {
   return panels;
 }
 
+/**
+ * shell.ts's retry timer, run by hand: each call of the returned tick is its 3 s period (node 20's
+ * mock timers keep running an interval that clears itself from its own callback).
+ */
+function retryTimer(t: TestContext): () => void {
+  const intervals = new Map<number, () => void>();
+  let lastId = 0;
+  t.mock.method(globalThis, 'setInterval', (callback: () => void) => (intervals.set(++lastId, callback), lastId));
+  t.mock.method(globalThis, 'clearInterval', (id: number) => intervals.delete(id));
+  return () => [...intervals.values()].forEach((callback) => callback());
+}
+
 function restoredPanel(): FakePanel {
   return new FakePanel('gccs.test', 'GCCS Test', 1, false);
 }
@@ -138,13 +150,7 @@ test('reveal opens one panel beside the editor, then brings it to the front; a c
 });
 
 test('a page that never says ready is set again every 3 s, then replaced by a fresh panel in the same column, which the feature serves', async (t) => {
-  // shell.ts's retry timer, run by hand: each tick is its 3 s period (node 20's mock timers keep
-  // running an interval that clears itself from its own callback).
-  const intervals = new Map<number, () => void>();
-  let lastId = 0;
-  t.mock.method(globalThis, 'setInterval', (callback: () => void) => (intervals.set(++lastId, callback), lastId));
-  t.mock.method(globalThis, 'clearInterval', (id: number) => intervals.delete(id));
-  const tick = () => [...intervals.values()].forEach((callback) => callback());
+  const tick = retryTimer(t);
   const panels = newPanels(t);
   const stale = restoredPanel();
   await vscode.serializers.get('gccs.test')!.deserializeWebviewPanel(stale, { dir: '/allowed/model' });
@@ -167,6 +173,38 @@ test('a page that never says ready is set again every 3 s, then replaced by a fr
   for (let i = 0; i < 10; i++) tick();
   assert.equal(fresh.pages.length, 1);
   assert.equal(vscode.created.length, before + 1);
+});
+
+test('a panel shown again or moved to another group loads its page again: it is retried and replaced the same way until ready', async (t) => {
+  const tick = retryTimer(t);
+  const panels = newPanels(t);
+  assert.equal(panels.open(), false);
+  const panel = panels.shown as unknown as FakePanel;
+  panel.send({ type: 'ready' });
+  await settle();
+  // Focus changes of a shown panel do not reload it: no retry.
+  panel.changeView(true);
+  tick();
+  // Hidden, then shown: its page loads again and says ready.
+  panel.changeView(false);
+  tick();
+  panel.changeView(true);
+  panel.send({ type: 'ready' });
+  await settle();
+  tick();
+  assert.equal(panel.pages.length, 1);
+  // Moved to another group, its page stays blank: set again twice, then replaced in the new column.
+  const before = vscode.created.length;
+  panel.changeView(true, 3);
+  tick();
+  tick();
+  assert.equal(panel.pages.length, 3);
+  tick();
+  const [fresh] = vscode.created.slice(before);
+  assert.equal(fresh.viewColumn, 3);
+  assert.ok(panel.disposed);
+  assert.equal(panels.shown, fresh);
+  assert.deepEqual(panels.events, ['ready undefined', 'ready undefined', 'closed']);
 });
 
 test('dispose closes the panel and unregisters the serializer', (t) => {

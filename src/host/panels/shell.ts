@@ -18,10 +18,12 @@ const PAGE_ATTEMPTS = 3;
 
 /**
  * Points the panel at dist/webview/<script>.js with a fresh nonce. Every panel script says `ready`
- * first. A panel restored while the window reloads can miss its page (seen in code-server: the
- * service worker that serves webview resources is not up yet for the first restored panels) and
- * would stay blank: until `ready`, the page is set again every 3 s, and after 3 tries the panel is
- * replaced by a fresh one in the same column, handed to `recreate` (which attaches it; the owner
+ * each time its page loads. A page can fail to load and stay blank (seen in code-server: the service
+ * worker that serves webview resources is not up yet for a fresh frame, as for the first panels
+ * restored while the window reloads). A panel's page loads at the start and again each time the
+ * panel is shown after being hidden or moved to another editor group (hidden panels do not keep their
+ * page). After each load, until `ready`, the page is set again every 3 s, and after 3 tries the panel
+ * is replaced by a fresh one in the same column, handed to `recreate` (which attaches it; the owner
  * keeps what it shows host-side).
  */
 export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, script: string, recreate: (fresh: vscode.WebviewPanel) => void): void {
@@ -35,18 +37,30 @@ export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.U
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css')).toString(),
     });
   };
-  let attempts = 1;
-  const retry = setInterval(() => {
-    if (attempts++ < PAGE_ATTEMPTS) return setPage();
-    stop();
-    recreate(vscode.window.createWebviewPanel(panel.viewType, panel.title, { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri)));
-  }, READY_WAIT_MS);
-  const ready = webview.onDidReceiveMessage((message: { type?: string }) => message?.type === 'ready' && stop());
-  const disposed = panel.onDidDispose(() => stop());
+  let retry: NodeJS.Timeout | undefined;
+  const awaitReady = () => {
+    clearInterval(retry);
+    let attempts = 1;
+    retry = setInterval(() => {
+      if (attempts++ < PAGE_ATTEMPTS) return setPage();
+      stop();
+      recreate(vscode.window.createWebviewPanel(panel.viewType, panel.title, { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri)));
+    }, READY_WAIT_MS);
+  };
+  let shown = { visible: panel.visible, column: panel.viewColumn };
+  const subscriptions = [
+    webview.onDidReceiveMessage((message: { type?: string }) => message?.type === 'ready' && clearInterval(retry)),
+    panel.onDidChangeViewState(() => {
+      // Shown again, or moved: its page loads again.
+      if (panel.visible && (!shown.visible || panel.viewColumn !== shown.column)) awaitReady();
+      shown = { visible: panel.visible, column: panel.viewColumn };
+    }),
+    panel.onDidDispose(() => stop()),
+  ];
   function stop() {
     clearInterval(retry);
-    ready.dispose();
-    disposed.dispose();
+    subscriptions.forEach((subscription) => subscription.dispose());
   }
   setPage();
+  awaitReady();
 }
