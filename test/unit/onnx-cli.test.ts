@@ -1,7 +1,8 @@
 /**
  * The CLI's model-taking commands on an .onnx model (test/fixtures/onnx/mnist-tiny, a tiny CNN
  * trained and exported by bench/onnx_cli_fixture.py, with its preprocessing sidecar): gccs eval,
- * latent, evaluate and sweep, run from the built bundle as a user would. On the real MNIST test
+ * latent, evaluate and sweep, run from the built bundle as a user would, and gccs export the other
+ * way (a LayersModel folder → .onnx that eval reads back). On the real MNIST test
  * images (when /work/shared/data is there) eval's accuracy and latent's outputs equal PyTorch's;
  * evaluate and sweep run on the built-in synthetic data (28×28, 10 classes) so that they run anywhere.
  */
@@ -11,6 +12,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { initBackend } from '../../src/core/backend';
+import { saveLayersModel } from '../../src/core/io/layersModelFiles';
+import { buildCnn } from '../../src/core/models/cnn';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const MODEL = path.resolve(__dirname, '../fixtures/onnx/mnist-tiny/model.onnx');
@@ -88,4 +92,24 @@ test('gccs latent --output onto the model\'s preprocessing sidecar is refused in
   const errors = run.stderr.split('\n').filter((line) => line.startsWith('gccs: error:'));
   assert.deepEqual(errors, [`gccs: error: flag --output: ${model}.gccs.json is the same file as the input --model (${model}.gccs.json): write to another file`]);
   assert.deepEqual(fs.readFileSync(`${model}.gccs.json`), before);
+});
+
+test('gccs export --onnx: eval of the exported file equals eval of the model folder; an existing file is refused, untouched', async () => {
+  await initBackend('cpu');
+  const folder = path.join(dir, 'cnn');
+  await saveLayersModel(buildCnn([28, 28, 1], 10, 4), folder);
+  const out = path.join(dir, 'exported', 'cnn.onnx');
+  const exported = JSON.parse(gccs('export', '--model', folder, '--onnx', out, '--json').stdout);
+  assert.deepEqual([exported.onnx, exported.sidecar, exported.opset], [out, `${out}.gccs.json`, 13]);
+  assert.equal(exported.bytes, fs.statSync(out).size);
+  const evaluate = (model: string) => JSON.parse(gccs('eval', '--model', model, '--dataset', 'synthetic', '--synthetic-test', '200', '--json').stdout);
+  const [original, onnx] = [evaluate(folder), evaluate(out)];
+  assert.equal(onnx.count, 200);
+  assert.equal(onnx.accuracy, original.accuracy);
+  assert.deepEqual(onnx.confusion, original.confusion);
+  const before = fs.readFileSync(out);
+  const again = spawnSync(process.execPath, [CLI, 'export', '--model', folder, '--onnx', out, '--backend', 'cpu'], { encoding: 'utf8', timeout: 600_000 });
+  assert.equal(again.status, 2, again.stderr);
+  assert.deepEqual(again.stderr.split('\n').filter((line) => line.startsWith('gccs: error:')), [`gccs: error: flag --onnx: ${out} already exists: write to another file (an export never overwrites one)`]);
+  assert.deepEqual(fs.readFileSync(out), before);
 });
