@@ -154,7 +154,11 @@ try {
   const quickInput = page.locator('.quick-input-widget');
   const quickTitle = page.locator('.quick-input-widget .quick-input-title');
   /** The command palette row whose label is exactly `label` ("GCCS: Train" also matches "GCCS: Show Training"). */
-  const paletteEntry = (label) => page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
+  const paletteEntry = (label) =>
+    page
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) })
+      .first();
   /** Clicks the quick pick's row labelled `label`. */
   const pickRow = async (label) => {
     const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/\./g, '\\.')}$`) }) }).first();
@@ -212,7 +216,13 @@ try {
     await chooseExperiment('tiny.gccs.json');
     const t0 = Date.now();
     await waitUntil('models/tiny/model.json and gccs.json', () => existsSync(join(model, 'model.json')) && existsSync(join(model, 'gccs.json')), 120_000);
-    const done = await page.locator('.notification-toast', { hasText: 'trained tiny.gccs.json' }).waitFor({ state: 'visible', timeout: 15_000 }).then(() => 'the "trained" notification is shown', () => 'no "trained" notification seen');
+    const done = await page
+      .locator('.notification-toast', { hasText: 'trained tiny.gccs.json' })
+      .waitFor({ state: 'visible', timeout: 15_000 })
+      .then(
+        () => 'the "trained" notification is shown',
+        () => 'no "trained" notification seen',
+      );
     // the Explorer shows the new folder (file watcher) and the notification has slid in
     await explorerRow('models').waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {});
     await sleep(600);
@@ -255,7 +265,8 @@ try {
     await page.keyboard.type('50', { delay: 20 });
     await page.keyboard.press('Enter');
     const t0 = Date.now();
-    await waitUntil('.gccs/results/tiny.jsonl and tiny.html', () => existsSync(join(resultsFolder, 'tiny.jsonl')) && existsSync(join(resultsFolder, 'tiny.html')), 180_000);
+    const written = () => existsSync(join(resultsFolder, 'tiny.jsonl')) && existsSync(join(resultsFolder, 'tiny.html'));
+    await waitUntil('.gccs/results/tiny.jsonl and tiny.html', written, 180_000);
     const config = JSON.parse(readFileSync(join(resultsFolder, 'tiny.sweep.json'), 'utf8'));
     const attacks = config.attacks.map((a) => `${a.name}${a.eps ? ` ε ${a.eps}` : ''}`).join(', ');
     if (config.count !== 50 || !config.attacks.every((a) => a.eps === '0,0.1')) throw new Error(`unexpected sweep config: ${JSON.stringify(config)}`);
@@ -419,16 +430,19 @@ try {
     const tables = await robustness.evaluate(() => [...document.querySelectorAll('.table')].map((box) => ({ caption: box.querySelector('caption')?.textContent, width: box.clientWidth, content: box.scrollWidth })));
     const overflowing = tables.filter((t) => t.content > t.width + 1);
     if (tables.length === 0 || overflowing.length) throw new Error(`robustness tables wider than the panel: ${JSON.stringify(overflowing.length ? overflowing : tables)}`);
-    const paths = await robustness.locator('td.path').evaluateAll((cells) => cells.map((cell) => cell.title === cell.textContent && cell.textContent.length > 0));
+    const paths = await robustness
+      .locator('td.path')
+      .evaluateAll((cells) => cells.map((cell) => cell.title === cell.textContent && cell.textContent.length > 0));
     if (paths.length === 0 || !paths.every(Boolean)) throw new Error(`the path cells lack their tooltip: ${JSON.stringify(paths)}`);
     notes.push(`${tables.length} robustness tables fit (widest ${Math.max(...tables.map((t) => t.content))} of ${tables[0].width} px); ${paths.length} path cells with their tooltip`);
     return notes.join('; ');
   });
 
   await step('the GCCS view in the activity bar lists the experiments, the models and the results with their figures', async () => {
-    await page.locator('.activitybar [aria-label^="GCCS"]').first().click();
+    await page.locator('.activitybar .action-item[aria-label^="GCCS"], .activitybar .action-label[aria-label^="GCCS"]').first().click({ timeout: 10_000 });
     const rows = page.locator('.part.sidebar .monaco-list-row');
-    const expected = [/^tiny\.gccs\.json\s*trained$/, /^live\.gccs\.json\s*trained$/, /^tiny\s*.*worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/, /^live\s*/, /^tiny\.jsonl\s*worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/];
+    // Experiments, models (the newest result's worst case) and results, with the group counts.
+    const expected = [/^Experiments\s*2$/, /^tiny\.gccs\.json\s*trained$/, /^live\.gccs\.json\s*trained$/, /^Models\s*2$/, /^tiny\s*.*worst \d+\.\d% \((fgsm|pgd), ε 0(\.1)?\)$/, /^live(?!\.)/, /^Results\s*\d+$/, /^tiny\.jsonl\s*worst \d+\.\d% \((fgsm|pgd), ε 0(\.1)?\)$/];
     const texts = await waitUntil(
       'the GCCS view\'s rows',
       async () => {
