@@ -88,7 +88,12 @@ function cpuMilliseconds(otherPids: number[]): number | null {
  * Median images/s of `call` over the protocol's repeats, and the median CPU milliseconds per image
  * of this process and `otherPids` (all the processes doing the work; null where unreadable).
  */
-async function measure(imagesPerCall: number, call: () => unknown, { warmup, steps, repeats }: Protocol, otherPids: number[] = []): Promise<{ imagesPerSecond: number; cpuMsPerImage: number | null }> {
+interface Throughput {
+  imagesPerSecond: number;
+  cpuMsPerImage: number | null;
+}
+
+async function measure(imagesPerCall: number, call: () => unknown, { warmup, steps, repeats }: Protocol, otherPids: number[] = []): Promise<Throughput> {
   for (let i = 0; i < warmup; i++) await call();
   const rates: number[] = [];
   const cpu: number[] = [];
@@ -149,8 +154,7 @@ class TorchChild {
 }
 
 type Architecture = 'cnn' | 'mlp';
-const TORCH_WORKLOADS = ['trainCrossEntropy', 'inference', 'pgd5'] as const;
-type TorchWorkload = (typeof TORCH_WORKLOADS)[number];
+type TorchWorkload = 'trainCrossEntropy' | 'inference' | 'pgd5';
 type Workload = TorchWorkload | 'trainGccs';
 
 /** Images per call and the call of one workload on a fresh model, and what to dispose after. */
@@ -223,7 +227,8 @@ async function dataParallelFigures(backend: BackendName, examples: Examples, pro
   const loss = lossConfig('crossentropy');
   const noShift = { maxShift: 0, random: new Random(0) };
   const single = await freshModel('cnn');
-  const oneProcess = await measure(TRAIN_BATCH, () => trainStep(single.model, single.variables, single.optimizer, loss, examples, indices, noShift, 1e-3, 0), protocol);
+  const step = () => trainStep(single.model, single.variables, single.optimizer, loss, examples, indices, noShift, 1e-3, 0);
+  const oneProcess = await measure(TRAIN_BATCH, step, protocol);
   single.optimizer.dispose();
   single.model.dispose();
   const figures: Partial<Record<ReplicaSync, { imagesPerSecond: number; cpuMsPerImage: number | null }>> = {};
@@ -231,7 +236,8 @@ async function dataParallelFigures(backend: BackendName, examples: Examples, pro
     const { model, variables, optimizer } = await freshModel('cnn');
     const group = await ReplicaGroup.start({ processes, backend, model, variables, optimizer, optimizerConfig: TRAIN_DEFAULTS.optimizer, loss, sync });
     try {
-      figures[sync] = await measure(TRAIN_BATCH, () => group.step((rank) => batchShare(examples, indices, rank, processes), [...IMAGE_SHAPE], 1e-3, 0), protocol, group.pids);
+      const groupStep = () => group.step((rank) => batchShare(examples, indices, rank, processes), [...IMAGE_SHAPE], 1e-3, 0);
+      figures[sync] = await measure(TRAIN_BATCH, groupStep, protocol, group.pids);
       await group.assertInSync();
     } finally {
       await group.close();
@@ -303,7 +309,12 @@ async function trainingProcessFigures(backend: string, dataDir: string | undefin
   }
   // The first epoch warms up (kernels, memory); the others are timed.
   const steady = (run: ProbeResult) => median(run.epochImagesPerSecond.length > 1 ? run.epochImagesPerSecond.slice(1) : run.epochImagesPerSecond);
-  const figures = (run: ProbeResult) => ({ imagesPerSecond: round(steady(run), 4), epochImagesPerSecond: run.epochImagesPerSecond, tensorsAtEpochEnd: run.tensorsAtEpochEnd, leaderPeakRssMiB: round(run.maxRssKiB / 1024, 4) });
+  const figures = (run: ProbeResult) => ({
+    imagesPerSecond: round(steady(run), 4),
+    epochImagesPerSecond: run.epochImagesPerSecond,
+    tensorsAtEpochEnd: run.tensorsAtEpochEnd,
+    leaderPeakRssMiB: round(run.maxRssKiB / 1024, 4),
+  });
   return {
     data: dataDir ? `mnist ${dataDir} ${base.split.trainRange}` : 'synthetic',
     loss: 'crossentropy',
@@ -318,7 +329,8 @@ async function trainingProcessFigures(backend: string, dataDir: string | undefin
 /** Wall time of a PGD-5 sweep over the trained model on 1 and on 2 worker processes. */
 async function sweepFigures(backend: BackendName, modelDir: string, quick: boolean, repeats: number) {
   const eps = quick ? [0.1] : [0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16];
-  const config = { models: [modelDir], attacks: [{ name: 'pgd' as const, eps, params: { steps: 5 } }], count: quick ? ATTACK_BATCH : 1000, batchSize: ATTACK_BATCH, seed: 0 };
+  const attacks = [{ name: 'pgd' as const, eps, params: { steps: 5 } }];
+  const config = { models: [modelDir], attacks, count: quick ? ATTACK_BATCH : 1000, batchSize: ATTACK_BATCH, seed: 0 };
   const seconds: Record<number, number> = {};
   for (const workers of [1, 2]) {
     const times: number[] = [];
@@ -330,7 +342,8 @@ async function sweepFigures(backend: BackendName, modelDir: string, quick: boole
     seconds[workers] = round(median(times), 4);
   }
   log(`sweep: ${JSON.stringify(seconds)} s`);
-  return { cells: eps.length, samplesPerCell: config.count, attack: 'pgd-5', workers1Seconds: seconds[1], workers2Seconds: seconds[2], speedup: round(seconds[1] / seconds[2], 3) };
+  const speedup = round(seconds[1] / seconds[2], 3);
+  return { cells: eps.length, samplesPerCell: config.count, attack: 'pgd-5', workers1Seconds: seconds[1], workers2Seconds: seconds[2], speedup };
 }
 
 /** The first Python that imports torch, or null. */
@@ -383,7 +396,13 @@ function table(result: BenchResult): string {
     '|---|---|---|---|',
   ];
   for (const architecture of ['cnn', 'mlp'] as const) {
-    for (const [workload, name] of [['trainCrossEntropy', 'training, cross-entropy, batch 200'], ['trainGccs', 'training, GCCS, batch 200'], ['inference', 'inference, batch 200'], ['pgd5', 'PGD-5, batch 100']] as const) {
+    const workloads = [
+      ['trainCrossEntropy', 'training, cross-entropy, batch 200'],
+      ['trainGccs', 'training, GCCS, batch 200'],
+      ['inference', 'inference, batch 200'],
+      ['pgd5', 'PGD-5, batch 100'],
+    ] as const;
+    for (const [workload, name] of workloads) {
       const f = result[architecture][workload];
       lines.push(`| ${architecture.toUpperCase()} ${name} | ${spread(f.wasm)} | ${f.pytorch ? spread(f.pytorch) : ''} | ${f.ratio ?? ''} |`);
     }
@@ -435,7 +454,8 @@ async function measureAll(flags: Record<string, unknown>, backend: BackendName, 
   const peakRssMiB = Math.max(trainingProcess.workers1.leaderPeakRssMiB, trainingProcess.workers2.leaderPeakRssMiB);
   const tensorGrowth = [trainingProcess.workers1, trainingProcess.workers2].some((run) => run.tensorsAtEpochEnd.some((n) => n !== run.tensorsAtEpochEnd[0]));
   // Issue 15's targets for the reference CNN; ratios to PyTorch only where it ran.
-  const target = (name: string, value: number | null, goal: string, meets: (value: number) => boolean) => ({ name, value: value === null ? null : round(value), goal, met: value === null ? null : meets(value) });
+  const target = (name: string, value: number | null, goal: string, meets: (value: number) => boolean) =>
+    ({ name, value: value === null ? null : round(value), goal, met: value === null ? null : meets(value) });
   const twoProcessRatio = torchTraining ? round(dataParallel.gradients.imagesPerSecond / torchTraining, 3) : null;
   const targets = [
     target('training, 1 process / PyTorch 1 thread', cnn.trainCrossEntropy.ratio, '≥ 0.95', (v) => v >= 0.95),

@@ -105,7 +105,19 @@ export function prepareWorkspace(tmp, workspaceSettings, userSettings = {}) {
   mkdirSync(join(tmp, 'user-data', 'User'), { recursive: true });
   writeFileSync(
     join(tmp, 'user-data', 'User', 'settings.json'),
-    JSON.stringify({ 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'extensions.ignoreRecommendations': true, 'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'workbench.startupEditor': 'none', ...userSettings }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'extensions.ignoreRecommendations': true,
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'workbench.startupEditor': 'none',
+        ...userSettings,
+      },
+      null,
+      2,
+    ) + '\n',
   );
   return workspace;
 }
@@ -164,7 +176,10 @@ export async function launchBrowser() {
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      ...['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
+      ...['--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

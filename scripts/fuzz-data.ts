@@ -334,7 +334,10 @@ const tarTarget: FuzzTarget = {
   files: fc
     .record({
       entries: fc.array(
-        fc.record({ name: fc.constantFrom('a.bin', 'dir/b.bin', '../escape.bin', '/abs.bin', 'x/../../up.bin', 'ok/c.txt'), data: fc.uint8Array({ maxLength: 700 }) }),
+        fc.record({
+          name: fc.constantFrom('a.bin', 'dir/b.bin', '../escape.bin', '/abs.bin', 'x/../../up.bin', 'ok/c.txt'),
+          data: fc.uint8Array({ maxLength: 700 }),
+        }),
         { minLength: 1, maxLength: 3 },
       ),
       tarMutations: mutations,

@@ -30,9 +30,13 @@ function prepareRestrictedWorkspace(workspace) {
   const model = join(workspace, 'models', 'tiny');
   const results = join(workspace, '.gccs', 'results');
   mkdirSync(results, { recursive: true });
-  cli('train', '--dataset', 'synthetic', '--synthetic-train', '300', '--synthetic-test', '100', '--model', 'mlp', '--epochs', '1', '--batch-size', '50', '--backend', 'cpu', '--out', model);
+  cli(
+    ...['train', '--dataset', 'synthetic', '--synthetic-train', '300', '--synthetic-test', '100'],
+    ...['--model', 'mlp', '--epochs', '1', '--batch-size', '50', '--backend', 'cpu', '--out', model],
+  );
   writeFileSync(join(results, 'tiny.sweep.json'), JSON.stringify({ models: [model], attacks: [{ name: 'fgsm', eps: '0,0.1' }], count: 20 }, null, 2) + '\n');
-  cli('sweep', '--config', join(results, 'tiny.sweep.json'), '--out', join(results, 'tiny.jsonl'), '--report', join(results, 'tiny.html'), '--workers', '1', '--backend', 'cpu');
+  const [config, out, report] = ['tiny.sweep.json', 'tiny.jsonl', 'tiny.html'].map((name) => join(results, name));
+  cli('sweep', '--config', config, '--out', out, '--report', report, '--workers', '1', '--backend', 'cpu');
   writeFileSync(
     join(workspace, 'tiny.gccs.json'),
     JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 100 }, model: 'mlp', loss: { kind: 'gccs' }, batchSize: 50, epochs: 1, outDir: 'models/tiny-again' }, null, 2) + '\n',

@@ -87,9 +87,15 @@ export interface HarnessReport {
   problems: string[];
 }
 
+interface Ended {
+  code: number | null;
+  signal: string | null;
+  stderr: string;
+}
+
 interface Run {
   child: ChildProcess;
-  done: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+  done: Promise<Ended>;
 }
 
 function start(args: string[]): Run {
@@ -97,7 +103,7 @@ function start(args: string[]): Run {
   const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const done = new Promise<Ended>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
   return { child, done };
 }
 
@@ -157,7 +163,10 @@ const trainArgs = (out: string, runSeed: number, epochs: number) => [
 ];
 
 /** Sweeps: 9 cells of the reference model on 2 workers, with a report. */
-const sweepArgs = (config: string, out: string, resume: boolean) => ['sweep', '--config', config, '--out', out, '--workers', '2', '--backend', 'wasm', ...(resume ? ['--resume'] : [])];
+const sweepArgs = (config: string, out: string, resume: boolean) => [
+  ...['sweep', '--config', config, '--out', out, '--workers', '2', '--backend', 'wasm'],
+  ...(resume ? ['--resume'] : []),
+];
 
 /** The uninterrupted runs every episode is compared with, and how long they took. */
 interface References {

@@ -142,7 +142,8 @@ async function main(): Promise<void> {
   fs.rmSync(work, { recursive: true, force: true });
 
   const header = 'seconds,rss_mib,heap_mib,tensors,workers_rss_mib,trainings,sweeps';
-  const rows = run.samples.map((s) => [s.seconds, s.rssMiB.toFixed(1), s.heapMiB.toFixed(1), s.tensors, s.workersRssMiB.toFixed(1), s.trainings, s.sweeps].join(','));
+  const row = (s: Sample) => [s.seconds, s.rssMiB.toFixed(1), s.heapMiB.toFixed(1), s.tensors, s.workersRssMiB.toFixed(1), s.trainings, s.sweeps];
+  const rows = run.samples.map((s) => row(s).join(','));
   fs.writeFileSync(values.out!, [header, ...rows].join('\n') + '\n');
 
   const grew = grownAfterWarmUp(run);

@@ -96,11 +96,11 @@ function packageName(specifier: string): string {
  * A bare import that resolves to none of `files` is a package (or builtin); a relative one that
  * resolves to neither a file of `files` nor a JSON file throws, naming it.
  */
-export function buildImportGraph(files: string[], options: ts.CompilerOptions, read: (file: string) => string = (f) => fs.readFileSync(f, 'utf8')): ImportGraph {
+export function buildImportGraph(files: string[], options: ts.CompilerOptions): ImportGraph {
   const known = new Set(files);
   const graph: ImportGraph = new Map();
   for (const from of files) {
-    const edges = importsOf(from, read(from)).map(({ specifier, typeOnly }): ImportEdge => {
+    const edges = importsOf(from, fs.readFileSync(from, 'utf8')).map(({ specifier, typeOnly }): ImportEdge => {
       if (specifier.startsWith('node:') || builtins.has(specifier)) return { from, specifier, typeOnly, pkg: specifier, builtin: true };
       const resolved = ts.resolveModuleName(specifier, from, options, ts.sys).resolvedModule;
       const target = resolved && path.resolve(resolved.resolvedFileName);

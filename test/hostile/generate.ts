@@ -115,7 +115,8 @@ export function generateHostileModels(outDir: string): HostileCase[] {
     build(dir);
     cases.push({ name, family, model: dir, expect: 'refused', problem, ...extra });
   };
-  const weightPath = (name: string, shard: string, problem: string) => add(name, 'weight path escapes', (dir) => writeModel(dir, { paths: [shard], shardBytes: null }), problem);
+  const weightPath = (name: string, shard: string, problem: string) =>
+    add(name, 'weight path escapes', (dir) => writeModel(dir, { paths: [shard], shardBytes: null }), problem);
   const shardIs = (name: string, family: string, make: (shard: string) => void, problem: string) =>
     add(name, family, (dir) => {
       writeModel(dir, { shardBytes: null });
@@ -214,8 +215,10 @@ export function generateHostileModels(outDir: string): HostileCase[] {
   modelJson('manifest-null', 'malformed manifest', { ...base(), weightsManifest: null }, 'weightsManifest: must be a list \\(got null\\)');
   modelJson('manifest-paths-not-strings', 'malformed manifest', { ...base(), weightsManifest: [{ paths: [42], weights: weights() }] }, 'paths\\[0\\]: must be a string');
   modelJson('manifest-null-weight', 'malformed manifest', { ...base(), weightsManifest: [{ paths: ['weights.bin'], weights: [null] }] }, 'weights\\[0\\]: must be an object \\(got null\\)');
-  const dtype = (name: string, value: string) =>
-    add(name, 'unknown dtypes', (dir) => writeModel(dir, { manifestWeights: [{ ...weights()[0], dtype: value }, weights()[1]] }), `unknown weight dtype "${value}"`);
+  const dtype = (name: string, value: string) => {
+    const manifestWeights = () => [{ ...weights()[0], dtype: value }, weights()[1]];
+    add(name, 'unknown dtypes', (dir) => writeModel(dir, { manifestWeights: manifestWeights() }), `unknown weight dtype "${value}"`);
+  };
   dtype('dtype-float64', 'float64');
   dtype('dtype-string', 'string');
   dtype('dtype-complex64', 'complex64');
@@ -236,7 +239,8 @@ export function generateHostileModels(outDir: string): HostileCase[] {
   modelJson('model-json-proto-key', 'malformed JSON', '{"__proto__": {"modelTopology": {}}, "modelTopology": {}, "weightsManifest": []}', 'the key "__proto__" is not allowed');
   modelJson('graph-model', 'malformed JSON', { format: 'graph-model', modelTopology: {}, weightsManifest: [] }, 'a TensorFlow\\.js graph model');
   // gccs.json: never a silent default.
-  const meta = (name: string, value: unknown, problem: string) => add(name, 'hostile gccs.json', (dir) => writeModel(dir, { meta: value }), `gccs\\.json: ${problem}`);
+  const meta = (name: string, value: unknown, problem: string) =>
+    add(name, 'hostile gccs.json', (dir) => writeModel(dir, { meta: value }), `gccs\\.json: ${problem}`);
   const good = sampleModelMeta({ inputShape: INPUT, numClasses: CLASSES, classNames: [...SYNTHETIC_CLASS_NAMES] });
   meta('meta-null', 'null', 'must be an object \\(got null\\)');
   meta('meta-number', '42', 'must be an object \\(got 42\\)');

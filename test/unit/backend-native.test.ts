@@ -112,10 +112,14 @@ test('success path (fake npm, fake tfjs-node): installed, checked in a child pro
     const parsed = JSON.parse(status.stdout) as { auto: { name: string; detail: string }; installed: { package: string } | null };
     assert.equal(parsed.auto.name, 'tensorflow', '--backend auto prefers the recorded install');
     assert.equal(parsed.installed?.package, '@tensorflow/tfjs-node');
-    const train = gccs(['train', '--dataset', 'synthetic', '--synthetic-train', '60', '--synthetic-test', '20', '--model', 'mlp', '--epochs', '1', '--batch-size', '20', '--out', path.join(home, 'm')], { HOME: home, GCCS_NATIVE_MODULES: '' });
+    const smallTraining = [
+      ...['--dataset', 'synthetic', '--synthetic-train', '60', '--synthetic-test', '20'],
+      ...['--model', 'mlp', '--epochs', '1', '--batch-size', '20'],
+    ];
+    const train = gccs(['train', ...smallTraining, '--out', path.join(home, 'm')], { HOME: home, GCCS_NATIVE_MODULES: '' });
     assert.equal(train.code, 0, train.stderr);
     assert.match(train.stderr, /^backend: tensorflow$/m, 'a plain gccs train uses it');
-    const verbose = gccs(['train', '--verbose', '--dataset', 'synthetic', '--synthetic-train', '60', '--synthetic-test', '20', '--model', 'mlp', '--epochs', '1', '--batch-size', '20', '--out', path.join(home, 'm2')], { HOME: home, GCCS_NATIVE_MODULES: '' });
+    const verbose = gccs(['train', '--verbose', ...smallTraining, '--out', path.join(home, 'm2')], { HOME: home, GCCS_NATIVE_MODULES: '' });
     assert.match(verbose.stderr, /backend: tensorflow \(native TensorFlow via @tensorflow\/tfjs-node 0\.0\.0-fake\)/, '--verbose says what it is');
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
@@ -150,7 +154,8 @@ test('a damaged record is an error naming the file; selection falls back to wasm
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, NATIVE_RECORD_FILE), '{ not json');
     assert.throws(() => readNativeRecord(dir), (error: unknown) => error instanceof UserError && error.message.startsWith(`${path.join(dir, NATIVE_RECORD_FILE)}: not a native backend record`));
-    const train = gccs(['train', '--synthetic-train', '40', '--synthetic-test', '20', '--model', 'mlp', '--epochs', '1', '--batch-size', '20', '--out', path.join(home, 'm')], { HOME: home, GCCS_NATIVE_MODULES: '' });
+    const smallTraining = ['--synthetic-train', '40', '--synthetic-test', '20', '--model', 'mlp', '--epochs', '1', '--batch-size', '20'];
+    const train = gccs(['train', ...smallTraining, '--out', path.join(home, 'm')], { HOME: home, GCCS_NATIVE_MODULES: '' });
     assert.equal(train.code, 0, train.stderr);
     assert.match(train.stderr, /^backend: wasm\nwarning: native TensorFlow not used: .*gccs-native\.json: not a native backend record/m, 'a damaged install is reported without --verbose');
   } finally {

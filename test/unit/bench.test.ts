@@ -67,7 +67,8 @@ test('bench/torch_reference.py answers one timed round per request on one thread
 // The bench's figures are not checked (timings gate nothing); its output shape is, so that it cannot rot.
 test('npm run bench -- --quick --rounds 2 --json: the table on stdout, every figure in the JSON file', () => {
   const jsonFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-bench-test-')), 'bench.json');
-  const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', '--quick', '--no-torch', '--rounds', '2', '--json', jsonFile], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const args = ['--import', 'tsx', 'scripts/bench.ts', '--quick', '--no-torch', '--rounds', '2', '--json', jsonFile];
+  const stdout = execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const result = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
   fs.rmSync(path.dirname(jsonFile), { recursive: true, force: true });
   assert.equal(result.quick, true);

@@ -21,7 +21,10 @@ const tempDir = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `gccs-${
 
 /** A run of `gccs train` that is quick (a small MLP on 200 synthetic images) and deterministic on wasm. */
 function trainArgs(out: string, seed: number, epochs: number, resume = false): string[] {
-  return ['train', '--dataset', 'synthetic', '--synthetic-train', '200', '--synthetic-test', '50', '--model', 'mlp', '--batch-size', '50', '--backend', 'wasm', '--seed', String(seed), '--epochs', String(epochs), '--out', out, '--keep-checkpoint', ...(resume ? ['--resume'] : [])];
+  return [
+    ...['train', '--dataset', 'synthetic', '--synthetic-train', '200', '--synthetic-test', '50', '--model', 'mlp', '--batch-size', '50', '--backend', 'wasm'],
+    ...['--seed', String(seed), '--epochs', String(epochs), '--out', out, '--keep-checkpoint', ...(resume ? ['--resume'] : [])],
+  ];
 }
 
 function gccs(args: string[], env: Record<string, string> = {}) {

@@ -128,7 +128,8 @@ test('neededWindows: only what the ranges name, everything when no range narrows
     train: { start: 10, end: 20, total: 100 },
     test: { start: 20, end: 25, total: 30 },
   });
-  assert.deepEqual(neededWindows({ train: 100, test: 30 }, { trainRange: '0:50' }), { train: { start: 0, end: 50, total: 100 }, test: { start: 0, end: 30, total: 30 } });
+  const expected = { train: { start: 0, end: 50, total: 100 }, test: { start: 0, end: 30, total: 30 } };
+  assert.deepEqual(neededWindows({ train: 100, test: 30 }, { trainRange: '0:50' }), expected);
   // A part no range touches loads nothing.
   assert.deepEqual(neededWindows({ train: 100, test: 30 }, { trainRange: '0:5', testRange: '50:60' }).test, { start: 0, end: 0, total: 30 });
   // One part: both ranges give their hull; one range needs the rest for the other split.

@@ -47,7 +47,11 @@ test('the suite has at least 30 hostile cases, the bombs among them, and a secre
   assert.equal(cases.filter((c) => c.bomb).length, 3);
   assert.ok(fs.readFileSync(path.join(suiteDir, 'secret.txt'), 'utf8').startsWith(SECRET));
   const families = new Set(cases.map((c) => c.family));
-  for (const family of ['weight path escapes', 'symlink out', 'symlink inside (allowed)', 'FIFO / device / directory', 'bad shapes', 'parameter-count lies', 'malformed manifest', 'unknown dtypes', 'unknown layer classes', 'hostile gccs.json', 'bombs']) {
+  const expected = [
+    ...['weight path escapes', 'symlink out', 'symlink inside (allowed)', 'FIFO / device / directory', 'bad shapes', 'parameter-count lies'],
+    ...['malformed manifest', 'unknown dtypes', 'unknown layer classes', 'hostile gccs.json', 'bombs'],
+  ];
+  for (const family of expected) {
     assert.ok(families.has(family), family);
   }
 });
@@ -143,7 +147,8 @@ test('through the CLI: exit 2, one error line naming the file, no stack trace, n
   const report: string[] = [];
   for (const hostile of cliCases()) {
     // latent too for the escapes the issue saw leak an environment variable as a latent vector.
-    const commands: ('eval' | 'latent')[] = ['dotdot-secret', 'dotdot-proc-environ', 'symlink-to-proc-environ'].includes(hostile.name) ? ['eval', 'latent'] : ['eval'];
+    const readsOutside = ['dotdot-secret', 'dotdot-proc-environ', 'symlink-to-proc-environ'].includes(hostile.name);
+    const commands: ('eval' | 'latent')[] = readsOutside ? ['eval', 'latent'] : ['eval'];
     for (const command of commands) {
       const run = runCli(command, hostile);
       const label = `${command} ${hostile.name}`;
@@ -251,7 +256,8 @@ test('a model without gccs.json: eval says so instead of silently using the synt
   const dir = path.join(suiteDir, 'no-meta');
   fs.cpSync(cases.find((c) => c.name === 'symlink-inside')!.model, dir, { recursive: true, verbatimSymlinks: true });
   fs.rmSync(path.join(dir, 'gccs.json'));
-  const gccs = (...args: string[]) => spawnSync(process.execPath, [CLI, 'eval', '--model', dir, '--backend', 'wasm', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const gccs = (...args: string[]) =>
+    spawnSync(process.execPath, [CLI, 'eval', '--model', dir, '--backend', 'wasm', ...args], { encoding: 'utf8', timeout: 120_000 });
   const refused = gccs();
   assert.equal(refused.status, 2, refused.stderr);
   assert.match(refused.stderr, /gccs: error: .*no-meta\/model\.json: no gccs\.json beside it to take the dataset from: pass --dataset \(and --data\) or --train-config\n$/);

@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildImportGraph, forbiddenReach, importCycles, importsOf, readCompilerOptions, sourceFilesUnder, upwardImports, type ImportEdge, type ImportGraph } from '../helpers/importGraph';
+import { buildImportGraph, forbiddenReach, importCycles, importsOf, readCompilerOptions, sourceFilesUnder, upwardImports } from '../helpers/importGraph';
+import type { ImportEdge, ImportGraph } from '../helpers/importGraph';
 
 const root = path.resolve(__dirname, '../..');
 const options = readCompilerOptions(path.join(root, 'tsconfig.json'));

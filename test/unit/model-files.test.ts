@@ -124,7 +124,8 @@ async function layerZoo(): Promise<[string, import('@tensorflow/tfjs-layers').La
   const embedding = tfl.sequential({ layers: [L.embedding({ inputDim: 50, outputDim: 4, inputLength: 6 }), L.globalMaxPooling1d({}), L.dense({ units: 2 })] });
   const volumeConv = L.conv3d({ filters: 2, kernelSize: 2, inputShape: [5, 5, 5, 1] });
   const volume = tfl.sequential({ layers: [volumeConv, L.maxPooling3d({ poolSize: 2 }), L.flatten(), L.dense({ units: 3 })] });
-  const channelsFirst = tfl.sequential({ layers: [L.conv2d({ filters: 3, kernelSize: [2, 3], dataFormat: 'channelsFirst', inputShape: [2, 9, 8] }), L.flatten(), L.dense({ units: 2 })] });
+  const channelsFirstConv = L.conv2d({ filters: 3, kernelSize: [2, 3], dataFormat: 'channelsFirst', inputShape: [2, 9, 8] });
+  const channelsFirst = tfl.sequential({ layers: [channelsFirstConv, L.flatten(), L.dense({ units: 2 })] });
   return [['functional', functional], ['nested', nested], ['embedding', embedding], ['conv3d', volume], ['channels first', channelsFirst]];
 }
 

@@ -177,7 +177,8 @@ export async function installNative(options: NpmInstallOptions & Omit<VerifyOpti
   await npmInstallNative(options);
   options.onLine?.(`checking that ${nativePackage(options.gpu)} loads…`);
   const detail = await verifyNativeInChild({ dir: options.dir, cliFile: options.cliFile, execPath: options.execPath, env: options.env });
-  const record: NativeRecord = { package: nativePackage(options.gpu), version: NATIVE_VERSION, modules: path.join(options.dir, 'node_modules'), detail, verifiedAt: new Date().toISOString() };
+  const modules = path.join(options.dir, 'node_modules');
+  const record: NativeRecord = { package: nativePackage(options.gpu), version: NATIVE_VERSION, modules, detail, verifiedAt: new Date().toISOString() };
   writeNativeRecord(options.dir, record);
   return record;
 }

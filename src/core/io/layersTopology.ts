@@ -334,7 +334,10 @@ const RULES: Record<string, (at: LayerContext, inputs: Shape[]) => LayerOutcome>
   Minimum: merge,
   Concatenate: concatenate,
   ...Object.fromEntries(
-    ['Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'ThresholdedReLU', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Masking', 'Rescaling'].map(
+    [
+      ...['Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'ThresholdedReLU', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D'],
+      ...['GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'Masking', 'Rescaling'],
+    ].map(
       (name) => [name, sameShape],
     ),
   ),
