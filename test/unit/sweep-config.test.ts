@@ -132,7 +132,8 @@ test('cells: ε × IT × BS for SPSA, one for DeepFool and JSMA; ids stable, ε 
   assert.ok(pgd.every((cell) => cell.params.muT === 50), "the latent loss takes μ_T from the model's gccs.json");
   assert.equal(of(4).length, 0, 'a cell equal to an earlier one runs once');
   assert.equal(new Set(cells.map((cell) => cell.id)).size, cells.length);
-  assert.deepEqual(pgd[0].data, { spec: { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300, seed: 1 }, trainRange: null, testRange: null, validationFraction: 0.1, splitSeed: 1 });
+  const spec = { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300, seed: 1 };
+  assert.deepEqual(pgd[0].data, { spec, trainRange: null, testRange: null, validationFraction: 0.1, splitSeed: 1 });
   assert.ok(cells.every((cell) => cell.count === 300 && cell.batchSize === 100 && cell.seed === 0));
 
   const again = planSweep(JSON.parse(JSON.stringify(config)));

@@ -52,7 +52,9 @@ export type AttackName = keyof typeof ATTACK_CATALOG;
 export const ATTACK_NAMES = Object.keys(ATTACK_CATALOG) as AttackName[];
 
 /** The parameters attack N takes, every one filled in (as resolveAttackParams gives them). */
-export type ResolvedAttackParams<N extends AttackName = AttackName> = N extends AttackName ? Pick<ResolvedParams, (typeof ATTACK_CATALOG)[N]['params'][number]> : never;
+export type ResolvedAttackParams<N extends AttackName = AttackName> = N extends AttackName
+  ? Pick<ResolvedParams, (typeof ATTACK_CATALOG)[N]['params'][number]>
+  : never;
 
 /** Any list of attacks: the real one (ATTACK_CATALOG) or, in tests, one with more. */
 export type AttackList = Readonly<Record<string, AttackEntry>>;

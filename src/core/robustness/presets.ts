@@ -1,5 +1,20 @@
 /** Planning the evaluation presets (their data is in the catalog): which attacks this build has, their parameters checked. */
-import { ATTACK_CATALOG, AttackName, AttackParams, PRESETS, PRESET_NAMES, Preset, PresetAttack, PresetName, checkAttackParams, displayName, isAttackName, isPresetName, isWhiteBox, takesEps } from '../catalog';
+import {
+  ATTACK_CATALOG,
+  AttackName,
+  AttackParams,
+  PRESETS,
+  PRESET_NAMES,
+  Preset,
+  PresetAttack,
+  PresetName,
+  checkAttackParams,
+  displayName,
+  isAttackName,
+  isPresetName,
+  isWhiteBox,
+  takesEps,
+} from '../catalog';
 import { UserError } from '../errors';
 import type { Grid, SweepAttackConfig } from '../sweep/types';
 

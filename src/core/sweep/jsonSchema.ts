@@ -60,6 +60,7 @@ export function parseJson(text: string): { value: unknown } | { problem: SchemaP
     value = JSON.parse(text);
   } catch (error) {
     // V8 quotes the text around the error, control characters and all: keep the message one line.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     const detail = (error as Error).message.replace(/[\u0000-\u001f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     return { problem: { path: [], message: `not valid JSON (${detail})` } };
   }
@@ -178,11 +179,14 @@ function pathOf(pointer: string, data: unknown): (string | number)[] {
   return path;
 }
 
+const BOUNDS: Record<string, string> = { minimum: '≥', exclusiveMinimum: '>', maximum: '≤' };
+
 /** One line for ajv's first error, in the words the rest of the engine uses. */
 function messageOf(error: ErrorObject): string {
   const schema = (error.parentSchema ?? {}) as JsonSchema;
   const value = error.data;
   const params = error.params as Record<string, unknown>;
+  if (Object.hasOwn(BOUNDS, error.keyword)) return `must be ${BOUNDS[error.keyword]} ${params.limit} (got ${value})`;
   switch (error.keyword) {
     case 'type': {
       const types = Array.isArray(schema.type) ? schema.type : [String(params.type)];
@@ -192,12 +196,6 @@ function messageOf(error: ErrorObject): string {
       const list = (schema.enum ?? []).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
       return schema.title ? `unknown ${schema.title} ${describe(value)} (${list})` : `must be one of ${list} (got ${describe(value)})`;
     }
-    case 'minimum':
-      return `must be ≥ ${params.limit} (got ${value})`;
-    case 'exclusiveMinimum':
-      return `must be > ${params.limit} (got ${value})`;
-    case 'maximum':
-      return `must be ≤ ${params.limit} (got ${value})`;
     case 'minLength':
       return 'must not be empty';
     case 'maxLength':
