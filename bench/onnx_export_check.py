@@ -2,7 +2,7 @@
 """Export check, second half: runs an .onnx file written by `gccs export` in PyTorch, by a small
 reference evaluator of its graph (torch.nn.functional, float64; every op the exporter writes), after
 onnx.checker has checked the file, and compares its logits on MNIST test images 8000-9999 with the
-TF.js LayersModel's (written by bench/onnx_export_check.ts).
+TF.js LayersModel's (written by bench/onnx_export_check.ts, on as many images from 8000 on).
 
 Run with Debian's PyTorch and python3-onnx:
   /usr/bin/python3 bench/onnx_export_check.py FILE.onnx [--data DIR]
@@ -88,14 +88,15 @@ def main():
     args = parser.parse_args()
     model = onnx.load(args.onnx)
     onnx.checker.check_model(model, full_check=True)
+    classes = model.graph.output[0].type.tensor_type.shape.dim[1].dim_value
+    tfjs = torch.from_numpy(np.fromfile(f'{args.onnx}.tfjs_logits.f32', dtype='<f4').reshape(-1, classes).astype(np.float64))
     x, y = mnist(args.data)
-    x, y = x[8000:10000].double(), y[8000:10000]
+    x, y = x[8000:8000 + len(tfjs)].double(), y[8000:8000 + len(tfjs)]
     with torch.no_grad():
         logits = evaluate(model, x)
-    tfjs = torch.from_numpy(np.fromfile(f'{args.onnx}.tfjs_logits.f32', dtype='<f4').reshape(logits.shape).astype(np.float64))
     ops = sorted({n.op_type for n in model.graph.node})
     print(f'{args.onnx}: onnx.checker (full) passes; opset {model.opset_import[0].version}; ops {", ".join(ops)}')
-    print(f'accuracy on MNIST 8000-9999: ONNX graph in PyTorch {(logits.argmax(1) == y).double().mean() * 100:.2f}%, '
+    print(f'accuracy on MNIST {8000}-{8000 + len(y) - 1}: ONNX graph in PyTorch {(logits.argmax(1) == y).double().mean() * 100:.2f}%, '
           f'TF.js LayersModel {(tfjs.argmax(1) == y).double().mean() * 100:.2f}%')
     difference = (logits - tfjs).abs().max().item()
     print(f'largest |logit difference| {difference:.2e}, relative to the largest |logit| {difference / tfjs.abs().max().item():.2e}')

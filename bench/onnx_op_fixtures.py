@@ -83,6 +83,7 @@ EXPORTED = {
     'squeeze_unsqueeze': (lambda: Fn(lambda s, x: x.squeeze(1).unsqueeze(-1) * 2), (2, 1, 3, 4), 13, True, ['Squeeze', 'Unsqueeze']),
     'squeeze_unsqueeze_opset11': (lambda: Fn(lambda s, x: x.squeeze(1).unsqueeze(-1) * 2), (2, 1, 3, 4), 11, True, ['Squeeze', 'Unsqueeze']),
     'slice_flip': (lambda: Fn(lambda s, x: x.flip(2)[:, 1:, :-1] + x[:, :2, -3:]), (2, 3, 4), 13, True, ['Slice']),
+    'slice_steps': (lambda: Fn(lambda s, x: torch.cat([t.flatten(1) for t in (x[:, :, ::2, 1::3], x[:, :, 1:6:2, -4::3], x[:, :, 4::5, :5:2])], 1)), (1, 2, 7, 8), 13, True, ['Slice']),
     'unary_math_reduce': (lambda: Fn(lambda s, x: torch.cat([-x, torch.sqrt(x.abs() + 1), torch.exp(x / 2), torch.log(x * x + 0.5), torch.erf(x), x ** 2 - x ** 3, F.gelu(x), x - x.mean((2, 3), keepdim=True), x * x.sum(1, keepdim=True)], 1).mean(3)), (2, 3, 2, 4), 13, True, ['Neg', 'Sqrt', 'Abs', 'Exp', 'Log', 'Erf', 'Pow', 'ReduceMean', 'ReduceSum']),
     'cast_float64': (lambda: Fn(lambda s, x: (x.double() * 3).float()), (2, 3), 13, True, ['Cast']),
     'constant_of_shape': (lambda: Fn(lambda s, x: x * torch.full_like(x, 0.5) + torch.zeros_like(x)), (2, 3), 13, True, ['ConstantOfShape', 'Shape']),
@@ -120,6 +121,13 @@ def manual_cases(rng):
     nodes = [helper.make_node('Gemm', ['input', 'b', 'c'], ['output'], transA=1, transB=1, alpha=0.7, beta=-1.5)]
     cases.append(('gemm_transA_transB_broadcast_c', manual_graph('g', 13, nodes, [6, 3], [3, 4], [numpy_tensor('b', b), numpy_tensor('c', c)]), (6, 3),
                   lambda x, p: 0.7 * x.t() @ p['b'].t() - 1.5 * p['c'], ['Gemm']))
+    # Slice with negative steps other than -1 (PyTorch's slicing has none), clamped ends.
+    nodes = [helper.make_node('Slice', ['input', 'starts', 'ends', 'axes', 'steps'], ['output'])]
+    slicing = [helper.make_tensor(name, TensorProto.INT64, [2], values) for name, values in
+               [('starts', [-1, 6]), ('ends', [-100, 0]), ('axes', [2, 3]), ('steps', [-2, -3])]]
+    rows, columns = list(range(6, -1, -2)), list(range(6, 0, -3))
+    cases.append(('slice_negative_steps', manual_graph('n', 13, nodes, [1, 2, 7, 8], [1, 2, len(rows), len(columns)], slicing), (1, 2, 7, 8),
+                  lambda x, p: x[:, :, rows][:, :, :, columns], ['Slice']))
     # Softmax before opset 13: the input flattened to 2-D at axis 1, one softmax over all of C×H×W.
     nodes = [helper.make_node('Softmax', ['input'], ['output'], axis=1)]
     cases.append(('softmax_opset11_flattening', manual_graph('s', 11, nodes, [2, 3, 2, 2], [2, 3, 2, 2]), (2, 3, 2, 2),
@@ -132,7 +140,6 @@ def manual_cases(rng):
 # Forms the reader refuses: one line naming the node and the problem.
 REFUSED = {
     'refused_maxpool_dilation': (lambda: nn.MaxPool2d(2, dilation=2), (1, 1, 6, 6), 'dilated pooling is not supported'),
-    'refused_slice_step2': (lambda: Fn(lambda s, x: x[:, :, ::2]), (1, 2, 6), 'Slice with steps other than 1 and -1'),
 }
 
 

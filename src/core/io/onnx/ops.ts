@@ -270,32 +270,47 @@ const gather: Op = (inputs, context) => {
   return tf.gather(x, fixed, a);
 };
 
-/** Slice (opset 10 on): starts, ends, axes, steps as inputs; steps 1 or −1 (PyTorch reverses pad lists). */
+/**
+ * `count` elements of axis `a` from `first`, every `step` (≥ 1): a plain slice, padded to whole
+ * steps, reshaped to [count, step] and its first column taken, so that gradients flow
+ * (TensorFlow.js has no gradient for stridedSlice).
+ */
+function everyStep(x: tf.Tensor, a: number, first: number, count: number, step: number): tf.Tensor {
+  const along = (value: number, rest: number[]) => rest.map((d, i) => (i === a ? value : d));
+  const zeros = x.shape.map(() => 0);
+  if (step === 1 || count <= 1) return tf.slice(x, along(first, zeros), along(count, x.shape));
+  const span = Math.min(count * step, x.shape[a] - first);
+  let part = tf.slice(x, along(first, zeros), along(span, x.shape));
+  if (span < count * step) part = tf.pad(part, x.shape.map((_, i): [number, number] => [0, i === a ? count * step - span : 0]));
+  const split = [...x.shape.slice(0, a), count, step, ...x.shape.slice(a + 1)];
+  const firsts = tf.slice(tf.reshape(part, split), split.map(() => 0), split.map((d, i) => (i === a + 1 ? 1 : d)));
+  return tf.reshape(firsts, along(count, x.shape));
+}
+
+/** Slice (opset 10 on): starts, ends, axes, steps as inputs; any non-zero step, clamped as ONNX says. */
 const slice: Op = (inputs) => {
   let x = required(inputs, 0);
   const starts = values(required(inputs, 1));
   const ends = values(required(inputs, 2));
   const axes = inputs[3] ? values(inputs[3]).map((a) => axis(a, x.rank)) : starts.map((_, i) => i);
   const steps = inputs[4] ? values(inputs[4]) : starts.map(() => 1);
-  if (steps.some((s) => s !== 1 && s !== -1)) throw new OpError('Slice with steps other than 1 and -1 is not supported');
-  const begin = x.shape.map(() => 0);
-  const size = [...x.shape];
+  if (steps.some((s) => s === 0)) throw new OpError('Slice with a step of 0');
   axes.forEach((a, i) => {
     const dim = x.shape[a];
     const at = (v: number) => (v < 0 ? v + dim : v);
-    if (steps[i] === 1) {
-      begin[a] = Math.min(Math.max(at(starts[i]), 0), dim);
-      size[a] = Math.max(0, Math.min(Math.max(at(ends[i]), 0), dim) - begin[a]);
+    const clamp = (v: number, low: number, high: number) => Math.min(Math.max(v, low), high);
+    if (steps[i] > 0) {
+      const first = clamp(at(starts[i]), 0, dim);
+      const count = Math.max(0, Math.ceil((clamp(at(ends[i]), 0, dim) - first) / steps[i]));
+      x = everyStep(x, a, first, count, steps[i]);
     } else {
-      // Backwards from start down to end (exclusive): a forward slice of the reversed axis.
-      const start = Math.min(Math.max(at(starts[i]), 0), dim - 1);
-      const end = Math.min(Math.max(ends[i] < -dim ? -1 : at(ends[i]), -1), dim - 1);
-      x = tf.reverse(x, a);
-      begin[a] = dim - 1 - start;
-      size[a] = Math.max(0, start - end);
+      // Backwards from start down to end (exclusive): forwards along the reversed axis.
+      const start = clamp(at(starts[i]), 0, dim - 1);
+      const end = clamp(ends[i] < -dim ? -1 : at(ends[i]), -1, dim - 1);
+      x = everyStep(tf.reverse(x, a), a, dim - 1 - start, Math.max(0, Math.ceil((start - end) / -steps[i])), -steps[i]);
     }
   });
-  return tf.slice(x, begin, size);
+  return x;
 };
 
 const cast: Op = (inputs, context) => {
