@@ -30,7 +30,15 @@ export function activate(context: vscode.ExtensionContext): GccsExports {
   const consent = workspaceConsent(context.workspaceState);
   const panels = new RobustnessPanels(context.extensionUri, log, consent);
   const view = new GccsView();
-  const deps = { extensionUri: context.extensionUri, runner, panels, log, nativeDir: nativeDirIn(context.globalStorageUri.fsPath), consent, trainingProgress: view.setProgress.bind(view) };
+  const deps = {
+    extensionUri: context.extensionUri,
+    runner,
+    panels,
+    log,
+    nativeDir: nativeDirIn(context.globalStorageUri.fsPath),
+    consent,
+    trainingProgress: view.setProgress.bind(view),
+  };
   const latent = new LatentPanels(context.extensionUri, log, consent);
   const training = new TrainingPanels(context.extensionUri, log, consent);
   context.subscriptions.push(

@@ -14,6 +14,7 @@ import type { FolderConsent } from '../../src/host/workspace/folderConsent';
 const vscode = fakeVscode();
 installFakeVscode(vscode);
 // After the fake is installed: panel.ts imports vscode.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an import would be hoisted above installFakeVscode
 const { Panels } = require('../../src/host/panels/panel') as typeof import('../../src/host/panels/panel');
 
 const checkToHost = tagged({ ready: { dir: optional(absolutePath) }, ping: { n: integer(0, 9) }, ...saveMessages });

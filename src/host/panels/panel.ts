@@ -85,7 +85,8 @@ export abstract class Panels<HostToWebview, ToHost extends { type: string }, Res
       this.panel.reveal(undefined, true);
       return true;
     }
-    this.attach(vscode.window.createWebviewPanel(this.kind.type, this.kind.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri)));
+    const beside = { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true };
+    this.attach(vscode.window.createWebviewPanel(this.kind.type, this.kind.title, beside, panelOptions(this.extensionUri)));
     return false;
   }
 
@@ -99,7 +100,8 @@ export abstract class Panels<HostToWebview, ToHost extends { type: string }, Res
     const { title, script, checkToHost, messagePaths } = this.kind;
     // A replacement for a page that stayed blank is attached the same way; the feature keeps what it shows.
     loadPanelPage(panel, this.extensionUri, title, script, (fresh) => this.attach(fresh));
-    const subscription = receiveFromWebview(panel.webview, checkToHost, { panel: title, paths: messagePaths, consent: this.consent, log: this.log }, (message) => this.dispatch(message));
+    const accept = { panel: title, paths: messagePaths, consent: this.consent, log: this.log };
+    const subscription = receiveFromWebview(panel.webview, checkToHost, accept, (message) => this.dispatch(message));
     panel.onDidDispose(() => {
       subscription.dispose();
       if (this.panel !== panel) return;

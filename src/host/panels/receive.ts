@@ -31,6 +31,8 @@ export async function acceptFromWebview<T>(raw: unknown, check: Check<T>, option
 interface Disposable {
   dispose(): unknown;
 }
+/** What receiving takes: acceptFromWebview's options and where refusals are logged. */
+type ReceiveOptions<T> = AcceptOptions<T> & { log: { warn(line: string): void } };
 interface MessageSource {
   onDidReceiveMessage(listener: (message: unknown) => unknown): Disposable;
 }
@@ -39,7 +41,7 @@ interface MessageSource {
  * Hands `handle` the webview's messages that pass acceptFromWebview, in the order they came (a
  * confirmation may be pending); refused ones are logged.
  */
-export function receiveFromWebview<T>(webview: MessageSource, check: Check<T>, options: AcceptOptions<T> & { log: { warn(line: string): void } }, handle: (message: T) => unknown): Disposable {
+export function receiveFromWebview<T>(webview: MessageSource, check: Check<T>, options: ReceiveOptions<T>, handle: (message: T) => unknown): Disposable {
   const failed = (error: unknown) => options.log.warn(`${options.panel}: ${(error as Error).message}`);
   let queue: Promise<unknown> = Promise.resolve();
   return webview.onDidReceiveMessage((raw) => {
@@ -55,7 +57,7 @@ export function receiveFromWebview<T>(webview: MessageSource, check: Check<T>, o
 }
 
 /** A restored panel's saved state, checked like a message; undefined (logged) when refused. */
-export async function restoredState<T>(state: unknown, check: Check<T>, options: AcceptOptions<T> & { log: { warn(line: string): void } }): Promise<T | undefined> {
+export async function restoredState<T>(state: unknown, check: Check<T>, options: ReceiveOptions<T>): Promise<T | undefined> {
   if (state === undefined || state === null) return undefined;
   const accepted = await acceptFromWebview(state, check, options, 'state');
   if (accepted.ok) return accepted.value;

@@ -26,7 +26,13 @@ const PAGE_ATTEMPTS = 3;
  * is replaced by a fresh one in the same column, handed to `recreate` (which attaches it; the owner
  * keeps what it shows host-side).
  */
-export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, title: string, script: string, recreate: (fresh: vscode.WebviewPanel) => void): void {
+export function loadPanelPage(
+  panel: vscode.WebviewPanel,
+  extensionUri: vscode.Uri,
+  title: string,
+  script: string,
+  recreate: (fresh: vscode.WebviewPanel) => void,
+): void {
   const { webview } = panel;
   const setPage = () => {
     webview.options = panelOptions(extensionUri);
@@ -44,7 +50,8 @@ export function loadPanelPage(panel: vscode.WebviewPanel, extensionUri: vscode.U
     retry = setInterval(() => {
       if (attempts++ < PAGE_ATTEMPTS) return setPage();
       stop();
-      recreate(vscode.window.createWebviewPanel(panel.viewType, panel.title, { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri)));
+      const sameColumn = { viewColumn: panel.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: true };
+      recreate(vscode.window.createWebviewPanel(panel.viewType, panel.title, sameColumn, panelOptions(extensionUri)));
     }, READY_WAIT_MS);
   };
   let shown = { visible: panel.visible, column: panel.viewColumn };

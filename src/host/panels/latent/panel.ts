@@ -140,7 +140,8 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
       clearTimeout(this.reloadTimer);
       // Several files change per save: wait for the last one.
       // A late event for files already computed from (e.g. the finished training's own writes) changes nothing.
-      this.reloadTimer = setTimeout(() => this.target?.modelDir === modelDir && !this.target.training && modelFilesVersion(modelDir) !== this.computedVersion && void this.compute(), 700);
+      const stale = () => this.target?.modelDir === modelDir && !this.target.training && modelFilesVersion(modelDir) !== this.computedVersion;
+      this.reloadTimer = setTimeout(() => stale() && void this.compute(), 700);
     };
     this.watcher.onDidChange(reload);
     this.watcher.onDidCreate(reload);

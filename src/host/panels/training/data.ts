@@ -43,7 +43,8 @@ export function trainingData(location: string): TrainingData {
     return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training.epochs, status: `finished: ${epochCount(meta.epochs.length)} in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`, live: false };
   }
   if (stateIsNewer) {
-    const state = asPanelInput(() => readFolderJson(stateFile, realFolder(path.dirname(stateFile), stateFile), MODEL_LIMITS.metaBytes, 'MODEL_LIMITS.metaBytes')) as {
+    const readState = () => readFolderJson(stateFile, realFolder(path.dirname(stateFile), stateFile), MODEL_LIMITS.metaBytes, 'MODEL_LIMITS.metaBytes');
+    const state = asPanelInput(readState) as {
       records?: EpochRecord[];
       epochsDone?: number;
     } | null;
