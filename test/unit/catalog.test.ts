@@ -21,10 +21,11 @@ import {
 } from '../../src/core/catalog';
 import { IMPLEMENTATIONS } from '../../src/core/attacks';
 import { UserError } from '../../src/core/errors';
+import { CONFIG_LIMITS } from '../../src/core/limits';
 import { planPreset } from '../../src/core/robustness/presets';
 import { SWEEP_SCHEMA } from '../../src/core/sweep/config';
 import { JsonSchema, validateJson } from '../../src/core/sweep/jsonSchema';
-import { attackPickItems, needsEps, pickedSweepAttacks } from '../../src/host/commands/attackPicker';
+import { attackPickItems, countProblem, epsGridProblem, needsEps, pickedSweepAttacks } from '../../src/host/commands/attackPicker';
 import { sweepSchemaText } from '../../scripts/write-schemas';
 import { ImportEdge, buildImportGraph, forbiddenReach, readCompilerOptions, sourceFilesUnder } from '../helpers/importGraph';
 
@@ -69,6 +70,17 @@ test('the picker offers every catalog attack, and asks for ε only when a picked
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const setting = manifest.contributes.configuration.properties['gccs.defaultAttacks'];
   for (const name of [...setting.items.enum, ...setting.default]) assert.ok((ATTACK_NAMES as string[]).includes(name), name);
+});
+
+test("the picker's input boxes refuse what the sweep file would refuse, with the same words", () => {
+  assert.equal(epsGridProblem('0:0.3:0.05'), undefined);
+  assert.equal(epsGridProblem('0, 0.5, 1.5'), 'ε must be ≤ 1 (got 1.5)');
+  assert.equal(epsGridProblem('-0.1:0.1:0.1'), 'ε must be ≥ 0 (got -0.1)');
+  assert.match(epsGridProblem('0:0.1')!, /^"0:0\.1" is not a grid/);
+  assert.equal(countProblem(' 500 '), undefined);
+  assert.equal(countProblem('0'), 'must be ≥ 1 (got 0)');
+  assert.equal(countProblem(String(CONFIG_LIMITS.count + 1)), `must be ≤ ${CONFIG_LIMITS.count} (got ${CONFIG_LIMITS.count + 1})`);
+  assert.equal(countProblem('2.5'), 'a whole number ≥ 1');
 });
 
 test('every catalog attack has an implementation and every implementation a catalog entry', () => {

@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { modelFolderOf } from '../../core/io/modelLocation';
-import { parseGrid } from '../../core/sweep/grid';
 import { nativeEnv } from './nativeBackend';
 import { modelJsonOf, modelProblem } from '../workspace/preflight';
 import { modelName } from '../panels/robustness/compareData';
@@ -16,7 +15,7 @@ import { Settings, readSettings } from '../workspace/settings';
 import { sweepEventLine } from '../../core/sweep/pool';
 import { runHostSweep } from '../jobs/sweepJob';
 import type { Job } from '../jobs/jobRunner';
-import { attackPickItems, needsEps, pickedSweepAttacks } from './attackPicker';
+import { attackPickItems, countProblem, epsGridProblem, needsEps, pickedSweepAttacks } from './attackPicker';
 import { CommandDeps, errorWithFile, resultsFolderWritable } from './deps';
 
 /** The model to evaluate: the explorer's model.json / gccs.json (or folder), else a file picker. */
@@ -29,15 +28,6 @@ async function modelPath(uri: vscode.Uri | undefined): Promise<string | undefine
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
   return picked?.[0]?.fsPath;
-}
-
-export function gridProblem(text: string): string | undefined {
-  try {
-    parseGrid(text);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
 }
 
 export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.Uri): Promise<void> {
@@ -62,7 +52,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
       title: 'GCCS: ε grid',
       prompt: 'start:stop:step (stop included) or a comma list; ε is relative to each image (‖n‖∞ ≤ ε·‖x‖∞)',
       value: settings.defaultEpsilons,
-      validateInput: gridProblem,
+      validateInput: epsGridProblem,
     });
     if (entered === undefined) return;
     eps = entered.trim();
@@ -71,7 +61,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
     title: 'GCCS: samples',
     prompt: 'Attack the first N test samples',
     value: String(settings.sampleCount),
-    validateInput: (text) => (/^\s*[1-9]\d*\s*$/.test(text) ? undefined : 'a whole number ≥ 1'),
+    validateInput: countProblem,
   });
   if (countText === undefined) return;
 
