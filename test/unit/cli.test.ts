@@ -80,7 +80,8 @@ test('--verbose adds the stack trace', () => {
 
 test('train → eval → latent on the built-in dataset, with --json', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-cli-model-'));
-  const trained = gccs('train', '--dataset', 'synthetic', '--synthetic-train', '600', '--synthetic-test', '200', '--model', 'mlp', '--loss', 'crossentropy', '--epochs', '2', '--out', out, '--json');
+  const small = ['--dataset', 'synthetic', '--synthetic-train', '600', '--synthetic-test', '200', '--model', 'mlp'];
+  const trained = gccs('train', ...small, '--loss', 'crossentropy', '--epochs', '2', '--out', out, '--json');
   assert.equal(trained.code, 0, trained.stderr);
   assert.match(trained.stderr, /^backend: wasm/m);
   const result = JSON.parse(trained.stdout);
@@ -88,7 +89,8 @@ test('train → eval → latent on the built-in dataset, with --json', () => {
   assert.equal(result.meta.epochs.length, 2);
   assert.ok(!fs.existsSync(path.join(out, 'checkpoint')), 'checkpoint/ is removed after a successful training');
   const kept = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-cli-kept-'));
-  const keeping = gccs('train', '--dataset', 'synthetic', '--synthetic-train', '100', '--synthetic-test', '50', '--model', 'mlp', '--epochs', '1', '--out', kept, '--keep-checkpoint');
+  const tiny = ['--dataset', 'synthetic', '--synthetic-train', '100', '--synthetic-test', '50', '--model', 'mlp'];
+  const keeping = gccs('train', ...tiny, '--epochs', '1', '--out', kept, '--keep-checkpoint');
   assert.equal(keeping.code, 0, keeping.stderr);
   assert.ok(fs.existsSync(path.join(kept, 'checkpoint', 'state.json')), '--keep-checkpoint keeps it');
   assert.match(keeping.stderr, /^kept .*checkpoint \(--keep-checkpoint\): train again with --resume/m);

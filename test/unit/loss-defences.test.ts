@@ -71,7 +71,13 @@ function smallModel(): tfl.LayersModel {
   return model;
 }
 
-function penaltyOf(kind: 'jr' | 'igr' | 'clr', forward: Forward, x: tf.Tensor4D, labels: Int32Array, directions: tf.Tensor2D): { z: tf.Tensor2D; penalty: tf.Scalar } {
+function penaltyOf(
+  kind: 'jr' | 'igr' | 'clr',
+  forward: Forward,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+  directions: tf.Tensor2D,
+): { z: tf.Tensor2D; penalty: tf.Scalar } {
   if (kind === 'jr') return jacobianProjectionPenalty(forward, x, directions);
   if (kind === 'igr') return inputGradientPenalty(forward, x, labels);
   return crossLipschitzPenalty(forward, x, CLASSES);
@@ -191,8 +197,9 @@ test('second-order gradients of every defence on wasm (custom kernels) match cpu
 test('bad defences are one-line errors naming the field: a negative or non-finite weight, projections out of range, a pool it cannot differentiate twice', () => {
   const base: DefenceConfig = { kind: 'jr', weight: 0.01, projections: 1 };
   const check = (defence: DefenceConfig) => validateTrainConfig({ ...trainConfigFrom({ dataset: { kind: 'synthetic' }, outDir: 'm' }), defence });
-  for (const [bad, field] of [[{ weight: -0.1 }, 'weight'], [{ weight: Number.NaN }, 'weight'], [{ weight: Infinity }, 'weight'], [{ projections: 0 }, 'projections'], [{ projections: 1.5 }, 'projections'], [{ projections: 1e6 }, 'projections']] as const) {
-    assert.throws(() => check({ ...base, ...bad }), (e: Error) => e instanceof ConfigError && e.field === `defence.${field}` && !e.message.includes('\n'));
+  for (const bad of [{ weight: -0.1 }, { weight: Number.NaN }, { weight: Infinity }, { projections: 0 }, { projections: 1.5 }, { projections: 1e6 }]) {
+    const field = `defence.${Object.keys(bad)[0]}`;
+    assert.throws(() => check({ ...base, ...bad }), (e: Error) => e instanceof ConfigError && e.field === field && !e.message.includes('\n'));
   }
   assert.throws(() => check({ ...base, kind: 'xx' as 'jr' }), (e: Error) => e.message === 'defence.kind: must be one of jr, igr, clr (got "xx")');
   check({ ...base, weight: 0 });

@@ -25,7 +25,8 @@ const CLASSES = 4;
 
 function smallModel(): tfl.LayersModel {
   const model = tfl.sequential();
-  model.add(tfl.layers.conv2d({ inputShape: SHAPE.slice(1), filters: 3, kernelSize: 2, activation: 'relu', kernelInitializer: tfl.initializers.glorotNormal({ seed: 1 }) }));
+  const kernelInitializer = tfl.initializers.glorotNormal({ seed: 1 });
+  model.add(tfl.layers.conv2d({ inputShape: SHAPE.slice(1), filters: 3, kernelSize: 2, activation: 'relu', kernelInitializer }));
   model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tfl.layers.flatten());
   model.add(tfl.layers.dense({ units: CLASSES, kernelInitializer: tfl.initializers.glorotNormal({ seed: 2 }) }));
@@ -41,7 +42,9 @@ function batch(seed: number): { x: tf.Tensor4D; labels: Int32Array } {
 /** FGSM as Goodfellow et al. write it, with the relative radius: clip(x + ε‖x‖∞·sign(∇_x Σ CE), 0, 1). */
 function referenceFgsm(model: tfl.LayersModel, x: tf.Tensor4D, labels: Int32Array, eps: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const gradient = tf.grad((input: tf.Tensor) => tf.mul(computeLoss({ kind: 'crossentropy' }, model.apply(input, { training: false }) as tf.Tensor2D, labels), labels.length))(x);
+    const outputs = (input: tf.Tensor) => model.apply(input, { training: false }) as tf.Tensor2D;
+    const summedLoss = (input: tf.Tensor) => tf.mul(computeLoss({ kind: 'crossentropy' }, outputs(input), labels), labels.length);
+    const gradient = tf.grad(summedLoss)(x);
     const radius = tf.mul(tf.max(tf.abs(x), [1, 2, 3], true), eps);
     return tf.clipByValue(tf.add(x, tf.mul(radius, tf.sign(gradient))), 0, 1) as tf.Tensor4D;
   });

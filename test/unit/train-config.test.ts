@@ -38,11 +38,25 @@ test('the CLI and an experiment file give the same TrainConfig, key order includ
   const cases: [string[], object][] = [
     [['--out', '/m/a'], { dataset: { kind: 'synthetic', seed: 0 }, outDir: '/m/a' }],
     [
-      ['--dataset', 'mnist', '--data', '/d/mnist', '--seed', '4', '--train-range', '0:8000', '--test-range', '8000:10000', '--val-fraction', '0.2', '--model', 'mlp', '--mu-t', '50', '--kurtosis', 'abs', '--lr', '0.003', '--schedule', 'constant', '--clip-norm', '5', '--batch-size', '200', '--epochs', '3', '--augment-shift', '0', '--out', '/m/b'],
-      { dataset: { kind: 'mnist', seed: 4, path: '/d/mnist' }, split: { trainRange: '0:8000', testRange: '8000:10000', validationFraction: 0.2 }, model: 'mlp', loss: { muT: 50, kurtosis: 'abs' }, optimizer: { learningRate: 0.003, schedule: 'constant', clipNorm: 5 }, batchSize: 200, epochs: 3, seed: 4, augmentShift: 0, outDir: '/m/b' },
+      [
+        ...['--dataset', 'mnist', '--data', '/d/mnist', '--seed', '4', '--train-range', '0:8000', '--test-range', '8000:10000', '--val-fraction', '0.2'],
+        ...['--model', 'mlp', '--mu-t', '50', '--kurtosis', 'abs', '--lr', '0.003', '--schedule', 'constant', '--clip-norm', '5'],
+        ...['--batch-size', '200', '--epochs', '3', '--augment-shift', '0', '--out', '/m/b'],
+      ],
+      {
+        ...{ dataset: { kind: 'mnist', seed: 4, path: '/d/mnist' }, split: { trainRange: '0:8000', testRange: '8000:10000', validationFraction: 0.2 } },
+        ...{ model: 'mlp', loss: { muT: 50, kurtosis: 'abs' }, optimizer: { learningRate: 0.003, schedule: 'constant', clipNorm: 5 } },
+        ...{ batchSize: 200, epochs: 3, seed: 4, augmentShift: 0, outDir: '/m/b' },
+      },
     ],
-    [['--loss', 'crossentropy', '--defence', 'jr', '--jr-projections', '2', '--out', '/m/c'], { dataset: { kind: 'synthetic', seed: 0 }, loss: { kind: 'crossentropy' }, defence: { kind: 'jr', projections: 2 }, outDir: '/m/c' }],
-    [['--adversarial', 'pgd', '--adv-eps', '0.1', '--fine-tune', '/m/base', '--out', '/m/d'], { dataset: { kind: 'synthetic', seed: 0 }, adversarial: { method: 'pgd', eps: 0.1 }, fineTuneFrom: '/m/base', outDir: '/m/d' }],
+    [
+      ['--loss', 'crossentropy', '--defence', 'jr', '--jr-projections', '2', '--out', '/m/c'],
+      { dataset: { kind: 'synthetic', seed: 0 }, loss: { kind: 'crossentropy' }, defence: { kind: 'jr', projections: 2 }, outDir: '/m/c' },
+    ],
+    [
+      ['--adversarial', 'pgd', '--adv-eps', '0.1', '--fine-tune', '/m/base', '--out', '/m/d'],
+      { dataset: { kind: 'synthetic', seed: 0 }, adversarial: { method: 'pgd', eps: 0.1 }, fineTuneFrom: '/m/base', outDir: '/m/d' },
+    ],
   ];
   for (const [argv, experiment] of cases) {
     const cli = fromFlags(argv);
@@ -83,7 +97,8 @@ test('a bad loss option is refused once, by train(), naming the field (extension
   assert.throws(() => fromFile({ dataset: { kind: 'synthetic' }, loss: { sigmaT: 0 }, outDir: 'm' }), (e: unknown) => e instanceof ExperimentError && e.message === 'run.gccs.json: loss.sigmaT: must be ≥ 1e-12 (got 0)');
 
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-train-config-')), 'model');
-  const cli = (...argv: string[]) => trainCommand({ flags: parseFlags('train', [...argv, '--out', out], TRAIN_FLAGS), backend: 'wasm', log: () => assert.fail('nothing logged') });
+  const cli = (...argv: string[]) =>
+    trainCommand({ flags: parseFlags('train', [...argv, '--out', out], TRAIN_FLAGS), backend: 'wasm', log: () => assert.fail('nothing logged') });
   const refusals: [string[], string][] = [
     [['--sigma-t', '0'], '--sigma-t: must be ≥ 1e-12 (got 0)'],
     [['--lambda', '-1'], '--lambda: must be ≥ 0 (got -1)'],
@@ -180,5 +195,6 @@ test('anything that is not a valid configuration is a ConfigError naming the fie
   assert.equal(refused({ ...base, workers: 2, adversarial: { method: 'fgsm', eps: 0.1, steps: 1 } }), 'workers: defences and adversarial training run in one process only (use 1; got 2)');
   assert.equal(refused({ ...base, adversarial: { method: 'fgsm', eps: 0.1, steps: 3 } }), 'adversarial.steps: applies to PGD only (FGSM is one step; got 3)');
   assert.equal(refused(trainConfigFrom({ ...base, split: 'all' } as unknown as TrainingDescription)), 'split: must be an object (got "all")');
-  assert.throws(() => trainConfigFrom(null as unknown as TrainingDescription), (e: unknown) => e instanceof ConfigError && e.message === 'must be an object (got null)');
+  const notAnObject = (e: unknown) => e instanceof ConfigError && e.message === 'must be an object (got null)';
+  assert.throws(() => trainConfigFrom(null as unknown as TrainingDescription), notAnObject);
 });

@@ -85,7 +85,8 @@ test('fresh models of every architecture from the same seed have the same weight
 });
 
 test('layers whose noise cannot be seeded are named', () => {
-  const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 4 }), tfl.layers.gaussianNoise({ stddev: 0.1, name: 'noise' }), tfl.layers.dropout({ rate: 0.2 })] });
+  const layers = [tfl.layers.dense({ inputShape: [4], units: 4 }), tfl.layers.gaussianNoise({ stddev: 0.1, name: 'noise' }), tfl.layers.dropout({ rate: 0.2 })];
+  const model = tfl.sequential({ layers });
   assert.deepEqual(unseedableNoiseLayers(model), ['noise (GaussianNoise)']);
   model.dispose();
 });

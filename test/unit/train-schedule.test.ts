@@ -4,7 +4,8 @@ import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
 import { learningRateAt } from '../../src/core/train/optimizer';
 import type { OptimizerConfig } from '../../src/core/train/options';
 
-const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${what}: ${actual} ≠ ${expected}`);
+const close = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${what}: ${actual} ≠ ${expected}`);
 
 test('learning rate: a linear warm-up over the first epochs on top of the cosine decay', () => {
   const config: OptimizerConfig = { ...TRAIN_DEFAULTS.optimizer, learningRate: 0.02, schedule: 'cosine', warmupEpochs: 2 };
@@ -17,7 +18,8 @@ test('learning rate: a linear warm-up over the first epochs on top of the cosine
   close(learningRateAt(config, 19, total, stepsPerEpoch), cosine(19), 'last warm-up step');
   close(learningRateAt(config, 50, total, stepsPerEpoch), 0.01, 'half-way: half the rate');
   close(learningRateAt(config, 100, total, stepsPerEpoch), 0, 'the end');
-  for (let step = 1; step < 20; step++) assert.ok(learningRateAt(config, step, total, stepsPerEpoch) > learningRateAt(config, step - 1, total, stepsPerEpoch), `rising at step ${step}`);
+  const rate = (step: number) => learningRateAt(config, step, total, stepsPerEpoch);
+  for (let step = 1; step < 20; step++) assert.ok(rate(step) > rate(step - 1), `rising at step ${step}`);
 });
 
 test('learning rate: without warm-up, cosine starts at the full rate; constant stays there after its warm-up', () => {

@@ -26,7 +26,15 @@ tf.registerGradient({
 });
 
 /** M·v: for each pooling window of x, v at the position max pooling's gradient sends dy to. */
-function windowMaxima(v: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, filterSize: [number, number] | number, strides: [number, number] | number, pad: tf.MaxPoolGradAttrs['pad'], rounding: tf.MaxPoolGradAttrs['dimRoundingMode']): tf.Tensor4D {
+function windowMaxima(
+  v: tf.Tensor4D,
+  x: tf.Tensor4D,
+  y: tf.Tensor4D,
+  filterSize: [number, number] | number,
+  strides: [number, number] | number,
+  pad: tf.MaxPoolGradAttrs['pad'],
+  rounding: tf.MaxPoolGradAttrs['dimRoundingMode'],
+): tf.Tensor4D {
   const info = tf.backend_util.computePool2DInfo(x.shape, filterSize, strides, 1, pad, rounding);
   if (info.strideHeight !== info.filterHeight || info.strideWidth !== info.filterWidth) {
     throw new Error(`the second derivative of max pooling needs windows that do not overlap (stride ${info.strideHeight}×${info.strideWidth}, pool ${info.filterHeight}×${info.filterWidth})`);
@@ -46,7 +54,10 @@ function windowMaxima(v: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, filterSize
 }
 
 /** Layers whose backward pass TensorFlow.js (with the gradient above) can differentiate again. */
-const TWICE_DIFFERENTIABLE = new Set(['InputLayer', 'Conv2D', 'Dense', 'Flatten', 'Dropout', 'Activation', 'ReLU', 'MaxPooling2D', 'BatchNormalization', 'Add', 'GlobalAveragePooling2D', 'AveragePooling2D', 'Reshape', 'ZeroPadding2D']);
+const TWICE_DIFFERENTIABLE = new Set([
+  ...['InputLayer', 'Conv2D', 'Dense', 'Flatten', 'Dropout', 'Activation', 'ReLU', 'MaxPooling2D', 'BatchNormalization', 'Add'],
+  ...['GlobalAveragePooling2D', 'AveragePooling2D', 'Reshape', 'ZeroPadding2D'],
+]);
 const TWICE_DIFFERENTIABLE_ACTIVATIONS = new Set(['linear', 'relu', 'sigmoid', 'tanh', 'elu', 'softplus', 'softmax', 'relu6', 'selu']);
 
 /** Why `model` cannot be trained with an input-gradient defence, or null when it can. */

@@ -6,7 +6,16 @@
 import type { EpochRecord } from '../io/modelLocation';
 
 export type TrainEvent =
-  | { type: 'start'; backend: string; trainCount: number; validationCount: number; testCount: number; stepsPerEpoch: number; epochs: number; startEpoch: number }
+  | {
+      type: 'start';
+      backend: string;
+      trainCount: number;
+      validationCount: number;
+      testCount: number;
+      stepsPerEpoch: number;
+      epochs: number;
+      startEpoch: number;
+    }
   | { type: 'warning'; message: string }
   | { type: 'step'; epoch: number; step: number; steps: number; loss: number }
   | { type: 'epoch'; record: EpochRecord };

@@ -142,7 +142,8 @@ async function startingPoint(config: TrainConfig, configKey: string, data: Train
   const checkpoint = config.resume ? await readCheckpoint(config.outDir, configKey) : null;
   if (checkpoint) {
     const { records, elapsedSeconds, optimizerSteps } = checkpoint.state;
-    start = { ...fresh, model: checkpoint.model, modelName: `${config.outDir}/checkpoint`, records, elapsedSeconds, optimizerState: { steps: optimizerSteps, slots: checkpoint.slots } };
+    const optimizerState = { steps: optimizerSteps, slots: checkpoint.slots };
+    start = { ...fresh, model: checkpoint.model, modelName: `${config.outDir}/checkpoint`, records, elapsedSeconds, optimizerState };
   } else if (config.fineTuneFrom) {
     const saved = await loadModelDir(config.fineTuneFrom);
     const { model, modelJson } = saved;
