@@ -5,6 +5,7 @@ import { FlagSpecs, helpText, parseFlags } from './args';
 import { COMMON_FLAGS, CommandContext, DOWNLOAD_FLAGS, EVAL_FLAGS, LATENT_FLAGS, TRAIN_FLAGS, downloadCommand, evalCommand, latentCommand, trainCommand } from './commands';
 import { ATTACK_FLAGS, SWEEP_FLAGS, attackCommand, sweepCommand } from './sweepCommands';
 import { EVALUATE_FLAGS, evaluateCommand } from './evaluateCommand';
+import { REPRODUCE_FLAGS, reproduceCommand } from './reproduceCommand';
 import { EXPORT_FLAGS, exportCommand } from './exportCommand';
 import { BACKEND_INSTALL_FLAGS, BACKEND_STATUS_FLAGS, BACKEND_VERIFY_FLAGS, backendInstallCommand, backendStatusCommand, backendVerifyCommand } from './backendCommands';
 
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   evaluate: { summary: 'Evaluate robustness with a preset (paper, autoattack, quick): per-attack and per-sample worst-case accuracy, diagnostics, verdict.', flags: EVALUATE_FLAGS, run: evaluateCommand, computes: true },
   sweep: { summary: 'Run a robustness sweep (models × attacks × grids) from a config file; resumable; writes an HTML report.', flags: SWEEP_FLAGS, run: sweepCommand, computes: false },
   export: { summary: 'Write a model trained here as ONNX (NCHW pixels in [0, 1] in, logits out), for PyTorch and ONNX runtimes.', flags: EXPORT_FLAGS, run: exportCommand, computes: true },
+  reproduce: { summary: "Reproduce the paper's comparison: train (or reuse) CE, GCCS, JR, IGR, CLR, GCCS fine-tuning and FGSM adversarial training, evaluate each, write the tables; resumable.", flags: REPRODUCE_FLAGS, run: reproduceCommand, computes: true },
   download: { summary: 'Download MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 into the cache, verifying SHA-256.', flags: DOWNLOAD_FLAGS, run: downloadCommand, computes: false },
   // Two-word commands: `gccs backend install` is looked up as "backend install".
   'backend install': { summary: 'Install native TensorFlow (--gpu: CUDA) into its own folder, check that it loads, and prefer it.', flags: BACKEND_INSTALL_FLAGS, run: backendInstallCommand, computes: false },

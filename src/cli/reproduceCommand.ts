@@ -1,0 +1,141 @@
+/**
+ * `gccs reproduce`: the paper's comparison in one command — train (or reuse) cross-entropy, GCCS,
+ * JR, IGR, CLR, GCCS fine-tuned from cross-entropy and each regular model with FGSM adversarial
+ * training; evaluate each; write the report (core/reproduce). Run it again to continue after a
+ * kill or Ctrl-C: finished models, evaluations and attack cells are reused.
+ */
+import * as os from 'node:os';
+import { AttackCancelled } from '../core/attacks';
+import { DATASET_KINDS, DatasetSpec } from '../core/data';
+import { UserError } from '../core/errors';
+import { DEFAULT_SCALE, PAPER_MODELS, SCALES, SCALE_NAMES, ScaleName, planReproduction, runReproduction, writeReproductionReport } from '../core/reproduce';
+import { SweepCancelled } from '../core/sweep/pool';
+import { parseGrid } from '../core/sweep/grid';
+import { TrainingCancelled } from '../core/train/trainer';
+import type { FlagSpecs } from './args';
+import type { CommandContext } from './commands';
+import { checkOutputs } from './outputPaths';
+import { ProgressBar } from './progress';
+
+const scaleHelp = SCALE_NAMES.map((name) => `${name} — ${SCALES[name].description}`).join('; ');
+
+export const REPRODUCE_FLAGS: FlagSpecs = {
+  scale: { type: 'string', choices: SCALE_NAMES, description: `how much of the paper to run: ${scaleHelp}`, default: DEFAULT_SCALE },
+  dataset: { type: 'string', choices: DATASET_KINDS, description: 'dataset kind', default: 'mnist' },
+  data: { type: 'string', description: 'folder of the dataset (mnist: the IDX folder, e.g. ../shared/data/mnist-t10k; default: the download cache)' },
+  'train-range': { type: 'string', description: "training examples as start:end into the pool (default: the scale's)" },
+  'test-range': { type: 'string', description: "test examples as start:end into the pool (default: the scale's)" },
+  'synthetic-train': { type: 'integer', description: 'synthetic dataset: training examples', default: '5000' },
+  'synthetic-test': { type: 'integer', description: 'synthetic dataset: test examples', default: '1000' },
+  seed: { type: 'integer', description: 'seed of every training (splits, initialisation, batches, dropout)', default: '0' },
+  models: { type: 'string', description: `only these models, comma-separated (with the models they are fine-tuned from): ${PAPER_MODELS.map((spec) => spec.id).join(', ')}`, default: 'all' },
+  model: { type: 'string', description: "architecture of the models trained from scratch (default: the scale's)" },
+  epochs: { type: 'integer', description: "epochs of the regular trainings (default: the scale's; the paper: 1800)" },
+  'fine-tune-epochs': { type: 'integer', description: "epochs of GCCS fine-tuning of the cross-entropy model (default: the scale's; the paper: 100)" },
+  'adv-epochs': { type: 'integer', description: "epochs of adversarial fine-tuning of each regular model (default: the scale's; the paper: 100)" },
+  'batch-size': { type: 'integer', description: "training batch size (default: the scale's; the paper: 200)" },
+  count: { type: 'integer', description: "test samples attacked per model (default: the scale's)" },
+  eps: { type: 'string', description: "ε values, a comma list or start:stop:step (default: the scale's points up to the paper's largest ε: 0.1 for MNIST-like sets, 0.06 for SVHN and CIFAR)" },
+  'jsma-iterations': { type: 'integer', description: "JSMA's iterations (default: the scale's; the paper: 200)" },
+  workers: { type: 'integer', description: 'worker processes for the DeepFool, JSMA and SPSA cells', default: '1' },
+  out: { type: 'string', description: 'the run\'s folder: models, evaluations, attack results and report.{json,md,html}; run again with the same flags to continue', default: 'reproduce/<dataset>-<scale>' },
+};
+
+const str = (context: CommandContext, name: string) => context.flags[name] as string | undefined;
+const num = (context: CommandContext, name: string) => context.flags[name] as number | undefined;
+
+export async function reproduceCommand(context: CommandContext) {
+  const { flags, backend, log } = context;
+  const kind = (str(context, 'dataset') ?? 'mnist') as DatasetSpec['kind'];
+  const scale = (str(context, 'scale') ?? DEFAULT_SCALE) as ScaleName;
+  const dataset: DatasetSpec = {
+    kind,
+    ...(str(context, 'data') !== undefined && { path: str(context, 'data') }),
+    ...(kind === 'synthetic' && { seed: num(context, 'seed') ?? 0, syntheticTrain: num(context, 'synthetic-train'), syntheticTest: num(context, 'synthetic-test') }),
+  };
+  const epsText = str(context, 'eps');
+  const outDir = str(context, 'out') ?? `reproduce/${kind}-${scale}`;
+  checkOutputs([{ flag: 'out', path: outDir, kind: 'folder' }]);
+  const plan = planReproduction({
+    dataset,
+    scale,
+    outDir,
+    seed: num(context, 'seed'),
+    models: str(context, 'models')?.split(',').map((id) => id.trim()),
+    overrides: {
+      model: str(context, 'model'),
+      epochs: num(context, 'epochs'),
+      fineTuneEpochs: num(context, 'fine-tune-epochs'),
+      adversarialEpochs: num(context, 'adv-epochs'),
+      batchSize: num(context, 'batch-size'),
+      trainRange: str(context, 'train-range'),
+      testRange: str(context, 'test-range'),
+      count: num(context, 'count'),
+      jsmaIterations: num(context, 'jsma-iterations'),
+      eps: epsText === undefined ? undefined : parseGrid(epsText),
+    },
+  });
+  const s = plan.settings;
+  log(`gccs reproduce, scale ${scale}: ${plan.models.length} models (${plan.models.map((m) => m.id).join(', ')}) on ${kind}; ${s.model}, ${s.epochs} epochs (${s.fineTuneEpochs} fine-tuning, ${s.adversarialEpochs} adversarial); attacks on ${s.count} test samples at ε ${s.eps.join(', ')}; into ${plan.outDir}`);
+
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
+  const bar = flags.json ? null : new ProgressBar();
+  const started = performance.now();
+  try {
+    const outcome = await runReproduction(plan, {
+      backend,
+      workers: num(context, 'workers'),
+      signal: controller.signal,
+      onEvent: (event) => {
+        switch (event.type) {
+          case 'model':
+            log(`${event.id}: ${event.action === 'reuse' ? 'trained already, reused' : event.action === 'resume' ? 'resuming its checkpoint' : 'training'} (${event.dir})`);
+            break;
+          case 'train':
+            if (event.event.type === 'step') bar?.update(`${event.id} epoch ${event.event.epoch}`, event.event.step, event.event.steps, `loss ${event.event.loss.toFixed(4)}`);
+            else if (event.event.type === 'epoch') {
+              bar?.clear();
+              const r = event.event.record;
+              log(`  epoch ${r.epoch}: loss ${r.loss.toFixed(4)}${r.validationAccuracy === null ? '' : ` val acc ${(100 * r.validationAccuracy).toFixed(2)}%`} (${r.seconds.toFixed(1)} s)`);
+            } else if (event.event.type === 'warning') log(`  warning: ${event.event.message}`);
+            break;
+          case 'evaluation':
+            log(`${event.id}: ${event.action === 'reuse' ? 'evaluated already, reused' : 'evaluating (gccs eval, gccs evaluate --preset quick)'}`);
+            break;
+          case 'evaluationProgress':
+            if (event.event.type === 'progress') bar?.update(`${event.id} ${event.event.label}${event.event.eps === null ? '' : ` ε=${event.event.eps}`}`, event.event.done, event.event.total);
+            break;
+          case 'sweep':
+            if (event.event.type === 'start') log(`${event.name}: ${event.event.total} attack cells, ${event.event.finished} finished already (${event.file})`);
+            else if (event.event.type === 'progress') bar?.update(`${event.name} ${event.event.cell.attack}`, event.event.done, event.event.total);
+            else if (event.event.type === 'cellDone') bar?.clear();
+            break;
+        }
+      },
+    });
+    bar?.clear();
+    const files = writeReproductionReport(outcome, {
+      backend,
+      machine: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.version}`,
+      command: `gccs ${process.argv.slice(2).join(' ')}`,
+    });
+    for (const m of outcome.models) {
+      const c = m.evaluation.clean;
+      log(`${m.model.id.padEnd(8)} accuracy ${(100 * c.accuracy).toFixed(2)}%  F ${c.macroF1.toFixed(4)}  r_AB ${c.separation.pairs ? c.separation.mean.toFixed(2) : '—'}  ${m.evaluation.robustness.eps.map((e) => `ε ${e.eps}: paper ${e.paper ? `${(100 * e.paper.accuracy).toFixed(1)}%` : '—'} / worst ${(100 * e.worstAccuracy).toFixed(1)}%`).join('  ')}`);
+    }
+    log(`report: ${files.markdown}, ${files.html}, ${files.json} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    return { outDir: plan.outDir, files, models: outcome.models.map((m) => ({ id: m.model.id, dir: m.model.dir, accuracy: m.evaluation.clean.accuracy, macroF1: m.evaluation.clean.macroF1, rAB: m.evaluation.clean.separation.mean })) };
+  } catch (error) {
+    if (error instanceof TrainingCancelled || error instanceof AttackCancelled || error instanceof SweepCancelled) {
+      throw new UserError(`cancelled: what finished is kept in ${plan.outDir}; run the same command again to continue`);
+    }
+    throw error;
+  } finally {
+    bar?.clear();
+    process.off('SIGINT', cancel);
+    process.off('SIGTERM', cancel);
+  }
+}

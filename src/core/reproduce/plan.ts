@@ -1,0 +1,239 @@
+/**
+ * The paper's comparison as data: which models (cross-entropy, GCCS, JR, IGR, CLR, GCCS fine-tuned
+ * from cross-entropy, and each regular model fine-tuned with FGSM adversarial training, as the
+ * paper's §4–5 describe), at which scale, evaluated with which attacks at which ε. Everything a
+ * run does comes from here; runReproduction (run.ts) only carries it out.
+ */
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import type { DatasetSpec } from '../data';
+import { UserError } from '../errors';
+import type { DefenceKind } from '../loss/defences';
+import { checkEpsList } from '../robustness/evaluate';
+import { TrainConfig, TrainingDescription, trainConfigFrom, validateTrainConfig } from '../train/config';
+import { TRAIN_DEFAULTS } from '../train/defaults';
+import { CONFIG_LIMITS } from '../limits';
+
+/** How a model of the comparison is trained: from scratch, or fine-tuned from another model of the plan. */
+export interface PlannedModelSpec {
+  id: string;
+  /** The paper's name for the method (its tables' rows). */
+  method: 'No defence' | 'GCCS' | 'JR' | 'IGR' | 'CLR';
+  /** regular: trained from scratch; fine-tuning: GCCS on top of the cross-entropy model (Tables 3–5); adversarial: the regular model fine-tuned with FGSM adversarial training (§5). */
+  training: 'regular' | 'fine-tuning' | 'adversarial';
+  loss: 'gccs' | 'crossentropy';
+  defence?: DefenceKind;
+  /** The plan's model this one starts from. */
+  from?: string;
+}
+
+const regular = (id: string, method: PlannedModelSpec['method'], loss: PlannedModelSpec['loss'], defence?: DefenceKind): PlannedModelSpec => ({ id, method, training: 'regular', loss, ...(defence && { defence }) });
+const REGULAR: PlannedModelSpec[] = [
+  regular('ce', 'No defence', 'crossentropy'),
+  regular('gccs', 'GCCS', 'gccs'),
+  regular('jr', 'JR', 'crossentropy', 'jr'),
+  regular('igr', 'IGR', 'crossentropy', 'igr'),
+  regular('clr', 'CLR', 'crossentropy', 'clr'),
+];
+
+/**
+ * The paper's models, parents before children. Fine-tuning: "a model already pre-trained with a
+ * standard cross-entropy loss is further trained for 100 epochs with the proposed GCCS loss" (§4).
+ * Adversarial training: "fine-tuning an already trained model for a total 100 epochs", FGSM at
+ * ε = 0.03, clean and adversarial losses averaged, starting from the regular models (§5).
+ */
+export const PAPER_MODELS: PlannedModelSpec[] = [
+  ...REGULAR,
+  { id: 'gccs-ft', method: 'GCCS', training: 'fine-tuning', loss: 'gccs', from: 'ce' },
+  ...REGULAR.map((spec) => ({ ...spec, id: `${spec.id}-at`, training: 'adversarial' as const, from: spec.id })),
+];
+
+/** The scale of a run: what the paper did, or less of it. Flags override any field. */
+export interface ReproduceScale {
+  description: string;
+  /** Architecture of the models trained from scratch. */
+  model: string;
+  epochs: number;
+  /** GCCS fine-tuning of the cross-entropy model (the paper: 100). */
+  fineTuneEpochs: number;
+  /** Adversarial fine-tuning of each regular model (the paper: 100). */
+  adversarialEpochs: number;
+  batchSize: number;
+  /** Split ranges into the dataset's pool (null: the dataset's own parts); not used for the synthetic set. */
+  trainRange: string | null;
+  testRange: string | null;
+  /** Test samples attacked per model (clean accuracy, F-score and r_AB use the whole test split). */
+  count: number;
+  /** ε values: this many, evenly spaced up to the dataset's largest ε in the paper. */
+  epsPoints: number;
+  /** JSMA's iterations (the paper: 200). */
+  jsmaIterations: number;
+  /** SPSA's working point (the paper: IT 50, BS 1024) for Figure 5, and the IT × BS grid of Table 7. */
+  spsa: { iterations: number; samples: number; tableIterations: number[]; tableSamples: number[] };
+}
+
+export const SCALES = {
+  paper: {
+    description: "the paper's settings: ResNet-18, 1800 epochs, 100 of GCCS fine-tuning and 100 of adversarial fine-tuning, batch 200, the dataset's own train/test parts, 1000 test samples attacked at 5 ε, JSMA-200, SPSA at IT 50 × BS 1024 and Table 7's grid IT 10/50/100 × BS 256/1024/2048 (weeks on a CPU)",
+    model: 'resnet18',
+    epochs: 1800,
+    fineTuneEpochs: 100,
+    adversarialEpochs: 100,
+    batchSize: 200,
+    trainRange: null,
+    testRange: null,
+    count: 1000,
+    epsPoints: 5,
+    jsmaIterations: 200,
+    spsa: { iterations: 50, samples: 1024, tableIterations: [10, 50, 100], tableSamples: [256, 1024, 2048] },
+  },
+  sample: {
+    description: 'the MNIST sample as in README › Results: reference CNN, 20 epochs, 5 of fine-tuning and 5 of adversarial fine-tuning, batch 100, images 0–7999 to train and 8000–9999 to test, 500 attacked at 5 ε, JSMA-200, SPSA at IT 20 × BS 32 and a 2 × 2 grid (hours on 2 cores)',
+    model: 'cnn',
+    epochs: 20,
+    fineTuneEpochs: 5,
+    adversarialEpochs: 5,
+    batchSize: 100,
+    trainRange: '0:8000',
+    testRange: '8000:10000',
+    count: 500,
+    epsPoints: 5,
+    jsmaIterations: 200,
+    spsa: { iterations: 20, samples: 32, tableIterations: [10, 20], tableSamples: [16, 32] },
+  },
+  quick: {
+    description: 'a first look: reference CNN, 1 epoch each, batch 50, images 0–499 to train and 9000–9199 to test, 100 attacked at 2 ε, JSMA-50, SPSA at IT 10 × BS 16 and a 2 × 2 grid (about 15 min on 2 cores; CLR takes most of it)',
+    model: 'cnn',
+    epochs: 1,
+    fineTuneEpochs: 1,
+    adversarialEpochs: 1,
+    // 50: CLR with adversarial training at 100 (200 images a step) needs over 2 GiB of wasm memory.
+    batchSize: 50,
+    trainRange: '0:500',
+    testRange: '9000:9200',
+    count: 100,
+    epsPoints: 2,
+    jsmaIterations: 50,
+    spsa: { iterations: 10, samples: 16, tableIterations: [5, 10], tableSamples: [8, 16] },
+  },
+} satisfies Record<string, ReproduceScale>;
+
+export type ScaleName = keyof typeof SCALES;
+export const SCALE_NAMES = Object.keys(SCALES) as ScaleName[];
+export const DEFAULT_SCALE: ScaleName = 'paper';
+
+/**
+ * The largest ε of the paper's accuracy-vs-ε figures: "for MNIST 0 ≤ ε ≤ 0.10, 0 ≤ ε ≤ 0.06 for
+ * SVHN, CIFAR-10 and CIFAR-100" (§5.1; Fashion-MNIST is not stated: MNIST's). Table 7's SPSA grid is
+ * at ε = 0.02 on CIFAR-10; on the MNIST-like sets it is at their largest ε (our choice: at 0.02
+ * nothing falls there).
+ */
+export function paperEps(kind: DatasetSpec['kind']): { max: number; spsaTable: number } {
+  return ['mnist', 'fmnist', 'synthetic'].includes(kind) ? { max: 0.1, spsaTable: 0.1 } : { max: 0.06, spsaTable: 0.02 };
+}
+
+/** The robustness evaluation of every model: `gccs evaluate --preset quick` at the plan's ε (its paper's FGSM/PGD-5/TGSM-5 and the per-sample worst case). */
+export const ROBUSTNESS_PRESET = 'quick';
+/** Batch size and seed of every attack (the paper attacks batches of 100). */
+export const ATTACK_DEFAULTS = { batchSize: 100, seed: 0 };
+/** Models whose SPSA IT × BS grid makes Table 7 (the paper: GCCS and cross-entropy). */
+export const SPSA_TABLE_MODELS = ['ce', 'gccs'];
+
+/** What the command line (or a caller) asks for; anything not given comes from the scale. */
+export interface ReproduceRequest {
+  dataset: DatasetSpec;
+  scale?: ScaleName;
+  outDir: string;
+  seed?: number;
+  /** Only these models of PAPER_MODELS (and the ones they start from); default all. */
+  models?: string[];
+  overrides?: Partial<Pick<ReproduceScale, 'model' | 'epochs' | 'fineTuneEpochs' | 'adversarialEpochs' | 'batchSize' | 'trainRange' | 'testRange' | 'count' | 'jsmaIterations'>> & { eps?: number[] };
+}
+
+export interface PlannedModel extends PlannedModelSpec {
+  /** models/<id>-<hash of its training settings and its parent's>: equal settings, same folder. */
+  dir: string;
+  config: TrainConfig;
+}
+
+export interface ReproductionPlan {
+  outDir: string;
+  scaleName: ScaleName;
+  settings: ReproduceScale & { eps: number[]; spsaTableEps: number; seed: number };
+  dataset: DatasetSpec;
+  models: PlannedModel[];
+}
+
+/** The plan of a run: every model's TrainConfig (as `gccs train` would build it), every evaluation setting. */
+export function planReproduction(request: ReproduceRequest): ReproductionPlan {
+  const scaleName = request.scale ?? DEFAULT_SCALE;
+  if (!Object.hasOwn(SCALES, scaleName)) throw new UserError(`unknown scale "${scaleName}": expected one of ${SCALE_NAMES.join(', ')}`);
+  const scale: ReproduceScale = SCALES[scaleName];
+  const { eps: givenEps, ...overrides } = request.overrides ?? {};
+  const synthetic = request.dataset.kind === 'synthetic';
+  const base = { ...scale, ...(synthetic && { trainRange: null, testRange: null }), ...withoutUndefined(overrides) };
+  for (const [flag, value] of [['epochs', base.epochs], ['fine-tune-epochs', base.fineTuneEpochs], ['adv-epochs', base.adversarialEpochs]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > CONFIG_LIMITS.epochs) throw new UserError(`--${flag} must be an integer from 1 to ${CONFIG_LIMITS.epochs} (got ${value})`);
+  }
+  if (!Number.isInteger(base.count) || base.count < 1 || base.count > CONFIG_LIMITS.count) throw new UserError(`--count must be an integer from 1 to ${CONFIG_LIMITS.count} (got ${base.count})`);
+  if (!Number.isInteger(base.jsmaIterations) || base.jsmaIterations < 1 || base.jsmaIterations > CONFIG_LIMITS.steps) throw new UserError(`--jsma-iterations must be an integer from 1 to ${CONFIG_LIMITS.steps} (got ${base.jsmaIterations})`);
+  const { max, spsaTable } = paperEps(request.dataset.kind);
+  const eps = checkEpsList(givenEps ?? Array.from({ length: base.epsPoints }, (_, i) => round(((i + 1) * max) / base.epsPoints)));
+  const seed = request.seed ?? TRAIN_DEFAULTS.seed;
+  const outDir = path.resolve(request.outDir);
+  // An absolute data path keeps the models' identity (and their gccs.json) independent of the working folder.
+  const dataset = request.dataset.path ? { ...request.dataset, path: path.resolve(request.dataset.path) } : request.dataset;
+
+  const models: PlannedModel[] = [];
+  for (const spec of selectModels(request.models)) {
+    const parent = spec.from === undefined ? null : models.find((m) => m.id === spec.from)!;
+    const epochs = spec.training === 'regular' ? base.epochs : spec.training === 'fine-tuning' ? base.fineTuneEpochs : base.adversarialEpochs;
+    // As `gccs train` builds it: the defaults (a fine-tuning's for a fine-tuning) filled in by the one builder.
+    const description: Omit<TrainingDescription, 'outDir'> = {
+      dataset,
+      split: { trainRange: base.trainRange, testRange: base.testRange },
+      model: base.model,
+      fineTuneFrom: parent ? parent.dir : null,
+      loss: { kind: spec.loss },
+      batchSize: base.batchSize,
+      epochs,
+      seed,
+      ...(spec.defence && { defence: { kind: spec.defence } }),
+      ...(spec.training === 'adversarial' && { adversarial: { method: 'fgsm' as const } }),
+    };
+    const { outDir: _none, resume: _resume, ...identity } = trainConfigFrom({ ...description, outDir: '' });
+    // The parent's folder (itself named by its settings' hash) is part of the identity.
+    const dir = path.join(outDir, 'models', `${spec.id}-${settingsHash(identity)}`);
+    const config = { ...identity, outDir: dir, resume: false };
+    // Every model's settings are checked before the first one trains.
+    validateTrainConfig(config);
+    models.push({ ...spec, dir, config });
+  }
+  return { outDir, scaleName, settings: { ...base, eps, spsaTableEps: spsaTable, seed }, dataset, models };
+}
+
+/** A short hash of settings built by this file (so their keys always come in the same order). */
+export function settingsHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+
+/** The chosen models with every model they start from, in PAPER_MODELS's order (parents first). */
+function selectModels(ids: string[] | undefined): PlannedModelSpec[] {
+  if (!ids) return PAPER_MODELS;
+  const unknown = ids.find((id) => !PAPER_MODELS.some((spec) => spec.id === id));
+  if (unknown !== undefined) throw new UserError(`unknown model "${unknown}": expected some of ${PAPER_MODELS.map((spec) => spec.id).join(', ')}`);
+  const chosen = new Set<string>();
+  const add = (id: string) => {
+    chosen.add(id);
+    const from = PAPER_MODELS.find((spec) => spec.id === id)?.from;
+    if (from !== undefined) add(from);
+  };
+  ids.forEach(add);
+  return PAPER_MODELS.filter((spec) => chosen.has(spec.id));
+}
+
+const round = (value: number) => Number(value.toPrecision(6));
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

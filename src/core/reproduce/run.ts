@@ -1,0 +1,238 @@
+/**
+ * Carries out a reproduction plan: trains each model (or reuses it, or resumes its checkpoint),
+ * evaluates each one as `gccs eval` and `gccs evaluate --preset quick` do, runs the paper's other
+ * attacks (DeepFool, JSMA, SPSA) as sweeps, and writes the report. Every finished piece is a file
+ * of the run's folder, named by a hash of its settings, so a second run reuses it and a killed run
+ * continues where it stopped; a file the run did not write is never continued.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { BackendName } from '../backend';
+import { Examples, loadDataset, makeSplits, subset } from '../data';
+import { UserError } from '../errors';
+import { writeJsonAtomic } from '../io/atomic';
+import { META_FILE, ModelMeta, loadModelDir } from '../io/modelDir';
+import { readModelMeta } from '../io/modelLocation';
+import { CONFIG_LIMITS, MODEL_LIMITS } from '../limits';
+import { GCCS_DEFAULTS } from '../loss';
+import { Evaluation, evaluateModel } from '../metrics';
+import { EvaluationEvent, evaluateRobustness, evaluationJson } from '../robustness/evaluate';
+import { planSweep } from '../sweep/config';
+import { readJsonFile } from '../sweep/jsonSchema';
+import { SweepEvent, runSweep } from '../sweep/pool';
+import type { CellResult, SweepConfig } from '../sweep/types';
+import { checkpointDir } from '../train/checkpoint';
+import { TrainEvent, train } from '../train/trainer';
+import { ENGINE_VERSION } from '../version';
+import { ATTACK_DEFAULTS, PlannedModel, ROBUSTNESS_PRESET, ReproductionPlan, SPSA_TABLE_MODELS, settingsHash } from './plan';
+
+/** The file that marks a folder as a `gccs reproduce` run (written first; a folder without it is not continued). */
+export const RUN_MARKER = 'gccs-reproduce.json';
+
+export type ReproduceEvent =
+  | { type: 'model'; id: string; action: 'reuse' | 'train' | 'resume'; dir: string }
+  | { type: 'train'; id: string; event: TrainEvent }
+  | { type: 'evaluation'; id: string; action: 'reuse' | 'run'; file: string }
+  | { type: 'evaluationProgress'; id: string; event: EvaluationEvent }
+  | { type: 'sweep'; name: string; file: string; event: SweepEvent };
+
+export interface ReproduceOptions {
+  /** The backend this process initialised (recorded), and the one the sweep workers take. */
+  backend: string;
+  /** Sweep worker processes (default 1). */
+  workers?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: ReproduceEvent) => void;
+}
+
+/** A model's evaluation as stored in evaluations/: `gccs eval`'s numbers and `gccs evaluate`'s JSON. */
+export interface ModelEvaluation {
+  key: string;
+  model: string;
+  clean: Omit<Evaluation, 'latent'>;
+  robustness: ReturnType<typeof evaluationJson>;
+}
+
+export interface ModelOutcome {
+  model: PlannedModel;
+  meta: ModelMeta;
+  evaluation: ModelEvaluation;
+}
+
+export interface ReproductionOutcome {
+  plan: ReproductionPlan;
+  models: ModelOutcome[];
+  /** The paper's other attacks: every model (DeepFool, JSMA, SPSA at the working point over ε), and Table 7's SPSA grid. */
+  sweeps: { name: string; file: string; results: CellResult[] }[];
+}
+
+export async function runReproduction(plan: ReproductionPlan, options: ReproduceOptions): Promise<ReproductionOutcome> {
+  const emit = options.onEvent ?? (() => undefined);
+  claimRunFolder(plan.outDir);
+  const trained: { model: PlannedModel; meta: ModelMeta }[] = [];
+  for (const model of plan.models) trained.push({ model, meta: await ensureTrained(model, options, emit) });
+  // The models share their data; each split is loaded once.
+  const splits = new Map<string, Promise<Examples>>();
+  const testSplit = (meta: ModelMeta) => {
+    const key = JSON.stringify(meta.dataset);
+    if (!splits.has(key)) splits.set(key, testSplitOf(meta));
+    return splits.get(key)!;
+  };
+  const outcomes: ModelOutcome[] = [];
+  for (const { model, meta } of trained) outcomes.push({ model, meta, evaluation: await ensureEvaluated(model, meta, plan, options, emit, () => testSplit(meta)) });
+  const sweeps = [];
+  for (const sweep of paperSweeps(plan)) sweeps.push(await ensureSweep(sweep.name, sweep.config, plan, options, emit));
+  return { plan, models: outcomes, sweeps };
+}
+
+/** Makes outDir this run's folder: new, empty, or already marked as a reproduction's. */
+function claimRunFolder(outDir: string): void {
+  const marker = path.join(outDir, RUN_MARKER);
+  if (fs.existsSync(marker)) {
+    const read = readJsonFile(marker);
+    if ('problem' in read || (read.value as { tool?: string } | null)?.tool !== 'gccs reproduce') throw new UserError(`${marker}: not a gccs reproduce marker: use another --out`);
+    return;
+  }
+  if (fs.existsSync(outDir)) {
+    if (!fs.statSync(outDir).isDirectory()) throw new UserError(`--out ${outDir}: not a folder`);
+    if (fs.readdirSync(outDir).length) throw new UserError(`--out ${outDir}: a folder that gccs reproduce did not make (no ${RUN_MARKER}) and not empty: use another --out`);
+  }
+  writeJsonAtomic(marker, { tool: 'gccs reproduce', engineVersion: ENGINE_VERSION, createdAt: new Date().toISOString() });
+}
+
+/** Whether a folder holds nothing but (possibly nested) empty folders: what a run killed before its first save leaves. */
+function holdsNoFiles(dir: string): boolean {
+  return fs.readdirSync(dir, { withFileTypes: true }).every((entry) => entry.isDirectory() && holdsNoFiles(path.join(dir, entry.name)));
+}
+
+/** The model's gccs.json once it is trained: reused when finished, resumed from its checkpoint, else trained. */
+async function ensureTrained(model: PlannedModel, options: ReproduceOptions, emit: (event: ReproduceEvent) => void): Promise<ModelMeta> {
+  const { dir, config } = model;
+  const checkpointState = path.join(checkpointDir(dir), 'state.json');
+  const metaFile = path.join(dir, META_FILE);
+  const resume = fs.existsSync(checkpointState);
+  if (!resume && fs.existsSync(metaFile)) {
+    const meta = readModelMeta(path.join(dir, 'model.json'));
+    if (!meta || !sameTraining(meta, model)) throw new UserError(`${metaFile}: a model trained with other settings than ${model.id}'s: use another --out`);
+    emit({ type: 'model', id: model.id, action: 'reuse', dir });
+    return meta;
+  }
+  if (!resume && fs.existsSync(dir) && !holdsNoFiles(dir)) throw new UserError(`${dir}: holds files but neither a finished model nor a checkpoint: not this run's; use another --out`);
+  emit({ type: 'model', id: model.id, action: resume ? 'resume' : 'train', dir });
+  // The checkpoint's own identity check refuses one of another configuration.
+  const result = await train({ ...config, resume }, options.backend, (event) => emit({ type: 'train', id: model.id, event }), options.signal);
+  // The committed model does not need its checkpoint (a crash before this line resumes with nothing left to train).
+  fs.rmSync(checkpointDir(dir), { recursive: true, force: true });
+  return result.meta;
+}
+
+/** What a finished model's gccs.json says about its training, against the plan. */
+function sameTraining(meta: ModelMeta, model: PlannedModel): boolean {
+  const { config } = model;
+  const training = meta.training;
+  return (
+    meta.seed === config.seed &&
+    training.epochs === config.epochs &&
+    training.batchSize === config.batchSize &&
+    JSON.stringify(meta.loss) === JSON.stringify(config.loss) &&
+    JSON.stringify(training.defence ?? null) === JSON.stringify(config.defence ?? null) &&
+    JSON.stringify(training.adversarial ?? null) === JSON.stringify(config.adversarial ?? null) &&
+    // A fine-tuning's optimizer differs from a regular training's (gccs.json loses fineTunedFrom when a fine-tuning resumes).
+    JSON.stringify(training.optimizer) === JSON.stringify(config.optimizer)
+  );
+}
+
+/** The test split a model was trained with, drawn as `gccs eval` draws it from its gccs.json. */
+async function testSplitOf(meta: ModelMeta): Promise<Examples> {
+  const ranges = { trainRange: meta.dataset.trainRange ?? undefined, testRange: meta.dataset.testRange ?? undefined };
+  const dataset = await loadDataset(meta.dataset.spec, ranges);
+  return makeSplits(dataset, { ...ranges, valFraction: meta.dataset.validationFraction, seed: meta.dataset.splitSeed }).test;
+}
+
+/** `gccs eval` and `gccs evaluate --preset quick --eps … --count …` of one model, kept in evaluations/. */
+async function ensureEvaluated(
+  model: PlannedModel,
+  meta: ModelMeta,
+  plan: ReproductionPlan,
+  options: ReproduceOptions,
+  emit: (event: ReproduceEvent) => void,
+  test: () => Promise<Examples>,
+): Promise<ModelEvaluation> {
+  const { count, eps } = plan.settings;
+  const key = settingsHash({ preset: ROBUSTNESS_PRESET, eps, count, ...ATTACK_DEFAULTS, model: path.basename(model.dir) });
+  const file = path.join(plan.outDir, 'evaluations', `${path.basename(model.dir)}-${key}.json`);
+  if (fs.existsSync(file)) {
+    const read = readJsonFile(file, MODEL_LIMITS.metaBytes * 4);
+    const stored = 'value' in read ? (read.value as ModelEvaluation | null) : null;
+    if (stored?.key !== key) throw new UserError(`${file}: not an evaluation this run wrote (its key differs): use another --out`);
+    emit({ type: 'evaluation', id: model.id, action: 'reuse', file });
+    return stored;
+  }
+  emit({ type: 'evaluation', id: model.id, action: 'run', file });
+  const examples = await test();
+  const { model: network, modelJson } = await loadModelDir(model.dir);
+  try {
+    const muT = meta.loss.kind === 'gccs' ? meta.loss.muT : undefined;
+    const { latent: _latent, ...clean } = evaluateModel(network, examples, muT ?? GCCS_DEFAULTS.muT, 0);
+    const attacked = subset(examples, Int32Array.from({ length: Math.min(count, examples.labels.length) }, (_, i) => i));
+    const robustness = await evaluateRobustness(network as tfl.LayersModel, attacked, {
+      preset: ROBUSTNESS_PRESET,
+      eps,
+      ...ATTACK_DEFAULTS,
+      muT,
+      diagnostics: true,
+      signal: options.signal,
+      onEvent: (event) => emit({ type: 'evaluationProgress', id: model.id, event }),
+    });
+    const evaluation: ModelEvaluation = { key, model: modelJson, clean, robustness: evaluationJson(robustness) };
+    writeJsonAtomic(file, evaluation);
+    return evaluation;
+  } finally {
+    network.dispose();
+  }
+}
+
+/** The paper's attacks that `gccs evaluate` does not run: DeepFool (Table 6), JSMA, SPSA over ε (Figure 5) and SPSA's IT × BS grid (Table 7). */
+function paperSweeps(plan: ReproductionPlan): { name: string; config: SweepConfig }[] {
+  const { count, eps, jsmaIterations, spsa, spsaTableEps } = plan.settings;
+  const common = { count, batchSize: ATTACK_DEFAULTS.batchSize, seed: ATTACK_DEFAULTS.seed };
+  return [
+    {
+      name: 'paper-attacks',
+      config: {
+        models: plan.models.map((m) => m.dir),
+        attacks: [
+          { name: 'deepfool' },
+          { name: 'jsma', params: { maxIterations: jsmaIterations } },
+          { name: 'spsa', eps, iterations: [spsa.iterations], samples: [spsa.samples] },
+        ],
+        ...common,
+      },
+    },
+    {
+      name: 'spsa-grid',
+      config: {
+        models: plan.models.filter((m) => SPSA_TABLE_MODELS.includes(m.id)).map((m) => m.dir),
+        attacks: [{ name: 'spsa', eps: [spsaTableEps], iterations: spsa.tableIterations, samples: spsa.tableSamples }],
+        ...common,
+      },
+    },
+  ];
+}
+
+/** A sweep in sweeps/<name>-<configHash>.results.jsonl: resumed when the file exists (the sweep refuses one of another configuration). */
+async function ensureSweep(name: string, config: SweepConfig, plan: ReproductionPlan, options: ReproduceOptions, emit: (event: ReproduceEvent) => void) {
+  const { configHash } = planSweep(config, name);
+  const file = path.join(plan.outDir, 'sweeps', `${name}-${configHash}.results.jsonl`);
+  const result = await runSweep(config, {
+    workers: Math.min(options.workers ?? 1, CONFIG_LIMITS.workers),
+    backend: options.backend as BackendName,
+    resultsFile: file,
+    resume: fs.existsSync(file),
+    signal: options.signal,
+    label: name,
+    onEvent: (event) => emit({ type: 'sweep', name, file, event }),
+  });
+  return { name, file, results: result.results };
+}
