@@ -30,7 +30,10 @@ function fail(error: unknown, cellId?: string): void {
   send({ type: 'error', ...(cellId && { cellId }), message, isUserError: error instanceof UserError });
 }
 
-/** Test hook (GCCS_TEST_HANG_CELL=<cell id>): blocks this worker's event loop for good, without using the CPU, as a hung worker. */
+/**
+ * Test hooks (GCCS_TEST_HANG_CELL=<cell id>, GCCS_TEST_HANG_REQUEST=<request type>): block this
+ * worker's event loop for good, without using the CPU, as a hung worker.
+ */
 function hangForever(): never {
   for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
@@ -56,6 +59,7 @@ async function handle(request: Exclude<HostRequest, { type: 'cancel' }>): Promis
     return void send({ type: 'ready', backend: info.name, detail: info.detail });
   }
   if (!evaluator || !backendName) throw new Error(`${request.type} before init`);
+  if (request.type === process.env.GCCS_TEST_HANG_REQUEST) hangForever();
   switch (request.type) {
     case 'runCell': {
       const { cell } = request;

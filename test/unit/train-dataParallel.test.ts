@@ -12,6 +12,8 @@ import { loadModelDir } from '../../src/core/io/modelDir';
 import { lossConfig } from '../../src/core/loss';
 import { TRAIN_DEFAULTS } from '../../src/core/train/defaults';
 import { TrainConfig, TrainingCancelled, train } from '../../src/core/train/trainer';
+import { ReplicaGroup } from '../../src/core/train/dataParallel';
+import { Optimizer } from '../../src/core/train/optimizer';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-dp-'));
 
@@ -126,6 +128,32 @@ test('a replica that dies stops training with an error naming it', async () => {
       return true;
     },
   );
+  assert.deepEqual(replicaChildren(), []);
+});
+
+test('a replica that stops answering (no heartbeat) is killed, and the step fails naming it', async () => {
+  await initBackend('wasm');
+  const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [2, 2, 1] }), tfl.layers.dense({ units: 2 })] });
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizerConfig = TRAIN_DEFAULTS.optimizer;
+  const optimizer = new Optimizer(optimizerConfig, variables);
+  // Long enough for a healthy replica on a busy machine (its modules load before its first heartbeat).
+  const heartbeatTimeoutMs = 20_000;
+  // Inherited by the replica: it blocks its event loop on its first step.
+  process.env.GCCS_TEST_HANG_REQUEST = 'replicaStep';
+  try {
+    const group = await ReplicaGroup.start({ processes: 2, backend: 'wasm', model, variables, optimizer, optimizerConfig, loss: lossConfig('crossentropy'), heartbeatTimeoutMs });
+    const [pid] = group.pids;
+    const share = () => ({ x: Float32Array.from({ length: 8 }, (_, i) => i / 8), labels: Int32Array.from([0, 1]) });
+    await assert.rejects(group.step(share, [2, 2, 1], 1e-3, 1), (error: Error) => {
+      assert.equal(error.message, `training replica: worker ${pid} stopped answering (no heartbeat for 20 s) and was killed`);
+      return true;
+    });
+    await group.close();
+  } finally {
+    delete process.env.GCCS_TEST_HANG_REQUEST;
+    model.dispose();
+  }
   assert.deepEqual(replicaChildren(), []);
 });
 

@@ -64,6 +64,8 @@ export interface ReplicaGroupOptions {
   optimizerConfig: OptimizerConfig;
   loss: LossConfig;
   sync?: ReplicaSync;
+  /** A replica silent this long is hung: killed, and the group fails; default WORKER_LIMITS.heartbeatTimeoutMs. */
+  heartbeatTimeoutMs?: number;
 }
 
 /** The leader's handle on its replicas; `close` ends them. */
@@ -89,7 +91,7 @@ export class ReplicaGroup {
       const replica = {} as Replica;
       // 'advanced' serialization sends typed arrays as bytes, not JSON.
       replica.client = new WorkerClient(
-        { serialization: 'advanced' },
+        { serialization: 'advanced', heartbeatTimeoutMs: options.heartbeatTimeoutMs },
         { onMessage: (message) => group.onMessage(replica, message), onExit: (end) => group.onExit(replica, end) },
       );
       replica.pid = replica.client.pid;
