@@ -18,7 +18,8 @@ import { buildCnn } from '../../src/core/models/cnn';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const MODEL = path.resolve(__dirname, '../fixtures/onnx/mnist-tiny/model.onnx');
-const TORCH = JSON.parse(fs.readFileSync(path.join(path.dirname(MODEL), 'torch.json'), 'utf8')) as { testRange: string; accuracy: number; logits8000to8004: number[][] };
+interface TorchResult { testRange: string; accuracy: number; logits8000to8004: number[][] }
+const TORCH = JSON.parse(fs.readFileSync(path.join(path.dirname(MODEL), 'torch.json'), 'utf8')) as TorchResult;
 const MNIST = path.resolve(__dirname, '../../../shared/data/mnist-t10k');
 const noMnist = fs.existsSync(MNIST) ? false : `no MNIST test set at ${MNIST}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-onnx-cli-'));
@@ -40,7 +41,8 @@ test('gccs eval --model x.onnx: the accuracy PyTorch measured on the same MNIST 
 
 test('gccs latent --model x.onnx: z is the ONNX graph\'s logits (PyTorch\'s within 1e-4), clean and under FGSM', { skip: noMnist }, () => {
   const out = path.join(dir, 'latent.json');
-  gccs('latent', '--model', MODEL, '--dataset', 'mnist', '--data', MNIST, '--test-range', TORCH.testRange, '--count', '5', '--attack', 'fgsm', '--eps', '0.1', '--output', out);
+  const data = ['--dataset', 'mnist', '--data', MNIST, '--test-range', TORCH.testRange];
+  gccs('latent', '--model', MODEL, ...data, '--count', '5', '--attack', 'fgsm', '--eps', '0.1', '--output', out);
   const latent = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.equal(latent.dims, 10);
   assert.equal(latent.samples.length, 5);
@@ -87,7 +89,8 @@ test('gccs latent --output onto the model\'s preprocessing sidecar is refused in
   fs.copyFileSync(MODEL, model);
   fs.copyFileSync(`${MODEL}.gccs.json`, `${model}.gccs.json`);
   const before = fs.readFileSync(`${model}.gccs.json`);
-  const run = spawnSync(process.execPath, [CLI, 'latent', '--model', model, '--dataset', 'synthetic', '--count', '5', '--output', `${model}.gccs.json`, '--backend', 'cpu'], { encoding: 'utf8', timeout: 600_000 });
+  const args = ['latent', '--model', model, '--dataset', 'synthetic', '--count', '5', '--output', `${model}.gccs.json`, '--backend', 'cpu'];
+  const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 600_000 });
   assert.equal(run.status, 2, run.stderr);
   const errors = run.stderr.split('\n').filter((line) => line.startsWith('gccs: error:'));
   assert.deepEqual(errors, [`gccs: error: flag --output: ${model}.gccs.json is the same file as the input --model (${model}.gccs.json): write to another file`]);

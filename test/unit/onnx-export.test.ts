@@ -25,18 +25,22 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-onnx-export-'));
 function mixedNet(): tfl.LayersModel {
   const input = tfl.input({ shape: [15, 13, 3] });
   const scaled = tfl.layers.rescaling({ scale: 2, offset: -1 }).apply(input) as tfl.SymbolicTensor;
-  const conv = (x: tfl.SymbolicTensor, filters: number, kernelSize: number, strides: number, extra: object = {}) => tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', ...extra }).apply(x) as tfl.SymbolicTensor;
+  const conv = (x: tfl.SymbolicTensor, filters: number, kernelSize: number, strides: number, extra: object = {}) => {
+    return tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', ...extra }).apply(x) as tfl.SymbolicTensor;
+  };
   const stem = tfl.layers.batchNormalization({ epsilon: 1e-3 }).apply(conv(scaled, 6, 3, 2, { useBias: false })) as tfl.SymbolicTensor;
   const a = tfl.layers.reLU({ maxValue: 1.5 }).apply(stem) as tfl.SymbolicTensor;
   const b = tfl.layers.leakyReLU({ alpha: 0.2 }).apply(conv(a, 6, 3, 1, { dilationRate: 2 })) as tfl.SymbolicTensor;
   const residual = tfl.layers.add().apply([a, b]) as tfl.SymbolicTensor;
-  const gated = tfl.layers.multiply().apply([residual, tfl.layers.activation({ activation: 'sigmoid' }).apply(conv(a, 6, 1, 1)) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
+  const gate = tfl.layers.activation({ activation: 'sigmoid' }).apply(conv(a, 6, 1, 1)) as tfl.SymbolicTensor;
+  const gated = tfl.layers.multiply().apply([residual, gate]) as tfl.SymbolicTensor;
   const pooledMax = tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(gated) as tfl.SymbolicTensor;
   const pooledAvg = tfl.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'same' }).apply(conv(gated, 4, 3, 1, { activation: 'tanh' })) as tfl.SymbolicTensor;
   const joined = tfl.layers.concatenate().apply([pooledMax, pooledAvg]) as tfl.SymbolicTensor;
   const global = tfl.layers.globalAveragePooling2d({}).apply(joined) as tfl.SymbolicTensor;
   const flat = tfl.layers.flatten().apply(joined) as tfl.SymbolicTensor;
-  const features = tfl.layers.concatenate().apply([global, tfl.layers.dense({ units: 8, activation: 'relu' }).apply(flat) as tfl.SymbolicTensor]) as tfl.SymbolicTensor;
+  const hidden = tfl.layers.dense({ units: 8, activation: 'relu' }).apply(flat) as tfl.SymbolicTensor;
+  const features = tfl.layers.concatenate().apply([global, hidden]) as tfl.SymbolicTensor;
   const normalised = tfl.layers.batchNormalization().apply(features) as tfl.SymbolicTensor;
   const z = tfl.layers.dense({ units: 5 }).apply(tfl.layers.dropout({ rate: 0.3 }).apply(normalised) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: z, name: 'mixed' });
@@ -89,7 +93,8 @@ for (const [name, build, shape] of MODELS) {
 
 test('a layer the exporter does not know is refused in one line naming the file, the layer and the exported ones', () => {
   const input = tfl.input({ shape: [8, 8, 1] });
-  const y = tfl.layers.dense({ units: 3 }).apply(tfl.layers.flatten().apply(tfl.layers.upSampling2d({}).apply(input) as tfl.SymbolicTensor) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const upsampled = tfl.layers.upSampling2d({}).apply(input) as tfl.SymbolicTensor;
+  const y = tfl.layers.dense({ units: 3 }).apply(tfl.layers.flatten().apply(upsampled) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
   const file = path.join(dir, 'up.onnx');
   assert.throws(() => exportOnnx(tfl.model({ inputs: input, outputs: y }), file), (error: Error) => {
     assert.ok(error instanceof UserError);

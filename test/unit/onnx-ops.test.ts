@@ -19,7 +19,8 @@ const FOLDER = path.join(__dirname, '..', 'fixtures', 'onnx', 'ops');
 const TOLERANCE = 2e-6;
 
 interface Case { name: string; opset: number; ops: string[]; inputShape: number[]; input: string; outputShape: number[]; output: string; gradient: string }
-const { cases, refused } = JSON.parse(fs.readFileSync(path.join(FOLDER, 'cases.json'), 'utf8')) as { cases: Case[]; refused: { name: string; error: string }[] };
+interface Refused { name: string; error: string }
+const { cases, refused } = JSON.parse(fs.readFileSync(path.join(FOLDER, 'cases.json'), 'utf8')) as { cases: Case[]; refused: Refused[] };
 
 function decode(base64: string, type: typeof Float32Array | typeof Float64Array): number[] {
   const bytes = Buffer.from(base64, 'base64');

@@ -184,12 +184,16 @@ const LAYERS: Record<string, LayerWriter> = {
   },
   LeakyReLU: (writer, layer, [x]) => writer.node('LeakyRelu', layer.name, [x], [float('alpha', layer.getConfig().alpha as number)]),
   Activation: (writer, layer, [x], [rank]) => activation(writer, layer, layer.getConfig().activation as string, x, rank),
-  Softmax: (writer, layer, [x], [rank]) => writer.node('Softmax', layer.name, [x], [int('axis', channelAxis(layer, writer, layer.getConfig().axis as number, rank))]),
+  Softmax: (writer, layer, [x], [rank]) => {
+    return writer.node('Softmax', layer.name, [x], [int('axis', channelAxis(layer, writer, layer.getConfig().axis as number, rank))]);
+  },
   Dropout: (_, __, [x]) => x,
   SpatialDropout1D: (_, __, [x]) => x,
   Add: (writer, layer, inputs) => inputs.slice(1).reduce((sum, x) => writer.node('Add', layer.name, [sum, x]), inputs[0]),
   Multiply: (writer, layer, inputs) => inputs.slice(1).reduce((product, x) => writer.node('Mul', layer.name, [product, x]), inputs[0]),
-  Concatenate: (writer, layer, inputs, ranks) => writer.node('Concat', layer.name, inputs, [int('axis', channelAxis(layer, writer, layer.getConfig().axis as number, ranks[0]))]),
+  Concatenate: (writer, layer, inputs, ranks) => {
+    return writer.node('Concat', layer.name, inputs, [int('axis', channelAxis(layer, writer, layer.getConfig().axis as number, ranks[0]))]);
+  },
   Rescaling: (writer, layer, [x]) => {
     const { scale, offset } = layer.getConfig() as { scale: number; offset: number };
     const scaled = writer.node('Mul', layer.name, [x, writer.constant(`${layer.name}/scale`, [], [scale])]);
@@ -203,8 +207,8 @@ function pool(writer: GraphWriter, layer: tfl.layers.Layer, x: string, opType: '
   const strides = pair((config.strides as number[] | null) ?? kernel, 1);
   const pads = padsOf(layer, writer, kernel, strides, [1, 1]);
   // TensorFlow's 'same' average leaves the padding out of the count.
-  const attributes = [ints('kernel_shape', kernel), ints('strides', strides), ints('pads', pads), ...(opType === 'AveragePool' ? [int('count_include_pad', 0)] : [])];
-  return writer.node(opType, layer.name, [x], attributes);
+  const attributes = [ints('kernel_shape', kernel), ints('strides', strides), ints('pads', pads)];
+  return writer.node(opType, layer.name, [x], opType === 'AveragePool' ? [...attributes, int('count_include_pad', 0)] : attributes);
 }
 
 /** The ONNX file's bytes for the model (NCHW input, logits output), and the sidecar's content. */

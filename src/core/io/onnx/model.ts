@@ -46,7 +46,11 @@ function readSidecar(file: string): Preprocessing | null {
     if (error instanceof UserError && / is missing$/.test(error.message)) return null;
     throw error;
   }
-  const fail = (problem: string) => new UserError(`${sidecar}: ${problem}`);
+  return checkSidecar(value, (problem: string) => new UserError(`${sidecar}: ${problem}`));
+}
+
+/** The sidecar's content as Preprocessing, each problem one line (via `fail`). */
+function checkSidecar(value: unknown, fail: (problem: string) => UserError): Preprocessing {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw fail('not a JSON object');
   const { layout = 'NCHW', range = [0, 1], mean = [0], std = [1], classNames, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest);
@@ -60,7 +64,8 @@ function readSidecar(file: string): Preprocessing | null {
   if (r.length !== 2 || r[0] !== 0 || (r[1] !== 1 && r[1] !== 255)) throw fail('range must be [0, 1] or [0, 255]');
   const s = numbers(std, 'std');
   if (s.some((v) => v <= 0)) throw fail('std must be positive');
-  if (classNames !== undefined && (!Array.isArray(classNames) || !classNames.every((n) => typeof n === 'string'))) throw fail('classNames must be a list of strings');
+  const names = classNames === undefined || (Array.isArray(classNames) && classNames.every((n) => typeof n === 'string'));
+  if (!names) throw fail('classNames must be a list of strings');
   return { layout, range: r as [number, number], mean: numbers(mean, 'mean'), std: s, classNames: classNames as string[] | undefined };
 }
 

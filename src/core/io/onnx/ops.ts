@@ -94,23 +94,26 @@ const conv: Op = (inputs, context) => {
   const w = dilateFilter(required(inputs, 1), dilationsOfNode);
   check2d(x, 'Conv');
   const [outChannels, groupChannels, kh, kw] = w.shape as number[];
-  const strides = spatial(context, 'strides', 1);
-  const dilations = [1, 1];
+  const strides = spatial(context, 'strides', 1) as [number, number];
   const groups = attr(context, 'group', 1);
-  const padding = windowPadding(context, x.shape.slice(2), [kh, kw], strides, dilations);
+  // The filter is dilated already: the window is undilated.
+  const padding = windowPadding(context, x.shape.slice(2), [kh, kw], strides, [1, 1]);
   const input = tf.pad(toNHWC(x), [[0, 0], ...padding, [0, 0]]);
   const inChannels = x.shape[1] as number;
+  // ONNX filters are [out, in, kh, kw]; TensorFlow.js's [kh, kw, in, out].
+  const convolve = (part: tf.Tensor, filter: tf.Tensor) => {
+    return tf.conv2d(part as tf.Tensor4D, tf.transpose(filter, [2, 3, 1, 0]) as tf.Tensor4D, strides, 'valid', 'NHWC');
+  };
   let y: tf.Tensor4D;
   if (groups === 1) {
-    y = tf.conv2d(input as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, strides as [number, number], 'valid', 'NHWC', dilations as [number, number]);
+    y = convolve(input, w);
   } else if (groups === inChannels && groupChannels === 1) {
     // Depthwise: output channel c·m + k is input channel c's k-th filter, as in tf.depthwiseConv2d.
     const filter = tf.transpose(tf.reshape(w, [inChannels, outChannels / inChannels, kh, kw]), [2, 3, 0, 1]) as tf.Tensor4D;
-    y = tf.depthwiseConv2d(input as tf.Tensor4D, filter, strides as [number, number], 'valid', 'NHWC', dilations as [number, number]);
+    y = tf.depthwiseConv2d(input as tf.Tensor4D, filter, strides, 'valid', 'NHWC');
   } else {
-    const xs = tf.split(input, groups, 3);
     const ws = tf.split(w, groups, 0);
-    y = tf.concat(xs.map((part, g) => tf.conv2d(part as tf.Tensor4D, tf.transpose(ws[g], [2, 3, 1, 0]) as tf.Tensor4D, strides as [number, number], 'valid', 'NHWC', dilations as [number, number])), 3);
+    y = tf.concat(tf.split(input, groups, 3).map((part, g) => convolve(part, ws[g])), 3);
   }
   const out = toNCHW(y);
   return inputs[2] ? tf.add(out, tf.reshape(inputs[2], [1, -1, 1, 1])) : out;
@@ -153,7 +156,8 @@ function pool(kind: 'max' | 'avg'): Op {
 const gemm: Op = (inputs, context) => {
   const a = required(inputs, 0);
   const b = required(inputs, 1);
-  const product = tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, attr(context, 'transA', 0) === 1, attr(context, 'transB', 0) === 1), attr(context, 'alpha', 1));
+  const [transA, transB] = [attr(context, 'transA', 0) === 1, attr(context, 'transB', 0) === 1];
+  const product = tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transA, transB), attr(context, 'alpha', 1));
   return inputs[2] ? tf.add(product, tf.mul(inputs[2], attr(context, 'beta', 1))) : product;
 };
 

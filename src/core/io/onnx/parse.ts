@@ -153,7 +153,7 @@ function readTensor(tensor: TensorMessage, label: string, file: string, folderRe
     data = allocate();
     decodeRaw(tensor.raw_data, tensor.data_type!, data);
   } else {
-    const values = type.name === 'float32' ? tensor.float_data : type.name === 'float64' ? tensor.double_data : type.name === 'int32' ? tensor.int32_data : tensor.int64_data.map(int64);
+    const values = { float32: tensor.float_data, float64: tensor.double_data, int32: tensor.int32_data, int64: tensor.int64_data.map(int64) }[type.name]!;
     if (values.length !== count) throw mismatch(values.length, 'values');
     data = allocate();
     for (let i = 0; i < count; i++) data[i] = checkedValue(values[i] as number, type.dtype, label, file);
