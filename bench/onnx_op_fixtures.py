@@ -128,13 +128,26 @@ def manual_cases(rng):
     rows, columns = list(range(6, -1, -2)), list(range(6, 0, -3))
     cases.append(('slice_negative_steps', manual_graph('n', 13, nodes, [1, 2, 7, 8], [1, 2, len(rows), len(columns)], slicing), (1, 2, 7, 8),
                   lambda x, p: x[:, :, rows][:, :, :, columns], ['Slice']))
+    # auto_pad, which PyTorch never writes: SAME_UPPER (TensorFlow's 'same') and SAME_LOWER, strided.
+    w = rng.standard_normal((3, 2, 4, 3))
+    nodes = [helper.make_node('Conv', ['input', 'w'], ['conv'], kernel_shape=[4, 3], strides=[2, 1], auto_pad='SAME_UPPER'),
+             helper.make_node('MaxPool', ['conv'], ['output'], kernel_shape=[2, 2], strides=[2, 2], auto_pad='SAME_LOWER')]
+    cases.append(('auto_pad_same', manual_graph('a', 13, nodes, [1, 2, 7, 5], [1, 3, 2, 3], [numpy_tensor('w', w)]), (1, 2, 7, 5),
+                  # SAME_UPPER: rows 7 → 4 at stride 2 need (4-1)·2+4-7 = 3 rows of padding: 1 above, 2 below; columns 2: 1 and 1.
+                  # SAME_LOWER on 4×5 → 2×3: rows (2-1)·2+2-4 = 0; columns (3-1)·2+2-5 = 1, on the left (the odd one goes first).
+                  lambda x, p: F.max_pool2d(F.pad(F.conv2d(F.pad(x, (1, 1, 1, 2)), p['w'], stride=(2, 1)), (1, 0, 0, 0), value=-np.inf), 2, 2),
+                  ['Conv', 'MaxPool']))
+    # AveragePool counting the padding with ceil_mode: windows that run past the padding divide by their part inside it.
+    nodes = [helper.make_node('AveragePool', ['input'], ['output'], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1)]
+    cases.append(('avgpool_ceil_count_pad', manual_graph('c', 13, nodes, [1, 2, 6, 6], [1, 2, 4, 4]), (1, 2, 6, 6),
+                  lambda x, p: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=True), ['AveragePool']))
     # Softmax before opset 13: the input flattened to 2-D at axis 1, one softmax over all of C×H×W.
     nodes = [helper.make_node('Softmax', ['input'], ['output'], axis=1)]
     cases.append(('softmax_opset11_flattening', manual_graph('s', 11, nodes, [2, 3, 2, 2], [2, 3, 2, 2]), (2, 3, 2, 2),
                   lambda x, p: torch.softmax(x.reshape(2, -1), 1).reshape(x.shape), ['Softmax']))
     for case in cases:
         case[1].graph.name = case[0]
-    return cases, {'b': b, 'c': c}
+    return cases, {'b': b, 'c': c, 'w': w}
 
 
 # Forms the reader refuses: one line naming the node and the problem.

@@ -130,6 +130,7 @@ function pool(kind: 'max' | 'avg'): Op {
     const dilations = spatial(context, 'dilations', 1);
     if (dilations.some((d) => d !== 1)) throw new OpError('dilated pooling is not supported');
     const padding = windowPadding(context, x.shape.slice(2), kernel, strides, dilations);
+    const explicit = padding.map(([before, after]): [number, number] => [before, after]);
     if (attr(context, 'ceil_mode', 0)) {
       x.shape.slice(2).forEach((size, i) => {
         const padded = size + padding[i][0] + padding[i][1];
@@ -146,10 +147,15 @@ function pool(kind: 'max' | 'avg'): Op {
       : tf.avgPool(t as tf.Tensor4D, kernel as [number, number], strides as [number, number], 'valid'));
     if (kind === 'max') return toNCHW(window(tf.pad(nhwc, pads, -3.4e38)));
     const sums = window(tf.pad(nhwc, pads));
-    if (attr(context, 'count_include_pad', 0) || padding.flat().every((p) => p === 0)) return toNCHW(sums);
-    // Average over the window's cells inside the image only.
-    const inside = window(tf.pad(tf.onesLike(nhwc.slice([0, 0, 0, 0], [1, -1, -1, 1])), pads));
-    return toNCHW(tf.div(sums, inside));
+    // The divisor: the window's cells inside the image, or with count_include_pad inside the padded
+    // image; never the cells that ceil_mode adds (as PyTorch).
+    const countPads = attr(context, 'count_include_pad', 0) === 1;
+    const ceilCells = padding.some((p, i) => p[1] !== explicit[i][1]);
+    if (countPads ? !ceilCells : padding.flat().every((p) => p === 0)) return toNCHW(sums);
+    const ones = tf.onesLike(nhwc.slice([0, 0, 0, 0], [1, -1, -1, 1]));
+    const counted = countPads ? tf.pad(ones, [[0, 0], ...explicit, [0, 0]], 1) : ones;
+    const rest: [number, number][] = countPads ? [[0, 0], ...padding.map((p, i): [number, number] => [0, p[1] - explicit[i][1]]), [0, 0]] : pads;
+    return toNCHW(tf.div(sums, window(tf.pad(counted, rest))));
   };
 }
 
