@@ -13,7 +13,10 @@ import { button, element } from './ui';
 /** The webview's vscode API handle, which takes the panel's messages, save requests among them. */
 type Host = { postMessage(message: SaveMessage): void };
 
-/** A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1"; no leading dot or dash, at most 120 characters (what the host accepts, src/host/panels/messages.ts). */
+/**
+ * A file name from a title: "FGSM, ε = 0.1" → "fgsm-e-0.1"; no leading dot or dash, at most 120
+ * characters (what the host accepts, src/host/panels/messages.ts).
+ */
 export const slug = (text: string) =>
   text.toLowerCase().replace(/ε/g, 'e').replace(/[^a-z0-9.]+/g, '-').replace(/^[-.]+/, '').slice(0, WEBVIEW_LIMITS.exportNameChars).replace(/-$/, '') || 'gccs';
 
@@ -52,7 +55,8 @@ export interface DrawnSample {
 export function latentCsv(axes: [string, string], samples: DrawnSample[]): string {
   const attack = samples.some((s) => s.attacked);
   const header = ['class', 'class name', `x: ${axes[0]}`, `y: ${axes[1]}`, ...(attack ? ['attacked x', 'attacked y'] : [])];
-  const rows = samples.map((s) => [String(s.label), s.className, String(s.point.x), String(s.point.y), ...(attack ? [String(s.attacked?.x ?? ''), String(s.attacked?.y ?? '')] : [])]);
+  const attacked = (s: DrawnSample) => (attack ? [String(s.attacked?.x ?? ''), String(s.attacked?.y ?? '')] : []);
+  const rows = samples.map((s) => [String(s.label), s.className, String(s.point.x), String(s.point.y), ...attacked(s)]);
   return toCsv([header, ...rows]);
 }
 

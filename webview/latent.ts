@@ -20,7 +20,12 @@ Chart.register(ScatterController, PointElement, LinearScale, Legend, Tooltip, Ti
 const vscode = vscodeApi<LatentState, LatentToHost>();
 const app = document.getElementById('app') as HTMLElement;
 const saved = vscode.getState();
-let state: LatentState = { request: saved?.request ?? LATENT_DEFAULTS, view: saved?.view ?? { projection: 'vertices', classes: [] }, modelDir: saved?.modelDir, data: saved?.data };
+let state: LatentState = {
+  request: saved?.request ?? LATENT_DEFAULTS,
+  view: saved?.view ?? { projection: 'vertices', classes: [] },
+  modelDir: saved?.modelDir,
+  data: saved?.data,
+};
 let chart: Chart | undefined;
 let status: { message: string; busy: boolean; isError: boolean } | undefined;
 
@@ -95,7 +100,9 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): { ins
       .filter((s) => s.label === k)
       .map((s) => ({ label: k, className: data.classNames[k], point: point(s.z), ...(data.attack ? { attacked: point(s.zAttacked as number[]) } : {}) }));
     drawn.push(...samples);
-    datasets.push({ label: data.classNames[k], data: samples.map((s) => s.point), backgroundColor: withAlpha(colour, 0.7), borderColor: colour, pointRadius: 2.5, pointHoverRadius: 5 });
+    const points = samples.map((s) => s.point);
+    const style = { backgroundColor: withAlpha(colour, 0.7), borderColor: colour, pointRadius: 2.5, pointHoverRadius: 5 };
+    datasets.push({ label: data.classNames[k], data: points, ...style });
     if (data.attack) {
       const attacked = samples.map((s) => s.attacked as { x: number; y: number });
       samples.forEach((s, i) => pairs.push({ from: [s.point.x, s.point.y], to: [attacked[i].x, attacked[i].y], colour }));
@@ -114,7 +121,14 @@ function drawChart(box: HTMLElement, data: LatentData, classes: number[]): { ins
   });
   // The same scale on both axes, so distances and angles on the screen are those of the plane.
   const limit = Math.ceil(extent * 1.08) || 1;
-  const axis = (title: string) => ({ type: 'linear' as const, min: -limit, max: limit, title: { display: true, text: title, color: foreground }, ticks: { color: foreground }, grid: { color: grid } });
+  const axis = (title: string) => ({
+    type: 'linear' as const,
+    min: -limit,
+    max: limit,
+    title: { display: true, text: title, color: foreground },
+    ticks: { color: foreground },
+    grid: { color: grid },
+  });
   const canvas = element('canvas');
   box.append(canvas);
   const instance = new Chart(canvas, {
@@ -188,8 +202,15 @@ function viewControls(data: LatentData, classes: number[]): HTMLElement {
     render();
   };
   row.append(
-    select<LatentView['projection']>('projection', [['vertices', 'plane of 2–3 class vertices'], ['simplex', 'simplex layout (all vertices)'], ['pca', 'PCA of the shown classes']], state.view.projection, (projection) =>
-      setView({ projection, classes: projection === 'vertices' ? defaultClasses(data.dims) : [] }),
+    select<LatentView['projection']>(
+      'projection',
+      [
+        ['vertices', 'plane of 2–3 class vertices'],
+        ['simplex', 'simplex layout (all vertices)'],
+        ['pca', 'PCA of the shown classes'],
+      ],
+      state.view.projection,
+      (projection) => setView({ projection, classes: projection === 'vertices' ? defaultClasses(data.dims) : [] }),
     ),
   );
   const picker = element('fieldset', undefined, 'classes');

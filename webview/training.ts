@@ -42,14 +42,17 @@ function render(): void {
     app.append(element('p', 'No epoch has finished yet.', 'empty'));
     return vscode.postMessage({ type: 'drawn', epochs: 0 });
   }
-  const points = (pick: (r: TrainingData['epochs'][number]) => number | null) => data.epochs.flatMap((r) => (pick(r) === null ? [] : [{ x: r.epoch, y: pick(r) as number }]));
+  const points = (pick: (r: TrainingData['epochs'][number]) => number | null) =>
+    data.epochs.flatMap((r) => (pick(r) === null ? [] : [{ x: r.epoch, y: pick(r) as number }]));
   // GCCS losses start near D·μ_T² and fall by orders of magnitude: a log axis when all are positive.
   const log = data.epochs.every((r) => r.loss > 0);
   // One CSV for the panel: both charts plot the same per-epoch table.
   app.append(exportTools(csvButton(vscode, slug(`${data.title} epochs`), 'Save the per-epoch values (epoch, loss, train and validation accuracy) as CSV', () => trainingCsv(data.epochs))));
   app.append(chartBox(data, 'Training loss', log ? 'loss (log scale)' : 'loss', [{ label: 'train loss', points: points((r) => r.loss) }], { log }));
   const accuracy = [{ label: 'train accuracy', points: points((r) => 100 * r.trainAccuracy) }];
-  if (data.epochs.some((r) => r.validationAccuracy !== null)) accuracy.push({ label: 'validation accuracy', points: points((r) => (r.validationAccuracy === null ? null : 100 * r.validationAccuracy)) });
+  if (data.epochs.some((r) => r.validationAccuracy !== null)) {
+    accuracy.push({ label: 'validation accuracy', points: points((r) => (r.validationAccuracy === null ? null : 100 * r.validationAccuracy)) });
+  }
   app.append(chartBox(data, 'Accuracy', 'accuracy (%)', accuracy, { min: 0, max: 100 }));
   const last = data.epochs[data.epochs.length - 1];
   const validation = last.validationAccuracy === null ? '' : `, validation ${(100 * last.validationAccuracy).toFixed(2)}%`;

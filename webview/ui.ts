@@ -85,6 +85,9 @@ export interface LineAxis {
   integer?: boolean;
 }
 
+/** A line series drawn in `colour`: straight segments, visible points. */
+const lineStyle = (colour: string) => ({ borderColor: colour, backgroundColor: colour, tension: 0, pointRadius: 3 });
+
 /** The panels' line chart: series in the theme's chart colours, on the editor background, no animation. */
 export function lineChart(canvas: HTMLCanvasElement, title: string, series: LineSeries[], x: LineAxis, y: LineAxis): Chart<'line'> {
   const { foreground, grid, font } = chartColours();
@@ -102,7 +105,7 @@ export function lineChart(canvas: HTMLCanvasElement, title: string, series: Line
   });
   return new Chart(canvas, {
     type: 'line',
-    data: { datasets: series.map((s, i) => ({ label: s.label, data: s.points, borderColor: seriesColour(i), backgroundColor: seriesColour(i), tension: 0, pointRadius: 3 })) },
+    data: { datasets: series.map((s, i) => ({ label: s.label, data: s.points, ...lineStyle(seriesColour(i)) })) },
     options: {
       animation: false,
       maintainAspectRatio: false,

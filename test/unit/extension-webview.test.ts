@@ -104,7 +104,14 @@ test('the latent export: one row per drawn sample with its class and coordinates
 });
 
 test('the training export: one row per epoch, accuracies as fractions, no validation left empty', () => {
-  const record = (epoch: number, validationAccuracy: number | null) => ({ epoch, loss: 10 / epoch, trainAccuracy: 0.5 + epoch / 10, validationAccuracy, learningRate: 0.01, seconds: 1 });
+  const record = (epoch: number, validationAccuracy: number | null) => ({
+    epoch,
+    loss: 10 / epoch,
+    trainAccuracy: 0.5 + epoch / 10,
+    validationAccuracy,
+    learningRate: 0.01,
+    seconds: 1,
+  });
   assert.equal(trainingCsv([record(1, 0.55), record(2, 0.7)]), 'epoch,loss,train accuracy,validation accuracy\n1,10,0.6,0.55\n2,5,0.7,0.7\n');
   assert.equal(trainingCsv([record(1, null)]), 'epoch,loss,train accuracy,validation accuracy\n1,10,0.6,\n');
   assert.equal(trainingCsv([]), 'epoch,loss,train accuracy,validation accuracy\n');
@@ -116,8 +123,13 @@ test('chart axes: a log axis labels its powers of ten (1-2-5 within a decade), e
   assert.deepEqual(ticks.map((v) => logTickLabel(v, ticks)), ['', '', '5K', '', '', '', '', '10K', '20K', '', '']);
   const wide = [100, 200, 500, 1000, 80000, 100000, 1e6];
   assert.deepEqual(wide.map((v) => logTickLabel(v, wide)), ['100', '', '', '1K', '', '100K', '1M']);
+  // Less than a decade: 1-2-3-5 values when 1-2-5 give one label, every tick when 1-2-3-5 give one too.
   const narrow = [3000, 4000, 5000, 6000, 7000, 8000, 9000];
-  assert.deepEqual(narrow.map((v) => logTickLabel(v, narrow)), ['', '', '5K', '', '', '', '']);
+  assert.deepEqual(narrow.map((v) => logTickLabel(v, narrow)), ['3K', '', '5K', '', '', '', '']);
+  const loss = [25000, 30000, 35000, 40000, 50000];
+  assert.deepEqual(loss.map((v) => logTickLabel(v, loss)), ['', '30K', '', '', '50K']);
+  const narrower = [6000, 7000, 8000, 9000];
+  assert.deepEqual(narrower.map((v) => logTickLabel(v, narrower)), ['6K', '7K', '8K', '9K']);
   assert.equal(logTickLabel(0.01, [0.01, 0.1, 1]), '0.01');
   assert.deepEqual([0.5, 1, 1.5, 2].map(integerTickLabel), ['', '1', '', '2']);
   assert.deepEqual(epochRange(1), { min: 0.5, max: 1.5 });
