@@ -130,7 +130,7 @@ test('outputs are checked before anything is written: one file for two outputs, 
 
   assertOneLineError(gccs('train', '--epochs', '1', '--out', config), `flag --out: ${config} is a file (expected a folder)`);
   assertOneLineError(gccs('latent', '--model', model, '--output', path.join(model, 'gccs.json')), `flag --output: ${path.join(model, 'gccs.json')} is the same file as the input --model (${path.join(model, 'gccs.json')}): write to another file`);
-  assertOneLineError(gccs('train', '--epochs', String(CONFIG_LIMITS.epochs + 1), '--out', path.join(dir, 'never')), `--epochs must be at most ${CONFIG_LIMITS.epochs} (got ${CONFIG_LIMITS.epochs + 1}; README › Limits)`);
+  assertOneLineError(gccs('train', '--epochs', String(CONFIG_LIMITS.epochs + 1), '--out', path.join(dir, 'never')), `--epochs: must be ≤ ${CONFIG_LIMITS.epochs} (got ${CONFIG_LIMITS.epochs + 1})`);
   assertOneLineError(attack('--workers', String(CONFIG_LIMITS.workers + 1)), `workers must be at most ${CONFIG_LIMITS.workers} (got ${CONFIG_LIMITS.workers + 1}; README › Limits)`);
   assertOneLineError(attack('--steps', '1e9'), /^gccs: error: flag --steps: /);
   assertOneLineError(gccs('attack', '--model', model, '--attack', 'pgd', '--steps', '100000'), `flag --steps: must be ≤ ${CONFIG_LIMITS.steps} (got 100000)`);
