@@ -17,6 +17,7 @@ export async function exportCommand({ flags, log }: CommandContext) {
   const location = flags.model as string | undefined;
   const out = flags.onnx as string | undefined;
   if (!location) throw new UserError('flag --model is required (a model folder, model.json or gccs.json)');
+  if (location.toLowerCase().endsWith('.onnx')) throw new UserError(`flag --model: ${location} is an ONNX file already (export takes a model folder trained here)`);
   if (!out) throw new UserError('flag --onnx is required (the .onnx file to write)');
   if (!out.toLowerCase().endsWith('.onnx')) throw new UserError(`flag --onnx: ${out} does not end in .onnx`);
   for (const file of [out, `${out}${ONNX_SIDECAR_SUFFIX}`]) {
