@@ -13,6 +13,7 @@ import { modelName } from '../panels/robustness/compareData';
 import { resultsFiles } from '../panels/robustness/data';
 import { Settings, readSettings } from '../workspace/settings';
 import { sweepEventLine } from '../../core/sweep/pool';
+import { formatSummary } from '../../core/sweep/summary';
 import { runHostSweep } from '../jobs/sweepJob';
 import type { Job } from '../jobs/jobRunner';
 import { attackPickItems, countProblem, epsGridProblem, needsEps, pickedSweepAttacks } from './attackPicker';
@@ -118,7 +119,8 @@ function sweepJob(deps: CommandDeps, settings: Settings, name: string, files: Sw
           if (line !== undefined) log.info(`${name}: ${line}`);
         },
       });
-      sweep.summary.warnings.forEach((warning) => log.warn(`${name}: ${warning}`));
+      // The tables and warnings, as the CLI prints them.
+      formatSummary(sweep.summary).forEach((line) => log.info(`${name}: ${line}`));
       deps.panels.show(resultsFiles(settings.resultsFolder), { file: resultsFile, results: sweep.results, summary: sweep.summary });
       return `robustness of ${name}: results in ${vscode.workspace.asRelativePath(resultsFile)}, report ${vscode.workspace.asRelativePath(reportFile)}`;
     },
