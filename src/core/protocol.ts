@@ -39,7 +39,13 @@ export type HostRequest =
  */
 export type ReplicaRequest =
   /** The model, its weights, the loss and (when replicas apply updates themselves) the optimizer state. Answered by `replicaReady`. */
-  | { type: 'replicaInit'; artifacts: io.ModelArtifacts; loss: LossConfig; optimizer: OptimizerConfig; optimizerState: { steps: number; slots: Float32Array[] } | null }
+  | {
+      type: 'replicaInit';
+      artifacts: io.ModelArtifacts;
+      loss: LossConfig;
+      optimizer: OptimizerConfig;
+      optimizerState: { steps: number; slots: Float32Array[] } | null;
+    }
   | { type: 'replicaStep'; x: Float32Array; shape: number[]; labels: Int32Array; dropoutSeed: number }
   /** Apply the leader's averaged gradients, as the leader does. */
   | { type: 'applyGradients'; gradients: Float32Array[]; learningRate: number }

@@ -102,7 +102,8 @@ test('a worker that stops sending heartbeats is killed, and the error says so', 
 test('a latent request: the model and its data in the message; the answer is what the core function computes in-process', async () => {
   const options = { model: gccsModel, count: 30, attack: { name: 'fgsm' as const, eps: 0.2 } };
   const messages: WorkerMessage[] = [];
-  const { data } = await runWorkerJob({ type: 'latent', options }, 'latentDone', 'computing the latent space', { ...worker, onMessage: (m) => messages.push(m) });
+  const onMessage = (m: WorkerMessage) => messages.push(m);
+  const { data } = await runWorkerJob({ type: 'latent', options }, 'latentDone', 'computing the latent space', { ...worker, onMessage });
   assert.deepEqual(messages.map((m) => m.type).filter((t) => t !== 'heartbeat' && t !== 'log'), ['ready', 'latentDone']);
   assert.equal(data.samples.length, 30);
   assert.equal(data.muT, 70);
@@ -124,7 +125,8 @@ test('an evaluate request gives the clean metrics gccs eval computes; a missing 
   assert.deepEqual(evaluation, await evaluateModelSplit({ model: gccsModel }));
   assert.equal(evaluation.count, 100);
   assert.ok(evaluation.accuracy > 0.1);
-  await assert.rejects(runWorkerJob({ type: 'evaluate', options: { model: path.join(dir, 'nothing') } }, 'evaluated', 'evaluating the model', worker), UserError);
+  const missing = { model: path.join(dir, 'nothing') };
+  await assert.rejects(runWorkerJob({ type: 'evaluate', options: missing }, 'evaluated', 'evaluating the model', worker), UserError);
 
   const controller = new AbortController();
   const running = runWorkerJob({ type: 'latent', options: { model: gccsModel, count: 100, attack: { name: 'pgd', eps: 0.1 } } }, 'latentDone', 'computing the latent space', {

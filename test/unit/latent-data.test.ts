@@ -25,7 +25,10 @@ import { project, vertex, vertexPlane } from '../../src/core/metrics/projection'
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-latent-'));
 const modelDir = path.join(dir, 'tiny');
-const trainFlags = ['--dataset', 'synthetic', '--synthetic-train', '300', '--synthetic-test', '120', '--model', 'mlp', '--epochs', '2', '--batch-size', '100', '--backend', 'cpu'];
+const trainFlags = [
+  ...['--dataset', 'synthetic', '--synthetic-train', '300', '--synthetic-test', '120'],
+  ...['--model', 'mlp', '--epochs', '2', '--batch-size', '100', '--backend', 'cpu'],
+];
 
 test('a tiny model trained through the CLI', () => {
   // The tests below read its checkpoint (as the panel does during a training): keep it.
@@ -37,7 +40,8 @@ test('a tiny model trained through the CLI', () => {
 test('the latent panel asks a worker: clean and attacked z, class names and μ_T, as gccs latent --json gives them', async () => {
   const data = await computeLatentData({ modelDir }, { count: 40, attack: 'fgsm', eps: 0.2 }, { backend: 'cpu' });
   // One implementation: the CLI prints the same numbers.
-  const cli = spawnSync(process.execPath, [CLI, 'latent', '--model', modelDir, '--count', '40', '--attack', 'fgsm', '--eps', '0.2', '--backend', 'cpu', '--json'], { encoding: 'utf8' });
+  const latentFlags = ['--model', modelDir, '--count', '40', '--attack', 'fgsm', '--eps', '0.2', '--backend', 'cpu', '--json'];
+  const cli = spawnSync(process.execPath, [CLI, 'latent', ...latentFlags], { encoding: 'utf8' });
   assert.equal(cli.status, 0, cli.stderr);
   const { backend: _, ...printed } = JSON.parse(cli.stdout) as LatentOutput & { backend: string };
   assert.deepEqual(data.samples, printed.samples);
@@ -128,7 +132,10 @@ test('compare: model folders map to their results files; the robustness panel ge
   assert.deepEqual(resultsModels(tinyResults), [modelDir]);
   assert.equal(modelsSection(picked.files), undefined);
 
-  fs.writeFileSync(evaluationFile(tinyResults), JSON.stringify({ model: path.join(modelDir, 'model.json'), split: 'test', accuracy: 0.5, macroF1: 0.45, count: 120, separation: { mean: 2.5, ci95: [2.25, 2.75], pairs: 45, samplesPerClassCap: 500 }, latent: [{ kurtosis: 3 }, { kurtosis: 5 }] }));
+  const separation = { mean: 2.5, ci95: [2.25, 2.75], pairs: 45, samplesPerClassCap: 500 };
+  const latent = [{ kurtosis: 3 }, { kurtosis: 5 }];
+  const saved = { model: path.join(modelDir, 'model.json'), split: 'test', accuracy: 0.5, macroF1: 0.45, count: 120, separation, latent };
+  fs.writeFileSync(evaluationFile(tinyResults), JSON.stringify(saved));
   const data = robustnessData(picked.files);
   const models = data.summary.sections[0];
   assert.equal(models.title, 'Models');

@@ -38,7 +38,8 @@ function writeConfig(name: string, config: object): string {
 }
 
 before(async () => {
-  const trained = gccs('train', '--synthetic-train', '600', '--synthetic-test', '300', '--model', 'mlp', '--loss', 'crossentropy', '--epochs', '3', '--batch-size', '50', '--out', model);
+  const trainFlags = ['--synthetic-train', '600', '--synthetic-test', '300', '--model', 'mlp', '--loss', 'crossentropy', '--epochs', '3', '--batch-size', '50'];
+  const trained = gccs('train', ...trainFlags, '--out', model);
   assert.equal(trained.code, 0, trained.stderr);
   // A model with 3 outputs and no gccs.json, for the synthetic data's 10 classes.
   await initBackend('cpu');
