@@ -9,6 +9,7 @@
 import { Chart, Legend, LinearScale, PointElement, ScatterController, Title, Tooltip } from 'chart.js';
 import type { ChartDataset, Plugin } from 'chart.js';
 import { Projection, principalPlane, project, simplexLayout, vertex, vertexPlane, vertexScale } from '../src/core/metrics/projection';
+import { LATENT_ATTACKS, LatentAttack, displayName } from '../src/core/catalog';
 import { WEBVIEW_LIMITS } from '../src/core/limits';
 import { LATENT_DEFAULTS } from '../src/host/panels/latent/messages';
 import type { HostToLatent, LatentData, LatentRequest, LatentState, LatentToHost, LatentView } from '../src/host/panels/latent/messages';
@@ -176,12 +177,18 @@ function numberInput(label: string, value: number, attributes: { min: string; ma
   return wrap;
 }
 
+/** The attacks the panel offers, from the catalog, by their display names. */
+const ATTACK_OPTIONS: [LatentRequest['attack'], string][] = [
+  ['none', 'none'],
+  ...LATENT_ATTACKS.map((name): [LatentAttack, string] => [name, displayName(name)]),
+];
+
 function requestControls(): HTMLElement {
   const row = element('div', undefined, 'controls');
   const draft: LatentRequest = { ...state.request };
   row.append(
     numberInput('samples', draft.count, { min: '10', max: String(WEBVIEW_LIMITS.latentSamples), step: '10' }, (v) => (draft.count = Math.min(WEBVIEW_LIMITS.latentSamples, Math.max(10, Math.round(v))))),
-    select<LatentRequest['attack']>('attack', [['none', 'none'], ['fgsm', 'FGSM'], ['pgd', 'PGD'], ['tgsm', 'TGSM']], draft.attack, (v) => (draft.attack = v)),
+    select<LatentRequest['attack']>('attack', ATTACK_OPTIONS, draft.attack, (v) => (draft.attack = v)),
     numberInput('ε', draft.eps, { min: '0', max: '1', step: '0.01' }, (v) => (draft.eps = Math.min(1, Math.max(0, v)))),
     button('Compute', 'Compute z again with these samples and attack', () => {
       state = { ...state, request: { ...draft } };

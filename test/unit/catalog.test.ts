@@ -8,6 +8,7 @@ import {
   ATTACK_CATALOG,
   ATTACK_NAMES,
   AttackEntry,
+  LATENT_ATTACKS,
   CATALOG,
   Catalog,
   PARAMS,
@@ -60,6 +61,7 @@ test('an attack added to the catalog appears in the CLI help, the sweep schema a
 
 test('the picker offers every catalog attack, and asks for ε only when a picked attack has a budget', () => {
   assert.deepEqual(attackPickItems([]).map((item) => item.label), ATTACK_NAMES);
+  assert.deepEqual(LATENT_ATTACKS, ['fgsm', 'pgd', 'tgsm'], 'the latent panel and gccs latent offer the attacks on a loss of z');
   assert.equal(needsEps(['deepfool', 'jsma']), false);
   assert.equal(needsEps(['deepfool', 'square']), true);
   assert.deepEqual(

@@ -56,6 +56,10 @@ export type ResolvedAttackParams<N extends AttackName = AttackName> = N extends 
   ? Pick<ResolvedParams, (typeof ATTACK_CATALOG)[N]['params'][number]>
   : never;
 
+type TakesLoss<N extends AttackName> = 'loss' extends (typeof ATTACK_CATALOG)[N]['params'][number] ? N : never;
+/** The attacks on a chosen loss of the outputs z (FGSM, PGD, TGSM): the latent space shows how far they move z. */
+export type LatentAttack = { [N in AttackName]: TakesLoss<N> }[AttackName];
+
 /** Any list of attacks: the real one (ATTACK_CATALOG) or, in tests, one with more. */
 export type AttackList = Readonly<Record<string, AttackEntry>>;
 
@@ -69,6 +73,9 @@ function entryOf(name: string): AttackEntry {
 }
 
 export const takesParam = (entry: AttackEntry, key: ParamKey) => entry.params.includes(key);
+
+/** What `gccs latent --attack` and the latent panel offer. */
+export const LATENT_ATTACKS = ATTACK_NAMES.filter((name): name is LatentAttack => takesParam(ATTACK_CATALOG[name], 'loss'));
 
 /** Whether the attack has an ε budget (DeepFool and JSMA do not: they run once, outside the worst case). */
 export const takesEps = (entry: AttackEntry) => takesParam(entry, 'eps');

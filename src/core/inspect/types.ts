@@ -3,6 +3,7 @@
  * and `evaluate`; the CLI's `gccs latent` and `gccs eval` take the same options from flags). Types
  * only: no TensorFlow.js.
  */
+import type { LatentAttack } from '../catalog';
 import type { DatasetKind } from '../data';
 import type { Evaluation } from '../metrics';
 import type { TrainConfig } from '../train/config';
@@ -28,9 +29,9 @@ export interface ModelSplitOptions {
   trainConfigLabel?: string;
 }
 
-/** The attacks whose moved z the latent space can show. */
-export const LATENT_ATTACKS = ['fgsm', 'pgd', 'tgsm'] as const;
-export type LatentAttack = (typeof LATENT_ATTACKS)[number];
+/** The attacks whose moved z the latent space can show (the catalog's attacks on a loss of z). */
+export { LATENT_ATTACKS } from '../catalog';
+export type { LatentAttack } from '../catalog';
 
 export interface LatentOptions extends ModelSplitOptions {
   /** The first `count` samples of the split. */

@@ -1,6 +1,7 @@
 /**
  * Extension host ↔ latent space webview (webview/latent.ts, src/host/panels/latent/panel.ts).
  */
+import { LATENT_ATTACKS } from '../../../core/catalog';
 import { WEBVIEW_LIMITS } from '../../../core/limits';
 import { absolutePath, saveMessages } from '../messages';
 import { Checked, finite, integer, object, oneOf, optional, someFields, tagged } from '../messageCheck';
@@ -30,7 +31,7 @@ export interface LatentData {
 /** What the host computes: the samples and the attack. Projection and classes are the webview's own. */
 const checkLatentRequest = object({
   count: integer(1, WEBVIEW_LIMITS.latentSamples),
-  attack: oneOf('none', 'fgsm', 'pgd', 'tgsm'),
+  attack: oneOf('none', ...LATENT_ATTACKS),
   eps: finite(0, 1),
 });
 export type LatentRequest = Checked<typeof checkLatentRequest>;
