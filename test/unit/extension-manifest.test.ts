@@ -9,7 +9,19 @@ const extensionSource = fs.readFileSync(path.join(root, 'src/extension.ts'), 'ut
 
 test('every contributed command has category GCCS and is registered in src/extension.ts, and vice versa', () => {
   const commands: { command: string; title: string; category: string }[] = manifest.contributes.commands;
-  assert.deepEqual(commands.map((c) => c.command).sort(), ['gccs.cancelJob', 'gccs.compareModels', 'gccs.deleteCheckpoint', 'gccs.enableNativeBackend', 'gccs.evaluateRobustness', 'gccs.newExperiment', 'gccs.openReport', 'gccs.refreshView', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.train']);
+  assert.deepEqual(commands.map((c) => c.command).sort(), [
+    'gccs.cancelJob',
+    'gccs.compareModels',
+    'gccs.deleteCheckpoint',
+    'gccs.enableNativeBackend',
+    'gccs.evaluateRobustness',
+    'gccs.newExperiment',
+    'gccs.openReport',
+    'gccs.refreshView',
+    'gccs.showLatentSpace',
+    'gccs.showTraining',
+    'gccs.train',
+  ]);
   for (const command of commands) assert.equal(command.category, 'GCCS', command.command);
   const registered = [...extensionSource.matchAll(/register(?:Trusted)?Command\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
   assert.deepEqual(registered, commands.map((c) => c.command).sort());
@@ -60,7 +72,7 @@ test('Restricted Mode: limited support declared; exactly the commands that run w
   assert.deepEqual(gated, ['gccs.compareModels', 'gccs.enableNativeBackend', 'gccs.evaluateRobustness', 'gccs.showLatentSpace', 'gccs.train']);
   // Each has its explanation in host/workspace/trust.ts, and nothing else does.
   const trustSource = fs.readFileSync(path.join(root, 'src/host/workspace/trust.ts'), 'utf8');
-  const explained = [...trustSource.matchAll(/^  '(gccs\.[A-Za-z]+)': \{ title: '([^']+)', why: (['"])(.+)\3 \},$/gm)];
+  const explained = [...trustSource.matchAll(/^ {2}'(gccs\.[A-Za-z]+)': \{ title: '([^']+)', why: (['"])(.+)\3 \},$/gm)];
   assert.deepEqual(explained.map((m) => m[1]).sort(), gated);
   for (const [, command, title] of explained) assert.equal(title, `GCCS: ${manifest.contributes.commands.find((c: { command: string }) => c.command === command).title}`);
 });
