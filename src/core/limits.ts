@@ -152,3 +152,9 @@ export const SIDEBAR_LIMITS = {
   /** Rows listed per group (Experiments, Models, Results); the newest results first. */
   rowsPerGroup: 200,
 } as const;
+
+/** `gccs reproduce` (src/core/reproduce). */
+export const REPRODUCE_LIMITS = {
+  /** One model's evaluation file (gccs eval's numbers, gccs evaluate's JSON with per-sample bitsets), read when a run reuses it. */
+  evaluationFileBytes: 16 * MiB,
+} as const;

@@ -7,16 +7,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import type { BackendName } from '../backend';
-import { Examples, loadDataset, makeSplits, subset } from '../data';
+import { subset } from '../data';
 import { UserError } from '../errors';
 import { writeJsonAtomic } from '../io/atomic';
-import { META_FILE, ModelMeta, loadModelDir } from '../io/modelDir';
+import { META_FILE, ModelMeta } from '../io/modelDir';
+import { evaluateModelSplit } from '../inspect/evaluate';
+import { loadModelSplit } from '../inspect/modelSplit';
 import { readModelMeta } from '../io/modelLocation';
-import { CONFIG_LIMITS, MODEL_LIMITS } from '../limits';
-import { GCCS_DEFAULTS } from '../loss';
-import { Evaluation, evaluateModel } from '../metrics';
+import { CONFIG_LIMITS, REPRODUCE_LIMITS } from '../limits';
+import type { Evaluation } from '../metrics';
 import { EvaluationEvent, evaluateRobustness, evaluationJson } from '../robustness/evaluate';
 import { planSweep } from '../sweep/config';
 import { readJsonFile } from '../sweep/jsonSchema';
@@ -72,15 +72,8 @@ export async function runReproduction(plan: ReproductionPlan, options: Reproduce
   claimRunFolder(plan.outDir);
   const trained: { model: PlannedModel; meta: ModelMeta }[] = [];
   for (const model of plan.models) trained.push({ model, meta: await ensureTrained(model, options, emit) });
-  // The models share their data; each split is loaded once.
-  const splits = new Map<string, Promise<Examples>>();
-  const testSplit = (meta: ModelMeta) => {
-    const key = JSON.stringify(meta.dataset);
-    if (!splits.has(key)) splits.set(key, testSplitOf(meta));
-    return splits.get(key)!;
-  };
   const outcomes: ModelOutcome[] = [];
-  for (const { model, meta } of trained) outcomes.push({ model, meta, evaluation: await ensureEvaluated(model, meta, plan, options, emit, () => testSplit(meta)) });
+  for (const { model, meta } of trained) outcomes.push({ model, meta, evaluation: await ensureEvaluated(model, plan, options, emit) });
   const sweeps = [];
   for (const sweep of paperSweeps(plan)) sweeps.push(await ensureSweep(sweep.name, sweep.config, plan, options, emit));
   return { plan, models: outcomes, sweeps };
@@ -143,44 +136,30 @@ function sameTraining(meta: ModelMeta, model: PlannedModel): boolean {
   );
 }
 
-/** The test split a model was trained with, drawn as `gccs eval` draws it from its gccs.json. */
-async function testSplitOf(meta: ModelMeta): Promise<Examples> {
-  const ranges = { trainRange: meta.dataset.trainRange ?? undefined, testRange: meta.dataset.testRange ?? undefined };
-  const dataset = await loadDataset(meta.dataset.spec, ranges);
-  return makeSplits(dataset, { ...ranges, valFraction: meta.dataset.validationFraction, seed: meta.dataset.splitSeed }).test;
-}
-
 /** `gccs eval` and `gccs evaluate --preset quick --eps … --count …` of one model, kept in evaluations/. */
-async function ensureEvaluated(
-  model: PlannedModel,
-  meta: ModelMeta,
-  plan: ReproductionPlan,
-  options: ReproduceOptions,
-  emit: (event: ReproduceEvent) => void,
-  test: () => Promise<Examples>,
-): Promise<ModelEvaluation> {
+async function ensureEvaluated(model: PlannedModel, plan: ReproductionPlan, options: ReproduceOptions, emit: (event: ReproduceEvent) => void): Promise<ModelEvaluation> {
   const { count, eps } = plan.settings;
   const key = settingsHash({ preset: ROBUSTNESS_PRESET, eps, count, ...ATTACK_DEFAULTS, model: path.basename(model.dir) });
   const file = path.join(plan.outDir, 'evaluations', `${path.basename(model.dir)}-${key}.json`);
   if (fs.existsSync(file)) {
-    const read = readJsonFile(file, MODEL_LIMITS.metaBytes * 4);
+    const read = readJsonFile(file, REPRODUCE_LIMITS.evaluationFileBytes);
     const stored = 'value' in read ? (read.value as ModelEvaluation | null) : null;
     if (stored?.key !== key) throw new UserError(`${file}: not an evaluation this run wrote (its key differs): use another --out`);
     emit({ type: 'evaluation', id: model.id, action: 'reuse', file });
     return stored;
   }
   emit({ type: 'evaluation', id: model.id, action: 'run', file });
-  const examples = await test();
-  const { model: network, modelJson } = await loadModelDir(model.dir);
+  // Exactly `gccs eval --model DIR` …
+  const { latent: _latent, model: modelJson, split: _split, dataset: _dataset, classNames: _names, ...clean } = await evaluateModelSplit({ model: model.dir });
+  // … and `gccs evaluate --model DIR --preset quick --eps … --count …`: the model's own test split, its first `count` samples.
+  const { model: network, meta, examples } = await loadModelSplit({ model: model.dir });
   try {
-    const muT = meta.loss.kind === 'gccs' ? meta.loss.muT : undefined;
-    const { latent: _latent, ...clean } = evaluateModel(network, examples, muT ?? GCCS_DEFAULTS.muT, 0);
     const attacked = subset(examples, Int32Array.from({ length: Math.min(count, examples.labels.length) }, (_, i) => i));
-    const robustness = await evaluateRobustness(network as tfl.LayersModel, attacked, {
+    const robustness = await evaluateRobustness(network, attacked, {
       preset: ROBUSTNESS_PRESET,
       eps,
       ...ATTACK_DEFAULTS,
-      muT,
+      muT: meta?.loss.kind === 'gccs' ? meta.loss.muT : undefined,
       diagnostics: true,
       signal: options.signal,
       onEvent: (event) => emit({ type: 'evaluationProgress', id: model.id, event }),
