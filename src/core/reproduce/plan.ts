@@ -102,7 +102,7 @@ export const SCALES = {
     spsa: { iterations: 20, samples: 32, tableIterations: [10, 20], tableSamples: [16, 32] },
   },
   quick: {
-    description: 'a first look: reference CNN, 1 epoch each, batch 50, images 0–499 to train and 9000–9199 to test, 100 attacked at 2 ε, JSMA-50, SPSA at IT 10 × BS 16 and a 2 × 2 grid (about 15 min on 2 cores; CLR takes most of it)',
+    description: 'a first look: reference CNN, 1 epoch each, batch 50, images 0–499 to train and 9000–9199 to test, 50 attacked at 2 ε, JSMA-20, SPSA at IT 10 × BS 16 and a 2 × 2 grid (README › Reproducing the paper: its time on 2 cores)',
     model: 'cnn',
     epochs: 1,
     fineTuneEpochs: 1,
@@ -111,9 +111,9 @@ export const SCALES = {
     batchSize: 50,
     trainRange: '0:500',
     testRange: '9000:9200',
-    count: 100,
+    count: 50,
     epsPoints: 2,
-    jsmaIterations: 50,
+    jsmaIterations: 20,
     spsa: { iterations: 10, samples: 16, tableIterations: [5, 10], tableSamples: [8, 16] },
   },
 } satisfies Record<string, ReproduceScale>;
