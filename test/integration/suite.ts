@@ -84,13 +84,16 @@ function snapshot(root: string, skip: string[]): Map<string, string> {
   return files;
 }
 
-/** Progress messages of the GCCS notifications, recorded by wrapping vscode.window.withProgress. */
+/** Progress messages of the GCCS jobs, recorded by wrapping vscode.window.withProgress, and where each was shown. */
 const progressLog: string[] = [];
+const progressPlaces = new Set<string>();
 function recordProgress(): void {
   const window = vscode.window as unknown as Record<string, unknown>;
   const original = vscode.window.withProgress.bind(vscode.window);
-  window.withProgress = (options: vscode.ProgressOptions, task: (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Thenable<unknown>) =>
-    original(options, (progress, token) =>
+  type Task = (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Thenable<unknown>;
+  window.withProgress = (options: vscode.ProgressOptions, task: Task) => {
+    progressPlaces.add(typeof options.location === 'object' ? `view ${options.location.viewId}` : vscode.ProgressLocation[options.location]);
+    return original(options, (progress, token) =>
       task(
         {
           report: (value) => {
@@ -101,6 +104,27 @@ function recordProgress(): void {
         token,
       ),
     );
+  };
+}
+
+/**
+ * A job's outcome: where the runner put it (status bar, information message), recorded while fn
+ * runs and for 2 s after (the information message waits 1 s for a panel the job opens).
+ */
+async function recordingOutcome(fn: () => Promise<unknown>): Promise<{ statusBar: string[]; messages: string[] }> {
+  const statusBar: string[] = [];
+  const messages: string[] = [];
+  await stubbingWindow(
+    {
+      setStatusBarMessage: (text: string) => (statusBar.push(text), new vscode.Disposable(() => {})),
+      showInformationMessage: async (message: string) => void messages.push(message),
+    },
+    async () => {
+      await fn();
+      await sleep(2000);
+    },
+  );
+  return { statusBar, messages };
 }
 
 function webviewTabs(): vscode.Tab[] {
@@ -159,16 +183,22 @@ export async function run(): Promise<void> {
             2,
           ),
         );
-        await withTimeout('gccs.train', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(tinyExperiment)), 120_000);
+        const outcome = await recordingOutcome(() => withTimeout('gccs.train', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(tinyExperiment)), 120_000));
         for (const file of ['model.json', 'gccs.json']) assert.ok(fs.existsSync(path.join(tinyModel, file)), `models/tiny/${file} was written`);
         JSON.parse(fs.readFileSync(path.join(tinyModel, 'gccs.json'), 'utf8'));
+        // progress in the GCCS view (and the status item), never a notification over the panels
+        assert.deepEqual([...progressPlaces], ['view gccs.workspace']);
+        // no panel shows the result: a status-bar message and an information message
+        assert.equal(outcome.statusBar.length, 1, outcome.statusBar.join('\n'));
+        assert.match(outcome.statusBar[0], /^\$\(check\) GCCS: trained tiny\.gccs\.json: test accuracy /);
+        assert.deepEqual(outcome.messages, [outcome.statusBar[0].replace('$(check) ', '')]);
       },
     ],
     [
       'GCCS: Evaluate Robustness writes the sweep config, results and report and opens the panel',
       async () => {
         const asked: string[] = [];
-        await stubbingWindow(
+        const outcome = await recordingOutcome(() => stubbingWindow(
           {
             // attacks: fgsm only
             showQuickPick: async (items: readonly vscode.QuickPickItem[] | Thenable<readonly vscode.QuickPickItem[]>, options?: vscode.QuickPickOptions) => {
@@ -189,8 +219,12 @@ export async function run(): Promise<void> {
             },
           },
           () => withTimeout('gccs.evaluateRobustness', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 180_000),
-        );
+        ));
         assert.deepEqual(asked, ['quickPick GCCS: attacks on tiny', 'inputBox GCCS: ε grid', 'inputBox GCCS: samples']);
+        // the panel it opens shows the result: a status-bar message only
+        assert.deepEqual(outcome.messages, []);
+        assert.equal(outcome.statusBar.length, 1, outcome.statusBar.join('\n'));
+        assert.match(outcome.statusBar[0], /^\$\(check\) GCCS: robustness of tiny: results in /);
         for (const file of ['tiny.sweep.json', 'tiny.jsonl', 'tiny.html']) assert.ok(fs.existsSync(path.join(resultsFolder, file)), `.gccs/results/${file} was written`);
         const lines = fs.readFileSync(path.join(resultsFolder, 'tiny.jsonl'), 'utf8').split('\n').filter((line) => line.trim());
         assert.ok(lines.length >= 2, `tiny.jsonl has a header and results (${lines.length} lines)`);

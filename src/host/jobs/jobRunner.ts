@@ -1,11 +1,24 @@
 /**
- * Background jobs: queued, run one at a time, each with a cancellable progress notification, a
- * status-bar item (click: cancel) and its lines in the "GCCS" log. A failed job becomes one clear
- * error message with a button to the log; a cancelled one a short note.
+ * Background jobs: queued, run one at a time. While one runs, its progress shows where it does not
+ * cover the panels' charts: a status-bar item (title and percent; click: cancel), a progress bar at
+ * the top of the GCCS view with the activity-bar badge, and its lines in the "GCCS" log. When it
+ * ends: success is a status-bar message for a few seconds (plus the log line), and an information
+ * message only when no GCCS panel is on screen to show the result (a training finished while the
+ * user edits code); a failure is one error message with a button to the log; a cancel, a
+ * status-bar message.
  */
 import * as vscode from 'vscode';
 import { UserError } from '../../core/errors';
 import { JobCancelled } from '../../core/workerClient';
+import { VIEW_ID } from '../sidebar/view';
+import { LATENT_PANEL_TYPE } from '../panels/latent/panel';
+import { ROBUSTNESS_PANEL_TYPE } from '../panels/robustness/panel';
+import { TRAINING_PANEL_TYPE } from '../panels/training/panel';
+
+/** How long a job's outcome stays in the status bar: long enough to read a one-line result. */
+const OUTCOME_MS = 10_000;
+/** A panel a job opens as it ends reaches vscode.window.tabGroups a moment later (a round trip to the workbench). */
+const TABS_SETTLE_MS = 1000;
 
 export interface JobContext {
   signal: AbortSignal;
@@ -60,11 +73,11 @@ export class JobRunner implements vscode.Disposable {
     return true;
   }
 
-  private showStatus(text?: string): void {
+  private showStatus(text?: string, detail?: string): void {
     if (!this.running) return this.status.hide();
     const waiting = this.queue.length ? ` (+${this.queue.length} queued)` : '';
     this.status.text = `$(sync~spin) GCCS: ${text ?? this.running.job.title}${waiting}`;
-    this.status.tooltip = `${this.running.job.title}: click to cancel`;
+    this.status.tooltip = `${this.running.job.title}${detail ? `: ${detail}` : ''}. Click to cancel.`;
     this.status.show();
   }
 
@@ -78,30 +91,28 @@ export class JobRunner implements vscode.Disposable {
     this.log.info(`start: ${job.title}`);
     const started = Date.now();
     try {
-      const message = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `GCCS: ${job.title}`, cancellable: true },
-        (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
-          let shown = 0;
-          return job.run({
-            signal: controller.signal,
-            log: this.log,
-            report: (message, fraction) => {
-              const percent = fraction === undefined ? undefined : Math.round(100 * Math.min(Math.max(fraction, 0), 1));
-              const increment = percent === undefined ? undefined : Math.max(percent - shown, 0);
-              if (percent !== undefined) shown = Math.max(shown, percent);
-              progress.report({ message, increment });
-              this.showStatus(percent === undefined ? message : `${job.title} ${percent}%`);
-            },
-          });
-        },
+      // A progress bar in the GCCS view and a badge on its activity-bar icon; the percent and the
+      // cancel click are the status item's (a view's progress has neither text nor a cancel button).
+      const message = await vscode.window.withProgress({ location: { viewId: VIEW_ID }, title: `GCCS: ${job.title}` }, (progress) =>
+        job.run({
+          signal: controller.signal,
+          log: this.log,
+          report: (message, fraction) => {
+            const percent = fraction === undefined ? undefined : Math.round(100 * Math.min(Math.max(fraction, 0), 1));
+            progress.report({ message });
+            this.showStatus(percent === undefined ? undefined : `${job.title} ${percent}%`, message);
+          },
+        }),
       );
       this.log.info(`done: ${job.title} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${message}`);
-      void vscode.window.showInformationMessage(`GCCS: ${message}`);
+      vscode.window.setStatusBarMessage(`$(check) GCCS: ${message}`, OUTCOME_MS);
+      setTimeout(() => {
+        if (!gccsPanelOnScreen()) void vscode.window.showInformationMessage(`GCCS: ${message}`);
+      }, TABS_SETTLE_MS);
     } catch (error) {
       if (error instanceof JobCancelled) {
         this.log.warn(`${job.title}: ${error.message}`);
-        void vscode.window.showInformationMessage(`GCCS: ${error.message}`);
+        vscode.window.setStatusBarMessage(`$(circle-slash) GCCS: ${error.message}`, OUTCOME_MS);
       } else {
         const text = error instanceof Error ? error.message : String(error);
         if (error instanceof UserError) this.log.error(`${job.title}: ${text}`);
@@ -121,4 +132,14 @@ export class JobRunner implements vscode.Disposable {
     this.running?.controller.abort();
     this.status.dispose();
   }
+}
+
+/** Whether a GCCS panel is the visible tab of an editor group (Evaluate Robustness and Compare open theirs; an open training panel follows its run). */
+function gccsPanelOnScreen(): boolean {
+  const types = [ROBUSTNESS_PANEL_TYPE, LATENT_PANEL_TYPE, TRAINING_PANEL_TYPE];
+  return vscode.window.tabGroups.all.some((group) => {
+    const input = group.activeTab?.input;
+    // A panel's tab carries its type with a prefix ("mainThreadWebview-gccs.robustness").
+    return input instanceof vscode.TabInputWebview && types.some((type) => input.viewType.endsWith(type));
+  });
 }
