@@ -12,8 +12,18 @@ test('the cross-entropy attack gradient keeps its direction where float32 softma
     [1, 2, 40, 3],
   ];
   const classes = Int32Array.from([0, 2]);
-  const gradient = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(attackLoss('crossentropy', x as tf.Tensor2D, classes, 0)))(tf.tensor2d(z)).arraySync() as number[][]);
-  const plain = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(classes, 'int32'), 4), tf.logSoftmax(x)), 1))))(tf.tensor2d(z)).arraySync() as number[][]);
+  const gradient = tf.tidy(
+    () =>
+      tf
+        .grad((x: tf.Tensor) => tf.sum(attackLoss('crossentropy', x as tf.Tensor2D, classes, 0)))(tf.tensor2d(z))
+        .arraySync() as number[][],
+  );
+  const plain = tf.tidy(
+    () =>
+      tf
+        .grad((x: tf.Tensor) => tf.sum(tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(classes, 'int32'), 4), tf.logSoftmax(x)), 1))))(tf.tensor2d(z))
+        .arraySync() as number[][],
+  );
   z.forEach((row, b) => {
     const y = classes[b];
     assert.equal(plain[b][y], 0, 'the plain float32 gradient vanishes at the true class');

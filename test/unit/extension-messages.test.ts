@@ -53,37 +53,94 @@ const malformed: [string, Check<unknown>, unknown, RegExp][] = [
   ['type as a number', checkTrainingToHost, { type: 1 }, /^message\.type: .*got number$/],
   ['an extra field', checkRobustnessToHost, { type: 'ready', extra: 1 }, /^message: unexpected field "extra"$/],
   ['an own __proto__ field', checkRobustnessToHost, JSON.parse('{"type":"ready","__proto__":{"polluted":true}}'), /^message: unexpected field "__proto__"$/],
-  ['__proto__ inside the request', checkLatentToHost, JSON.parse('{"type":"request","request":{"count":10,"attack":"none","eps":0,"__proto__":{"x":1}}}'), /^message\.request: unexpected field "__proto__"$/],
+  [
+    '__proto__ inside the request',
+    checkLatentToHost,
+    JSON.parse('{"type":"request","request":{"count":10,"attack":"none","eps":0,"__proto__":{"x":1}}}'),
+    /^message\.request: unexpected field "__proto__"$/,
+  ],
   ['a constructor field', checkLatentToHost, { type: 'pickModel', constructor: { prototype: {} } }, /^message: unexpected field "constructor"$/],
   ['a symbol key', checkLatentToHost, { type: 'pickModel', [Symbol('s')]: 1 }, /^message: unexpected field "Symbol\(s\)"$/],
   ['fields inherited from a prototype', checkRobustnessToHost, Object.create({ type: 'ready' }), /^message: a plain object expected$/],
-  ['a class instance', checkRobustnessToHost, new (class Ready { type = 'ready'; })(), /^message: a plain object expected$/],
-  ['a getter', checkTrainingToHost, Object.defineProperty({ type: 'drawn' }, 'epochs', { get: () => 1, enumerable: true }), /^message\.epochs: an accessor, not a value$/],
+  [
+    'a class instance',
+    checkRobustnessToHost,
+    new (class Ready {
+      type = 'ready';
+    })(),
+    /^message: a plain object expected$/,
+  ],
+  [
+    'a getter',
+    checkTrainingToHost,
+    Object.defineProperty({ type: 'drawn' }, 'epochs', { get: () => 1, enumerable: true }),
+    /^message\.epochs: an accessor, not a value$/,
+  ],
   ['a missing field', checkLatentToHost, { type: 'request' }, /^message: field "request" is missing$/],
-  ['count as a string', checkLatentToHost, { type: 'request', request: { ...request, count: '500' } }, /^message\.request\.count: a whole number expected, got string$/],
+  [
+    'count as a string',
+    checkLatentToHost,
+    { type: 'request', request: { ...request, count: '500' } },
+    /^message\.request\.count: a whole number expected, got string$/,
+  ],
   ['count 0', checkLatentToHost, { type: 'request', request: { ...request, count: 0 } }, /^message\.request\.count: 0 is outside \[1, 10000\]$/],
-  ['count above the cap', checkLatentToHost, { type: 'request', request: { ...request, count: 1e9 } }, /^message\.request\.count: 1000000000 is outside \[1, 10000\]$/],
+  [
+    'count above the cap',
+    checkLatentToHost,
+    { type: 'request', request: { ...request, count: 1e9 } },
+    /^message\.request\.count: 1000000000 is outside \[1, 10000\]$/,
+  ],
   ['count 1.5', checkLatentToHost, { type: 'request', request: { ...request, count: 1.5 } }, /^message\.request\.count: a whole number expected, got 1\.5$/],
   ['eps NaN', checkLatentToHost, { type: 'request', request: { ...request, eps: NaN } }, /^message\.request\.eps: a finite number expected, got NaN$/],
-  ['eps Infinity', checkLatentToHost, { type: 'request', request: { ...request, eps: Infinity } }, /^message\.request\.eps: a finite number expected, got Infinity$/],
+  [
+    'eps Infinity',
+    checkLatentToHost,
+    { type: 'request', request: { ...request, eps: Infinity } },
+    /^message\.request\.eps: a finite number expected, got Infinity$/,
+  ],
   ['eps 2', checkLatentToHost, { type: 'request', request: { ...request, eps: 2 } }, /^message\.request\.eps: 2 is outside \[0, 1\]$/],
-  ['an unknown attack', checkLatentToHost, { type: 'request', request: { ...request, attack: 'cw' } }, /^message\.request\.attack: one of none, fgsm, pgd, tgsm expected, got "cw"$/],
+  [
+    'an unknown attack',
+    checkLatentToHost,
+    { type: 'request', request: { ...request, attack: 'cw' } },
+    /^message\.request\.attack: one of none, fgsm, pgd, tgsm expected, got "cw"$/,
+  ],
   ['drawn points negative', checkLatentToHost, { type: 'drawn', points: -1 }, /^message\.points: -1 is outside/],
   ['drawn epochs null', checkTrainingToHost, { type: 'drawn', epochs: null }, /^message\.epochs: a whole number expected, got null$/],
   ['a relative model folder', checkLatentToHost, { type: 'ready', modelDir: '../../etc', request }, /^message\.modelDir: not an absolute path$/],
   ['a URL as a folder', checkTrainingToHost, { type: 'ready', outDir: 'file:///etc' }, /^message\.outDir: not an absolute path$/],
   ['a NUL in a path', checkTrainingToHost, { type: 'ready', outDir: '/work/models\0/x' }, /^message\.outDir: not an absolute path$/],
-  ['an over-long path', checkTrainingToHost, { type: 'ready', outDir: '/' + 'a'.repeat(WEBVIEW_LIMITS.pathChars) }, /^message\.outDir: longer than 4096 characters/],
+  [
+    'an over-long path',
+    checkTrainingToHost,
+    { type: 'ready', outDir: '/' + 'a'.repeat(WEBVIEW_LIMITS.pathChars) },
+    /^message\.outDir: longer than 4096 characters/,
+  ],
   ['outDir undefined (present)', checkTrainingToHost, { type: 'ready', outDir: undefined }, /^message\.outDir: a string expected, got undefined$/],
   ['an export name with a folder', checkRobustnessToHost, { type: 'saveCsv', name: '../../.bashrc', csv: 'x' }, /^message\.name: not a file name/],
   ['an export name with a slash', checkRobustnessToHost, { type: 'saveCsv', name: 'a/b', csv: 'x' }, /^message\.name: not a file name/],
   ['a hidden export name', checkRobustnessToHost, { type: 'saveCsv', name: '.hidden', csv: 'x' }, /^message\.name: not a file name/],
   ['an empty export name', checkRobustnessToHost, { type: 'saveCsv', name: '', csv: 'x' }, /^message\.name: not a file name/],
-  ['a data URL that is not a PNG', checkRobustnessToHost, { type: 'savePng', name: 'x', dataUrl: 'data:text/html;base64,PHNjcmlwdD4=' }, /^message\.dataUrl: not a base64 PNG data URL$/],
-  ['base64 that is not a PNG', checkRobustnessToHost, { type: 'savePng', name: 'x', dataUrl: 'data:image/png;base64,TVqQAAMAAAAEAAAA' }, /^message\.dataUrl: not a base64 PNG data URL$/],
+  [
+    'a data URL that is not a PNG',
+    checkRobustnessToHost,
+    { type: 'savePng', name: 'x', dataUrl: 'data:text/html;base64,PHNjcmlwdD4=' },
+    /^message\.dataUrl: not a base64 PNG data URL$/,
+  ],
+  [
+    'base64 that is not a PNG',
+    checkRobustnessToHost,
+    { type: 'savePng', name: 'x', dataUrl: 'data:image/png;base64,TVqQAAMAAAAEAAAA' },
+    /^message\.dataUrl: not a base64 PNG data URL$/,
+  ],
   ['a javascript: URL', checkRobustnessToHost, { type: 'savePng', name: 'x', dataUrl: 'javascript:alert(1)' }, /^message\.dataUrl: not a base64 PNG data URL$/],
   ['CSV as an array', checkRobustnessToHost, { type: 'saveCsv', name: 'x', csv: ['a', 'b'] }, /^message\.csv: a string expected, got an array$/],
-  ['CSV above the cap', checkRobustnessToHost, { type: 'saveCsv', name: 'x', csv: 'x'.repeat(WEBVIEW_LIMITS.exportChars + 1) }, /^message\.csv: longer than 67108864 characters/],
+  [
+    'CSV above the cap',
+    checkRobustnessToHost,
+    { type: 'saveCsv', name: 'x', csv: 'x'.repeat(WEBVIEW_LIMITS.exportChars + 1) },
+    /^message\.csv: longer than 67108864 characters/,
+  ],
 ];
 
 test('malformed messages are refused with one line naming the field and the problem', () => {
@@ -97,25 +154,37 @@ test('malformed messages are refused with one line naming the field and the prob
 });
 
 /** Any JSON-like value, and valid messages with one field mutated, added or removed. */
-const anyValue = fc.oneof(fc.jsonValue(), fc.anything({ withNullPrototype: true, withObjectString: true, withBoxedValues: true, withMap: true, withSet: true }));
-const mutated = fc.tuple(fc.constantFrom(...valid), fc.string({ maxLength: 12 }), anyValue, fc.boolean()).map(([[what, check, message], key, value, remove]) => {
-  const copy: Record<string, unknown> = { ...(message as Record<string, unknown>) };
-  const keys = Object.keys(copy);
-  if (remove && keys.length) delete copy[keys[key.length % keys.length]];
-  else copy[keys.includes(key) || key === '' ? keys[key.length % keys.length] : key] = value;
-  return { what, check, message: copy };
-});
+const anyValue = fc.oneof(
+  fc.jsonValue(),
+  fc.anything({ withNullPrototype: true, withObjectString: true, withBoxedValues: true, withMap: true, withSet: true }),
+);
+const mutated = fc
+  .tuple(fc.constantFrom(...valid), fc.string({ maxLength: 12 }), anyValue, fc.boolean())
+  .map(([[what, check, message], key, value, remove]) => {
+    const copy: Record<string, unknown> = { ...(message as Record<string, unknown>) };
+    const keys = Object.keys(copy);
+    if (remove && keys.length) delete copy[keys[key.length % keys.length]];
+    else copy[keys.includes(key) || key === '' ? keys[key.length % keys.length] : key] = value;
+    return { what, check, message: copy };
+  });
 
 test('generated and mutated messages: never a crash; what passes has only declared fields and passes again unchanged', () => {
   const checks = [checkRobustnessToHost, checkLatentToHost, checkTrainingToHost, checkRestoredLatent, checkRestoredRobustness, checkRestoredTraining];
   fc.assert(
-    fc.property(fc.oneof(anyValue.map((message) => ({ check: checks[0], message })), mutated, fc.tuple(fc.constantFrom(...checks), anyValue).map(([check, message]) => ({ check, message }))), ({ check, message }) => {
-      const result = checkMessage(check as Check<unknown>, message);
-      if (!result.ok) return assert.ok(/^(message|state)\b/.test(result.problem) && !result.problem.includes('\n'), result.problem);
-      const again = checkMessage(check as Check<unknown>, JSON.parse(JSON.stringify(result.value)));
-      assert.ok(again.ok);
-      assert.deepEqual(again.value, result.value);
-    }),
+    fc.property(
+      fc.oneof(
+        anyValue.map((message) => ({ check: checks[0], message })),
+        mutated,
+        fc.tuple(fc.constantFrom(...checks), anyValue).map(([check, message]) => ({ check, message })),
+      ),
+      ({ check, message }) => {
+        const result = checkMessage(check as Check<unknown>, message);
+        if (!result.ok) return assert.ok(/^(message|state)\b/.test(result.problem) && !result.problem.includes('\n'), result.problem);
+        const again = checkMessage(check as Check<unknown>, JSON.parse(JSON.stringify(result.value)));
+        assert.ok(again.ok);
+        assert.deepEqual(again.value, result.value);
+      },
+    ),
     { numRuns: Number(process.env.GCCS_FUZZ_RUNS ?? 2000), seed: 10 },
   );
 });
@@ -187,7 +256,12 @@ test('a panel receives only checked messages, in order; refused ones are one log
   const webview = fakeWebview();
   const handled: unknown[] = [];
   const warnings: string[] = [];
-  const subscription = receiveFromWebview(webview, checkLatentToHost, { panel: 'GCCS Latent Space', paths: (m) => (m.type === 'ready' ? [m.modelDir] : []), consent, log: { warn: (line) => warnings.push(line) } }, (m) => void handled.push(m));
+  const subscription = receiveFromWebview(
+    webview,
+    checkLatentToHost,
+    { panel: 'GCCS Latent Space', paths: (m) => (m.type === 'ready' ? [m.modelDir] : []), consent, log: { warn: (line) => warnings.push(line) } },
+    (m) => void handled.push(m),
+  );
   // Every malformed message of the list except the robustness panel's `pickModel`, which is the latent panel's own.
   const bad = malformed.map(([, , message]) => message).filter((message) => !checkMessage(checkLatentToHost, message).ok);
   assert.equal(bad.length, malformed.length - 1);
@@ -220,17 +294,35 @@ test('a panel receives only checked messages, in order; refused ones are one log
 test("a restored panel's saved state: checked, its paths allowed; a bad one is dropped with one log line", async (t) => {
   const { workspace, outside, consent, asked } = setup(t);
   const warnings: string[] = [];
-  const options = { panel: 'GCCS Robustness', paths: (s: { sources?: string[] }) => [...new Set((s.sources ?? []).map((f) => path.dirname(f)))], consent, log: { warn: (line: string) => warnings.push(line) } };
+  const options = {
+    panel: 'GCCS Robustness',
+    paths: (s: { sources?: string[] }) => [...new Set((s.sources ?? []).map((f) => path.dirname(f)))],
+    consent,
+    log: { warn: (line: string) => warnings.push(line) },
+  };
   const sources = [path.join(workspace, '.gccs', 'results', 'a.jsonl'), path.join(workspace, '.gccs', 'results', 'b.jsonl')];
   assert.deepEqual(await restoredState({ sources, data: { anything: 'the webview keeps' } }, checkRestoredRobustness, options), { sources });
   assert.equal(await restoredState(undefined, checkRestoredRobustness, options), undefined);
   assert.equal(await restoredState({ sources: 'a.jsonl' }, checkRestoredRobustness, options), undefined);
   assert.equal(await restoredState({ sources: [path.join(outside, 'x.jsonl'), path.join(outside, 'y.jsonl')] }, checkRestoredRobustness, options), undefined);
   assert.deepEqual(asked, [outside], 'one question per folder');
-  assert.deepEqual(warnings.map((w) => w.replace(/: state.*/, '')), ['GCCS Robustness: ignored the saved state of the restored panel', 'GCCS Robustness: ignored the saved state of the restored panel']);
+  assert.deepEqual(
+    warnings.map((w) => w.replace(/: state.*/, '')),
+    ['GCCS Robustness: ignored the saved state of the restored panel', 'GCCS Robustness: ignored the saved state of the restored panel'],
+  );
   assert.match(warnings[0], /state\.sources: an array expected, got string$/);
-  const latent = await restoredState(JSON.parse(`{"modelDir": ${JSON.stringify(path.join(workspace, 'models', 'tiny'))}, "request": {"count": 10, "attack": "none", "eps": 0}, "view": {}, "__proto__": {"x": 1}}`), checkRestoredLatent, { ...options, paths: (s) => [s.modelDir] });
-  assert.deepEqual(latent, { modelDir: path.join(workspace, 'models', 'tiny'), request: { count: 10, attack: 'none', eps: 0 } }, 'only the fields the host reads');
+  const latent = await restoredState(
+    JSON.parse(
+      `{"modelDir": ${JSON.stringify(path.join(workspace, 'models', 'tiny'))}, "request": {"count": 10, "attack": "none", "eps": 0}, "view": {}, "__proto__": {"x": 1}}`,
+    ),
+    checkRestoredLatent,
+    { ...options, paths: (s) => [s.modelDir] },
+  );
+  assert.deepEqual(
+    latent,
+    { modelDir: path.join(workspace, 'models', 'tiny'), request: { count: 10, attack: 'none', eps: 0 } },
+    'only the fields the host reads',
+  );
 });
 
 test('export names from any title are accepted file names', () => {

@@ -13,8 +13,19 @@ function tinyModel(): string {
     path.join(dir, 'model.json'),
     JSON.stringify({
       format: 'layers-model',
-      modelTopology: { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, batch_input_shape: [null, 4] } }] } },
-      weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'd/kernel', shape: [4, 2], dtype: 'float32' }, { name: 'd/bias', shape: [2], dtype: 'float32' }] }],
+      modelTopology: {
+        class_name: 'Sequential',
+        config: { name: 's', layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, batch_input_shape: [null, 4] } }] },
+      },
+      weightsManifest: [
+        {
+          paths: ['w.bin'],
+          weights: [
+            { name: 'd/kernel', shape: [4, 2], dtype: 'float32' },
+            { name: 'd/bias', shape: [2], dtype: 'float32' },
+          ],
+        },
+      ],
     }),
   );
   fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(40));
@@ -36,10 +47,22 @@ test('each way a model folder can be broken is one line naming the file and the 
     ['corrupt model.json', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "layers-mo'), /model\.json: not valid JSON/],
     ['a graph model', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "graph-model"}'), /model\.json: a TensorFlow\.js graph model/],
     ['missing shard', (dir) => fs.rmSync(path.join(dir, 'w.bin')), /model\.json: weight file "w\.bin" is missing$/],
-    ['truncated shard', (dir) => fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(20)), /model\.json: the weight file "w\.bin" holds 20 bytes but its weights need 40 \(truncated, or from another model\)$/],
+    [
+      'truncated shard',
+      (dir) => fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.alloc(20)),
+      /model\.json: the weight file "w\.bin" holds 20 bytes but its weights need 40 \(truncated, or from another model\)$/,
+    ],
     ['corrupt gccs.json', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), '{'), /gccs\.json: not valid JSON/],
-    ['gccs.json without inputShape', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ ...sampleModelMeta(), inputShape: undefined })), /gccs\.json: missing "inputShape"$/],
-    ['wrong input shape', (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(sampleModelMeta({ inputShape: [28, 28, 1], numClasses: 2 }))), /model\.json: the model takes inputs of shape \[4\] but .*gccs\.json says \[28, 28, 1\]$/],
+    [
+      'gccs.json without inputShape',
+      (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ ...sampleModelMeta(), inputShape: undefined })),
+      /gccs\.json: missing "inputShape"$/,
+    ],
+    [
+      'wrong input shape',
+      (dir) => fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify(sampleModelMeta({ inputShape: [28, 28, 1], numClasses: 2 }))),
+      /model\.json: the model takes inputs of shape \[4\] but .*gccs\.json says \[28, 28, 1\]$/,
+    ],
   ];
   for (const [name, damage, expected] of cases) {
     const dir = tinyModel();

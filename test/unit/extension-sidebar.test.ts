@@ -12,7 +12,20 @@ const workspace = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-sidebar-'));
 function cell(id: string, model: string, attack: 'fgsm' | 'pgd', eps: number, accuracy: number): CellResult {
   return {
     configHash: 'aaaa',
-    cell: { id, entry: 0, model, attack, params: { eps }, eps, iterations: null, samples: null, data: { spec: { kind: 'synthetic' }, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 }, count: 10, batchSize: 100, seed: 0 },
+    cell: {
+      id,
+      entry: 0,
+      model,
+      attack,
+      params: { eps },
+      eps,
+      iterations: null,
+      samples: null,
+      data: { spec: { kind: 'synthetic' }, trainRange: null, testRange: null, validationFraction: 0, splitSeed: 0 },
+      count: 10,
+      batchSize: 100,
+      seed: 0,
+    },
     accuracy,
     cleanAccuracy: 0.9,
     count: 10,
@@ -47,17 +60,39 @@ test('a sweep shows its lowest accuracy under attack and where; an evaluation it
   const results = path.join(root, '.gccs', 'results');
   fs.mkdirSync(results, { recursive: true });
   const sweep = path.join(results, 'tiny.jsonl');
-  for (const [i, [attack, eps, accuracy]] of ([['fgsm', 0.1, 0.6], ['pgd', 0.3, 0.125], ['fgsm', 0.3, 0.25]] as const).entries()) appendResult(sweep, cell(`c${i}`, '/m', attack, eps, accuracy));
+  for (const [i, [attack, eps, accuracy]] of (
+    [
+      ['fgsm', 0.1, 0.6],
+      ['pgd', 0.3, 0.125],
+      ['fgsm', 0.3, 0.25],
+    ] as const
+  ).entries())
+    appendResult(sweep, cell(`c${i}`, '/m', attack, eps, accuracy));
   assert.equal(resultEntry(sweep).description, 'worst 12.5% (pgd, ε 0.3)');
   assert.equal(resultEntry(sweep).contextValue, 'result.sweep');
   const evaluation = path.join(results, 'tiny-eval.json');
-  fs.writeFileSync(evaluation, JSON.stringify({ model: path.join(root, 'models', 'tiny', 'model.json'), eps: [{ eps: 0.1, worstAccuracy: 0.5 }, { eps: 0.2, worstAccuracy: 0.0625 }], verdict: ['robust to nothing'] }));
+  fs.writeFileSync(
+    evaluation,
+    JSON.stringify({
+      model: path.join(root, 'models', 'tiny', 'model.json'),
+      eps: [
+        { eps: 0.1, worstAccuracy: 0.5 },
+        { eps: 0.2, worstAccuracy: 0.0625 },
+      ],
+      verdict: ['robust to nothing'],
+    }),
+  );
   assert.equal(resultEntry(evaluation).description, 'worst 6.3% (worst case over the attacks, ε 0.2)');
   assert.match(resultEntry(evaluation).tooltip, /^tiny: lowest accuracy under attack 6\.3% .*\nrobust to nothing\n/);
   fs.writeFileSync(path.join(results, 'tiny.eval.json'), JSON.stringify({ accuracy: 0.9, separation: { mean: 6.06 } }));
   fs.writeFileSync(path.join(results, 'tiny.sweep.json'), '{}');
   fs.writeFileSync(path.join(results, 'notes.json'), '{"a": 1}');
-  assert.deepEqual(resultLocations(results, 10).map((f) => path.basename(f)).sort(), ['tiny-eval.json', 'tiny.jsonl']);
+  assert.deepEqual(
+    resultLocations(results, 10)
+      .map((f) => path.basename(f))
+      .sort(),
+    ['tiny-eval.json', 'tiny.jsonl'],
+  );
   assert.deepEqual(resultLocations(results, 1).length, 1);
   fs.writeFileSync(path.join(results, 'broken.jsonl'), '{"not": "a result"}\n');
   assert.equal(resultEntry(path.join(results, 'broken.jsonl')).description, 'unreadable');
@@ -113,5 +148,6 @@ test("the view's inline actions per row (package.json view/item/context): each r
   assert.deepEqual(actions('result.sweep'), ['compareModels', 'openReport']);
   assert.deepEqual(actions('result.evaluation'), []);
   for (const { group } of items) assert.match(group, /^inline@\d$/);
-  for (const command of new Set(items.map((item) => item.command))) assert.ok(manifest.contributes.commands.find((c: { command: string }) => c.command === command).icon, `${command} has an icon`);
+  for (const command of new Set(items.map((item) => item.command)))
+    assert.ok(manifest.contributes.commands.find((c: { command: string }) => c.command === command).icon, `${command} has an icon`);
 });

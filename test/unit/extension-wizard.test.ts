@@ -7,10 +7,22 @@ import { DATASET_KINDS } from '../../src/core/data';
 import { validateJson } from '../../src/core/sweep/jsonSchema';
 import { FINE_TUNE_DEFAULTS } from '../../src/core/train/defaults';
 import { BUILT_IN_MODELS, EXPERIMENT_SCHEMA, loadExperiment } from '../../src/host/workspace/experiment';
-import { WIZARD_DATASETS, WIZARD_LOSSES, WizardAnswers, epochsProblem, experimentFileName, experimentFromAnswers, nameProblem, suggestedName } from '../../src/host/workspace/wizard';
+import {
+  WIZARD_DATASETS,
+  WIZARD_LOSSES,
+  WizardAnswers,
+  epochsProblem,
+  experimentFileName,
+  experimentFromAnswers,
+  nameProblem,
+  suggestedName,
+} from '../../src/host/workspace/wizard';
 
 test('the wizard offers every dataset kind, and only built-in models that fit it', () => {
-  assert.deepEqual(WIZARD_DATASETS.map((d) => d.kind), [...DATASET_KINDS]);
+  assert.deepEqual(
+    WIZARD_DATASETS.map((d) => d.kind),
+    [...DATASET_KINDS],
+  );
   for (const choice of WIZARD_DATASETS) {
     assert.ok(choice.models.length > 0);
     for (const model of choice.models) assert.ok(BUILT_IN_MODELS.includes(model), `${model} is built in`);
@@ -71,8 +83,17 @@ test('every combination of answers gives an experiment that validates against th
 
 test('paths in the written experiment are relative, with forward slashes', () => {
   const root = path.join(os.tmpdir(), 'ws');
-  const experiment = experimentFromAnswers({ dataset: 'mnist', dataPath: path.join(root, 'data', 'mnist'), model: 'cnn', loss: 'gccs', epochs: 20, name: 'mnist-cnn-gccs' }, root);
-  assert.deepEqual(experiment, { dataset: { kind: 'mnist', path: 'data/mnist' }, model: 'cnn', loss: { kind: 'gccs' }, epochs: 20, outDir: 'models/mnist-cnn-gccs' });
+  const experiment = experimentFromAnswers(
+    { dataset: 'mnist', dataPath: path.join(root, 'data', 'mnist'), model: 'cnn', loss: 'gccs', epochs: 20, name: 'mnist-cnn-gccs' },
+    root,
+  );
+  assert.deepEqual(experiment, {
+    dataset: { kind: 'mnist', path: 'data/mnist' },
+    model: 'cnn',
+    loss: { kind: 'gccs' },
+    epochs: 20,
+    outDir: 'models/mnist-cnn-gccs',
+  });
   const cached = experimentFromAnswers({ dataset: 'cifar10', model: 'resnet18', loss: 'crossentropy', epochs: 1, name: 'c' }, root);
   assert.deepEqual(cached.dataset, { kind: 'cifar10' }, 'no path: the download cache');
 });

@@ -26,12 +26,31 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-evaluate-'));
 const model = path.join(dir, 'model');
 
 before(() => {
-  const trained = gccs('train', '--dataset', 'synthetic', '--synthetic-train', '400', '--synthetic-test', '100', '--model', 'mlp', '--loss', 'crossentropy', '--epochs', '2', '--out', model);
+  const trained = gccs(
+    'train',
+    '--dataset',
+    'synthetic',
+    '--synthetic-train',
+    '400',
+    '--synthetic-test',
+    '100',
+    '--model',
+    'mlp',
+    '--loss',
+    'crossentropy',
+    '--epochs',
+    '2',
+    '--out',
+    model,
+  );
   assert.equal(trained.code, 0, trained.stderr);
 });
 
 test('gccs evaluate: bad input is one line, before anything runs', () => {
-  assertOneLineError(gccs('evaluate', '--model', model, '--preset', 'autoatack'), /^gccs: error: unknown preset "autoatack": expected one of paper, autoattack, quick$/);
+  assertOneLineError(
+    gccs('evaluate', '--model', model, '--preset', 'autoatack'),
+    /^gccs: error: unknown preset "autoatack": expected one of paper, autoattack, quick$/,
+  );
   assertOneLineError(gccs('evaluate', '--model', model, '--eps', '0,0.1'), /ε must be in \(0, 1\] \(got 0\)/);
   assertOneLineError(gccs('evaluate', '--model', model, '--eps', 'a:b'), /"a:b" is not a grid/);
   assertOneLineError(gccs('evaluate', '--preset', 'quick'), /flag --model is required/);
@@ -53,9 +72,15 @@ test('gccs evaluate --preset quick: estimate, per-attack and worst-case accuracy
   const saved = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.equal(saved.preset, 'quick');
   assert.equal(saved.count, 30);
-  assert.deepEqual(saved.eps.map((e: { eps: number }) => e.eps), [0.05, 0.1]);
+  assert.deepEqual(
+    saved.eps.map((e: { eps: number }) => e.eps),
+    [0.05, 0.1],
+  );
   for (const e of saved.eps) {
-    assert.deepEqual(e.runs.map((r: { label: string }) => r.label), ['FGSM', 'PGD-5', 'TGSM-5', 'APGD-CE-20', 'APGD-T-20']);
+    assert.deepEqual(
+      e.runs.map((r: { label: string }) => r.label),
+      ['FGSM', 'PGD-5', 'TGSM-5', 'APGD-CE-20', 'APGD-T-20'],
+    );
     const worst = decodeBits(e.worst, 30, 'worst');
     for (const r of e.runs) {
       const robust = decodeBits(r.robust, 30, r.label);

@@ -45,7 +45,8 @@ const evaluate = (model = plainModel(problem), preset: Preset | string = CASCADE
   evaluateRobustness(model, problem.examples, { preset, eps: [0.1, 0.2, 0.3], batchSize: 50, seed: 3, diagnostics: false, ...extra });
 
 /** Everything but the wall times. */
-const withoutTimes = (evaluation: RobustnessEvaluation) => JSON.parse(JSON.stringify(evaluationJson(evaluation), (key, value) => (key === 'seconds' ? undefined : value)));
+const withoutTimes = (evaluation: RobustnessEvaluation) =>
+  JSON.parse(JSON.stringify(evaluationJson(evaluation), (key, value) => (key === 'seconds' ? undefined : value)));
 
 describe('robustness: worst case', () => {
   it('is the per-sample minimum: never above any attack on any sample, and broken wherever one attack broke it', async () => {
@@ -61,16 +62,22 @@ describe('robustness: worst case', () => {
         assert.ok(e.worstAccuracy <= evaluation.cleanAccuracy);
       }
       // Not vacuous: the attacks break some samples and not all.
-      assert.ok(evaluation.eps.some((e) => e.worstAccuracy > 0.2 && e.worstAccuracy < 0.9), JSON.stringify(evaluation.eps.map((e) => e.worstAccuracy)));
+      assert.ok(
+        evaluation.eps.some((e) => e.worstAccuracy > 0.2 && e.worstAccuracy < 0.9),
+        JSON.stringify(evaluation.eps.map((e) => e.worstAccuracy)),
+      );
     }
   });
 
   it('worstCase is the AND of any per-attack outcomes', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }).chain((n) => fc.array(fc.uint8Array({ minLength: n, maxLength: n, min: 0, max: 1 }), { minLength: 1, maxLength: 6 })), (runs) => {
-        const worst = worstCase(runs);
-        worst.forEach((flag, i) => assert.equal(flag, runs.every((run) => run[i] === 1) ? 1 : 0));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }).chain((n) => fc.array(fc.uint8Array({ minLength: n, maxLength: n, min: 0, max: 1 }), { minLength: 1, maxLength: 6 })),
+        (runs) => {
+          const worst = worstCase(runs);
+          worst.forEach((flag, i) => assert.equal(flag, runs.every((run) => run[i] === 1) ? 1 : 0));
+        },
+      ),
     );
     assert.throws(() => worstCase([new Uint8Array(3), new Uint8Array(4)]), UserError);
   });
@@ -79,8 +86,14 @@ describe('robustness: worst case', () => {
     const evaluation = await evaluate();
     for (const e of evaluation.eps) {
       const [pgd, spsa] = e.runs.filter((run) => run.protocol === 'preset');
-      assert.equal(pgd.attacked, evaluation.clean.reduce((a, b) => a + b, 0));
-      assert.equal(spsa.attacked, pgd.robust.reduce((a, b) => a + b, 0));
+      assert.equal(
+        pgd.attacked,
+        evaluation.clean.reduce((a, b) => a + b, 0),
+      );
+      assert.equal(
+        spsa.attacked,
+        pgd.robust.reduce((a, b) => a + b, 0),
+      );
       spsa.robust.forEach((flag, i) => assert.ok(flag <= pgd.robust[i]));
     }
   });
@@ -103,18 +116,30 @@ describe('robustness: worst case', () => {
 
 describe('robustness: presets and bad input', () => {
   it('an unknown preset is one line naming the presets', () => {
-    assert.throws(() => planPreset('autoatack'), (error: Error) => error instanceof UserError && error.message === 'unknown preset "autoatack": expected one of paper, autoattack, quick');
+    assert.throws(
+      () => planPreset('autoatack'),
+      (error: Error) => error instanceof UserError && error.message === 'unknown preset "autoatack": expected one of paper, autoattack, quick',
+    );
   });
 
   it('the paper preset holds the paper six attacks and parameters', () => {
     const plan = planPreset('paper');
-    assert.deepEqual(plan.attacks.map((a) => a.label), ['FGSM', 'PGD-5', 'TGSM-5', 'SPSA (IT 50, BS 1024)', 'JSMA-200', 'DeepFool']);
-    assert.deepEqual(plan.attacks.map((a) => a.bounded), [true, true, true, true, false, false]);
+    assert.deepEqual(
+      plan.attacks.map((a) => a.label),
+      ['FGSM', 'PGD-5', 'TGSM-5', 'SPSA (IT 50, BS 1024)', 'JSMA-200', 'DeepFool'],
+    );
+    assert.deepEqual(
+      plan.attacks.map((a) => a.bounded),
+      [true, true, true, true, false, false],
+    );
     assert.equal(plan.preset.order, 'independent');
   });
 
   it('ε outside (0, 1] and too many ε are refused in one line', async () => {
-    await assert.rejects(evaluate(undefined, CASCADE, { eps: [0.1, 1.5] }), (error: Error) => error instanceof UserError && !error.message.includes('\n') && /ε must be in \(0, 1\]/.test(error.message));
+    await assert.rejects(
+      evaluate(undefined, CASCADE, { eps: [0.1, 1.5] }),
+      (error: Error) => error instanceof UserError && !error.message.includes('\n') && /ε must be in \(0, 1\]/.test(error.message),
+    );
     await assert.rejects(evaluate(undefined, CASCADE, { eps: Array.from({ length: 40 }, (_, i) => (i + 1) / 40) }), /at most 32/);
     await assert.rejects(evaluate(undefined, 'nope'), /unknown preset "nope"/);
   });
@@ -147,14 +172,35 @@ describe('robustness: diagnostics', () => {
     const bits = (s: string) => Uint8Array.from(s, Number);
     const checks = resultChecks([
       { name: 'fgsm', label: 'FGSM', points: [{ eps: 0.1, accuracy: 0.5, robust: bits('11110000') }] },
-      { name: 'pgd', label: 'PGD-5', points: [{ eps: 0.1, accuracy: 0.625, robust: bits('11111000') }, { eps: 0.2, accuracy: 0.75, robust: bits('11111100') }] },
+      {
+        name: 'pgd',
+        label: 'PGD-5',
+        points: [
+          { eps: 0.1, accuracy: 0.625, robust: bits('11111000') },
+          { eps: 0.2, accuracy: 0.75, robust: bits('11111100') },
+        ],
+      },
       { name: 'spsa', label: 'SPSA', points: [{ eps: 0.1, accuracy: 0.25, robust: bits('00110000') }] },
     ]);
-    assert.deepEqual(checks.map((d) => [d.id, d.ok]), [['eps-monotone', false], ['iterative-vs-single-step', false], ['gradient-free', false]]);
+    assert.deepEqual(
+      checks.map((d) => [d.id, d.ok]),
+      [
+        ['eps-monotone', false],
+        ['iterative-vs-single-step', false],
+        ['gradient-free', false],
+      ],
+    );
     assert.match(checks[2].message, /breaks 25.0% of the samples that every white-box attack left standing/);
     const fine = resultChecks([
       { name: 'fgsm', label: 'FGSM', points: [{ eps: 0.1, accuracy: 0.5 }] },
-      { name: 'pgd', label: 'PGD-5', points: [{ eps: 0.1, accuracy: 0.4 }, { eps: 0.2, accuracy: 0.1 }] },
+      {
+        name: 'pgd',
+        label: 'PGD-5',
+        points: [
+          { eps: 0.1, accuracy: 0.4 },
+          { eps: 0.2, accuracy: 0.1 },
+        ],
+      },
       { name: 'spsa', label: 'SPSA', points: [{ eps: 0.1, accuracy: 0.45 }] },
     ]);
     assert.ok(fine.every((d) => d.ok));
@@ -167,7 +213,11 @@ describe('robustness: per-sample attacks', () => {
     const { attackSamples, fractionOf } = await import('../../src/core/robustness');
     const model = plainModel(problem);
     const indices = Int32Array.from({ length: problem.examples.labels.length }, (_, i) => i);
-    for (const [name, params] of [['pgd', { eps: 0.2, randomStart: true }], ['deepfool', {}], ['jsma', { maxIterations: 5 }]] as const) {
+    for (const [name, params] of [
+      ['pgd', { eps: 0.2, randomStart: true }],
+      ['deepfool', {}],
+      ['jsma', { maxIterations: 5 }],
+    ] as const) {
       const reference = await evaluateAttack(model, problem.examples, name, params, { batchSize: 30, seed: 5 });
       const samples = await attackSamples(model, problem.examples, indices, name, resolveAttackParams(name, params), { batchSize: 30, seed: 5 });
       assert.equal(fractionOf(samples.robust), reference.accuracy, name);
@@ -183,7 +233,10 @@ describe('robustness: presets in sweep files', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-preset-sweep-'));
     fs.writeFileSync(path.join(dir, 'model.json'), '{}');
     const meta = sampleModelMeta({ loss: { kind: 'crossentropy' } });
-    fs.writeFileSync(path.join(dir, 'gccs.json'), JSON.stringify({ ...meta, dataset: { ...meta.dataset, spec: { kind: 'synthetic' }, validationFraction: 0, splitSeed: 0 } }));
+    fs.writeFileSync(
+      path.join(dir, 'gccs.json'),
+      JSON.stringify({ ...meta, dataset: { ...meta.dataset, spec: { kind: 'synthetic' }, validationFraction: 0, splitSeed: 0 } }),
+    );
     return dir;
   };
 
@@ -213,7 +266,10 @@ describe('robustness: presets in sweep files', () => {
     assert.equal(schema.properties.presets.maxItems, ROBUSTNESS_LIMITS.sweepPresets);
     const model = fakeModel();
     assert.throws(() => planSweep({ models: [model] }), /: sweep config: a sweep needs "attacks", "presets" or both$/);
-    assert.throws(() => planSweep({ models: [model], presets: [{ name: 'autoatack', eps: [0.1] }] }), (error: Error) => error instanceof UserError && /^sweep config: presets\[0\]\.name: /.test(error.message) && !error.message.includes('\n'));
+    assert.throws(
+      () => planSweep({ models: [model], presets: [{ name: 'autoatack', eps: [0.1] }] }),
+      (error: Error) => error instanceof UserError && /^sweep config: presets\[0\]\.name: /.test(error.message) && !error.message.includes('\n'),
+    );
     assert.throws(() => planSweep({ models: [model], presets: [{ name: 'quick', eps: '0:1:x' }] }), /: sweep config: presets\[0\]\.eps: /);
   });
 });
@@ -222,7 +278,10 @@ describe('robustness: L2 threat model', () => {
   it('runs the attacks that have an L2 version with norm l2, leaves the others out and says so', async () => {
     const evaluation = await evaluate(undefined, INDEPENDENT, { norm: 'l2', eps: [0.2] });
     assert.equal(evaluation.norm, 'l2');
-    assert.deepEqual(evaluation.eps[0].runs.map((r) => [r.label, r.params.norm]), [['PGD-10', 'l2']]);
+    assert.deepEqual(
+      evaluation.eps[0].runs.map((r) => [r.label, r.params.norm]),
+      [['PGD-10', 'l2']],
+    );
     assert.deepEqual(evaluation.otherNorm, ['SPSA']);
     assert.ok(evaluation.verdict.includes('no L2 version, left out: SPSA'));
   });

@@ -97,7 +97,15 @@ test('possible gradient masking is flagged: accuracy rising with ε, PGD weaker 
 
 test('the per-sample worst case: exact where every attack at ε recorded its samples, never above any attack, absent for older results', () => {
   const model = fakeModel('bits');
-  const sweep: SweepConfig = { models: [model], attacks: [{ name: 'fgsm', eps: [0, 0.1] }, { name: 'pgd', eps: [0, 0.1] }, { name: 'spsa', eps: [0.1], iterations: [5], samples: [8] }], count: 300 };
+  const sweep: SweepConfig = {
+    models: [model],
+    attacks: [
+      { name: 'fgsm', eps: [0, 0.1] },
+      { name: 'pgd', eps: [0, 0.1] },
+      { name: 'spsa', eps: [0.1], iterations: [5], samples: [8] },
+    ],
+    count: 300,
+  };
   const plan = planSweep(sweep);
   // At ε = 0.1 FGSM breaks every 5th sample, PGD every 3rd, SPSA every 6th (all of them PGD's too).
   const every = (cell: SweepCell) => (cell.eps === 0 ? 0 : ({ fgsm: 5, pgd: 3, spsa: 6 } as Record<string, number>)[cell.attack]);
@@ -117,21 +125,46 @@ test('the per-sample worst case: exact where every attack at ε recorded its sam
   const worst = summary.sections[0];
   assert.match(worst.title, /^Worst case/);
   const survivors = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 3 && i % 5).length;
-  assert.deepEqual(worst.tables[0].rows, [['0', '100.00%', '100.00%'], ['0.1', `${(100 * (survivors / 300)).toFixed(2)}%`, '66.67%']]);
+  assert.deepEqual(worst.tables[0].rows, [
+    ['0', '100.00%', '100.00%'],
+    ['0.1', `${(100 * (survivors / 300)).toFixed(2)}%`, '66.67%'],
+  ]);
   const curve = worst.chart!.series.find((s) => s.label === 'bits: worst case')!;
   for (const s of worst.chart!.series) for (const p of s.points) assert.ok(curve.points.find((q) => q.eps === p.eps)!.accuracy <= p.accuracy, s.label);
   assert.deepEqual(summary.warnings, [], 'independent attacks breaking different samples are not masking');
   // Older results lines (no per-sample record) still summarise, without a worst case.
-  const older = summarizeSweep(plan.cells, results.map(({ robust: _, ...rest }) => rest));
+  const older = summarizeSweep(
+    plan.cells,
+    results.map(({ robust: _, ...rest }) => rest),
+  );
   assert.ok(!older.sections.some((s) => /^Worst case/.test(s.title)));
-  assert.match(renderReport(summary, { configHash: plan.configHash, sweep: plan.sweep }), /<caption>Worst case \(per sample, over every attack at each ε\)<\/caption>/);
+  assert.match(
+    renderReport(summary, { configHash: plan.configHash, sweep: plan.sweep }),
+    /<caption>Worst case \(per sample, over every attack at each ε\)<\/caption>/,
+  );
 });
 
 test('plain titles and parameters: an attack used twice is numbered, μ_T is listed only with the latent attack loss', () => {
-  const sweep: SweepConfig = { models: [fakeModel('twice')], attacks: [{ name: 'pgd', eps: [0, 0.1] }, { name: 'pgd', eps: [0.1], params: { loss: 'latent', muT: 50 } }], count: 300 };
+  const sweep: SweepConfig = {
+    models: [fakeModel('twice')],
+    attacks: [
+      { name: 'pgd', eps: [0, 0.1] },
+      { name: 'pgd', eps: [0.1], params: { loss: 'latent', muT: 50 } },
+    ],
+    count: 300,
+  };
   const { plan, results } = fabricate(sweep, () => 0.5);
   const sections = summarizeSweep(plan.cells, results).sections.filter((s) => s.title.startsWith('PGD'));
-  assert.deepEqual(sections.map((s) => s.title), ['PGD #1', 'PGD #2']);
-  assert.ok(sections[0].parameters.includes('attack loss: cross-entropy') && !sections[0].parameters.some((p) => p.startsWith('μ_T')), sections[0].parameters.join('; '));
-  assert.ok(sections[1].parameters.includes('attack loss: latent') && sections[1].parameters.includes('μ_T of the attack loss: 50'), sections[1].parameters.join('; '));
+  assert.deepEqual(
+    sections.map((s) => s.title),
+    ['PGD #1', 'PGD #2'],
+  );
+  assert.ok(
+    sections[0].parameters.includes('attack loss: cross-entropy') && !sections[0].parameters.some((p) => p.startsWith('μ_T')),
+    sections[0].parameters.join('; '),
+  );
+  assert.ok(
+    sections[1].parameters.includes('attack loss: latent') && sections[1].parameters.includes('μ_T of the attack loss: 50'),
+    sections[1].parameters.join('; '),
+  );
 });

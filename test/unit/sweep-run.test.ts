@@ -18,13 +18,23 @@ before(async () => {
   await initBackend('wasm');
   for (const loss of ['crossentropy', 'gccs'] as const) {
     const outDir = path.join(temp('model'), loss);
-    await train({
-      dataset: { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300, seed: 1 },
-      split: { trainRange: null, testRange: null, validationFraction: 0 },
-      model: 'mlp', fineTuneFrom: null, loss: lossConfig(loss),
-      optimizer: { ...TRAIN_DEFAULTS.optimizer, learningRate: 0.003 },
-      batchSize: 50, epochs: 3, seed: 1, outDir, resume: false,
-    }, 'wasm', () => undefined);
+    await train(
+      {
+        dataset: { kind: 'synthetic', syntheticTrain: 600, syntheticTest: 300, seed: 1 },
+        split: { trainRange: null, testRange: null, validationFraction: 0 },
+        model: 'mlp',
+        fineTuneFrom: null,
+        loss: lossConfig(loss),
+        optimizer: { ...TRAIN_DEFAULTS.optimizer, learningRate: 0.003 },
+        batchSize: 50,
+        epochs: 3,
+        seed: 1,
+        outDir,
+        resume: false,
+      },
+      'wasm',
+      () => undefined,
+    );
     models.push(outDir);
   }
 });
@@ -38,8 +48,7 @@ const small = (): SweepConfig => ({
 });
 
 /** What must not depend on how the cells were scheduled. */
-const measured = (results: CellResult[]) =>
-  results.map(({ seconds: _s, finishedAt: _f, ...rest }) => rest).sort((a, b) => (a.cell.id < b.cell.id ? -1 : 1));
+const measured = (results: CellResult[]) => results.map(({ seconds: _s, finishedAt: _f, ...rest }) => rest).sort((a, b) => (a.cell.id < b.cell.id ? -1 : 1));
 
 let reference: { file: string; table: string[]; results: CellResult[] };
 
@@ -48,7 +57,12 @@ test('an uninterrupted sweep writes one line per cell', async () => {
   const result = await runSweep(small(), { workers: 1, backend: 'wasm', resultsFile: file });
   assert.equal(result.cells.length, 5);
   assert.equal(result.ran, 5);
-  assert.deepEqual(readResultsFile(file).results.map((r) => r.cell.id).sort(), result.cells.map((c) => c.id).sort());
+  assert.deepEqual(
+    readResultsFile(file)
+      .results.map((r) => r.cell.id)
+      .sort(),
+    result.cells.map((c) => c.id).sort(),
+  );
   const [clean, fgsm5, fgsm10, pgd, deepfool] = result.results;
   assert.equal(clean.accuracy, clean.cleanAccuracy, 'ε = 0 gives the clean accuracy');
   assert.ok(clean.cleanAccuracy > 0.3, `the model learned something (${clean.cleanAccuracy})`);
@@ -64,7 +78,13 @@ test('resume skips the finished cells (a partial last line is ignored) and ends 
   const lines = fs.readFileSync(reference.file, 'utf8').split('\n');
   fs.writeFileSync(file, `${lines[0]}\n${lines[1]}\n${lines[2].slice(0, 40)}`);
   const started: string[] = [];
-  const result = await runSweep(small(), { workers: 1, backend: 'wasm', resultsFile: file, resume: true, onEvent: (e) => e.type === 'cellStart' && started.push(e.cell.id) });
+  const result = await runSweep(small(), {
+    workers: 1,
+    backend: 'wasm',
+    resultsFile: file,
+    resume: true,
+    onEvent: (e) => e.type === 'cellStart' && started.push(e.cell.id),
+  });
   assert.equal(result.ran, 3);
   assert.equal(started.length, 3);
   assert.ok(!started.includes(JSON.parse(lines[0]).cell.id));
@@ -79,11 +99,14 @@ test('cancelling through the AbortSignal keeps the finished cells; resuming comp
   const cancelledRun = async (abortAt: (event: SweepEvent) => boolean, message: string) => {
     const controller = new AbortController();
     const onEvent = (event: SweepEvent) => abortAt(event) && controller.abort();
-    await assert.rejects(runSweep(small(), { workers: 1, backend: 'wasm', resultsFile: file, resume: true, signal: controller.signal, onEvent }), (error: unknown) => {
-      assert.ok(error instanceof SweepCancelled);
-      assert.equal(error.message, message);
-      return true;
-    });
+    await assert.rejects(
+      runSweep(small(), { workers: 1, backend: 'wasm', resultsFile: file, resume: true, signal: controller.signal, onEvent }),
+      (error: unknown) => {
+        assert.ok(error instanceof SweepCancelled);
+        assert.equal(error.message, message);
+        return true;
+      },
+    );
   };
   // Between two cells, then in the middle of DeepFool (after the first of its two batches).
   await cancelledRun((event) => event.type === 'cellDone', 'cancelled: 1 of 5 cells finished; run again with --resume');
@@ -98,7 +121,10 @@ test('cancelling through the AbortSignal keeps the finished cells; resuming comp
 test('a results file is never overwritten, nor resumed by another configuration', async () => {
   const before = fs.readFileSync(reference.file);
   const refused = async (options: object, pattern: RegExp) => {
-    await assert.rejects(runSweep({ ...small(), seed: 4 }, { workers: 1, resultsFile: reference.file, ...options }), (error: unknown) => error instanceof UserError && pattern.test(error.message));
+    await assert.rejects(
+      runSweep({ ...small(), seed: 4 }, { workers: 1, resultsFile: reference.file, ...options }),
+      (error: unknown) => error instanceof UserError && pattern.test(error.message),
+    );
     assert.deepEqual(fs.readFileSync(reference.file), before, 'the file is unchanged');
   };
   await refused({ resume: true }, /holds results of another sweep configuration/);
@@ -108,7 +134,11 @@ test('a results file is never overwritten, nor resumed by another configuration'
 test('two workers give the same results as one', async () => {
   const config: SweepConfig = {
     models,
-    attacks: [{ name: 'pgd', eps: [0.05, 0.1], params: { randomStart: true } }, { name: 'spsa', eps: [0.1], iterations: [3], samples: [4, 8] }, { name: 'jsma', params: { maxIterations: 10 } }],
+    attacks: [
+      { name: 'pgd', eps: [0.05, 0.1], params: { randomStart: true } },
+      { name: 'spsa', eps: [0.1], iterations: [3], samples: [4, 8] },
+      { name: 'jsma', params: { maxIterations: 10 } },
+    ],
     count: 60,
     batchSize: 30,
   };
@@ -122,7 +152,14 @@ test('two workers give the same results as one', async () => {
 
 test('a worker crash names the cell; the results before it are kept', async () => {
   const file = path.join(temp('crash'), 'results.jsonl');
-  const config: SweepConfig = { models: [models[0]], attacks: [{ name: 'fgsm', eps: [0.1] }, { name: 'spsa', eps: [0.1], iterations: [10000], params: { earlyStop: false } }], count: 20 };
+  const config: SweepConfig = {
+    models: [models[0]],
+    attacks: [
+      { name: 'fgsm', eps: [0.1] },
+      { name: 'spsa', eps: [0.1], iterations: [10000], params: { earlyStop: false } },
+    ],
+    count: 20,
+  };
   const onEvent = (event: SweepEvent) => {
     if (event.type === 'cellStart' && event.cell.attack === 'spsa') process.kill(event.pid, 'SIGKILL');
   };
@@ -131,5 +168,8 @@ test('a worker crash names the cell; the results before it are kept', async () =
     assert.match(error.message, /^worker \d+ crashed \(signal SIGKILL\) while running cell [0-9a-f]{16} \(spsa ε=0\.1 IT=10000 BS=64 on .*crossentropy\)$/);
     return true;
   });
-  assert.deepEqual(readResultsFile(file).results.map((r) => r.cell.attack), ['fgsm']);
+  assert.deepEqual(
+    readResultsFile(file).results.map((r) => r.cell.attack),
+    ['fgsm'],
+  );
 });

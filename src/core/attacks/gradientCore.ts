@@ -118,7 +118,10 @@ export class BestIterate {
       this.score[b] = score[b];
     });
     const previous = this.best;
-    this.best = previous === null ? tf.clone(candidate) : tf.tidy(() => tf.where(tf.reshape(tf.tensor1d(take, 'bool'), [-1, 1, 1, 1]), candidate, previous) as tf.Tensor4D);
+    this.best =
+      previous === null
+        ? tf.clone(candidate)
+        : tf.tidy(() => tf.where(tf.reshape(tf.tensor1d(take, 'bool'), [-1, 1, 1, 1]), candidate, previous) as tf.Tensor4D);
     previous?.dispose();
   }
 
@@ -149,7 +152,9 @@ export async function gradientAttack(
   const direction = config.targets ? -1 : 1;
   const lossOf = (z: tf.Tensor2D) => attackLoss(config.loss, z, classes, config.muT);
   const scoreOf = (loss: Float32Array) => (direction === 1 ? loss : loss.map((v) => -v));
-  const [radius, step] = tf.tidy(() => [ballRadius(x, config.norm, config.eps), tf.mul(imageNorm(x, config.norm), config.stepSize * direction)] as tf.Tensor4D[]);
+  const [radius, step] = tf.tidy(
+    () => [ballRadius(x, config.norm, config.eps), tf.mul(imageNorm(x, config.norm), config.stepSize * direction)] as tf.Tensor4D[],
+  );
   const random = new Random(seed);
   const best = new BestIterate(labels, classCount(model));
   let stopped = false;

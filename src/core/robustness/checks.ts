@@ -6,15 +6,7 @@
 import { isWhiteBox, roleOf } from '../catalog';
 
 export type DiagnosticId =
-  | 'outputs'
-  | 'gradients'
-  | 'unbounded'
-  | 'eps-monotone'
-  | 'iterative-vs-single-step'
-  | 'gradient-free'
-  | 'output-scale'
-  | 'loss'
-  | 'convergence';
+  'outputs' | 'gradients' | 'unbounded' | 'eps-monotone' | 'iterative-vs-single-step' | 'gradient-free' | 'output-scale' | 'loss' | 'convergence';
 
 export interface Diagnostic {
   id: DiagnosticId;
@@ -62,7 +54,9 @@ export function resultChecks(series: AttackSeries[], worst?: { eps: number; accu
 }
 
 function monotoneCheck(series: AttackSeries[], worst?: { eps: number; accuracy: number }[]): Diagnostic | undefined {
-  const lines = [...series.map((s) => ({ label: s.label, points: s.points })), ...(worst ? [{ label: 'the worst case', points: worst }] : [])].filter((line) => line.points.length > 1);
+  const lines = [...series.map((s) => ({ label: s.label, points: s.points })), ...(worst ? [{ label: 'the worst case', points: worst }] : [])].filter(
+    (line) => line.points.length > 1,
+  );
   if (!lines.length) return undefined;
   for (const line of lines) {
     const points = [...line.points].sort((a, b) => a.eps - b.eps);
@@ -83,7 +77,8 @@ function monotoneCheck(series: AttackSeries[], worst?: { eps: number; accuracy: 
 function lowestByEps(series: AttackSeries[], keep: (name: string) => boolean): Map<number, { accuracy: number; label: string }> {
   const lowest = new Map<number, { accuracy: number; label: string }>();
   for (const s of series.filter((s) => keep(s.name))) {
-    for (const p of s.points) if (p.eps > 0 && p.accuracy < (lowest.get(p.eps)?.accuracy ?? Infinity)) lowest.set(p.eps, { accuracy: p.accuracy, label: s.label });
+    for (const p of s.points)
+      if (p.eps > 0 && p.accuracy < (lowest.get(p.eps)?.accuracy ?? Infinity)) lowest.set(p.eps, { accuracy: p.accuracy, label: s.label });
   }
   return lowest;
 }
@@ -94,7 +89,8 @@ function iterativeCheck(series: AttackSeries[]): Diagnostic | undefined {
   const shared = [...iterative.keys()].filter((eps) => single.has(eps)).sort((a, b) => a - b);
   if (!shared.length) return undefined;
   const bad = shared.find((eps) => iterative.get(eps)!.accuracy > single.get(eps)!.accuracy + TOL);
-  if (bad === undefined) return { id: 'iterative-vs-single-step', ok: true, message: 'iterative attacks are at least as strong as the single-step one at every ε' };
+  if (bad === undefined)
+    return { id: 'iterative-vs-single-step', ok: true, message: 'iterative attacks are at least as strong as the single-step one at every ε' };
   const [it, one] = [iterative.get(bad)!, single.get(bad)!];
   return {
     id: 'iterative-vs-single-step',
@@ -134,4 +130,3 @@ function gradientFreeCheck(series: AttackSeries[]): Diagnostic | undefined {
     message: `at ε = ${eps}, gradient-free ${label} ${perSample ? `breaks ${pct(gap)} of the samples that every white-box attack left standing` : `ends ${pct(gap)} below the best white-box attack`}: the gradients mislead the white-box attacks (masking) or they are too weak — trust the worst case, and use the autoattack preset`,
   };
 }
-

@@ -58,9 +58,15 @@ function probeOutputs({ model, examples, batchSize }: ProbeContext): Float32Arra
   const dims = classCount(model);
   const z = new Float32Array(n * dims);
   for (let start = 0; start < n; start += batchSize) {
-    const { x, y } = makeBatch(examples, Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i));
+    const { x, y } = makeBatch(
+      examples,
+      Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i),
+    );
     y.dispose();
-    z.set(tf.tidy(() => logitsOf(model, x).dataSync() as Float32Array), start * dims);
+    z.set(
+      tf.tidy(() => logitsOf(model, x).dataSync() as Float32Array),
+      start * dims,
+    );
     x.dispose();
   }
   return z;
@@ -111,7 +117,12 @@ export function gradientCheck({ model, examples, batchSize }: ProbeContext): Dia
     const { x, y } = makeBatch(examples, indices);
     y.dispose();
     const labels = examples.labels.subarray(start, start + indices.length);
-    const gradient = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(attackLoss('crossentropy', logitsOf(model, input), labels, 1)))(x).dataSync() as Float32Array);
+    const gradient = tf.tidy(
+      () =>
+        tf
+          .grad((input: tf.Tensor) => tf.sum(attackLoss('crossentropy', logitsOf(model, input), labels, 1)))(x)
+          .dataSync() as Float32Array,
+    );
     x.dispose();
     const size = gradient.length / indices.length;
     for (let b = 0; b < indices.length; b++) {
@@ -123,7 +134,11 @@ export function gradientCheck({ model, examples, batchSize }: ProbeContext): Dia
   const share = (zero + nonFinite) / n;
   const counts = `${pct(zero / n)} of samples have an all-zero input gradient of the cross-entropy loss, ${pct(nonFinite / n)} a NaN or infinite one`;
   if (share > DIAGNOSTIC_DEFAULTS.gradientFraction) {
-    return { id: 'gradients', ok: false, message: `${counts}: gradient attacks cannot move these samples (masking, not robustness) — look for saturating or non-differentiable layers, and rely on gradient-free attacks` };
+    return {
+      id: 'gradients',
+      ok: false,
+      message: `${counts}: gradient attacks cannot move these samples (masking, not robustness) — look for saturating or non-differentiable layers, and rely on gradient-free attacks`,
+    };
   }
   return { id: 'gradients', ok: true, message: counts };
 }
@@ -140,7 +155,12 @@ async function unboundedCheck(context: ProbeContext): Promise<Diagnostic> {
   const chance = 1 / classCount(context.model);
   const accuracy = await probePgd(context, { eps: 1, norm: 'linf' });
   const said = `PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} at ε = 1 (any image allowed) leaves ${pct(accuracy)} (chance: ${pct(chance)})`;
-  if (accuracy > chance) return { id: 'unbounded', ok: false, message: `${said}: an attack free to draw any image must win — the gradients are broken (masking); do not trust gradient attacks on this model` };
+  if (accuracy > chance)
+    return {
+      id: 'unbounded',
+      ok: false,
+      message: `${said}: an attack free to draw any image must win — the gradients are broken (masking); do not trust gradient attacks on this model`,
+    };
   return { id: 'unbounded', ok: true, message: said };
 }
 
@@ -153,10 +173,17 @@ function scaledOutputs(model: tfl.LayersModel, temperature: number): tfl.LayersM
 
 async function scaleCheck(context: ProbeContext): Promise<Diagnostic> {
   const accuracies: number[] = [];
-  for (const temperature of DIAGNOSTIC_DEFAULTS.temperatures) accuracies.push(await probePgd(context, { eps: context.eps, loss: 'crossentropy' }, scaledOutputs(context.model, temperature)));
+  for (const temperature of DIAGNOSTIC_DEFAULTS.temperatures)
+    accuracies.push(await probePgd(context, { eps: context.eps, loss: 'crossentropy' }, scaledOutputs(context.model, temperature)));
   const said = `cross-entropy PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} on z/T at ε = ${context.eps}: ${DIAGNOSTIC_DEFAULTS.temperatures.map((t, i) => `T = ${t} ${pct(accuracies[i])}`).join(', ')}`;
   const stronger = Math.min(...accuracies.slice(1)) < accuracies[0] - TOL;
-  return sensitivity(context, 'output-scale', said, accuracies, stronger ? 'scaling the outputs down makes the cross-entropy attack stronger (its softmax saturates at T = 1)' : undefined);
+  return sensitivity(
+    context,
+    'output-scale',
+    said,
+    accuracies,
+    stronger ? 'scaling the outputs down makes the cross-entropy attack stronger (its softmax saturates at T = 1)' : undefined,
+  );
 }
 
 async function lossCheck(context: ProbeContext): Promise<Diagnostic> {
@@ -165,7 +192,13 @@ async function lossCheck(context: ProbeContext): Promise<Diagnostic> {
   for (const loss of losses) accuracies.push(await probePgd(context, { eps: context.eps, loss, ...(loss === 'latent' && { muT: context.muT }) }));
   const said = `PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} at ε = ${context.eps} by attack loss: ${losses.map((loss, i) => `${loss} ${pct(accuracies[i])}`).join(', ')}`;
   const best = Math.min(...accuracies.slice(1));
-  return sensitivity(context, 'loss', said, accuracies, best < accuracies[0] - TOL ? `the ${losses[accuracies.indexOf(best)]} loss beats cross-entropy by ${pct(accuracies[0] - best)}` : undefined);
+  return sensitivity(
+    context,
+    'loss',
+    said,
+    accuracies,
+    best < accuracies[0] - TOL ? `the ${losses[accuracies.indexOf(best)]} loss beats cross-entropy by ${pct(accuracies[0] - best)}` : undefined,
+  );
 }
 
 /**
@@ -178,9 +211,18 @@ function sensitivity(context: ProbeContext, id: DiagnosticId, said: string, accu
   const lowest = Math.min(...accuracies);
   const why = finding ? `${finding}; ` : '';
   if (lowest < context.worstAccuracy - TOL) {
-    return { id, ok: false, message: `${said}: ${why}the probe finds ${pct(lowest)} on the first ${context.examples.labels.length} samples where the evaluation's worst case is ${pct(context.worstAccuracy)} — its attacks are too weak; add stronger ones (the autoattack preset)` };
+    return {
+      id,
+      ok: false,
+      message: `${said}: ${why}the probe finds ${pct(lowest)} on the first ${context.examples.labels.length} samples where the evaluation's worst case is ${pct(context.worstAccuracy)} — its attacks are too weak; add stronger ones (the autoattack preset)`,
+    };
   }
-  if (finding) return { id, ok: true, message: `${said}: ${finding}, so cross-entropy attacks alone (the paper's) overstate robustness; the worst case (${pct(context.worstAccuracy)} on these samples) already accounts for it` };
+  if (finding)
+    return {
+      id,
+      ok: true,
+      message: `${said}: ${finding}, so cross-entropy attacks alone (the paper's) overstate robustness; the worst case (${pct(context.worstAccuracy)} on these samples) already accounts for it`,
+    };
   return { id, ok: true, message: said };
 }
 
@@ -196,6 +238,11 @@ async function convergenceCheck(context: ProbeContext, attack: NonNullable<Probe
   };
   const [once, twice] = [await run(steps), await run(2 * steps)];
   const said = `${attack.label} with ${steps} → ${2 * steps} ${key} at ε = ${context.eps}: ${pct(once)} → ${pct(twice)}`;
-  if (twice < once - TOL) return { id: 'convergence', ok: false, message: `${said}: not converged (doubling the ${key} changes the result by more than 1 point) — raise the ${key} until it stops changing` };
+  if (twice < once - TOL)
+    return {
+      id: 'convergence',
+      ok: false,
+      message: `${said}: not converged (doubling the ${key} changes the result by more than 1 point) — raise the ${key} until it stops changing`,
+    };
   return { id: 'convergence', ok: true, message: `${said} (converged)` };
 }

@@ -34,7 +34,9 @@ export interface ReportInfo {
 }
 
 export function renderReport(summary: SweepSummary, { configHash, sweep, resultsFile }: ReportInfo): string {
-  const data = sweep.data ? `${sweep.data.kind}${sweep.data.path ? ` (${sweep.data.path})` : ''}${sweep.data.testRange ? `, test range ${sweep.data.testRange}` : ''}` : "each model's own test split";
+  const data = sweep.data
+    ? `${sweep.data.kind}${sweep.data.path ? ` (${sweep.data.path})` : ''}${sweep.data.testRange ? `, test range ${sweep.data.testRange}` : ''}`
+    : "each model's own test split";
   const facts = [
     `${summary.finished} of ${summary.total} cells finished`,
     `data: ${data}`,
@@ -61,12 +63,14 @@ export interface PageContent {
 /** One self-contained page: facts, lead lines, warnings, the clean-accuracy table, then every section with its chart and tables. */
 export function renderPage({ heading, title, facts, lead = [], summary }: PageContent): string {
   const charts = summary.sections.flatMap((section, i) => (section.chart ? [{ id: `chart-${i}`, ...section.chart }] : []));
-  const sections = summary.sections.map((section, i) => `<section>
+  const sections = summary.sections.map(
+    (section, i) => `<section>
 <h2>${escape(section.title)}</h2>
 <p class="params">${section.parameters.map(escape).join('<br>') || 'no parameters'}</p>
 ${section.chart ? `<div class="chart"><canvas id="chart-${i}"></canvas></div>` : ''}
 ${section.tables.map(table).join('\n')}
-</section>`);
+</section>`,
+  );
   // JSON inside <script>: "<" escaped so no string can close the element.
   const chartData = JSON.stringify(charts).replace(/</g, '\\u003c');
   return `<!doctype html>
@@ -122,7 +126,27 @@ export function writeReport(file: string, summary: SweepSummary, info: ReportInf
 }
 
 /** The HTML report of a `gccs evaluate` run, written atomically: verdict first, then the curves, the tables and every diagnostic. */
-export function writeEvaluationReport(file: string, evaluation: RobustnessEvaluation, { model, dataset, resultsFile }: { model: string; dataset: string; resultsFile?: string }): void {
-  const facts = [`model: ${model}`, `data: ${dataset}`, `the first ${evaluation.count} test samples`, `preset ${evaluation.preset}`, `${Math.round(evaluation.seconds)} s`, ...(resultsFile ? [`results: ${resultsFile}`] : [])];
-  writeFileAtomic(file, renderPage({ heading: 'Robustness evaluation', title: `Robustness evaluation of ${model}`, facts, lead: evaluation.verdict, summary: summarizeEvaluation(evaluation, model) }));
+export function writeEvaluationReport(
+  file: string,
+  evaluation: RobustnessEvaluation,
+  { model, dataset, resultsFile }: { model: string; dataset: string; resultsFile?: string },
+): void {
+  const facts = [
+    `model: ${model}`,
+    `data: ${dataset}`,
+    `the first ${evaluation.count} test samples`,
+    `preset ${evaluation.preset}`,
+    `${Math.round(evaluation.seconds)} s`,
+    ...(resultsFile ? [`results: ${resultsFile}`] : []),
+  ];
+  writeFileAtomic(
+    file,
+    renderPage({
+      heading: 'Robustness evaluation',
+      title: `Robustness evaluation of ${model}`,
+      facts,
+      lead: evaluation.verdict,
+      summary: summarizeEvaluation(evaluation, model),
+    }),
+  );
 }

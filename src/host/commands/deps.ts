@@ -25,7 +25,9 @@ export const dist = (deps: CommandDeps, file: string) => vscode.Uri.joinPath(dep
 /** An error message whose button opens `file`. */
 export function errorWithFile(deps: CommandDeps, message: string, file: string): void {
   deps.log.error(message);
-  void vscode.window.showErrorMessage(`GCCS: ${message}`, 'Open File').then((choice) => choice && vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false }));
+  void vscode.window
+    .showErrorMessage(`GCCS: ${message}`, 'Open File')
+    .then((choice) => choice && vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false }));
 }
 
 /** False (after saying why, with a button to the setting) when the results folder cannot be written. */
@@ -38,4 +40,3 @@ export function resultsFolderWritable(deps: CommandDeps, folder: string): boolea
     .then((choice) => choice && vscode.commands.executeCommand('workbench.action.openSettings', 'gccs.resultsFolder'));
   return false;
 }
-

@@ -16,7 +16,12 @@ import { CommandDeps, errorWithFile } from './deps';
 async function pickExperimentFile(): Promise<vscode.Uri | undefined> {
   const found = await vscode.workspace.findFiles('**/*.gccs.json', '**/node_modules/**', 50);
   if (found.length === 0) {
-    const picked = await vscode.window.showOpenDialog({ title: 'GCCS: experiment to train', canSelectMany: false, filters: { 'GCCS experiment': ['json'] }, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
+    const picked = await vscode.window.showOpenDialog({
+      title: 'GCCS: experiment to train',
+      canSelectMany: false,
+      filters: { 'GCCS experiment': ['json'] },
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+    });
     return picked?.[0];
   }
   if (found.length === 1) return found[0];
@@ -93,21 +98,33 @@ export async function trainCommand(deps: CommandDeps, uri?: vscode.Uri): Promise
 const inFlight = new Set<string>();
 
 /** Turns the engine's training events into log lines and step progress (a fraction of all steps). */
-function trainingProgress(name: string, plannedEpochs: number, log: vscode.LogOutputChannel, report: (message: string, fraction: number) => void): (event: TrainEvent) => void {
+function trainingProgress(
+  name: string,
+  plannedEpochs: number,
+  log: vscode.LogOutputChannel,
+  report: (message: string, fraction: number) => void,
+): (event: TrainEvent) => void {
   let epochs = plannedEpochs;
   return (event) => {
     switch (event.type) {
       case 'start':
         epochs = event.epochs;
-        return log.info(`${name}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps on ${event.backend}`);
+        return log.info(
+          `${name}: ${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps on ${event.backend}`,
+        );
       case 'warning':
         return log.warn(`${name}: ${event.message}`);
       case 'step':
-        return report(`epoch ${event.epoch}/${epochs}, step ${event.step}/${event.steps}, loss ${event.loss.toFixed(4)}`, (event.epoch - 1 + event.step / event.steps) / epochs);
+        return report(
+          `epoch ${event.epoch}/${epochs}, step ${event.step}/${event.steps}, loss ${event.loss.toFixed(4)}`,
+          (event.epoch - 1 + event.step / event.steps) / epochs,
+        );
       case 'epoch': {
         const r = event.record;
         const validation = r.validationAccuracy === null ? '' : `, validation ${(100 * r.validationAccuracy).toFixed(2)}%`;
-        return log.info(`${name}: epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}, train ${(100 * r.trainAccuracy).toFixed(2)}%${validation} (${r.seconds.toFixed(1)} s)`);
+        return log.info(
+          `${name}: epoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}, train ${(100 * r.trainAccuracy).toFixed(2)}%${validation} (${r.seconds.toFixed(1)} s)`,
+        );
       }
     }
   };

@@ -42,7 +42,8 @@ export function experimentEntry(file: string, progress?: number): SidebarEntry {
   }
   const trained = fs.existsSync(path.join(outDir, META_FILE));
   const where = `model folder ${outDir}`;
-  if (progress !== undefined) return { ...base, description: `training ${Math.round(100 * progress)}%`, tooltip: `Training into ${where}`, contextValue: 'experiment.training' };
+  if (progress !== undefined)
+    return { ...base, description: `training ${Math.round(100 * progress)}%`, tooltip: `Training into ${where}`, contextValue: 'experiment.training' };
   return trained
     ? { ...base, description: 'trained', tooltip: `Trained: ${where}`, contextValue: 'experiment.trained' }
     : { ...base, description: 'not trained', tooltip: `Not trained yet: Train writes ${where}`, contextValue: 'experiment' };
@@ -115,7 +116,12 @@ function isRobustnessEvaluation(file: string): boolean {
 
 /** A sweep (*.jsonl) or an evaluation (*.json): its worst-case accuracy. */
 export function resultEntry(file: string): SidebarEntry {
-  const base = { kind: 'result' as const, location: file, label: path.basename(file), contextValue: file.endsWith('.jsonl') ? 'result.sweep' : 'result.evaluation' };
+  const base = {
+    kind: 'result' as const,
+    location: file,
+    label: path.basename(file),
+    contextValue: file.endsWith('.jsonl') ? 'result.sweep' : 'result.evaluation',
+  };
   try {
     const evaluation = file.endsWith('.jsonl') ? undefined : readRobustnessEvaluation(file);
     const worst = evaluation ? evaluationWorst(evaluation) : sweepWorst(file);
@@ -161,7 +167,8 @@ export function modelEntry(folder: string, results: string[], resultsFolder: str
   }
   const parts: string[] = [];
   const tips: string[] = [folder];
-  if (meta) tips.push(`loss: ${meta.loss.kind === 'gccs' ? `GCCS (μ_T ${meta.loss.muT})` : 'cross-entropy'}; ${meta.epochs.length} epochs; ${meta.architecture}`);
+  if (meta)
+    tips.push(`loss: ${meta.loss.kind === 'gccs' ? `GCCS (μ_T ${meta.loss.muT})` : 'cross-entropy'}; ${meta.epochs.length} epochs; ${meta.architecture}`);
   const saved = evaluationFile(path.join(resultsFolder, `${modelName(folder)}.jsonl`));
   const evaluation = readSavedEvaluation(saved);
   if (evaluation) {
@@ -187,5 +194,7 @@ function readSavedEvaluation(file: string): { accuracy: number; separation: { me
   const read = readJsonFile(file, CONFIG_LIMITS.resultsFileBytes);
   if ('problem' in read) return undefined;
   const value = read.value as { accuracy?: unknown; separation?: { mean?: unknown } } | null;
-  return typeof value?.accuracy === 'number' && typeof value.separation?.mean === 'number' ? (value as { accuracy: number; separation: { mean: number } }) : undefined;
+  return typeof value?.accuracy === 'number' && typeof value.separation?.mean === 'number'
+    ? (value as { accuracy: number; separation: { mean: number } })
+    : undefined;
 }

@@ -82,7 +82,10 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
   private async scan(): Promise<void> {
     const max = SIDEBAR_LIMITS.rowsPerGroup;
     const { resultsFolder } = readSettings();
-    const [experiments, metas] = await Promise.all([vscode.workspace.findFiles('**/*.gccs.json', EXCLUDE, max), vscode.workspace.findFiles('**/gccs.json', EXCLUDE, max)]);
+    const [experiments, metas] = await Promise.all([
+      vscode.workspace.findFiles('**/*.gccs.json', EXCLUDE, max),
+      vscode.workspace.findFiles('**/gccs.json', EXCLUDE, max),
+    ]);
     const results = resultLocations(resultsFolder, max);
     const models = metas.map((uri) => path.dirname(uri.fsPath)).filter((folder) => fs.existsSync(path.join(folder, 'model.json')));
     const all: SidebarEntry[] = [
@@ -92,7 +95,11 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
     ];
     const byLabel = (a: SidebarEntry, b: SidebarEntry) => a.label.localeCompare(b.label);
     this.entries = new Map(all.map((entry) => [vscode.Uri.file(entry.location).toString(), entry]));
-    for (const { kind } of GROUPS) this.groups[kind] = all.filter((e) => e.kind === kind).sort(kind === 'result' ? () => 0 : byLabel).map((e) => vscode.Uri.file(e.location));
+    for (const { kind } of GROUPS)
+      this.groups[kind] = all
+        .filter((e) => e.kind === kind)
+        .sort(kind === 'result' ? () => 0 : byLabel)
+        .map((e) => vscode.Uri.file(e.location));
   }
 
   async getChildren(element?: vscode.Uri): Promise<vscode.Uri[]> {
@@ -135,7 +142,10 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
   /** The rows as shown, after a fresh scan (the integration tests read it through the extension's exports). */
   async snapshot(): Promise<ViewSnapshot> {
     await this.scan();
-    const rows = (kind: EntryKind) => this.groups[kind].map((uri) => this.entries.get(uri.toString())!).map(({ label, description, location, contextValue }) => ({ label, description, location, contextValue }));
+    const rows = (kind: EntryKind) =>
+      this.groups[kind]
+        .map((uri) => this.entries.get(uri.toString())!)
+        .map(({ label, description, location, contextValue }) => ({ label, description, location, contextValue }));
     return { experiment: rows('experiment'), model: rows('model'), result: rows('result') };
   }
 
@@ -158,7 +168,10 @@ export async function deleteCheckpointCommand(view: GccsView, uri?: vscode.Uri):
   }
   const choice = await vscode.window.showWarningMessage(
     `GCCS: delete the checkpoint of ${path.basename(uri.fsPath)}?`,
-    { modal: true, detail: `${vscode.workspace.asRelativePath(folder)} lets a training of this model resume; the trained model (model.json, gccs.json) stays.` },
+    {
+      modal: true,
+      detail: `${vscode.workspace.asRelativePath(folder)} lets a training of this model resume; the trained model (model.json, gccs.json) stays.`,
+    },
     'Delete',
   );
   if (choice !== 'Delete') return false;

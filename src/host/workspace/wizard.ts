@@ -30,7 +30,7 @@ export const WIZARD_DATASETS: readonly DatasetChoice[] = [
 ];
 
 export const WIZARD_MODELS: Record<string, string> = {
-  cnn: 'the paper\'s reference CNN',
+  cnn: "the paper's reference CNN",
   mlp: '256–128 ReLU multilayer perceptron',
   resnet18: 'ResNet-18, CIFAR variant (32×32 inputs)',
 };
@@ -38,7 +38,11 @@ export const WIZARD_MODELS: Record<string, string> = {
 export const WIZARD_LOSSES: readonly { kind: WizardLoss; label: string; description: string }[] = [
   { kind: 'gccs', label: 'GCCS', description: 'Gaussian Class-Conditional Simplex loss' },
   { kind: 'crossentropy', label: 'Cross-entropy', description: 'the usual softmax baseline' },
-  { kind: 'finetune', label: 'Fine-tune a model with GCCS', description: `start from a trained model, lr ${FINE_TUNE_DEFAULTS.optimizer.learningRate} constant (the paper's)` },
+  {
+    kind: 'finetune',
+    label: 'Fine-tune a model with GCCS',
+    description: `start from a trained model, lr ${FINE_TUNE_DEFAULTS.optimizer.learningRate} constant (the paper's)`,
+  },
 ];
 
 export interface WizardAnswers {
@@ -107,7 +111,13 @@ export function experimentFromAnswers(answers: WizardAnswers, experimentDir: str
   const tail = { epochs: answers.epochs, outDir: `models/${name}` };
   if (answers.loss === 'finetune') {
     const { learningRate, schedule, warmupEpochs } = FINE_TUNE_DEFAULTS.optimizer;
-    return { dataset, fineTuneFrom: relative(experimentDir, answers.fineTuneFrom!), loss: { kind: 'gccs' }, optimizer: { learningRate, schedule, warmupEpochs }, ...tail };
+    return {
+      dataset,
+      fineTuneFrom: relative(experimentDir, answers.fineTuneFrom!),
+      loss: { kind: 'gccs' },
+      optimizer: { learningRate, schedule, warmupEpochs },
+      ...tail,
+    };
   }
   return { dataset, model: answers.model, loss: { kind: answers.loss }, ...tail };
 }
