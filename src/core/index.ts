@@ -22,6 +22,8 @@ export { ARCHITECTURES, createModel, withLinearHead } from './models';
 export type { Architecture, ModelSource } from './models';
 export * from './sweep';
 export * from './robustness';
+export { PAPER_MODELS, SCALES, SCALE_NAMES, planReproduction, runReproduction, writeReproductionReport } from './reproduce';
+export type { ReproduceEvent, ReproduceOptions, ReproduceRequest, ReproductionOutcome, ReproductionPlan } from './reproduce';
 export { FINE_TUNE_DEFAULTS, TRAIN_DEFAULTS } from './train/defaults';
 export { learningRateAt } from './train/optimizer';
 export type { AdversarialConfig, OptimizerConfig } from './train/options';
