@@ -125,6 +125,16 @@ export const ATTACK_LIMITS = {
   queries: 1_000_000,
 } as const;
 
+/** How attacks pack work into one pass (src/core/attacks/packed.ts); not user parameters. */
+export const ATTACK_PACKING = {
+  /**
+   * Most input values (rows × H·W·C) in one packed forward or forward-and-backward pass: DeepFool's
+   * and JSMA's class-tiled gradients, SPSA's ± pairs. 2^19 is 668 MNIST or 170 CIFAR images, whose
+   * forward and backward activations in the reference CNN take a few hundred MB.
+   */
+  inputValuesPerPass: 2 ** 19,
+} as const;
+
 /** Defences and adversarial training (`gccs train --defence`, `--adversarial`). */
 export const DEFENCE_LIMITS = {
   /** JR's random projections per sample (each is one more backward pass; D of them is exact). */

@@ -9,7 +9,8 @@
  */
 import * as tf from '../tf';
 import { argmaxRows } from '../metrics/classification';
-import { cancelled, classCount, defineAttack, inputGradient, oneHotRows, outputsOf, rowOutputs, rowsTensor } from './common';
+import { cancelled, classCount, defineAttack, outputsOf, rowOutputs, rowsTensor } from './common';
+import { tiledInputGradients } from './packed';
 
 const CANDIDATES = 10;
 
@@ -28,12 +29,15 @@ export const deepfool = defineAttack<'deepfool'>({
 
     for (let iteration = 0; iteration < maxIterations && active.length > 0; iteration++) {
       const input = rowsTensor(adversarial, active, shape);
-      // One backward pass per candidate rank: row i of gradients[r] is ∇z of sample active[i]'s r-th candidate.
-      const gradients = Array.from({ length: ranks }, (_, r) => inputGradient(model, input, oneHotRows(active.map((b) => candidates[b][r]), dims)));
+      // Every w_k in one class-tiled pass, as ∇(z_k − z_y): row i of differences[r − 1] is w_k of sample active[i]'s r-th candidate k.
+      const weights = Array.from({ length: ranks - 1 }, (_, r) => candidateDifference(active.map((b) => candidates[b]), r + 1, dims));
+      const tiled = tiledInputGradients(model, input, weights);
       input.dispose();
+      const rows = active.length * size;
+      const differences = weights.map((_, r) => tiled.gradients.subarray(r * rows, (r + 1) * rows));
       // A sample none of whose candidate scores moves with the input has nothing to follow: it drops out.
       active = active.filter((b, i) => {
-        const step = nearestBoundaryStep(gradients, i * size, size, candidates[b].map((k) => z[b * dims + k]));
+        const step = nearestBoundaryStep(differences, i * size, size, candidates[b].map((k) => z[b * dims + k]));
         if (!step) return false;
         for (let p = 0; p < size; p++) {
           const at = b * size + p;
@@ -68,15 +72,24 @@ function stillCorrect(z: Float32Array, labels: Int32Array, dims: number, rows: n
   return rows.filter((b) => predictions[b] === labels[b]);
 }
 
+/** Weights [A, D] of z_k − z_y for each sample's `rank`-th candidate k (its candidates[0] is y). */
+function candidateDifference(candidates: number[][], rank: number, dims: number): Float32Array {
+  const rows = new Float32Array(candidates.length * dims);
+  candidates.forEach((classes, b) => {
+    rows[b * dims + classes[rank]] = 1;
+    rows[b * dims + classes[0]] = -1;
+  });
+  return rows;
+}
+
 /**
- * r_i for one sample: `gradients[r]` holds ∇z of its r-th candidate at `offset`, `scores` the
- * candidates' z (true class first). Undefined when every w_k is zero.
+ * r_i for one sample: `differences[k − 1]` holds w_k = ∇(z_k − z_y) of its k-th candidate at
+ * `offset`, `scores` the candidates' z (true class first). Undefined when every w_k is zero.
  */
-function nearestBoundaryStep(gradients: Float32Array[], offset: number, size: number, scores: number[]): Float32Array | undefined {
-  const own = gradients[0].subarray(offset, offset + size);
+function nearestBoundaryStep(differences: Float32Array[], offset: number, size: number, scores: number[]): Float32Array | undefined {
   let best: { w: Float32Array; f: number; norm2: number } | undefined;
   for (let k = 1; k < scores.length; k++) {
-    const w = gradients[k].subarray(offset, offset + size).map((g, p) => g - own[p]);
+    const w = differences[k - 1].subarray(offset, offset + size);
     const norm2 = w.reduce((sum, v) => sum + v * v, 0);
     const f = Math.abs(scores[k] - scores[0]);
     if (norm2 > 0 && (!best || f / Math.sqrt(norm2) < best.f / Math.sqrt(best.norm2))) best = { w, f, norm2 };

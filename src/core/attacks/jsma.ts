@@ -4,11 +4,12 @@
  * α_i > 0 and β_i < 0, else 0. Each iteration sets the most salient value not yet changed (and below
  * 1) to 1. A sample stops when it reaches the target, when γ·(H·W·C) values have changed, or when no
  * value has positive saliency. "Pixels" here are input values: for colour images, one channel of a pixel.
- * Two backward passes per iteration give the whole map: ∇z_t and ∇Σ_j z_j (β = the second − α).
+ * One class-tiled backward pass per iteration gives the whole map: ∇z_t and ∇Σ_j z_j (β = the second − α).
  */
 import * as tf from '../tf';
 import { argmaxRows } from '../metrics/classification';
-import { cancelled, classCount, defineAttack, inputGradient, oneHotRows, rowOutputs, rowsTensor } from './common';
+import { cancelled, classCount, defineAttack, oneHotRows, rowsTensor } from './common';
+import { tiledInputGradients } from './packed';
 import { targetClasses } from './objectives';
 
 export const jsma = defineAttack<'jsma'>({
@@ -25,15 +26,18 @@ export const jsma = defineAttack<'jsma'>({
     let active = [...Array(batch).keys()];
 
     for (let iteration = 0; iteration < maxIterations; iteration++) {
-      const reached = argmaxRows(rowOutputs(model, adversarial, active, shape), dims);
-      active = active.filter((b, i) => reached[i] !== targets[b] && counts[b] < budget);
+      active = active.filter((b) => counts[b] < budget);
       if (active.length === 0) break;
+      // ∇z_t and ∇Σ_j z_j in one class-tiled pass whose forward also tells which samples reached their target.
       const input = rowsTensor(adversarial, active, shape);
-      const alpha = inputGradient(model, input, oneHotRows(active.map((b) => targets[b]), dims));
-      const all = inputGradient(model, input, ones.subarray(0, active.length * dims));
+      const { gradients, z } = tiledInputGradients(model, input, [oneHotRows(active.map((b) => targets[b]), dims), ones.subarray(0, active.length * dims)]);
       input.dispose();
-      // Changes each sample's most salient value; a sample without one drops out.
+      const reached = argmaxRows(z, dims);
+      const alpha = gradients.subarray(0, active.length * size);
+      const all = gradients.subarray(active.length * size);
+      // Changes the most salient value of each sample still short of its target; one without such a value drops out.
       active = active.filter((b, i) => {
+        if (reached[i] === targets[b]) return false;
         let best = -1;
         let bestSaliency = 0;
         for (let p = 0; p < size; p++) {

@@ -12,6 +12,7 @@ import { Random } from '../random';
 import { cancelled, classCount, defineAttack, logitsOf, rowOutputs, rowsTensor } from './common';
 import { maxAbs, project } from './gradientCore';
 import { attackLoss } from './objectives';
+import { rowsPerPass } from './packed';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -61,22 +62,33 @@ export const spsa = defineAttack<'spsa'>({
   },
 });
 
-/** ĝ for each row of `base` [A, ...], from `samples` ± pairs evaluated in one forward pass each. */
+/**
+ * ĝ for each row of `base` [A, ...] from `samples` ± pairs. The pairs' forward passes are packed:
+ * as many pairs as fit in one pass (rows: pair k's A plus rows, then its A minus rows). The
+ * directions are drawn pair after pair and ĝ summed in the same order as one pass per pair would.
+ */
 function estimateGradient(model: tfl.LayersModel, base: tf.Tensor4D, labels: number[], samples: number, delta: number, random: Random): Float32Array {
-  const size = base.size / labels.length;
+  const count = labels.length;
+  const size = base.size / count;
   const gradient = new Float32Array(base.size);
-  const pairLabels = Int32Array.from([...labels, ...labels]);
-  for (let k = 0; k < samples; k++) {
-    const direction = new Float32Array(base.size).map(() => (random.next() < 0.5 ? -1 : 1));
+  const pairsPerPass = Math.max(1, Math.floor(rowsPerPass(size) / (2 * count)));
+  for (let first = 0; first < samples; first += pairsPerPass) {
+    const pairs = Math.min(pairsPerPass, samples - first);
+    const directions = new Float32Array(pairs * base.size).map(() => (random.next() < 0.5 ? -1 : 1));
     const losses = tf.tidy(() => {
-      const offset = tf.mul(tf.tensor(direction, base.shape), delta);
-      const z = logitsOf(model, tf.concat([tf.add(base, offset), tf.sub(base, offset)]));
-      return attackLoss('margin', z, pairLabels, 0).dataSync();
+      const offsets = tf.mul(tf.tensor3d(directions, [pairs, 1, base.size]), delta);
+      const centre = tf.reshape(base, [1, 1, base.size]);
+      const points = tf.reshape(tf.concat([tf.add(centre, offsets), tf.sub(centre, offsets)], 1), [pairs * 2 * count, ...base.shape.slice(1)]);
+      const pairLabels = Int32Array.from({ length: pairs * 2 * count }, (_, row) => labels[row % count]);
+      return attackLoss('margin', logitsOf(model, points), pairLabels, 0).dataSync();
     });
-    labels.forEach((_, i) => {
-      const scale = (losses[i] - losses[labels.length + i]) / (2 * delta * samples);
-      for (let p = i * size; p < (i + 1) * size; p++) gradient[p] += scale * direction[p];
-    });
+    for (let k = 0; k < pairs; k++) {
+      const direction = directions.subarray(k * base.size, (k + 1) * base.size);
+      labels.forEach((_, i) => {
+        const scale = (losses[2 * k * count + i] - losses[(2 * k + 1) * count + i]) / (2 * delta * samples);
+        for (let p = i * size; p < (i + 1) * size; p++) gradient[p] += scale * direction[p];
+      });
+    }
   }
   return gradient;
 }
