@@ -45,54 +45,16 @@ export async function newExperimentWizard(): Promise<vscode.Uri | undefined> {
     void vscode.window.showErrorMessage('GCCS: open a folder first: the new experiment file and its model are written into the workspace.');
     return undefined;
   }
-  const dataset = await vscode.window.showQuickPick(
-    WIZARD_DATASETS.map((choice) => ({ label: choice.label, description: choice.description, choice })),
-    { title: title(1, 'dataset'), ignoreFocusOut: true },
-  );
-  if (!dataset) return undefined;
-  const { kind, folder } = dataset.choice;
-  let dataPath: string | undefined;
-  if (folder !== 'none') {
-    let choose = folder === 'required';
-    if (!choose) {
-      const cache = path.join(os.homedir(), '.cache', 'gccs-lab', kind);
-      const where = await vscode.window.showQuickPick(
-        [
-          { label: 'Choose the data folder…', choose: true },
-          { label: 'Use the download cache', description: cache, detail: `gccs download --dataset ${kind} fills it`, choose: false },
-        ],
-        { title: title(1, `${dataset.label} data`), ignoreFocusOut: true },
-      );
-      if (!where) return undefined;
-      choose = where.choose;
-    }
-    if (choose) {
-      dataPath = await pickFolder(`GCCS: ${dataset.label} data folder`, 'Use this data folder');
-      if (!dataPath) return undefined;
-    }
-  }
+  const data = await askDataset();
+  if (!data) return undefined;
+  const { dataset, dataPath } = data;
   const loss = await vscode.window.showQuickPick(
     WIZARD_LOSSES.map((item) => ({ label: item.label, description: item.description, loss: item.kind })),
     { title: title(2, 'loss'), ignoreFocusOut: true },
   );
   if (!loss) return undefined;
-  let model = '';
-  let fineTuneFrom: string | undefined;
-  if (loss.loss === 'finetune') {
-    fineTuneFrom = await pickFolder('GCCS: model folder to fine-tune (with its model.json)', 'Fine-tune this model');
-    if (!fineTuneFrom) return undefined;
-    if (!fs.existsSync(path.join(fineTuneFrom, 'model.json'))) {
-      void vscode.window.showErrorMessage(`GCCS: ${fineTuneFrom} has no model.json: pick a model folder written by GCCS: Train.`);
-      return undefined;
-    }
-  } else {
-    const picked = await vscode.window.showQuickPick(
-      dataset.choice.models.map((name) => ({ label: name, description: WIZARD_MODELS[name] })),
-      { title: title(3, 'model'), ignoreFocusOut: true },
-    );
-    if (!picked) return undefined;
-    model = picked.label;
-  }
+  const start = loss.loss === 'finetune' ? await askFineTuneFrom() : await askModel(dataset.choice.models);
+  if (!start) return undefined;
   const epochs = await vscode.window.showInputBox({
     title: title(4, 'epochs'),
     prompt: 'Passes over the training examples',
@@ -101,15 +63,69 @@ export async function newExperimentWizard(): Promise<vscode.Uri | undefined> {
     ignoreFocusOut: true,
   });
   if (epochs === undefined) return undefined;
+  const kind = dataset.choice.kind;
   const name = await vscode.window.showInputBox({
     title: title(5, 'name'),
     prompt: 'The model goes to models/<name>, the experiment to <name>.gccs.json',
-    value: suggestedName(kind, model, loss.loss),
-    validateInput: (text) => nameProblem(text) ?? (fs.existsSync(path.join(root, experimentFileName(text))) ? `${experimentFileName(text)} already exists` : undefined),
+    value: suggestedName(kind, start.model, loss.loss),
+    validateInput: (text) =>
+      nameProblem(text) ?? (fs.existsSync(path.join(root, experimentFileName(text))) ? `${experimentFileName(text)} already exists` : undefined),
     ignoreFocusOut: true,
   });
   if (name === undefined) return undefined;
-  const answers: WizardAnswers = { dataset: kind, dataPath, model, loss: loss.loss, fineTuneFrom, epochs: Number(epochs), name: name.trim() };
+  const answers: WizardAnswers = { dataset: kind, dataPath, ...start, loss: loss.loss, epochs: Number(epochs), name: name.trim() };
+  return writeExperiment(root, answers);
+}
+
+/** Step 1: the dataset, and its data folder when it needs or may have one (undefined: cancelled). */
+async function askDataset() {
+  const dataset = await vscode.window.showQuickPick(
+    WIZARD_DATASETS.map((choice) => ({ label: choice.label, description: choice.description, choice })),
+    { title: title(1, 'dataset'), ignoreFocusOut: true },
+  );
+  if (!dataset) return undefined;
+  const { kind, folder } = dataset.choice;
+  if (folder === 'none') return { dataset, dataPath: undefined };
+  let choose = folder === 'required';
+  if (!choose) {
+    const cache = path.join(os.homedir(), '.cache', 'gccs-lab', kind);
+    const where = await vscode.window.showQuickPick(
+      [
+        { label: 'Choose the data folder…', choose: true },
+        { label: 'Use the download cache', description: cache, detail: `gccs download --dataset ${kind} fills it`, choose: false },
+      ],
+      { title: title(1, `${dataset.label} data`), ignoreFocusOut: true },
+    );
+    if (!where) return undefined;
+    choose = where.choose;
+  }
+  if (!choose) return { dataset, dataPath: undefined };
+  const dataPath = await pickFolder(`GCCS: ${dataset.label} data folder`, 'Use this data folder');
+  return dataPath ? { dataset, dataPath } : undefined;
+}
+
+/** Step 3 of a fine-tuning: the model folder to start from. */
+async function askFineTuneFrom(): Promise<{ model: string; fineTuneFrom: string } | undefined> {
+  const fineTuneFrom = await pickFolder('GCCS: model folder to fine-tune (with its model.json)', 'Fine-tune this model');
+  if (!fineTuneFrom) return undefined;
+  if (!fs.existsSync(path.join(fineTuneFrom, 'model.json'))) {
+    void vscode.window.showErrorMessage(`GCCS: ${fineTuneFrom} has no model.json: pick a model folder written by GCCS: Train.`);
+    return undefined;
+  }
+  return { model: '', fineTuneFrom };
+}
+
+/** Step 3: one of the dataset's built-in models. */
+async function askModel(models: readonly string[]): Promise<{ model: string; fineTuneFrom: undefined } | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    models.map((name) => ({ label: name, description: WIZARD_MODELS[name as keyof typeof WIZARD_MODELS] })),
+    { title: title(3, 'model'), ignoreFocusOut: true },
+  );
+  return picked && { model: picked.label, fineTuneFrom: undefined };
+}
+
+/** Writes the experiment file (atomically) and opens it. */
+async function writeExperiment(root: string, answers: WizardAnswers): Promise<vscode.Uri | undefined> {
   const file = path.join(root, experimentFileName(answers.name));
   try {
     writeJsonAtomic(file, experimentFromAnswers(answers, root));
