@@ -106,10 +106,90 @@ const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
 /** Checks the ε list: each in (0, 1], at most ROBUSTNESS_LIMITS.epsValues; returns them sorted, without repeats. */
 export function checkEpsList(eps: number[]): number[] {
   if (!eps.length) throw new UserError('give at least one ε');
-  if (eps.length > ROBUSTNESS_LIMITS.epsValues) throw new UserError(`${eps.length} ε values: at most ${ROBUSTNESS_LIMITS.epsValues} (ROBUSTNESS_LIMITS.epsValues)`);
+  if (eps.length > ROBUSTNESS_LIMITS.epsValues)
+    throw new UserError(`${eps.length} ε values: at most ${ROBUSTNESS_LIMITS.epsValues} (ROBUSTNESS_LIMITS.epsValues)`);
   const bad = eps.find((value) => !(value > 0 && value <= 1));
   if (bad !== undefined) throw new UserError(`ε must be in (0, 1] (got ${bad}); the clean accuracy is reported anyway`);
   return [...new Set(eps)].sort((a, b) => a - b);
+}
+
+/** The preset's attacks in this threat model, and the paper's gradient attacks to report beside them. */
+function plannedAttacks(plan: ReturnType<typeof planPreset>, norm: ThreatModel) {
+  const inNorm = (attack: PlannedAttack) => norm === 'linf' || takesParam(ATTACK_CATALOG[attack.name], 'norm');
+  const withNorm = (attack: PlannedAttack): PlannedAttack => (norm === 'linf' ? attack : { ...attack, params: { ...attack.params, norm } });
+  // The paper's protocol is L∞: beside another preset, its gradient attacks say what it would report.
+  const reference = plan.name === 'paper' || norm !== 'linf' ? [] : PAPER_GRADIENT_ATTACKS.map(planAttack);
+  const attacks = plan.attacks.filter(inNorm).map(withNorm);
+  const otherNorm = plan.attacks.filter((attack) => !inNorm(attack)).map((attack) => attack.label);
+  if (!attacks.length) throw new UserError(`preset "${plan.name}" has no attack with an ${norm.toUpperCase()} version`);
+  return { reference, attacks, otherNorm, bounded: attacks.filter((attack) => attack.bounded) };
+}
+
+type RunAttack = (attack: PlannedAttack, eps: number | null, among: Uint8Array, protocol: AttackRun['protocol']) => Promise<AttackRun>;
+
+/** Runs one attack at one ε on the samples flagged in `among`; a sample not attacked counts as not robust. */
+function attackRunner(model: tfl.LayersModel, examples: Examples, options: EvaluationOptions, batchSize: number, seed: number): RunAttack {
+  const emit = options.onEvent ?? (() => undefined);
+  const count = examples.labels.length;
+  return async (attack, eps, among, protocol) => {
+    const indices = Int32Array.from(Array.from(among).flatMap((flag, i) => (flag ? [i] : [])));
+    const params = resolveAttackParams(attack.name, { ...attack.params, ...(eps !== null && { eps }) });
+    const result = await attackSamples(model, examples, indices, attack.name, params, {
+      batchSize,
+      seed,
+      signal: options.signal,
+      onProgress: (done, total) => emit({ type: 'progress', label: attack.label, eps, done, total }),
+    });
+    const robust = new Uint8Array(count);
+    indices.forEach((sample, k) => (robust[sample] = result.robust[k]));
+    const accuracy = fractionOf(robust);
+    const done: AttackRun = {
+      name: attack.name,
+      label: attack.label,
+      protocol,
+      eps,
+      params,
+      attacked: indices.length,
+      robust,
+      accuracy,
+      seconds: result.seconds,
+    };
+    if (result.rho !== undefined) done.rho = result.rho;
+    if (result.meanChangedPixels !== undefined) done.meanChangedPixels = result.meanChangedPixels;
+    emit({ type: 'attackDone', run: done });
+    return done;
+  };
+}
+
+/** One ε: the paper's reference attacks on the clean-correct samples, then the preset's bounded attacks (cascaded or not), and the worst case. */
+async function evaluateAtEps(
+  eps: number,
+  run: RunAttack,
+  clean: Uint8Array,
+  plan: ReturnType<typeof planPreset>,
+  reference: PlannedAttack[],
+  bounded: PlannedAttack[],
+): Promise<EpsEvaluation> {
+  const runs: AttackRun[] = [];
+  for (const attack of reference) runs.push(await run(attack, eps, clean, 'paper'));
+  let standing = clean;
+  for (const attack of bounded) {
+    const done = await run(attack, eps, plan.preset.order === 'cascade' ? standing : clean, plan.name === 'paper' ? 'paper' : 'preset');
+    runs.push(done);
+    standing = done.robust;
+  }
+  const worst = worstCase(runs.map((r) => r.robust));
+  const paperRuns = runs.filter((r) => r.protocol === 'paper');
+  const lowest = paperRuns.reduce<AttackRun | undefined>((best, r) => (best && best.accuracy <= r.accuracy ? best : r), undefined);
+  return { eps, runs, worst, worstAccuracy: fractionOf(worst), paper: lowest ? { accuracy: lowest.accuracy, label: lowest.label } : null };
+}
+
+/** Each attack's accuracy over ε, for the checks on the results. */
+function attackSeries(perEps: EpsEvaluation[]): AttackSeries[] {
+  return [...new Set(perEps.flatMap((e) => e.runs.map((r) => r.label)))].map((label) => {
+    const runs = perEps.flatMap((e) => e.runs.filter((r) => r.label === label));
+    return { name: runs[0].name, label, points: runs.map((r) => ({ eps: r.eps as number, accuracy: r.accuracy, robust: r.robust })) };
+  });
 }
 
 export async function evaluateRobustness(model: tfl.LayersModel, examples: Examples, options: EvaluationOptions): Promise<RobustnessEvaluation> {
@@ -122,60 +202,21 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
   const count = examples.labels.length;
   if (count === 0) throw new UserError('no test samples to attack');
   const norm = options.norm ?? 'linf';
-  const inNorm = (attack: PlannedAttack) => norm === 'linf' || takesParam(ATTACK_CATALOG[attack.name], 'norm');
-  const withNorm = (attack: PlannedAttack): PlannedAttack => (norm === 'linf' ? attack : { ...attack, params: { ...attack.params, norm } });
-  // The paper's protocol is L∞: beside another preset, its gradient attacks say what it would report.
-  const reference = plan.name === 'paper' || norm !== 'linf' ? [] : PAPER_GRADIENT_ATTACKS.map(planAttack);
-  const attacks = plan.attacks.filter(inNorm).map(withNorm);
-  const otherNorm = plan.attacks.filter((attack) => !inNorm(attack)).map((attack) => attack.label);
-  if (!attacks.length) throw new UserError(`preset "${plan.name}" has no attack with an ${norm.toUpperCase()} version`);
-  const bounded = attacks.filter((attack) => attack.bounded);
+  const { reference, attacks, otherNorm, bounded } = plannedAttacks(plan, norm);
   const withDiagnostics = options.diagnostics !== false;
 
   emit({ type: 'estimate', ...(await estimate(model, examples, [...reference, ...attacks], epsList, batchSize, withDiagnostics, options.signal)) });
   const clean = cleanCorrect(model, examples, batchSize);
-
-  const run = async (attack: PlannedAttack, eps: number | null, among: Uint8Array, protocol: AttackRun['protocol']): Promise<AttackRun> => {
-    const indices = Int32Array.from(Array.from(among).flatMap((flag, i) => (flag ? [i] : [])));
-    const params = resolveAttackParams(attack.name, { ...attack.params, ...(eps !== null && { eps }) });
-    const result = await attackSamples(model, examples, indices, attack.name, params, {
-      batchSize,
-      seed,
-      signal: options.signal,
-      onProgress: (done, total) => emit({ type: 'progress', label: attack.label, eps, done, total }),
-    });
-    const robust = new Uint8Array(count);
-    indices.forEach((sample, k) => (robust[sample] = result.robust[k]));
-    const done: AttackRun = { name: attack.name, label: attack.label, protocol, eps, params, attacked: indices.length, robust, accuracy: fractionOf(robust), seconds: result.seconds };
-    if (result.rho !== undefined) done.rho = result.rho;
-    if (result.meanChangedPixels !== undefined) done.meanChangedPixels = result.meanChangedPixels;
-    emit({ type: 'attackDone', run: done });
-    return done;
-  };
-
+  const run = attackRunner(model, examples, options, batchSize, seed);
   const perEps: EpsEvaluation[] = [];
-  for (const eps of epsList) {
-    const runs: AttackRun[] = [];
-    for (const attack of reference) runs.push(await run(attack, eps, clean, 'paper'));
-    let standing = clean;
-    for (const attack of bounded) {
-      const done = await run(attack, eps, plan.preset.order === 'cascade' ? standing : clean, plan.name === 'paper' ? 'paper' : 'preset');
-      runs.push(done);
-      standing = done.robust;
-    }
-    const worst = worstCase(runs.map((r) => r.robust));
-    const paperRuns = runs.filter((r) => r.protocol === 'paper');
-    const lowest = paperRuns.reduce<AttackRun | undefined>((best, r) => (best && best.accuracy <= r.accuracy ? best : r), undefined);
-    perEps.push({ eps, runs, worst, worstAccuracy: fractionOf(worst), paper: lowest ? { accuracy: lowest.accuracy, label: lowest.label } : null });
-  }
+  for (const eps of epsList) perEps.push(await evaluateAtEps(eps, run, clean, plan, reference, bounded));
   const unbounded: AttackRun[] = [];
   for (const attack of attacks.filter((a) => !a.bounded)) unbounded.push(await run(attack, null, clean, plan.name === 'paper' ? 'paper' : 'preset'));
 
-  const series: AttackSeries[] = [...new Set(perEps.flatMap((e) => e.runs.map((r) => r.label)))].map((label) => {
-    const runs = perEps.flatMap((e) => e.runs.filter((r) => r.label === label));
-    return { name: runs[0].name, label, points: runs.map((r) => ({ eps: r.eps as number, accuracy: r.accuracy, robust: r.robust })) };
-  });
-  const diagnostics = resultChecks(series, perEps.map((e) => ({ eps: e.eps, accuracy: e.worstAccuracy })));
+  const diagnostics = resultChecks(
+    attackSeries(perEps),
+    perEps.map((e) => ({ eps: e.eps, accuracy: e.worstAccuracy })),
+  );
   if (withDiagnostics) {
     emit({ type: 'diagnostics' });
     diagnostics.unshift(...(await probeModel({ ...probeContext(model, examples, perEps, bounded, batchSize, seed, options), norm })));
@@ -203,14 +244,25 @@ function stepKey(attack: PlannedAttack): 'steps' | 'iterations' | undefined {
   return takesParam(entry, 'steps') ? 'steps' : takesParam(entry, 'iterations') ? 'iterations' : undefined;
 }
 
-function probeContext(model: tfl.LayersModel, examples: Examples, perEps: EpsEvaluation[], bounded: PlannedAttack[], batchSize: number, seed: number, options: EvaluationOptions) {
+function probeContext(
+  model: tfl.LayersModel,
+  examples: Examples,
+  perEps: EpsEvaluation[],
+  bounded: PlannedAttack[],
+  batchSize: number,
+  seed: number,
+  options: EvaluationOptions,
+) {
   const n = Math.min(examples.labels.length, DIAGNOSTIC_DEFAULTS.probeSamples);
   // The most telling ε: where the worst case is nearest 50%.
   const at = perEps.reduce((best, e) => (Math.abs(e.worstAccuracy - 0.5) < Math.abs(best.worstAccuracy - 0.5) ? e : best));
   const iterative = bounded.find((attack) => roleOf(attack.name) === 'iterative' && stepKey(attack));
   return {
     model,
-    examples: subset(examples, Int32Array.from({ length: n }, (_, i) => i)),
+    examples: subset(
+      examples,
+      Int32Array.from({ length: n }, (_, i) => i),
+    ),
     batchSize,
     seed,
     signal: options.signal,
@@ -224,11 +276,15 @@ function probeContext(model: tfl.LayersModel, examples: Examples, perEps: EpsEva
 function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: string[], otherNorm: string[], norm: ThreatModel): string[] {
   const lines = perEps.map(({ eps, runs, worstAccuracy, paper }) => {
     const worst = `the worst case over ${runs.length} attack${runs.length === 1 ? '' : 's'} is ${pct(worstAccuracy)}`;
-    if (paper && paper.accuracy > worstAccuracy + DIAGNOSTIC_DEFAULTS.tolerance) return `ε = ${eps}: the paper's attacks report ${pct(paper.accuracy)} (${paper.label}); ${worst}`;
+    if (paper && paper.accuracy > worstAccuracy + DIAGNOSTIC_DEFAULTS.tolerance)
+      return `ε = ${eps}: the paper's attacks report ${pct(paper.accuracy)} (${paper.label}); ${worst}`;
     return `ε = ${eps}: robust accuracy ${pct(worstAccuracy)} (${worst}${paper ? "; the paper's attacks agree" : ''})`;
   });
   const flagged = diagnostics.filter((d) => !d.ok).length;
-  if (flagged) lines.push(`${flagged} diagnostic${flagged === 1 ? '' : 's'} flag${flagged === 1 ? 's' : ''} signs of gradient masking or weak attacks: read these numbers as upper bounds`);
+  if (flagged)
+    lines.push(
+      `${flagged} diagnostic${flagged === 1 ? '' : 's'} flag${flagged === 1 ? 's' : ''} signs of gradient masking or weak attacks: read these numbers as upper bounds`,
+    );
   if (missing.length) lines.push(`not in this build, left out: ${missing.join(', ')}`);
   if (otherNorm.length) lines.push(`no ${norm.toUpperCase()} version, left out: ${otherNorm.join(', ')}`);
   return lines;
@@ -239,7 +295,15 @@ function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: st
  * part per batch plus a part per sample), scaled to the whole evaluation: an upper bound for a
  * cascade, whose later attacks see fewer samples.
  */
-async function estimate(model: tfl.LayersModel, examples: Examples, attacks: PlannedAttack[], epsList: number[], batchSize: number, withDiagnostics: boolean, signal?: AbortSignal) {
+async function estimate(
+  model: tfl.LayersModel,
+  examples: Examples,
+  attacks: PlannedAttack[],
+  epsList: number[],
+  batchSize: number,
+  withDiagnostics: boolean,
+  signal?: AbortSignal,
+) {
   const count = examples.labels.length;
   const probeSamples = Math.min(count, batchSize, ESTIMATE_PROBE_SAMPLES);
   /** Seconds for n samples, or undefined when the probe ran past ESTIMATE_PROBE_SECONDS (it is then cut short). */
@@ -248,7 +312,9 @@ async function estimate(model: tfl.LayersModel, examples: Examples, attacks: Pla
     const indices = Int32Array.from({ length: n }, (_, i) => i);
     const deadline = AbortSignal.timeout(ESTIMATE_PROBE_SECONDS * 1000);
     try {
-      return (await attackSamples(model, examples, indices, name, resolved, { batchSize, seed: 0, signal: AbortSignal.any([deadline, ...(signal ? [signal] : [])]) })).seconds;
+      return (
+        await attackSamples(model, examples, indices, name, resolved, { batchSize, seed: 0, signal: AbortSignal.any([deadline, ...(signal ? [signal] : [])]) })
+      ).seconds;
     } catch (error) {
       if (error instanceof AttackCancelled && deadline.aborted && !signal?.aborted) return undefined;
       throw error;
@@ -298,15 +364,22 @@ export function evaluationJson(evaluation: RobustnessEvaluation) {
 
 /** The evaluation as text lines: clean accuracy, a table per ε, the diagnostics, the verdict. */
 export function formatEvaluation(evaluation: RobustnessEvaluation): string[] {
-  const lines = [`clean accuracy ${pct(evaluation.cleanAccuracy)} on ${evaluation.count} samples; ${evaluation.norm === 'l2' ? 'L2' : 'L∞'} threat model; preset ${evaluation.preset} (${evaluation.order === 'cascade' ? 'cascade: each attack only attacks what the earlier ones left' : 'every attack on every sample'})`];
+  const lines = [
+    `clean accuracy ${pct(evaluation.cleanAccuracy)} on ${evaluation.count} samples; ${evaluation.norm === 'l2' ? 'L2' : 'L∞'} threat model; preset ${evaluation.preset} (${evaluation.order === 'cascade' ? 'cascade: each attack only attacks what the earlier ones left' : 'every attack on every sample'})`,
+  ];
   for (const e of evaluation.eps) {
     lines.push('', `ε = ${e.eps}`);
     const width = Math.max(...e.runs.map((r) => r.label.length), 'worst case'.length);
-    for (const r of e.runs) lines.push(`  ${r.label.padEnd(width)}  ${pct(r.accuracy).padStart(6)}  ${r.protocol === 'paper' ? "(paper's protocol)" : evaluation.order === 'cascade' ? `(after the earlier attacks; ${r.attacked} attacked)` : ''}`.trimEnd());
+    for (const r of e.runs)
+      lines.push(
+        `  ${r.label.padEnd(width)}  ${pct(r.accuracy).padStart(6)}  ${r.protocol === 'paper' ? "(paper's protocol)" : evaluation.order === 'cascade' ? `(after the earlier attacks; ${r.attacked} attacked)` : ''}`.trimEnd(),
+      );
     lines.push(`  ${'worst case'.padEnd(width)}  ${pct(e.worstAccuracy).padStart(6)}  (per-sample minimum over the ${e.runs.length} attacks)`);
   }
   for (const r of evaluation.unbounded) {
-    const extra = [r.rho !== undefined && `ρ ${r.rho.toFixed(4)}`, r.meanChangedPixels !== undefined && `${pct(r.meanChangedPixels)} of values changed`].filter(Boolean).join(', ');
+    const extra = [r.rho !== undefined && `ρ ${r.rho.toFixed(4)}`, r.meanChangedPixels !== undefined && `${pct(r.meanChangedPixels)} of values changed`]
+      .filter(Boolean)
+      .join(', ');
     lines.push('', `${r.label} (no ε budget): ${pct(r.accuracy)}${extra ? ` (${extra})` : ''}`);
   }
   lines.push('', 'diagnostics:', ...evaluation.diagnostics.map((d) => `  ${d.ok ? 'ok  ' : 'WARN'} ${d.message}`));
@@ -320,4 +393,3 @@ export function formatDuration(seconds: number): string {
   if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
 }
-
