@@ -345,7 +345,7 @@ try {
 
   await step('the robustness panel: the clean-accuracy table\'s CSV and the FGSM chart\'s PNG export through the save dialog', async () => {
     const csv = readFileSync(await exportFile('GCCS Robustness', 'CSV', 'clean-accuracy.csv'), 'utf8').trimEnd().split('\n');
-    if (csv[0] !== 'model,clean accuracy,samples,path' || !csv.slice(1).some((line) => line.startsWith('tiny,'))) throw new Error(`unexpected clean-accuracy.csv: ${csv.join(' | ')}`);
+    if (csv[0] !== 'model,training loss,clean accuracy,samples,path' || !csv.slice(1).some((line) => line.startsWith('tiny,'))) throw new Error(`unexpected clean-accuracy.csv: ${csv.join(' | ')}`);
     const png = readFileSync(await exportFile('GCCS Robustness', 'PNG', 'fgsm.png', 'FGSM'));
     if (!png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) || png.length < 5000) throw new Error(`fgsm.png is not a drawn PNG (${png.length} bytes)`);
     return `clean-accuracy.csv: ${csv.join(' | ')}; fgsm.png: ${png.length} bytes`;

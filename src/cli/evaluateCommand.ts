@@ -10,6 +10,7 @@ import { DATASET_KINDS } from '../core/data';
 import { subset } from '../core/data/split';
 import { UserError } from '../core/errors';
 import { writeJsonAtomic } from '../core/io/atomic';
+import { lossLabel } from '../core/catalog';
 import { CONFIG_LIMITS } from '../core/limits';
 import {
   EvaluationEvent,
@@ -122,8 +123,9 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
   );
   const muT = meta?.loss.kind === 'gccs' ? meta.loss.muT : undefined;
   const missing = plan.missing.length ? `; not in this build: ${plan.missing.join(', ')}` : '';
+  const trainedWith = meta ? ` (training loss ${lossLabel(meta.loss, meta.training.defence)})` : '';
   log(
-    `${modelJson}: ${examples.labels.length} test samples of ${dataset.source}; preset ${plan.name} (${plan.attacks.map((a) => a.label).join(', ')}${missing}); ε ${eps.join(', ')}`,
+    `${modelJson}${trainedWith}: ${examples.labels.length} test samples of ${dataset.source}; preset ${plan.name} (${plan.attacks.map((a) => a.label).join(', ')}${missing}); ε ${eps.join(', ')}`,
   );
 
   const controller = new AbortController();

@@ -115,7 +115,7 @@ test('a model shows test accuracy and r_AB from its saved evaluation, its newest
   appendResult(other, cell('c2', '/elsewhere', 'fgsm', 0.2, 0.01));
   const entry = modelEntry(folder, [other, sweep], results);
   assert.equal(entry.description, 'test 91.3% · r_AB 6.06 · worst 37.5% (fgsm, ε 0.2)');
-  assert.match(entry.tooltip, /loss: GCCS \(μ_T 50\)/);
+  assert.match(entry.tooltip, /training loss: GCCS \(μ_T 50, σ_T 1, λ 0\.2\)/);
   fs.rmSync(path.join(folder, 'checkpoint'), { recursive: true });
   assert.equal(modelEntry(folder, [sweep], results).contextValue, 'model');
   // An evaluation of this model (newer than the sweep) is its latest result.

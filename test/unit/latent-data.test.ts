@@ -139,7 +139,7 @@ test('compare: model folders map to their results files; the robustness panel ge
   const data = robustnessData(picked.files);
   const models = data.summary.sections[0];
   assert.equal(models.title, 'Models');
-  assert.deepEqual(models.tables[0].rows, [['tiny', 'GCCS (μ_T 70)', '50.00%', '0.4500', '2.50 (2.25–2.75)', '4.00', '120 (test)']]);
+  assert.deepEqual(models.tables[0].rows, [['tiny', 'GCCS (μ_T 70, σ_T 1, λ 0.2)', '50.00%', '0.4500', '2.50 (2.25–2.75)', '4.00', '120 (test)']]);
   const fgsm = data.summary.sections.find((s) => s.title === 'FGSM');
   assert.deepEqual(fgsm?.chart?.series.map((s) => s.label).sort(), ['other', 'tiny']);
 });

@@ -24,3 +24,17 @@ export interface GccsOptions {
 
 /** The paper's values; the attacks' latent loss takes the same μ_T by default. */
 export const GCCS_DEFAULTS: GccsOptions = { muT: 70, sigmaT: 1, lambda: 0.2, kurtosis: 'linear', ridge: 1e-4 };
+
+/** A training loss as gccs.json records it (core/loss's LossConfig, without its TensorFlow.js import). */
+export type TrainingLoss = ({ kind: 'gccs' } & GccsOptions) | { kind: 'crossentropy' };
+
+const KURTOSIS_TERMS: Record<KurtosisPenalty, string> = { linear: '', abs: ' on |K−3|', squared: ' on (K−3)²' };
+
+/**
+ * A model's own training loss as the panels and the CLI name it, with one spelling of its
+ * parameters everywhere: "GCCS (μ_T 70, σ_T 1, λ 0.2)", "cross-entropy + JR (weight 0.01)".
+ */
+export function lossLabel(loss: TrainingLoss, defence?: { kind: string; weight: number }): string {
+  const base = loss.kind === 'gccs' ? `GCCS (μ_T ${loss.muT}, σ_T ${loss.sigmaT}, λ ${loss.lambda}${KURTOSIS_TERMS[loss.kurtosis]})` : 'cross-entropy';
+  return defence ? `${base} + ${defence.kind.toUpperCase()} (weight ${defence.weight})` : base;
+}

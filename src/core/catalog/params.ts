@@ -9,6 +9,8 @@ import { GCCS_DEFAULTS } from './losses';
 /** What the gradient attacks differentiate, always on the raw outputs z (never a softmax of them). */
 export const ATTACK_LOSSES = ['crossentropy', 'margin', 'dlr', 'latent'] as const;
 export type AttackLoss = (typeof ATTACK_LOSSES)[number];
+/** How reports and the CLI name an attack loss. */
+export const ATTACK_LOSS_LABELS: Record<AttackLoss, string> = { crossentropy: 'cross-entropy', margin: 'margin', dlr: 'DLR', latent: 'latent' };
 
 /**
  * The threat model: the ball the perturbation n must stay in, relative to each image x (as the

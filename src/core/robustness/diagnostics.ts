@@ -11,6 +11,7 @@ import * as tf from '../tf';
 import { AttackName, AttackParams, ThreatModel, resolveAttackParams } from '../attacks';
 import { classCount, logitsOf } from '../attacks/common';
 import { attackLoss } from '../attacks/objectives';
+import { ATTACK_LOSS_LABELS } from '../catalog';
 import { makeBatch } from '../data/batches';
 import { Examples } from '../data/types';
 import { DIAGNOSTIC_DEFAULTS, Diagnostic, DiagnosticId } from './checks';
@@ -190,14 +191,14 @@ async function lossCheck(context: ProbeContext): Promise<Diagnostic> {
   const losses: ('crossentropy' | 'margin' | 'latent')[] = ['crossentropy', 'margin', ...(context.muT !== undefined ? (['latent'] as const) : [])];
   const accuracies: number[] = [];
   for (const loss of losses) accuracies.push(await probePgd(context, { eps: context.eps, loss, ...(loss === 'latent' && { muT: context.muT }) }));
-  const said = `PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} at ε = ${context.eps} by attack loss: ${losses.map((loss, i) => `${loss} ${pct(accuracies[i])}`).join(', ')}`;
+  const said = `PGD-${DIAGNOSTIC_DEFAULTS.probeSteps} at ε = ${context.eps} by attack loss: ${losses.map((loss, i) => `${ATTACK_LOSS_LABELS[loss]} ${pct(accuracies[i])}`).join(', ')}`;
   const best = Math.min(...accuracies.slice(1));
   return sensitivity(
     context,
     'loss',
     said,
     accuracies,
-    best < accuracies[0] - TOL ? `the ${losses[accuracies.indexOf(best)]} loss beats cross-entropy by ${pct(accuracies[0] - best)}` : undefined,
+    best < accuracies[0] - TOL ? `the ${ATTACK_LOSS_LABELS[losses[accuracies.indexOf(best)]]} loss beats cross-entropy by ${pct(accuracies[0] - best)}` : undefined,
   );
 }
 

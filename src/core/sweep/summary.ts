@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import { decodeBits } from '../robustness/bits';
-import { displayName } from '../catalog';
+import { ATTACK_LOSS_LABELS, displayName, lossLabel } from '../catalog';
+import { readModelMeta, resolveModelJson } from '../io/modelLocation';
 import { AttackSeries, resultChecks } from '../robustness/checks';
 import type { RobustnessEvaluation } from '../robustness/evaluate';
 import { worstCase } from '../robustness/worstCase';
@@ -54,7 +55,18 @@ function modelLabels(models: string[]): string[] {
   return models.map((model) => path.relative(process.cwd(), model) || model);
 }
 
-export function summarizeSweep(cells: SweepCell[], results: CellResult[]): SweepSummary {
+/** A model's own training loss from its gccs.json; "—" when the model is gone, is not ours (ONNX) or its gccs.json is unreadable. */
+export function modelLossLabel(model: string): string {
+  try {
+    const meta = readModelMeta(resolveModelJson(model));
+    return meta ? lossLabel(meta.loss, meta.training.defence) : '—';
+  } catch {
+    return '—';
+  }
+}
+
+/** `lossOf` names each model's training loss beside it (the attacks' own loss is in their parameters). */
+export function summarizeSweep(cells: SweepCell[], results: CellResult[], lossOf: (model: string) => string = modelLossLabel): SweepSummary {
   const byId = new Map(results.map((result) => [result.cell.id, result]));
   const resultOf = (cell: SweepCell) => byId.get(cell.id);
   const paths = unique(cells.map((cell) => cell.model));
@@ -65,10 +77,10 @@ export function summarizeSweep(cells: SweepCell[], results: CellResult[]): Sweep
 
   const clean: SummaryTable = {
     title: 'Clean accuracy',
-    columns: ['model', 'clean accuracy', 'samples', 'path'],
+    columns: ['model', 'training loss', 'clean accuracy', 'samples', 'path'],
     rows: paths.map((model) => {
       const result = firstResult(model);
-      return [label(model), percent(result?.cleanAccuracy), result ? String(result.count) : '—', model];
+      return [label(model), lossOf(model), percent(result?.cleanAccuracy), result ? String(result.count) : '—', model];
     }),
   };
   const entries = unique(cells.map((cell) => cell.entry)).sort((a, b) => a - b);
@@ -86,7 +98,13 @@ export function summarizeSweep(cells: SweepCell[], results: CellResult[]): Sweep
   };
 }
 
-function section(cells: SweepCell[], title: string, models: string[], label: (model: string) => string, resultOf: (cell: SweepCell) => CellResult | undefined): SummarySection {
+function section(
+  cells: SweepCell[],
+  title: string,
+  models: string[],
+  label: (model: string) => string,
+  resultOf: (cell: SweepCell) => CellResult | undefined,
+): SummarySection {
   const parameters = parameterLines(cells);
   const accuracy = (cell: SweepCell | undefined) => percent(cell && resultOf(cell)?.accuracy);
 
@@ -97,7 +115,8 @@ function section(cells: SweepCell[], title: string, models: string[], label: (mo
     if (cells.some((cell) => resultOf(cell)?.meanChangedPixels !== undefined)) extras.push(['changed pixels', (r) => percent(r.meanChangedPixels)]);
     const rows = cells.map((cell) => {
       const result = resultOf(cell);
-      return [label(cell.model), percent(result?.cleanAccuracy), accuracy(cell), ...extras.map(([, show]) => (result ? show(result) : '—')), result ? String(result.count) : '—'];
+      const measured = extras.map(([, show]) => (result ? show(result) : '—'));
+      return [label(cell.model), percent(result?.cleanAccuracy), accuracy(cell), ...measured, result ? String(result.count) : '—'];
     });
     return { title, parameters, tables: [{ title, columns: ['model', 'clean accuracy', 'accuracy', ...extras.map(([name]) => name), 'samples'], rows }] };
   }
@@ -126,7 +145,13 @@ function section(cells: SweepCell[], title: string, models: string[], label: (mo
         columns: ['model', 'IT \\ BS', ...bss.map(String)],
         rows: models.flatMap((model) => its.map((it) => [label(model), String(it), ...bss.map((bs) => accuracy(find(model, eps, it, bs)))])),
       }))
-    : [{ title, columns: ['ε', ...models.map(label)], rows: epsValues.map((eps) => [String(eps), ...models.map((model) => accuracy(find(model, eps, null, null)))]) }];
+    : [
+        {
+          title,
+          columns: ['ε', ...models.map(label)],
+          rows: epsValues.map((eps) => [String(eps), ...models.map((model) => accuracy(find(model, eps, null, null)))]),
+        },
+      ];
   return { title, parameters, chart: { title, series }, tables };
 }
 
@@ -151,7 +176,11 @@ const PARAMETER_LABELS: Record<string, string> = {
   learningRate: 'learning rate',
   pInit: 'initial square fraction',
 };
-const PLAIN_VALUES: Record<string, string> = { crossentropy: 'cross-entropy', linf: 'L∞', l2: 'L2' };
+const PLAIN_VALUES: Record<string, string> = { ...ATTACK_LOSS_LABELS, linf: 'L∞', l2: 'L2' };
+const plainKey = (key: string) => PARAMETER_LABELS[key] ?? key;
+const plainValue = (value: unknown) => PLAIN_VALUES[String(value)] ?? show(value);
+/** μ_T is a parameter of the latent attack loss only: shown with another loss, it would read as the model's. */
+const shownParameter = (key: string, params: Record<string, unknown>[]) => key !== 'muT' || params.some((p) => p.loss === 'latent');
 
 /**
  * An attack entry's parameters as plain lines ("attack loss: cross-entropy", "step size: 0–0.05
@@ -161,15 +190,15 @@ function parameterLines(cells: SweepCell[]): string[] {
   const params = cells.map((cell) => cell.params as Record<string, unknown>);
   return Object.keys(params[0])
     .filter((key) => !(GRID_KEYS as readonly string[]).includes(key))
-    .filter((key) => key !== 'muT' || params.some((p) => p.loss === 'latent'))
+    .filter((key) => shownParameter(key, params))
     .map((key) => {
       const values = unique(params.map((p) => p[key]));
       const numbers = values.filter((v): v is number => typeof v === 'number');
       const text =
         numbers.length > 1 && numbers.length === values.length
           ? `${show(Math.min(...numbers))}–${show(Math.max(...numbers))} (per ε)`
-          : values.map((v) => PLAIN_VALUES[String(v)] ?? show(v)).join(', ');
-      return `${PARAMETER_LABELS[key] ?? key}: ${text}`;
+          : values.map(plainValue).join(', ');
+      return `${plainKey(key)}: ${text}`;
     });
 }
 
@@ -191,7 +220,8 @@ function modelOutcomes(cells: SweepCell[], titleOf: (entry: number) => string, r
     const mine = done.filter((d) => d.cell.entry === entry);
     // SPSA's IT × BS grid: at each ε, its strongest point.
     const points = sorted(mine.map((d) => d.eps)).map((eps) => mine.filter((d) => d.eps === eps).reduce((a, b) => (b.accuracy < a.accuracy ? b : a)));
-    return { name: mine[0].cell.attack, label: titleOf(entry), points: points.map(({ eps, accuracy, robust }) => ({ eps, accuracy, ...(robust && { robust }) })) };
+    const shown = points.map(({ eps, accuracy, robust }) => ({ eps, accuracy, ...(robust && { robust }) }));
+    return { name: mine[0].cell.attack, label: titleOf(entry), points: shown };
   });
   const worst = sorted(done.map((d) => d.eps)).flatMap((eps) => {
     const atEps = cells.filter((cell) => cell.eps === eps);
@@ -241,7 +271,13 @@ export function summarizeEvaluation(evaluation: RobustnessEvaluation, model: str
   const title = `Worst case and each attack (${evaluation.preset} preset)`;
   const series = [
     { label: 'worst case', points: evaluation.eps.map((e) => ({ eps: e.eps, accuracy: e.worstAccuracy })) },
-    ...labels.map((label) => ({ label, points: evaluation.eps.flatMap((e) => { const accuracy = accuracyOf(label, e.eps); return accuracy === undefined ? [] : [{ eps: e.eps, accuracy }]; }) })),
+    ...labels.map((label) => ({
+      label,
+      points: evaluation.eps.flatMap((e) => {
+        const accuracy = accuracyOf(label, e.eps);
+        return accuracy === undefined ? [] : [{ eps: e.eps, accuracy }];
+      }),
+    })),
   ];
   const byEps: SummaryTable = {
     title,
@@ -255,7 +291,11 @@ export function summarizeEvaluation(evaluation: RobustnessEvaluation, model: str
         'worst case: a sample counts as robust at ε only if no attack at ε broke it',
         "FGSM, PGD-5 and TGSM-5 are the paper's protocol, run on every sample",
         ...(cascade ? ["the preset's attacks run as a cascade: each line is the accuracy after that attack and every earlier one"] : []),
-        ...evaluation.eps[0].runs.map((r) => `${r.label}: ${Object.entries(r.params).filter(([key]) => key !== 'eps').map(([key, value]) => `${key} ${show(value)}`).join(', ')}`),
+        ...evaluation.eps[0].runs.map((r) => {
+          const params = r.params as Record<string, unknown>;
+          const shown = Object.entries(params).filter(([key]) => key !== 'eps' && shownParameter(key, [params]));
+          return `${r.label}: ${shown.map(([key, value]) => `${plainKey(key)} ${plainValue(value)}`).join(', ')}`;
+        }),
       ],
       chart: { title, series },
       tables: [byEps],
@@ -279,7 +319,11 @@ export function summarizeEvaluation(evaluation: RobustnessEvaluation, model: str
   });
   return {
     warnings: evaluation.diagnostics.filter((d) => !d.ok).map((d) => d.message),
-    clean: { title: 'Clean accuracy', columns: ['model', 'clean accuracy', 'samples', 'path'], rows: [[path.basename(model), percent(evaluation.cleanAccuracy), String(evaluation.count), model]] },
+    clean: {
+      title: 'Clean accuracy',
+      columns: ['model', 'training loss', 'clean accuracy', 'samples', 'path'],
+      rows: [[path.basename(model), modelLossLabel(model), percent(evaluation.cleanAccuracy), String(evaluation.count), model]],
+    },
     sections,
   };
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONFIG_LIMITS } from '../../core/limits';
+import { lossLabel } from '../../core/catalog/losses';
 import { META_FILE, modelFolderOf, readModelMeta } from '../../core/io/modelLocation';
 import { readResultsFile } from '../../core/sweep/results';
 import { readJsonFile } from '../../core/sweep/jsonSchema';
@@ -168,7 +169,7 @@ export function modelEntry(folder: string, results: string[], resultsFolder: str
   const parts: string[] = [];
   const tips: string[] = [folder];
   if (meta)
-    tips.push(`loss: ${meta.loss.kind === 'gccs' ? `GCCS (μ_T ${meta.loss.muT})` : 'cross-entropy'}; ${meta.epochs.length} epochs; ${meta.architecture}`);
+    tips.push(`training loss: ${lossLabel(meta.loss, meta.training.defence)}; ${meta.epochs.length} epochs; ${meta.architecture}`);
   const saved = evaluationFile(path.join(resultsFolder, `${modelName(folder)}.jsonl`));
   const evaluation = readSavedEvaluation(saved);
   if (evaluation) {

@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { modelFolderOf, readModelMeta } from '../../../core/io/modelLocation';
-import type { SummarySection } from '../../../core/sweep/summary';
+import { modelFolderOf } from '../../../core/io/modelLocation';
+import { SummarySection, modelLossLabel } from '../../../core/sweep/summary';
 import type { ModelEvaluation } from '../../../core/inspect/types';
 
 /** What the robustness panel needs of a saved evaluation. */
@@ -61,15 +61,6 @@ export function resultsModels(resultsFile: string): string[] {
   return [...models];
 }
 
-const lossOf = (modelJson: string): string => {
-  try {
-    const loss = readModelMeta(modelJson)?.loss;
-    return loss?.kind === 'gccs' ? `GCCS (μ_T ${loss.muT})` : loss?.kind === 'crossentropy' ? 'cross-entropy' : '—';
-  } catch {
-    return '—';
-  }
-};
-
 /** One row per results file with a saved evaluation; undefined when none has one. */
 export function modelsSection(files: string[]): SummarySection | undefined {
   const rows: string[][] = [];
@@ -85,12 +76,12 @@ export function modelsSection(files: string[]): SummarySection | undefined {
     }
     const kurtosis = e.latent?.length ? (e.latent.reduce((s, c) => s + c.kurtosis, 0) / e.latent.length).toFixed(2) : '—';
     const s = e.separation;
-    rows.push([modelName(e.model), lossOf(e.model), `${(100 * e.accuracy).toFixed(2)}%`, e.macroF1.toFixed(4), `${s.mean.toFixed(2)} (${s.ci95[0].toFixed(2)}–${s.ci95[1].toFixed(2)})`, kurtosis, `${e.count} (${e.split})`]);
+    rows.push([modelName(e.model), modelLossLabel(e.model), `${(100 * e.accuracy).toFixed(2)}%`, e.macroF1.toFixed(4), `${s.mean.toFixed(2)} (${s.ci95[0].toFixed(2)}–${s.ci95[1].toFixed(2)})`, kurtosis, `${e.count} (${e.split})`]);
   }
   if (!rows.length) return undefined;
   return {
     title: 'Models',
     parameters: ['clean metrics on each model\'s whole test split (gccs eval); r_AB: the paper\'s inter/intra-class latent distance ratio (equations 4–6), mean over ordered class pairs, 95% t-interval over the pairs'],
-    tables: [{ title: 'Models', columns: ['model', 'loss', 'test accuracy', 'macro F-score', 'r_AB (95% CI)', 'mean kurtosis', 'samples'], rows }],
+    tables: [{ title: 'Models', columns: ['model', 'training loss', 'test accuracy', 'macro F-score', 'r_AB (95% CI)', 'mean kurtosis', 'samples'], rows }],
   };
 }
