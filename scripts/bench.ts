@@ -17,6 +17,8 @@ import * as tf from '../src/core/tf';
 import { parseFlags } from '../src/cli/args';
 import { attackBatch, resolveAttackParams } from '../src/core/attacks';
 import { BackendName, initBackend } from '../src/core/backend';
+import { loadIdxFolder } from '../src/core/data/idx';
+import { loadModelDir } from '../src/core/io/modelDir';
 import type { Examples } from '../src/core/data';
 import { lossConfig } from '../src/core/loss';
 import { createModel } from '../src/core/models';
@@ -346,6 +348,38 @@ async function sweepFigures(backend: BackendName, modelDir: string, quick: boole
   return { cells: eps.length, samplesPerCell: config.count, attack: 'pgd-5', workers1Seconds: seconds[1], workers2Seconds: seconds[2], speedup };
 }
 
+/** The minimal-perturbation and gradient-free attacks of issue 15 on the trained model: wall time, median over `rounds`. */
+async function attackFigures(modelDir: string, dataDir: string | undefined, quick: boolean, rounds: number) {
+  const count = quick ? 10 : 500;
+  const { model } = await loadModelDir(modelDir);
+  const loaded = dataDir ? await loadIdxFolder(dataDir, 'mnist') : undefined;
+  const examples = loaded ? (loaded.test ?? loaded.train)! : randomExamples(count, 2);
+  const attacks = [
+    ['deepfool', resolveAttackParams('deepfool')],
+    ['jsma', resolveAttackParams('jsma')],
+    ['spsa', resolveAttackParams('spsa', { eps: 0.1, iterations: quick ? 2 : 20, samples: quick ? 4 : 32 })],
+  ] as const;
+  const seconds: Record<string, number> = {};
+  for (const [name, params] of attacks) {
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const started = performance.now();
+      for (let first = 0; first < count; first += ATTACK_BATCH) {
+        const n = Math.min(ATTACK_BATCH, count - first);
+        const x = tf.tensor4d(Float32Array.from(examples.pixels.subarray(first * 784, (first + n) * 784), (p) => p / 255), [n, ...IMAGE_SHAPE]);
+        const output = await attackBatch(model, name, x, examples.labels.subarray(first, first + n), params, 0);
+        tf.dispose([x, output.adversarial]);
+      }
+      times.push((performance.now() - started) / 1000);
+    }
+    seconds[name] = round(median(times), 4);
+    log(`${name} on ${count} images: ${times.map((t) => t.toFixed(1)).join(', ')} s`);
+  }
+  model.dispose();
+  const spsa = quick ? '2 iterations × 4 pairs' : '20 iterations × 32 pairs';
+  return { images: count, data: dataDir ? `mnist ${dataDir} first ${count} test images` : 'random', batch: ATTACK_BATCH, spsa, seconds };
+}
+
 /** The first Python that imports torch, or null. */
 function torchPython(requested: string | undefined): string | null {
   for (const python of requested ? [requested] : ['/usr/bin/python3', 'python3']) {
@@ -416,6 +450,8 @@ function table(result: BenchResult): string {
     '',
     `training process (${tp.data}, ${tp.epochs} epochs): ${thousands(tp.workers1.imagesPerSecond)} img/s on 1 worker, ${thousands(tp.workers2.imagesPerSecond)} on 2; peak RSS ${tp.workers1.leaderPeakRssMiB} / ${tp.workers2.leaderPeakRssMiB} MiB`,
     `PGD-5 sweep (${result.sweep.cells} cells × ${result.sweep.samplesPerCell}): ${result.sweep.workers1Seconds} s on 1 worker, ${result.sweep.workers2Seconds} s on 2`,
+    `attacks on ${result.attacks.images} images (${result.attacks.data}), batch ${result.attacks.batch}, 1 process: ` +
+      `DeepFool ${result.attacks.seconds.deepfool} s, JSMA ${result.attacks.seconds.jsma} s, SPSA (${result.attacks.spsa}) ${result.attacks.seconds.spsa} s`,
     'skipped' in result.hostEventLoop
       ? `host event loop: skipped (${result.hostEventLoop.skipped})`
       : `host event loop while a worker trains: interval drift max ${result.hostEventLoop.intervalDriftMs.max} ms, p99 ${result.hostEventLoop.intervalDriftMs.p99} ms`,
@@ -442,6 +478,7 @@ async function measureAll(flags: Record<string, unknown>, backend: BackendName, 
   const dataParallel = await dataParallelFigures(info.name, examples, 2, protocol);
   const trainingProcess = await trainingProcessFigures(info.name, dataDir, quick, workDir);
   const sweep = await sweepFigures(info.name, trainingProcess.modelDir, quick, quick ? 1 : 3);
+  const attacks = await attackFigures(trainingProcess.modelDir, dataDir, quick, rounds);
   const hostEventLoop = await hostEventLoopFigures(info.name, quick, workDir);
   log(`host event loop while a worker trains: ${JSON.stringify(hostEventLoop)}`);
   const loadAfter = os.loadavg();
@@ -490,6 +527,7 @@ async function measureAll(flags: Record<string, unknown>, backend: BackendName, 
     },
     trainingProcess: { ...trainingProcess, modelDir: undefined },
     sweep,
+    attacks,
     hostEventLoop,
     pytorch: torch ? torch.about : { skipped: flags['no-torch'] ? '--no-torch' : 'no Python with torch found' },
     targets,
