@@ -58,6 +58,7 @@ function render(): void {
   const validation = last.validationAccuracy === null ? '' : `, validation ${(100 * last.validationAccuracy).toFixed(2)}%`;
   vscode.postMessage({ type: 'drawn', epochs: data.epochs.length });
   app.append(element('p', `epoch ${last.epoch}: loss ${last.loss.toPrecision(5)}, train ${(100 * last.trainAccuracy).toFixed(2)}%${validation}, lr ${last.learningRate.toExponential(2)}, ${last.seconds.toFixed(1)} s`, 'facts'));
+  if (data.converged) app.append(element('p', data.converged, 'facts'));
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToTraining>) => {

@@ -4,8 +4,8 @@ import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DownloadableKind, downl
 import { UserError } from '../core/errors';
 import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
-import { GCCS_DEFAULTS } from '../core/loss';
-import { KURTOSIS_PENALTIES, LOSS_KINDS } from '../core/catalog';
+import { GCCS_DEFAULTS, convergedLossNote } from '../core/loss';
+import { KURTOSIS_PENALTIES, LOSS_KINDS, lossLabel } from '../core/catalog';
 import { evaluateModelSplit } from '../core/inspect/evaluate';
 import { computeLatent } from '../core/inspect/latent';
 import { loadModelSplit } from '../core/inspect/modelSplit';
@@ -164,10 +164,11 @@ function trainingLog(config: TrainConfig, flags: ParsedFlags, log: (line: string
     switch (event.type) {
       case 'start': {
         const { defence, adversarial, workers } = config;
-        const what = `${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${config.loss.kind}`;
-        const extras = `${defence ? ` + ${defence.kind} (λ ${defence.weight})` : ''}${adversarial ? `, ${adversarial.method} adversarial training at ε ${adversarial.eps}` : ''}`;
+        const what = `${config.fineTuneFrom ? `(fine-tuning ${config.fineTuneFrom})` : config.model} with ${lossLabel(config.loss, defence)}`;
+        const extras = adversarial ? `, ${adversarial.method} adversarial training at ε ${adversarial.eps}` : '';
         const counts = `${event.trainCount} train / ${event.validationCount} validation / ${event.testCount} test, ${event.epochs} epochs × ${event.stepsPerEpoch} steps`;
         log(`training ${what}${extras} on ${config.dataset.kind}: ${counts}${workers! > 1 ? ` on ${workers} processes` : ''}${event.startEpoch > 1 ? `, resuming at epoch ${event.startEpoch}` : ''}`);
+        if (config.loss.kind === 'gccs') log(convergedLossNote(config.loss, event.numClasses, config.batchSize, workers ?? 1));
         break;
       }
       case 'warning':

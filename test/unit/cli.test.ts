@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
+import { GCCS_DEFAULTS } from '../../src/core/catalog';
+import { convergedLossNote } from '../../src/core/loss/converged';
 
 // Runs the built CLI bundle (npm test builds it first), as a user would.
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -94,6 +96,9 @@ test('train → eval → latent on the built-in dataset, with --json', () => {
   assert.equal(keeping.code, 0, keeping.stderr);
   assert.ok(fs.existsSync(path.join(kept, 'checkpoint', 'state.json')), '--keep-checkpoint keeps it');
   assert.match(keeping.stderr, /^kept .*checkpoint \(--keep-checkpoint\): train again with --resume/m);
+  // The training names its loss with its parameters, and says what a converged GCCS loss looks like (the core's figure for batch 100, 10 classes).
+  assert.match(keeping.stderr, /^training mlp with GCCS \(μ_T 70, σ_T 1, λ 0\.2\) on synthetic: /m);
+  assert.ok(keeping.stderr.split('\n').includes(convergedLossNote(GCCS_DEFAULTS, 10, 100)), keeping.stderr);
   const evaluated = gccs('eval', '--model', out, '--json');
   assert.equal(evaluated.code, 0, evaluated.stderr);
   const evaluation = JSON.parse(evaluated.stdout);

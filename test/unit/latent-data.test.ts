@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/core/errors';
+import { GCCS_DEFAULTS } from '../../src/core/catalog';
+import { convergedLossNote } from '../../src/core/loss/converged';
 import type { LatentOutput } from '../../src/core/inspect/types';
 import type { TrainConfig } from '../../src/core/train/trainer';
 import { JobCancelled } from '../../src/core/workerClient';
@@ -96,6 +98,8 @@ test('training data: gccs.json of a finished model, checkpoint records of an unf
   assert.equal(finished.epochs.length, 2);
   assert.equal(finished.totalEpochs, 2);
   assert.match(finished.status, /^finished: 2 epochs in [\d.]+ s on cpu$/);
+  // A GCCS model (the default loss), batch 100, 10 classes: what its converged loss looks like.
+  assert.equal(finished.converged, convergedLossNote(GCCS_DEFAULTS, 10, 100));
   assert.ok(finished.epochs.every((r) => r.loss > 0 && r.trainAccuracy >= 0 && r.validationAccuracy !== null));
 
   const unfinished = path.join(dir, 'unfinished');

@@ -5,6 +5,8 @@ import { batchedLogDet } from './logdet';
 // The options and their defaults (the paper's) live in the catalog, which the schemas and the attacks read too.
 export { GCCS_DEFAULTS } from '../catalog';
 export type { GccsOptions, KurtosisPenalty } from '../catalog';
+// What a converged loss looks like (no TensorFlow.js there: the extension host shows it too).
+export { convergedGccsLoss, convergedLossNote } from './converged';
 
 /** Batches below this many samples per class (on average) estimate each class's statistics poorly. */
 const MIN_SAMPLES_PER_CLASS = 4;

@@ -2,7 +2,7 @@ import * as tf from '../tf';
 import { crossEntropyLoss } from './crossEntropy';
 import { GCCS_DEFAULTS, GccsOptions, gccsLoss } from './gccs';
 
-export { GCCS_DEFAULTS, gccsLoss, gccsWarnings } from './gccs';
+export { GCCS_DEFAULTS, convergedGccsLoss, convergedLossNote, gccsLoss, gccsWarnings } from './gccs';
 export type { GccsOptions, KurtosisPenalty } from './gccs';
 export { crossEntropyLoss } from './crossEntropy';
 

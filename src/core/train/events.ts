@@ -12,6 +12,8 @@ export type TrainEvent =
       trainCount: number;
       validationCount: number;
       testCount: number;
+      /** Classes: the width D of the outputs z. */
+      numClasses: number;
       stepsPerEpoch: number;
       epochs: number;
       startEpoch: number;

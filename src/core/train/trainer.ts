@@ -178,6 +178,7 @@ function openRun(context: Pick<Run, 'config' | 'configKey' | 'backend' | 'onEven
     trainCount,
     validationCount: splits.validation?.labels.length ?? 0,
     testCount: splits.test.labels.length,
+    numClasses: data.numClasses,
     stepsPerEpoch,
     epochs: config.epochs,
     startEpoch: records.length + 1,

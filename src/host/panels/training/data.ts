@@ -9,6 +9,8 @@ import type { EpochRecord } from '../../../core/io/modelDir';
 import { readFolderJson, realFolder } from '../../../core/io/modelFolder';
 import { modelFolderOf, readModelMeta } from '../../../core/io/modelLocation';
 import { MODEL_LIMITS } from '../../../core/limits';
+import { convergedLossNote } from '../../../core/loss/converged';
+import type { TrainingLoss } from '../../../core/catalog/losses';
 import type { TrainingData } from './messages';
 
 export class TrainingInputError extends Error {
@@ -30,6 +32,11 @@ function asPanelInput<T>(read: () => T): T {
 
 export const epochCount = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
 
+/** A GCCS run's `converged` line (none for cross-entropy). */
+export function convergedField(loss: TrainingLoss, numClasses: number, batchSize: number, workers = 1): Pick<TrainingData, 'converged'> {
+  return loss.kind === 'gccs' ? { converged: convergedLossNote(loss, numClasses, batchSize, workers) } : {};
+}
+
 /** The training history of a model folder (or its model.json / gccs.json). */
 export function trainingData(location: string): TrainingData {
   const outDir = modelFolderOf(location);
@@ -40,7 +47,10 @@ export function trainingData(location: string): TrainingData {
   const stateIsNewer = fs.existsSync(stateFile) && (!fs.existsSync(metaFile) || fs.statSync(stateFile).mtimeMs > fs.statSync(metaFile).mtimeMs + 1000);
   if (fs.existsSync(metaFile) && !stateIsNewer) {
     const meta = asPanelInput(() => readModelMeta(path.join(outDir, 'model.json')))!;
-    return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training.epochs, status: `finished: ${epochCount(meta.epochs.length)} in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`, live: false };
+    const status = `finished: ${epochCount(meta.epochs.length)} in ${meta.trainingSeconds.toFixed(1)} s on ${meta.backend}`;
+    // gccs.json does not record the training's processes: the figure is for whole batches.
+    const converged = convergedField(meta.loss, meta.numClasses, meta.training.batchSize);
+    return { outDir, title, epochs: meta.epochs, totalEpochs: meta.training.epochs, status, live: false, ...converged };
   }
   if (stateIsNewer) {
     const readState = () => readFolderJson(stateFile, realFolder(path.dirname(stateFile), stateFile), MODEL_LIMITS.metaBytes, 'MODEL_LIMITS.metaBytes');

@@ -16,6 +16,8 @@ export interface TrainingData {
   /** "training: epoch 3/10", "finished", "cancelled at epoch 2", … */
   status: string;
   live: boolean;
+  /** A GCCS run: what its converged loss looks like (core/loss/converged.ts), to read the loss curve by. */
+  converged?: string;
 }
 
 export interface TrainingState {

@@ -11,7 +11,7 @@ import { modelFolderOf } from '../../../core/io/modelLocation';
 import { DrawnSignal } from '../drawnSignal';
 import type { FolderConsent } from '../../workspace/folderConsent';
 import { FeatureMessage, Panels, ReadyMessage } from '../panel';
-import { TrainingInputError, epochCount, trainingData, withEpoch } from './data';
+import { TrainingInputError, convergedField, epochCount, trainingData, withEpoch } from './data';
 import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
 
 export const TRAINING_PANEL_TYPE = 'gccs.training';
@@ -106,7 +106,9 @@ export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, Resto
             epochs = [];
           }
         }
-        this.live = { outDir, title: `Training: ${path.basename(outDir)}`, epochs, totalEpochs: notice.epochs, status: `training: waiting for epoch ${notice.startEpoch}/${notice.epochs}`, live: true };
+        const status = `training: waiting for epoch ${notice.startEpoch}/${notice.epochs}`;
+        const converged = convergedField(config.loss, notice.numClasses, config.batchSize, config.workers);
+        this.live = { outDir, title: `Training: ${path.basename(outDir)}`, epochs, totalEpochs: notice.epochs, status, live: true, ...converged };
         break;
       }
       case 'epoch':
