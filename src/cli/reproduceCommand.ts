@@ -8,10 +8,21 @@ import * as os from 'node:os';
 import { AttackCancelled } from '../core/attacks';
 import { DATASET_KINDS, DatasetSpec } from '../core/data';
 import { UserError } from '../core/errors';
-import { DEFAULT_SCALE, PAPER_MODELS, SCALES, SCALE_NAMES, ScaleName, planReproduction, runReproduction, writeReproductionReport } from '../core/reproduce';
-import { SweepCancelled } from '../core/sweep/pool';
+import {
+  DEFAULT_SCALE,
+  PAPER_MODELS,
+  ReproduceEvent,
+  ReproductionPlan,
+  SCALES,
+  SCALE_NAMES,
+  ScaleName,
+  planReproduction,
+  runReproduction,
+  writeReproductionReport,
+} from '../core/reproduce';
+import { SweepCancelled, SweepEvent } from '../core/sweep/pool';
 import { parseGrid } from '../core/sweep/grid';
-import { TrainingCancelled } from '../core/train/trainer';
+import { TrainEvent, TrainingCancelled } from '../core/train/trainer';
 import type { FlagSpecs } from './args';
 import type { CommandContext } from './commands';
 import { checkOutputs } from './outputPaths';
@@ -28,40 +39,58 @@ export const REPRODUCE_FLAGS: FlagSpecs = {
   'synthetic-train': { type: 'integer', description: 'synthetic dataset: training examples', default: '5000' },
   'synthetic-test': { type: 'integer', description: 'synthetic dataset: test examples', default: '1000' },
   seed: { type: 'integer', description: 'seed of every training (splits, initialisation, batches, dropout)', default: '0' },
-  models: { type: 'string', description: `only these models, comma-separated (with the models they are fine-tuned from): ${PAPER_MODELS.map((spec) => spec.id).join(', ')}`, default: 'all' },
+  models: {
+    type: 'string',
+    description: `only these models, comma-separated (with the models they are fine-tuned from): ${PAPER_MODELS.map((spec) => spec.id).join(', ')}`,
+    default: 'all',
+  },
   model: { type: 'string', description: "architecture of the models trained from scratch (default: the scale's)" },
   epochs: { type: 'integer', description: "epochs of the regular trainings (default: the scale's; the paper: 1800)" },
   'fine-tune-epochs': { type: 'integer', description: "epochs of GCCS fine-tuning of the cross-entropy model (default: the scale's; the paper: 100)" },
   'adv-epochs': { type: 'integer', description: "epochs of adversarial fine-tuning of each regular model (default: the scale's; the paper: 100)" },
   'batch-size': { type: 'integer', description: "training batch size (default: the scale's; the paper: 200)" },
   count: { type: 'integer', description: "test samples attacked per model (default: the scale's)" },
-  eps: { type: 'string', description: "ε values, a comma list or start:stop:step (default: the scale's points up to the paper's largest ε: 0.1 for MNIST-like sets, 0.06 for SVHN and CIFAR)" },
+  eps: {
+    type: 'string',
+    description:
+      "ε values, a comma list or start:stop:step (default: the scale's points up to the paper's largest ε: 0.1 for MNIST-like sets, 0.06 for SVHN and CIFAR)",
+  },
   'jsma-iterations': { type: 'integer', description: "JSMA's iterations (default: the scale's; the paper: 200)" },
   workers: { type: 'integer', description: 'worker processes for the DeepFool, JSMA and SPSA cells', default: '1' },
-  out: { type: 'string', description: 'the run\'s folder: models, evaluations, attack results and report.{json,md,html}; run again with the same flags to continue', default: 'reproduce/<dataset>-<scale>' },
+  out: {
+    type: 'string',
+    description: "the run's folder: models, evaluations, attack results and report.{json,md,html}; run again with the same flags to continue",
+    default: 'reproduce/<dataset>-<scale>',
+  },
 };
 
 const str = (context: CommandContext, name: string) => context.flags[name] as string | undefined;
 const num = (context: CommandContext, name: string) => context.flags[name] as number | undefined;
 
-export async function reproduceCommand(context: CommandContext) {
-  const { flags, backend, log } = context;
+/** The plan the flags ask for; every flag is checked before anything runs. */
+function planFromFlags(context: CommandContext): ReproductionPlan {
   const kind = (str(context, 'dataset') ?? 'mnist') as DatasetSpec['kind'];
   const scale = (str(context, 'scale') ?? DEFAULT_SCALE) as ScaleName;
   const dataset: DatasetSpec = {
     kind,
     ...(str(context, 'data') !== undefined && { path: str(context, 'data') }),
-    ...(kind === 'synthetic' && { seed: num(context, 'seed') ?? 0, syntheticTrain: num(context, 'synthetic-train'), syntheticTest: num(context, 'synthetic-test') }),
+    ...(kind === 'synthetic' && {
+      seed: num(context, 'seed') ?? 0,
+      syntheticTrain: num(context, 'synthetic-train'),
+      syntheticTest: num(context, 'synthetic-test'),
+    }),
   };
   const epsText = str(context, 'eps');
   const outDir = str(context, 'out') ?? `reproduce/${kind}-${scale}`;
   checkOutputs([{ flag: 'out', path: outDir, kind: 'folder' }]);
-  const plan = planReproduction({
+  return planReproduction({
     dataset,
     scale,
     outDir,
     seed: num(context, 'seed'),
-    models: str(context, 'models')?.split(',').map((id) => id.trim()),
+    models: str(context, 'models')
+      ?.split(',')
+      .map((id) => id.trim()),
     overrides: {
       model: str(context, 'model'),
       epochs: num(context, 'epochs'),
@@ -75,9 +104,47 @@ export async function reproduceCommand(context: CommandContext) {
       eps: epsText === undefined ? undefined : parseGrid(epsText),
     },
   });
-  const s = plan.settings;
-  log(`gccs reproduce, scale ${scale}: ${plan.models.length} models (${plan.models.map((m) => m.id).join(', ')}) on ${kind}; ${s.model}, ${s.epochs} epochs (${s.fineTuneEpochs} fine-tuning, ${s.adversarialEpochs} adversarial); attacks on ${s.count} test samples at ε ${s.eps.join(', ')}; into ${plan.outDir}`);
+}
 
+/** Progress lines (stderr) and the progress bar. */
+function progress(log: (line: string) => void, bar: ProgressBar | null): (event: ReproduceEvent) => void {
+  const model = { reuse: 'trained already, reused', resume: 'resuming its checkpoint', train: 'training' };
+  const training = (id: string, event: TrainEvent) => {
+    if (event.type === 'step') bar?.update(`${id} epoch ${event.epoch}`, event.step, event.steps, `loss ${event.loss.toFixed(4)}`);
+    if (event.type === 'warning') log(`  warning: ${event.message}`);
+    if (event.type !== 'epoch') return;
+    bar?.clear();
+    const r = event.record;
+    const validation = r.validationAccuracy === null ? '' : ` val acc ${(100 * r.validationAccuracy).toFixed(2)}%`;
+    log(`  epoch ${r.epoch}: loss ${r.loss.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
+  };
+  const sweep = (name: string, file: string, event: SweepEvent) => {
+    if (event.type === 'start') log(`${name}: ${event.total} attack cells, ${event.finished} finished already (${file})`);
+    if (event.type === 'progress') bar?.update(`${name} ${event.cell.attack}`, event.done, event.total);
+    if (event.type === 'cellDone') bar?.clear();
+  };
+  return (event) => {
+    if (event.type === 'model') log(`${event.id}: ${model[event.action]} (${event.dir})`);
+    if (event.type === 'train') training(event.id, event.event);
+    if (event.type === 'evaluation')
+      log(`${event.id}: ${event.action === 'reuse' ? 'evaluated already, reused' : 'evaluating (gccs eval, gccs evaluate --preset quick)'}`);
+    if (event.type === 'evaluationProgress' && event.event.type === 'progress') {
+      bar?.update(`${event.id} ${event.event.label}${event.event.eps === null ? '' : ` ε=${event.event.eps}`}`, event.event.done, event.event.total);
+    }
+    if (event.type === 'sweep') sweep(event.name, event.file, event.event);
+  };
+}
+
+const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
+
+export async function reproduceCommand(context: CommandContext) {
+  const { flags, backend, log } = context;
+  const plan = planFromFlags(context);
+  const s = plan.settings;
+  log(
+    `gccs reproduce, scale ${plan.scaleName}: ${plan.models.length} models (${plan.models.map((m) => m.id).join(', ')}) on ${plan.dataset.kind}; ${s.model}, ` +
+      `${s.epochs} epochs (${s.fineTuneEpochs} fine-tuning, ${s.adversarialEpochs} adversarial); attacks on ${s.count} test samples at ε ${s.eps.join(', ')}; into ${plan.outDir}`,
+  );
   const controller = new AbortController();
   const cancel = () => controller.abort();
   process.once('SIGINT', cancel);
@@ -85,49 +152,26 @@ export async function reproduceCommand(context: CommandContext) {
   const bar = flags.json ? null : new ProgressBar();
   const started = performance.now();
   try {
-    const outcome = await runReproduction(plan, {
-      backend,
-      workers: num(context, 'workers'),
-      signal: controller.signal,
-      onEvent: (event) => {
-        switch (event.type) {
-          case 'model':
-            log(`${event.id}: ${event.action === 'reuse' ? 'trained already, reused' : event.action === 'resume' ? 'resuming its checkpoint' : 'training'} (${event.dir})`);
-            break;
-          case 'train':
-            if (event.event.type === 'step') bar?.update(`${event.id} epoch ${event.event.epoch}`, event.event.step, event.event.steps, `loss ${event.event.loss.toFixed(4)}`);
-            else if (event.event.type === 'epoch') {
-              bar?.clear();
-              const r = event.event.record;
-              log(`  epoch ${r.epoch}: loss ${r.loss.toFixed(4)}${r.validationAccuracy === null ? '' : ` val acc ${(100 * r.validationAccuracy).toFixed(2)}%`} (${r.seconds.toFixed(1)} s)`);
-            } else if (event.event.type === 'warning') log(`  warning: ${event.event.message}`);
-            break;
-          case 'evaluation':
-            log(`${event.id}: ${event.action === 'reuse' ? 'evaluated already, reused' : 'evaluating (gccs eval, gccs evaluate --preset quick)'}`);
-            break;
-          case 'evaluationProgress':
-            if (event.event.type === 'progress') bar?.update(`${event.id} ${event.event.label}${event.event.eps === null ? '' : ` ε=${event.event.eps}`}`, event.event.done, event.event.total);
-            break;
-          case 'sweep':
-            if (event.event.type === 'start') log(`${event.name}: ${event.event.total} attack cells, ${event.event.finished} finished already (${event.file})`);
-            else if (event.event.type === 'progress') bar?.update(`${event.name} ${event.event.cell.attack}`, event.event.done, event.event.total);
-            else if (event.event.type === 'cellDone') bar?.clear();
-            break;
-        }
-      },
-    });
+    const outcome = await runReproduction(plan, { backend, workers: num(context, 'workers'), signal: controller.signal, onEvent: progress(log, bar) });
     bar?.clear();
-    const files = writeReproductionReport(outcome, {
-      backend,
-      machine: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.version}`,
-      command: `gccs ${process.argv.slice(2).join(' ')}`,
-    });
+    const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.version}`;
+    const files = writeReproductionReport(outcome, { backend, machine, command: `gccs ${process.argv.slice(2).join(' ')}` });
     for (const m of outcome.models) {
       const c = m.evaluation.clean;
-      log(`${m.model.id.padEnd(8)} accuracy ${(100 * c.accuracy).toFixed(2)}%  F ${c.macroF1.toFixed(4)}  r_AB ${c.separation.pairs ? c.separation.mean.toFixed(2) : '—'}  ${m.evaluation.robustness.eps.map((e) => `ε ${e.eps}: paper ${e.paper ? `${(100 * e.paper.accuracy).toFixed(1)}%` : '—'} / worst ${(100 * e.worstAccuracy).toFixed(1)}%`).join('  ')}`);
+      const attacked = m.evaluation.robustness.eps.map((e) => `ε ${e.eps}: paper ${e.paper ? pct(e.paper.accuracy) : '—'} / worst ${pct(e.worstAccuracy)}`);
+      log(
+        `${m.model.id.padEnd(8)} accuracy ${pct(c.accuracy)}  F ${c.macroF1.toFixed(4)}  r_AB ${c.separation.pairs ? c.separation.mean.toFixed(2) : '—'}  ${attacked.join('  ')}`,
+      );
     }
     log(`report: ${files.markdown}, ${files.html}, ${files.json} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-    return { outDir: plan.outDir, files, models: outcome.models.map((m) => ({ id: m.model.id, dir: m.model.dir, accuracy: m.evaluation.clean.accuracy, macroF1: m.evaluation.clean.macroF1, rAB: m.evaluation.clean.separation.mean })) };
+    const models = outcome.models.map((m) => ({
+      id: m.model.id,
+      dir: m.model.dir,
+      accuracy: m.evaluation.clean.accuracy,
+      macroF1: m.evaluation.clean.macroF1,
+      rAB: m.evaluation.clean.separation.mean,
+    }));
+    return { outDir: plan.outDir, files, models };
   } catch (error) {
     if (error instanceof TrainingCancelled || error instanceof AttackCancelled || error instanceof SweepCancelled) {
       throw new UserError(`cancelled: what finished is kept in ${plan.outDir}; run the same command again to continue`);

@@ -16,10 +16,19 @@ import { evalCommand } from '../../src/cli/commands';
 import { evaluateCommand } from '../../src/cli/evaluateCommand';
 
 const SYNTHETIC = { kind: 'synthetic' as const, syntheticTrain: 60, syntheticTest: 20 };
-/** Every kind of training: regular (cross-entropy, GCCS), a GCCS fine-tuning and an adversarial fine-tuning (the defences' own tests are in loss-defences.test.ts). */
+/**
+ * Every kind of training: regular (cross-entropy, GCCS), a GCCS fine-tuning and an adversarial fine-tuning
+ * (the defences' own tests are in loss-defences.test.ts).
+ */
 const MODELS = ['ce', 'gccs', 'gccs-ft', 'gccs-at'];
 const tinyPlan = (outDir: string) =>
-  planReproduction({ dataset: SYNTHETIC, scale: 'quick', outDir, models: MODELS, overrides: { model: 'mlp', epochs: 1, fineTuneEpochs: 2, adversarialEpochs: 1, batchSize: 20, count: 6, eps: [0.1], jsmaIterations: 5 } });
+  planReproduction({
+    dataset: SYNTHETIC,
+    scale: 'quick',
+    outDir,
+    models: MODELS,
+    overrides: { model: 'mlp', epochs: 1, fineTuneEpochs: 2, adversarialEpochs: 1, batchSize: 20, count: 6, eps: [0.1], jsmaIterations: 5 },
+  });
 
 /** Path → mtime of every file under `dir`. */
 function mtimes(dir: string): Map<string, number> {
@@ -33,9 +42,18 @@ function mtimes(dir: string): Map<string, number> {
 test("the plan: the paper's models (CE, GCCS, JR, IGR, CLR; GCCS fine-tuned from CE; each regular one with FGSM adversarial fine-tuning) with the paper's settings", () => {
   const plan = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x' });
   const byId = new Map(plan.models.map((m) => [m.id, m]));
-  assert.deepEqual(plan.models.map((m) => m.id), ['ce', 'gccs', 'jr', 'igr', 'clr', 'gccs-ft', 'ce-at', 'gccs-at', 'jr-at', 'igr-at', 'clr-at']);
+  assert.deepEqual(
+    plan.models.map((m) => m.id),
+    ['ce', 'gccs', 'jr', 'igr', 'clr', 'gccs-ft', 'ce-at', 'gccs-at', 'jr-at', 'igr-at', 'clr-at'],
+  );
   assert.equal(plan.scaleName, 'paper');
-  for (const [id, loss, defence] of [['ce', 'crossentropy', undefined], ['gccs', 'gccs', undefined], ['jr', 'crossentropy', 'jr'], ['igr', 'crossentropy', 'igr'], ['clr', 'crossentropy', 'clr']] as const) {
+  for (const [id, loss, defence] of [
+    ['ce', 'crossentropy', undefined],
+    ['gccs', 'gccs', undefined],
+    ['jr', 'crossentropy', 'jr'],
+    ['igr', 'crossentropy', 'igr'],
+    ['clr', 'crossentropy', 'clr'],
+  ] as const) {
     const regular = byId.get(id)!;
     assert.equal(regular.config.loss.kind, loss);
     assert.equal(regular.config.defence?.kind, defence);
@@ -55,7 +73,10 @@ test("the plan: the paper's models (CE, GCCS, JR, IGR, CLR; GCCS fine-tuned from
   // §4: the cross-entropy model fine-tuned with GCCS for 100 epochs at lr 1e-3 without decay.
   const fineTuned = byId.get('gccs-ft')!;
   assert.equal(fineTuned.config.fineTuneFrom, byId.get('ce')!.dir);
-  assert.deepEqual([fineTuned.config.loss.kind, fineTuned.config.epochs, fineTuned.config.optimizer.learningRate, fineTuned.config.optimizer.schedule], ['gccs', 100, 1e-3, 'constant']);
+  assert.deepEqual(
+    [fineTuned.config.loss.kind, fineTuned.config.epochs, fineTuned.config.optimizer.learningRate, fineTuned.config.optimizer.schedule],
+    ['gccs', 100, 1e-3, 'constant'],
+  );
   // ε up to the paper's 0.1 for MNIST; the data path made absolute.
   assert.deepEqual(plan.settings.eps, [0.02, 0.04, 0.06, 0.08, 0.1]);
   assert.equal(byId.get('ce')!.config.dataset.path, '/data/mnist');
@@ -64,16 +85,26 @@ test("the plan: the paper's models (CE, GCCS, JR, IGR, CLR; GCCS fine-tuned from
 
   // Equal settings give equal folders; a changed setting gives a new folder to it and to the models fine-tuned from it.
   const again = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x' });
-  assert.deepEqual(again.models.map((m) => m.dir), plan.models.map((m) => m.dir));
+  assert.deepEqual(
+    again.models.map((m) => m.dir),
+    plan.models.map((m) => m.dir),
+  );
   const moreEpochs = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x', overrides: { epochs: 10 } });
   moreEpochs.models.forEach((m, i) => assert.notEqual(m.dir, plan.models[i].dir, m.id));
   const moreFineTuning = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x', overrides: { fineTuneEpochs: 5 } });
   moreFineTuning.models.forEach((m, i) => assert.equal(m.dir === plan.models[i].dir, m.id !== 'gccs-ft', m.id));
   // A subset brings the models it starts from.
-  assert.deepEqual(planReproduction({ dataset: SYNTHETIC, outDir: '/tmp/x', models: ['clr-at', 'gccs-ft'] }).models.map((m) => m.id), ['ce', 'clr', 'gccs-ft', 'clr-at']);
+  assert.deepEqual(
+    planReproduction({ dataset: SYNTHETIC, outDir: '/tmp/x', models: ['clr-at', 'gccs-ft'] }).models.map((m) => m.id),
+    ['ce', 'clr', 'gccs-ft', 'clr-at'],
+  );
 
   // Bad input: one line before anything runs.
-  const refused = (overrides: Parameters<typeof planReproduction>[0], pattern: RegExp) => assert.throws(() => planReproduction(overrides), (error: Error) => error instanceof UserError && pattern.test(error.message));
+  const refused = (overrides: Parameters<typeof planReproduction>[0], pattern: RegExp) =>
+    assert.throws(
+      () => planReproduction(overrides),
+      (error: Error) => error instanceof UserError && pattern.test(error.message),
+    );
   refused({ dataset: SYNTHETIC, outDir: '/tmp/x', scale: 'huge' as 'paper' }, /unknown scale "huge"/);
   refused({ dataset: SYNTHETIC, outDir: '/tmp/x', overrides: { epochs: 0 } }, /--epochs must be an integer from 1/);
   refused({ dataset: SYNTHETIC, outDir: '/tmp/x', overrides: { eps: [1.5] } }, /ε must be in \(0, 1\]/);
@@ -91,7 +122,11 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     // 1. Cancelled after the first epoch of the fine-tuning: CE and GCCS are finished, the fine-tuning has a checkpoint.
     const controller = new AbortController();
     await assert.rejects(
-      runReproduction(plan, { backend, signal: controller.signal, onEvent: (e) => e.type === 'train' && e.id === 'gccs-ft' && e.event.type === 'epoch' && controller.abort() }),
+      runReproduction(plan, {
+        backend,
+        signal: controller.signal,
+        onEvent: (e) => e.type === 'train' && e.id === 'gccs-ft' && e.event.type === 'epoch' && controller.abort(),
+      }),
       TrainingCancelled,
     );
     assert.ok(fs.existsSync(path.join(dirOf('gccs'), 'gccs.json')));
@@ -104,16 +139,28 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     const outcome = await runReproduction(plan, { backend, onEvent: (e) => events.push(e) });
     const actions = Object.fromEntries(events.flatMap((e) => (e.type === 'model' ? [[e.id, e.action]] : [])));
     assert.deepEqual(actions, { ce: 'reuse', gccs: 'reuse', 'gccs-ft': 'resume', 'gccs-at': 'train' });
-    assert.deepEqual(events.flatMap((e) => (e.type === 'train' && e.id === 'gccs-ft' && e.event.type === 'epoch' ? [e.event.record.epoch] : [])), [2]);
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'train' && e.id === 'gccs-ft' && e.event.type === 'epoch' ? [e.event.record.epoch] : [])),
+      [2],
+    );
     assert.deepEqual(mtimes(dirOf('ce')), finishedBefore);
     assert.ok(!fs.existsSync(path.join(dirOf('gccs-ft'), 'checkpoint')), 'the checkpoint goes once the model is committed');
     const fineTuned = outcome.models.find((m) => m.model.id === 'gccs-ft')!;
-    assert.deepEqual(fineTuned.meta.epochs.map((r) => r.epoch), [1, 2]);
+    assert.deepEqual(
+      fineTuned.meta.epochs.map((r) => r.epoch),
+      [1, 2],
+    );
 
     const files = writeReproductionReport(outcome, { backend, machine: 'test' });
     const report = JSON.parse(fs.readFileSync(files.json, 'utf8'));
-    assert.deepEqual(report.models.map((m: { id: string }) => m.id), plan.models.map((m) => m.id));
-    assert.match(fs.readFileSync(files.markdown, 'utf8'), /Table 3 — r_AB[\s\S]*Table 4[\s\S]*Table 5[\s\S]*Table 6[\s\S]*Table 7[\s\S]*Table 8[\s\S]*worst case/);
+    assert.deepEqual(
+      report.models.map((m: { id: string }) => m.id),
+      plan.models.map((m) => m.id),
+    );
+    assert.match(
+      fs.readFileSync(files.markdown, 'utf8'),
+      /Table 3 — r_AB[\s\S]*Table 4[\s\S]*Table 5[\s\S]*Table 6[\s\S]*Table 7[\s\S]*Table 8[\s\S]*worst case/,
+    );
     assert.match(fs.readFileSync(files.html, 'utf8'), /<caption>Table 6 — DeepFool ρ/);
 
     // 3. Every model's numbers are gccs eval's and gccs evaluate's for that model.
@@ -128,7 +175,15 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     // gccs evaluate takes as long as the run's own evaluation: checked on a fine-tuned one (GCCS, then adversarial fine-tuning).
     for (const id of ['gccs-at']) {
       const inReport = report.models.find((m: { id: string }) => m.id === id);
-      const attacked = (await evaluateCommand({ flags: { model: dirOf(id), preset: 'quick', eps: '0.1', count: 6, json: true }, backend, log: () => undefined })) as { cleanAccuracy: number; eps: { eps: number; worstAccuracy: number; worst: string; runs: { label: string; accuracy: number; robust: string }[] }[]; diagnostics: { ok: boolean }[] };
+      const attacked = (await evaluateCommand({
+        flags: { model: dirOf(id), preset: 'quick', eps: '0.1', count: 6, json: true },
+        backend,
+        log: () => undefined,
+      })) as {
+        cleanAccuracy: number;
+        eps: { eps: number; worstAccuracy: number; worst: string; runs: { label: string; accuracy: number; robust: string }[] }[];
+        diagnostics: { ok: boolean }[];
+      };
       const stored = outcome.models.find((m) => m.model.id === id)!.evaluation.robustness;
       assert.equal(inReport.robustness.cleanAccuracy, attacked.cleanAccuracy);
       assert.equal(inReport.robustness.eps[0].worstCase, attacked.eps[0].worstAccuracy);
@@ -137,7 +192,10 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
         assert.equal(inReport.robustness.eps[0].attacks[run.label], run.accuracy, `${id} ${run.label}`);
         assert.equal(stored.eps[0].runs.find((r) => r.label === run.label)!.robust, run.robust, `${id} ${run.label}`);
       }
-      assert.deepEqual(stored.diagnostics.map((d) => d.ok), attacked.diagnostics.map((d) => d.ok));
+      assert.deepEqual(
+        stored.diagnostics.map((d) => d.ok),
+        attacked.diagnostics.map((d) => d.ok),
+      );
     }
 
     // 4. Again: nothing trained, evaluated or attacked; every file untouched.
@@ -146,7 +204,16 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     const sweepsBefore = mtimes(path.join(outDir, 'sweeps'));
     const third: ReproduceEvent[] = [];
     await runReproduction(plan, { backend, onEvent: (e) => third.push(e) });
-    assert.ok(third.every((e) => (e.type === 'model' || e.type === 'evaluation' ? e.action === 'reuse' : e.type === 'sweep' ? e.event.type === 'start' && e.event.finished === e.event.total : false)), JSON.stringify(third.map((e) => e.type)));
+    assert.ok(
+      third.every((e) =>
+        e.type === 'model' || e.type === 'evaluation'
+          ? e.action === 'reuse'
+          : e.type === 'sweep'
+            ? e.event.type === 'start' && e.event.finished === e.event.total
+            : false,
+      ),
+      JSON.stringify(third.map((e) => e.type)),
+    );
     assert.equal(third.filter((e) => e.type === 'sweep').length, 2);
     assert.deepEqual(mtimes(path.join(outDir, 'models')), before);
     assert.deepEqual(mtimes(path.join(outDir, 'evaluations')), evaluationsBefore);

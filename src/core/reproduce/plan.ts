@@ -19,7 +19,10 @@ export interface PlannedModelSpec {
   id: string;
   /** The paper's name for the method (its tables' rows). */
   method: 'No defence' | 'GCCS' | 'JR' | 'IGR' | 'CLR';
-  /** regular: trained from scratch; fine-tuning: GCCS on top of the cross-entropy model (Tables 3–5); adversarial: the regular model fine-tuned with FGSM adversarial training (§5). */
+  /**
+   * regular: trained from scratch; fine-tuning: GCCS on top of the cross-entropy model (Tables 3–5);
+   * adversarial: the regular model fine-tuned with FGSM adversarial training (§5).
+   */
   training: 'regular' | 'fine-tuning' | 'adversarial';
   loss: 'gccs' | 'crossentropy';
   defence?: DefenceKind;
@@ -27,7 +30,13 @@ export interface PlannedModelSpec {
   from?: string;
 }
 
-const regular = (id: string, method: PlannedModelSpec['method'], loss: PlannedModelSpec['loss'], defence?: DefenceKind): PlannedModelSpec => ({ id, method, training: 'regular', loss, ...(defence && { defence }) });
+const regular = (id: string, method: PlannedModelSpec['method'], loss: PlannedModelSpec['loss'], defence?: DefenceKind): PlannedModelSpec => ({
+  id,
+  method,
+  training: 'regular',
+  loss,
+  ...(defence && { defence }),
+});
 const REGULAR: PlannedModelSpec[] = [
   regular('ce', 'No defence', 'crossentropy'),
   regular('gccs', 'GCCS', 'gccs'),
@@ -74,7 +83,8 @@ export interface ReproduceScale {
 
 export const SCALES = {
   paper: {
-    description: "the paper's settings: ResNet-18, 1800 epochs, 100 of GCCS fine-tuning and 100 of adversarial fine-tuning, batch 200, the dataset's own train/test parts, 1000 test samples attacked at 5 ε, JSMA-200, SPSA at IT 50 × BS 1024 and Table 7's grid IT 10/50/100 × BS 256/1024/2048 (weeks on a CPU)",
+    description:
+      "the paper's settings: ResNet-18, 1800 epochs, 100 of GCCS fine-tuning and 100 of adversarial fine-tuning, batch 200, the dataset's own train/test parts, 1000 test samples attacked at 5 ε, JSMA-200, SPSA at IT 50 × BS 1024 and Table 7's grid IT 10/50/100 × BS 256/1024/2048 (weeks on a CPU)",
     model: 'resnet18',
     epochs: 1800,
     fineTuneEpochs: 100,
@@ -88,7 +98,8 @@ export const SCALES = {
     spsa: { iterations: 50, samples: 1024, tableIterations: [10, 50, 100], tableSamples: [256, 1024, 2048] },
   },
   sample: {
-    description: 'the MNIST sample as in README › Results: reference CNN, 20 epochs, 5 of fine-tuning and 5 of adversarial fine-tuning, batch 100, images 0–7999 to train and 8000–9999 to test, 500 attacked at 5 ε, JSMA-200, SPSA at IT 20 × BS 32 and a 2 × 2 grid (hours on 2 cores)',
+    description:
+      'the MNIST sample as in README › Results: reference CNN, 20 epochs, 5 of fine-tuning and 5 of adversarial fine-tuning, batch 100, images 0–7999 to train and 8000–9999 to test, 500 attacked at 5 ε, JSMA-200, SPSA at IT 20 × BS 32 and a 2 × 2 grid (hours on 2 cores)',
     model: 'cnn',
     epochs: 20,
     fineTuneEpochs: 5,
@@ -102,7 +113,8 @@ export const SCALES = {
     spsa: { iterations: 20, samples: 32, tableIterations: [10, 20], tableSamples: [16, 32] },
   },
   quick: {
-    description: 'a first look: reference CNN, 1 epoch each, batch 50, images 0–499 to train and 9000–9199 to test, 50 attacked at 2 ε, JSMA-20, SPSA at IT 10 × BS 16 and a 2 × 2 grid (README › Reproducing the paper: its time on 2 cores)',
+    description:
+      'a first look: reference CNN, 1 epoch each, batch 50, images 0–499 to train and 9000–9199 to test, 50 attacked at 2 ε, JSMA-20, SPSA at IT 10 × BS 16 and a 2 × 2 grid (README › Reproducing the paper: its time on 2 cores)',
     model: 'cnn',
     epochs: 1,
     fineTuneEpochs: 1,
@@ -147,7 +159,9 @@ export interface ReproduceRequest {
   seed?: number;
   /** Only these models of PAPER_MODELS (and the ones they start from); default all. */
   models?: string[];
-  overrides?: Partial<Pick<ReproduceScale, 'model' | 'epochs' | 'fineTuneEpochs' | 'adversarialEpochs' | 'batchSize' | 'trainRange' | 'testRange' | 'count' | 'jsmaIterations'>> & { eps?: number[] };
+  overrides?: Partial<
+    Pick<ReproduceScale, 'model' | 'epochs' | 'fineTuneEpochs' | 'adversarialEpochs' | 'batchSize' | 'trainRange' | 'testRange' | 'count' | 'jsmaIterations'>
+  > & { eps?: number[] };
 }
 
 export interface PlannedModel extends PlannedModelSpec {
@@ -172,11 +186,7 @@ export function planReproduction(request: ReproduceRequest): ReproductionPlan {
   const { eps: givenEps, ...overrides } = request.overrides ?? {};
   const synthetic = request.dataset.kind === 'synthetic';
   const base = { ...scale, ...(synthetic && { trainRange: null, testRange: null }), ...withoutUndefined(overrides) };
-  for (const [flag, value] of [['epochs', base.epochs], ['fine-tune-epochs', base.fineTuneEpochs], ['adv-epochs', base.adversarialEpochs]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > CONFIG_LIMITS.epochs) throw new UserError(`--${flag} must be an integer from 1 to ${CONFIG_LIMITS.epochs} (got ${value})`);
-  }
-  if (!Number.isInteger(base.count) || base.count < 1 || base.count > CONFIG_LIMITS.count) throw new UserError(`--count must be an integer from 1 to ${CONFIG_LIMITS.count} (got ${base.count})`);
-  if (!Number.isInteger(base.jsmaIterations) || base.jsmaIterations < 1 || base.jsmaIterations > CONFIG_LIMITS.steps) throw new UserError(`--jsma-iterations must be an integer from 1 to ${CONFIG_LIMITS.steps} (got ${base.jsmaIterations})`);
+  checkCounts(base);
   const { max, spsaTable } = paperEps(request.dataset.kind);
   const eps = checkEpsList(givenEps ?? Array.from({ length: base.epsPoints }, (_, i) => round(((i + 1) * max) / base.epsPoints)));
   const seed = request.seed ?? TRAIN_DEFAULTS.seed;
@@ -215,6 +225,20 @@ export function planReproduction(request: ReproduceRequest): ReproductionPlan {
 /** A short hash of settings built by this file (so their keys always come in the same order). */
 export function settingsHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+
+/** The counts a flag may set that no later check covers: epochs of each kind, samples attacked, JSMA's iterations. */
+function checkCounts(base: ReproduceScale): void {
+  const counts = [
+    ['epochs', base.epochs, CONFIG_LIMITS.epochs],
+    ['fine-tune-epochs', base.fineTuneEpochs, CONFIG_LIMITS.epochs],
+    ['adv-epochs', base.adversarialEpochs, CONFIG_LIMITS.epochs],
+    ['count', base.count, CONFIG_LIMITS.count],
+    ['jsma-iterations', base.jsmaIterations, CONFIG_LIMITS.steps],
+  ] as const;
+  for (const [flag, value, max] of counts) {
+    if (!Number.isInteger(value) || value < 1 || value > max) throw new UserError(`--${flag} must be an integer from 1 to ${max} (got ${value})`);
+  }
 }
 
 /** The chosen models with every model they start from, in PAPER_MODELS's order (parents first). */

@@ -28,7 +28,8 @@ export interface ReportFiles {
 
 const METHODS: PlannedModelSpec['method'][] = ['No defence', 'JR', 'IGR', 'CLR', 'GCCS'];
 const pct = (value: number | null | undefined) => (value === null || value === undefined || Number.isNaN(value) ? '—' : `${(100 * value).toFixed(1)}%`);
-const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits));
+const fixed = (value: number | null | undefined, digits: number) =>
+  value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
 
 /** The report's data: settings, per-model numbers, the tables. */
 export function reportData(outcome: ReproductionOutcome, context: ReportContext) {
@@ -65,7 +66,9 @@ export function reportData(outcome: ReproductionOutcome, context: ReportContext)
           attacks: Object.fromEntries(e.runs.map((run) => [run.label, run.accuracy])),
           paper: e.paper,
           worstCase: e.worstAccuracy,
-          spsa: cellsOf(m, 'spsa').find((c) => c.cell.eps === e.eps && c.cell.iterations === spsaPoint.iterations && c.cell.samples === spsaPoint.samples)?.accuracy ?? null,
+          spsa:
+            cellsOf(m, 'spsa').find((c) => c.cell.eps === e.eps && c.cell.iterations === spsaPoint.iterations && c.cell.samples === spsaPoint.samples)
+              ?.accuracy ?? null,
         })),
         deepfool: deepfool ? { accuracy: deepfool.accuracy, rho: deepfool.rho ?? null } : null,
         jsma: jsma ? { accuracy: jsma.accuracy, changedPixels: jsma.meanChangedPixels ?? null } : null,
@@ -81,7 +84,13 @@ export function reportData(outcome: ReproductionOutcome, context: ReportContext)
     writtenAt: new Date().toISOString(),
     ...context,
     scale: { name: plan.scaleName, description: SCALES[plan.scaleName].description },
-    settings: { ...plan.settings, robustnessPreset: ROBUSTNESS_PRESET, attack: ATTACK_DEFAULTS, dataset: plan.dataset, attackParameters: attackParameters(outcome) },
+    settings: {
+      ...plan.settings,
+      robustnessPreset: ROBUSTNESS_PRESET,
+      attack: ATTACK_DEFAULTS,
+      dataset: plan.dataset,
+      attackParameters: attackParameters(outcome),
+    },
     models,
     sweeps: outcome.sweeps.map((s) => ({ name: s.name, file: s.file, cells: s.results.length })),
     tables: paperTables(outcome),
@@ -93,7 +102,12 @@ function attackParameters(outcome: ReproductionOutcome): Record<string, unknown>
   const strip = (params: object) => Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'eps'));
   const first = outcome.models[0]?.evaluation.robustness;
   const fromEvaluation = (first?.eps[0]?.runs ?? []).map((run) => [run.label, strip(run.params)]);
-  const fromSweeps = outcome.sweeps.flatMap((sweep) => sweep.results.map((r) => [`${r.cell.attack}${r.cell.iterations === null ? '' : ` IT ${r.cell.iterations}`}${r.cell.samples === null ? '' : ` BS ${r.cell.samples}`}`, strip(r.cell.params)]));
+  const fromSweeps = outcome.sweeps.flatMap((sweep) =>
+    sweep.results.map((r) => [
+      `${r.cell.attack}${r.cell.iterations === null ? '' : ` IT ${r.cell.iterations}`}${r.cell.samples === null ? '' : ` BS ${r.cell.samples}`}`,
+      strip(r.cell.params),
+    ]),
+  );
   return Object.fromEntries([...fromEvaluation, ...fromSweeps]);
 }
 
@@ -104,14 +118,23 @@ function paperTables(outcome: ReproductionOutcome): { tables: SummaryTable[]; ro
   const byMethod = (title: string, columns: [string, string][], cell: (m: ModelOutcome) => string): SummaryTable => ({
     title,
     columns: ['method', ...columns.map(([, label]) => label)],
-    rows: METHODS.map((method) => [method, ...columns.map(([training]) => {
-      const m = find(method, training);
-      return m ? cell(m) : '—';
-    })]),
+    rows: METHODS.map((method) => [
+      method,
+      ...columns.map(([training]) => {
+        const m = find(method, training);
+        return m ? cell(m) : '—';
+      }),
+    ]),
   });
-  const regularFineTuning: [string, string][] = [['regular', 'regular training'], ['fine-tuning', 'fine-tuning']];
+  const regularFineTuning: [string, string][] = [
+    ['regular', 'regular training'],
+    ['fine-tuning', 'fine-tuning'],
+  ];
   const withAdversarial: [string, string][] = [...regularFineTuning, ['adversarial', 'adversarial training']];
-  const regularAdversarial: [string, string][] = [['regular', 'regular training'], ['adversarial', 'adversarial training']];
+  const regularAdversarial: [string, string][] = [
+    ['regular', 'regular training'],
+    ['adversarial', 'adversarial training'],
+  ];
   const rab = (m: ModelOutcome) => {
     const s = m.evaluation.clean.separation;
     return s.pairs ? `${s.mean.toFixed(2)} (${s.ci95[0].toFixed(2)}–${s.ci95[1].toFixed(2)})` : '—';
@@ -127,8 +150,16 @@ function paperTables(outcome: ReproductionOutcome): { tables: SummaryTable[]; ro
     byMethod('Table 3 — r_AB (equations 4–6), mean over ordered class pairs (95% CI), whole test split', regularFineTuning, rab),
     byMethod('Table 4 — test accuracy, whole test split, no attack', withAdversarial, (m) => pct(m.evaluation.clean.accuracy)),
     byMethod('Table 5 — macro F-score, whole test split, no attack', withAdversarial, (m) => fixed(m.evaluation.clean.macroF1, 4)),
-    byMethod(`Table 6 — DeepFool ρ (mean ‖r‖₂/‖x‖₂ of the samples classified correctly), first ${plan.settings.count} test samples`, regularAdversarial, deepfool),
-    byMethod('Table 8 — training time of this run (fine-tuning and adversarial training: the fine-tuning alone), with the overhead over cross-entropy trained the same way', withAdversarial, (m) => seconds(m, find('No defence', m.model.training === 'fine-tuning' ? 'regular' : m.model.training))),
+    byMethod(
+      `Table 6 — DeepFool ρ (mean ‖r‖₂/‖x‖₂ of the samples classified correctly), first ${plan.settings.count} test samples`,
+      regularAdversarial,
+      deepfool,
+    ),
+    byMethod(
+      'Table 8 — training time of this run (fine-tuning and adversarial training: the fine-tuning alone), with the overhead over cross-entropy trained the same way',
+      withAdversarial,
+      (m) => seconds(m, find('No defence', m.model.training === 'fine-tuning' ? 'regular' : m.model.training)),
+    ),
   ];
   // Table 7: SPSA's IT × BS grid at one ε, rows IT, columns BS.
   const { spsa, spsaTableEps } = plan.settings;
@@ -139,7 +170,10 @@ function paperTables(outcome: ReproductionOutcome): { tables: SummaryTable[]; ro
     tables.splice(tables.length - 1, 0, {
       title: `Table 7 — SPSA accuracy, ${m.model.method} (${m.model.id}), ε = ${spsaTableEps}: rows IT, columns BS`,
       columns: ['IT \\ BS', ...spsa.tableSamples.map(String)],
-      rows: spsa.tableIterations.map((it) => [String(it), ...spsa.tableSamples.map((bs) => pct(cells.find((c) => c.cell.iterations === it && c.cell.samples === bs)?.accuracy))]),
+      rows: spsa.tableIterations.map((it) => [
+        String(it),
+        ...spsa.tableSamples.map((bs) => pct(cells.find((c) => c.cell.iterations === it && c.cell.samples === bs)?.accuracy)),
+      ]),
     });
   }
   return { tables, robustness: robustnessSections(outcome) };
@@ -150,43 +184,46 @@ function robustnessSections(outcome: ReproductionOutcome): SummarySection[] {
   const { plan } = outcome;
   const sweepResults = outcome.sweeps.flatMap((s) => s.results);
   const spsaAt = (m: ModelOutcome, eps: number) =>
-    sweepResults.find((r) => r.cell.model === m.model.dir && r.cell.attack === 'spsa' && r.cell.eps === eps && r.cell.iterations === plan.settings.spsa.iterations && r.cell.samples === plan.settings.spsa.samples)?.accuracy;
-  const runAt = (m: ModelOutcome, eps: number, label: string) => m.evaluation.robustness.eps.find((e) => e.eps === eps)?.runs.find((r) => r.label === label)?.accuracy;
+    sweepResults.find(
+      (r) =>
+        r.cell.model === m.model.dir &&
+        r.cell.attack === 'spsa' &&
+        r.cell.eps === eps &&
+        r.cell.iterations === plan.settings.spsa.iterations &&
+        r.cell.samples === plan.settings.spsa.samples,
+    )?.accuracy;
+  const runAt = (m: ModelOutcome, eps: number, label: string) =>
+    m.evaluation.robustness.eps.find((e) => e.eps === eps)?.runs.find((r) => r.label === label)?.accuracy;
   const worstAt = (m: ModelOutcome, eps: number) => m.evaluation.robustness.eps.find((e) => e.eps === eps)?.worstAccuracy;
-  const paperLabels = [...new Set(outcome.models.flatMap((m) => m.evaluation.robustness.eps.flatMap((e) => e.runs.filter((r) => r.protocol === 'paper').map((r) => r.label))))];
-  const presetLabels = [...new Set(outcome.models.flatMap((m) => m.evaluation.robustness.eps.flatMap((e) => e.runs.filter((r) => r.protocol === 'preset').map((r) => r.label))))];
+  const paperLabels = [
+    ...new Set(outcome.models.flatMap((m) => m.evaluation.robustness.eps.flatMap((e) => e.runs.filter((r) => r.protocol === 'paper').map((r) => r.label)))),
+  ];
+  const presetLabels = [
+    ...new Set(outcome.models.flatMap((m) => m.evaluation.robustness.eps.flatMap((e) => e.runs.filter((r) => r.protocol === 'preset').map((r) => r.label)))),
+  ];
   const spsaLabel = `SPSA (IT ${plan.settings.spsa.iterations}, BS ${plan.settings.spsa.samples})`;
-  const name = (m: ModelOutcome) => modelName(m);
+  const name = modelName;
   const series: [string, (m: ModelOutcome, eps: number) => number | undefined][] = [
     ...paperLabels.map((label): [string, (m: ModelOutcome, eps: number) => number | undefined] => [label, (m, eps) => runAt(m, eps, label)]),
     [spsaLabel, spsaAt],
     [`worst case (${ROBUSTNESS_PRESET} preset + the paper's gradient attacks)`, worstAt],
   ];
-  const chart = (label: string, value: (m: ModelOutcome, eps: number) => number | undefined): SummaryChart => ({
-    title: label,
-    series: outcome.models.map((m) => ({ label: name(m), points: plan.settings.eps.flatMap((eps) => { const accuracy = value(m, eps); return accuracy === undefined ? [] : [{ eps, accuracy }]; }) })),
-  });
   const perEps: SummaryTable[] = plan.settings.eps.map((eps) => ({
     title: `ε = ${eps}: accuracy under attack, first ${plan.settings.count} test samples (clean mistakes count as failures)`,
     columns: ['model', 'clean', ...paperLabels, spsaLabel, "paper's lowest", ...presetLabels, 'worst case'],
     rows: outcome.models.map((m) => {
       const e = m.evaluation.robustness.eps.find((x) => x.eps === eps);
-      return [name(m), pct(m.evaluation.robustness.cleanAccuracy), ...paperLabels.map((label) => pct(runAt(m, eps, label))), pct(spsaAt(m, eps)), pct(e?.paper?.accuracy), ...presetLabels.map((label) => pct(runAt(m, eps, label))), pct(e?.worstAccuracy)];
+      return [
+        name(m),
+        pct(m.evaluation.robustness.cleanAccuracy),
+        ...paperLabels.map((label) => pct(runAt(m, eps, label))),
+        pct(spsaAt(m, eps)),
+        pct(e?.paper?.accuracy),
+        ...presetLabels.map((label) => pct(runAt(m, eps, label))),
+        pct(e?.worstAccuracy),
+      ];
     }),
   }));
-  const jsma: SummaryTable = {
-    title: `JSMA-${plan.settings.jsmaIterations} (no ε budget): accuracy and mean fraction of values changed`,
-    columns: ['model', 'accuracy', 'changed values'],
-    rows: outcome.models.map((m) => {
-      const r = sweepResults.find((c) => c.cell.model === m.model.dir && c.cell.attack === 'jsma');
-      return [name(m), pct(r?.accuracy), pct(r?.meanChangedPixels)];
-    }),
-  };
-  const diagnostics: SummaryTable = {
-    title: 'Diagnostics that fired (gradient masking, weak or unconverged attacks): read those models\' numbers as upper bounds',
-    columns: ['model', 'diagnostic'],
-    rows: outcome.models.flatMap((m) => m.evaluation.robustness.diagnostics.filter((d) => !d.ok).map((d) => [name(m), d.message])),
-  };
   return [
     {
       title: 'Figures 4–5 — accuracy vs ε',
@@ -195,11 +232,45 @@ function robustnessSections(outcome: ReproductionOutcome): SummarySection[] {
         "worst case: per sample, robust only if no attack at that ε broke it (the paper's gradient attacks and the preset's)",
         `attack batch ${ATTACK_DEFAULTS.batchSize}, seed ${ATTACK_DEFAULTS.seed}; ε relative to each image (‖n‖∞ ≤ ε·‖x‖∞)`,
       ],
-      tables: [...perEps, jsma],
+      tables: [...perEps, jsmaTable(outcome)],
     },
-    ...series.map(([label, value]) => ({ title: `Accuracy vs ε: ${label}`, parameters: [], chart: chart(label, value), tables: [] })),
-    { title: 'Diagnostics', parameters: ['from gccs evaluate: model probes and checks on the results, per model'], tables: [diagnostics.rows.length ? diagnostics : { ...diagnostics, title: 'No diagnostic fired', rows: [] }] },
+    ...series.map(([label, value]) => ({ title: `Accuracy vs ε: ${label}`, parameters: [], chart: chart(outcome, label, value), tables: [] })),
+    {
+      title: 'Diagnostics',
+      parameters: ['from gccs evaluate: model probes and checks on the results, per model'],
+      tables: [diagnosticsTable(outcome)],
+    },
   ];
+}
+
+/** One line per model over the plan's ε. */
+function chart(outcome: ReproductionOutcome, label: string, value: (m: ModelOutcome, eps: number) => number | undefined): SummaryChart {
+  const points = (m: ModelOutcome) =>
+    outcome.plan.settings.eps.flatMap((eps) => {
+      const accuracy = value(m, eps);
+      return accuracy === undefined ? [] : [{ eps, accuracy }];
+    });
+  return { title: label, series: outcome.models.map((m) => ({ label: modelName(m), points: points(m) })) };
+}
+
+function jsmaTable(outcome: ReproductionOutcome): SummaryTable {
+  const results = outcome.sweeps.flatMap((s) => s.results);
+  return {
+    title: `JSMA-${outcome.plan.settings.jsmaIterations} (no ε budget): accuracy and mean fraction of values changed`,
+    columns: ['model', 'accuracy', 'changed values'],
+    rows: outcome.models.map((m) => {
+      const r = results.find((c) => c.cell.model === m.model.dir && c.cell.attack === 'jsma');
+      return [modelName(m), pct(r?.accuracy), pct(r?.meanChangedPixels)];
+    }),
+  };
+}
+
+function diagnosticsTable(outcome: ReproductionOutcome): SummaryTable {
+  const rows = outcome.models.flatMap((m) => m.evaluation.robustness.diagnostics.filter((d) => !d.ok).map((d) => [modelName(m), d.message]));
+  const title = rows.length
+    ? "Diagnostics that fired (gradient masking, weak or unconverged attacks): read those models' numbers as upper bounds"
+    : 'No diagnostic fired';
+  return { title, columns: ['model', 'diagnostic'], rows };
 }
 
 function modelName(m: ModelOutcome): string {
@@ -210,7 +281,14 @@ function modelName(m: ModelOutcome): string {
 function markdownTable({ title, columns, rows }: SummaryTable): string[] {
   if (!rows.length) return [`**${title}**`, ''];
   const escape = (cell: string) => cell.replace(/\|/g, '\\|');
-  return [`**${title}**`, '', `| ${columns.map(escape).join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`), ''];
+  return [
+    `**${title}**`,
+    '',
+    `| ${columns.map(escape).join(' | ')} |`,
+    `|${columns.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    '',
+  ];
 }
 
 /** Writes report.json, report.md and report.html into the run's folder, each atomically. */
@@ -237,7 +315,15 @@ export function writeReproductionReport(outcome: ReproductionOutcome, context: R
   ];
   writeFileAtomic(files.markdown, markdown.join('\n'));
   const sections: SummarySection[] = [{ title: "The paper's tables", parameters: [], tables }, ...robustness];
-  writeFileAtomic(files.html, renderPage({ heading: "The paper's comparison", title: `gccs reproduce (${plan.scaleName})`, facts, summary: { warnings: data.models.flatMap((m) => m.robustness.flagged.map((message) => `${m.id}: ${message}`)), clean, sections } }));
+  writeFileAtomic(
+    files.html,
+    renderPage({
+      heading: "The paper's comparison",
+      title: `gccs reproduce (${plan.scaleName})`,
+      facts,
+      summary: { warnings: data.models.flatMap((m) => m.robustness.flagged.map((message) => `${m.id}: ${message}`)), clean, sections },
+    }),
+  );
   return files;
 }
 

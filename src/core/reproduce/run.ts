@@ -84,12 +84,14 @@ function claimRunFolder(outDir: string): void {
   const marker = path.join(outDir, RUN_MARKER);
   if (fs.existsSync(marker)) {
     const read = readJsonFile(marker);
-    if ('problem' in read || (read.value as { tool?: string } | null)?.tool !== 'gccs reproduce') throw new UserError(`${marker}: not a gccs reproduce marker: use another --out`);
+    if ('problem' in read || (read.value as { tool?: string } | null)?.tool !== 'gccs reproduce')
+      throw new UserError(`${marker}: not a gccs reproduce marker: use another --out`);
     return;
   }
   if (fs.existsSync(outDir)) {
     if (!fs.statSync(outDir).isDirectory()) throw new UserError(`--out ${outDir}: not a folder`);
-    if (fs.readdirSync(outDir).length) throw new UserError(`--out ${outDir}: a folder that gccs reproduce did not make (no ${RUN_MARKER}) and not empty: use another --out`);
+    if (fs.readdirSync(outDir).length)
+      throw new UserError(`--out ${outDir}: a folder that gccs reproduce did not make (no ${RUN_MARKER}) and not empty: use another --out`);
   }
   writeJsonAtomic(marker, { tool: 'gccs reproduce', engineVersion: ENGINE_VERSION, createdAt: new Date().toISOString() });
 }
@@ -111,7 +113,8 @@ async function ensureTrained(model: PlannedModel, options: ReproduceOptions, emi
     emit({ type: 'model', id: model.id, action: 'reuse', dir });
     return meta;
   }
-  if (!resume && fs.existsSync(dir) && !holdsNoFiles(dir)) throw new UserError(`${dir}: holds files but neither a finished model nor a checkpoint: not this run's; use another --out`);
+  if (!resume && fs.existsSync(dir) && !holdsNoFiles(dir))
+    throw new UserError(`${dir}: holds files but neither a finished model nor a checkpoint: not this run's; use another --out`);
   emit({ type: 'model', id: model.id, action: resume ? 'resume' : 'train', dir });
   // The checkpoint's own identity check refuses one of another configuration.
   const result = await train({ ...config, resume }, options.backend, (event) => emit({ type: 'train', id: model.id, event }), options.signal);
@@ -137,7 +140,12 @@ function sameTraining(meta: ModelMeta, model: PlannedModel): boolean {
 }
 
 /** `gccs eval` and `gccs evaluate --preset quick --eps … --count …` of one model, kept in evaluations/. */
-async function ensureEvaluated(model: PlannedModel, plan: ReproductionPlan, options: ReproduceOptions, emit: (event: ReproduceEvent) => void): Promise<ModelEvaluation> {
+async function ensureEvaluated(
+  model: PlannedModel,
+  plan: ReproductionPlan,
+  options: ReproduceOptions,
+  emit: (event: ReproduceEvent) => void,
+): Promise<ModelEvaluation> {
   const { count, eps } = plan.settings;
   const key = settingsHash({ preset: ROBUSTNESS_PRESET, eps, count, ...ATTACK_DEFAULTS, model: path.basename(model.dir) });
   const file = path.join(plan.outDir, 'evaluations', `${path.basename(model.dir)}-${key}.json`);
@@ -154,7 +162,10 @@ async function ensureEvaluated(model: PlannedModel, plan: ReproductionPlan, opti
   // … and `gccs evaluate --model DIR --preset quick --eps … --count …`: the model's own test split, its first `count` samples.
   const { model: network, meta, examples } = await loadModelSplit({ model: model.dir });
   try {
-    const attacked = subset(examples, Int32Array.from({ length: Math.min(count, examples.labels.length) }, (_, i) => i));
+    const attacked = subset(
+      examples,
+      Int32Array.from({ length: Math.min(count, examples.labels.length) }, (_, i) => i),
+    );
     const robustness = await evaluateRobustness(network, attacked, {
       preset: ROBUSTNESS_PRESET,
       eps,
