@@ -38,7 +38,8 @@ export function winogradConv2D(
   const tiles = batch * tilesHigh * tilesWide;
   const kernels = simdKernels(backend);
   const heap = backend.wasm as unknown as Heap;
-  const table = heap._malloc(TRANSFORMED * POINTER_BYTES);
+  // Unsigned, as TensorFlow.js reads its own: past 2 GiB of wasm memory _malloc's i32 is negative (a view there throws).
+  const table = heap._malloc(TRANSFORMED * POINTER_BYTES) >>> 0;
   const withTable = (infos: TensorInfo[], run: () => void) => {
     // A fresh view: allocations may have grown (and detached) the heap.
     new Int32Array(heap.HEAPU8.buffer, table, TRANSFORMED).set(infos.map((info) => address(backend, info)));
