@@ -22,7 +22,7 @@ import { CONFIG_LIMITS } from '../src/core/limits';
 import { loadSweepConfig, planSweep } from '../src/core/sweep/config';
 import { parseGrid } from '../src/core/sweep/grid';
 import { appendResult, openResults } from '../src/core/sweep/results';
-import { parseExperiment } from '../src/host/experiment';
+import { parseExperiment } from '../src/host/workspace/experiment';
 import { resultLine } from '../test/helpers/fileFormats';
 
 // ---------------------------------------------------------------- mutations of JSON values and text
