@@ -107,6 +107,9 @@ test('npm run bench -- --quick --rounds 2 --json: the table on stdout, every fig
     assert.ok(run.leaderPeakRssMiB > 30 && run.leaderPeakRssMiB < 4096, String(run.leaderPeakRssMiB));
   }
   assert.ok(isRate(result.sweep.workers1Seconds) && isRate(result.sweep.workers2Seconds) && isRate(result.sweep.speedup));
+  assert.equal(result.attacks.images, 10);
+  for (const name of ['deepfool', 'jsma', 'spsa']) assert.ok(isRate(result.attacks.seconds[name]), name);
+  assert.match(stdout, /attacks on 10 images .*DeepFool .* s, JSMA .* s, SPSA .* s/);
   // npm test builds dist/ first; the figure is the lag of the process hosting a training worker.
   assert.ok(result.hostEventLoop.events > 0 && result.hostEventLoop.samples > 0, JSON.stringify(result.hostEventLoop));
   const { intervalDriftMs, monitorEventLoopDelayMs } = result.hostEventLoop;
