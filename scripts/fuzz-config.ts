@@ -40,7 +40,25 @@ type Mutation =
 /** Values a hostile file would put anywhere: extremes, wrong types, huge grids. */
 const hostileValue: fc.Arbitrary<Json> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
-  fc.constantFrom<Json>(0, -1, 1.5, 1e308, -1e308, 2 ** 53, 1e-320, '', ' ', '0:1:1e-9', '0:1e300:1e-300', '0,'.repeat(2000) + '0', 'x'.repeat(100_000), '1:100:1', null, [], {}),
+  fc.constantFrom<Json>(
+    0,
+    -1,
+    1.5,
+    1e308,
+    -1e308,
+    2 ** 53,
+    1e-320,
+    '',
+    ' ',
+    '0:1:1e-9',
+    '0:1e300:1e-300',
+    '0,'.repeat(2000) + '0',
+    'x'.repeat(100_000),
+    '1:100:1',
+    null,
+    [],
+    {},
+  ),
   fc.integer({ min: 0, max: 3 }).map((k) => Array.from({ length: [999, 1000, 1001, 5000][k] }, (_, i) => i / 5000)),
 );
 
@@ -55,7 +73,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('nest' as const), at: fc.nat(), depth: fc.integer({ min: 1, max: 200 }) }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('splice' as const), at: fc.nat(), text: fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('"__proto__":{},', '{', ']', ',', '1e999', '\u0000', '\n')) }),
+  fc.record({
+    kind: fc.constant('splice' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('"__proto__":{},', '{', ']', ',', '1e999', '\u0000', '\n')),
+  }),
 );
 
 /** Every container of `value` (objects and arrays), in a fixed order. */
@@ -138,7 +160,6 @@ interface Target {
   check: (input: never) => boolean;
 }
 
-
 const experiment: fc.Arbitrary<Json> = fc.record(
   {
     dataset: fc.record(
@@ -151,10 +172,26 @@ const experiment: fc.Arbitrary<Json> = fc.record(
       },
       { requiredKeys: ['kind'] },
     ),
-    split: fc.record({ trainRange: fc.constantFrom(null, '0:100', '100:0'), testRange: fc.constantFrom(null, '100:200'), validationFraction: fc.double({ min: 0, max: 0.9, noNaN: true }) }, { requiredKeys: [] }),
+    split: fc.record(
+      {
+        trainRange: fc.constantFrom(null, '0:100', '100:0'),
+        testRange: fc.constantFrom(null, '100:200'),
+        validationFraction: fc.double({ min: 0, max: 0.9, noNaN: true }),
+      },
+      { requiredKeys: [] },
+    ),
     model: fc.constantFrom('mlp', 'cnn', 'resnet18', 'nets/model.json'),
-    loss: fc.oneof(fc.constant({ kind: 'crossentropy' }), fc.record({ kind: fc.constant('gccs'), muT: fc.double({ min: 1, max: 100, noNaN: true }), lambda: fc.double({ min: 0, max: 1, noNaN: true }) }, { requiredKeys: ['kind'] })),
-    optimizer: fc.record({ kind: fc.constantFrom('adam', 'sgd'), learningRate: fc.double({ min: 1e-6, max: 1, noNaN: true }), clipNorm: fc.constantFrom(null, 1) }, { requiredKeys: [] }),
+    loss: fc.oneof(
+      fc.constant({ kind: 'crossentropy' }),
+      fc.record(
+        { kind: fc.constant('gccs'), muT: fc.double({ min: 1, max: 100, noNaN: true }), lambda: fc.double({ min: 0, max: 1, noNaN: true }) },
+        { requiredKeys: ['kind'] },
+      ),
+    ),
+    optimizer: fc.record(
+      { kind: fc.constantFrom('adam', 'sgd'), learningRate: fc.double({ min: 1e-6, max: 1, noNaN: true }), clipNorm: fc.constantFrom(null, 1) },
+      { requiredKeys: [] },
+    ),
     batchSize: fc.integer({ min: 2, max: CONFIG_LIMITS.batchSize }),
     epochs: fc.integer({ min: 1, max: CONFIG_LIMITS.epochs }),
     seed: fc.nat(1000),
@@ -172,7 +209,8 @@ const experimentTarget: Target = {
   check: (text: string) => {
     try {
       const config = parseExperiment('/ws/fuzz.gccs.json', text);
-      if (!(config.epochs <= CONFIG_LIMITS.epochs && config.batchSize <= CONFIG_LIMITS.batchSize && (config.workers ?? 1) <= CONFIG_LIMITS.workers)) throw new Error(`accepted beyond the caps: ${text}`);
+      if (!(config.epochs <= CONFIG_LIMITS.epochs && config.batchSize <= CONFIG_LIMITS.batchSize && (config.workers ?? 1) <= CONFIG_LIMITS.workers))
+        throw new Error(`accepted beyond the caps: ${text}`);
       return true;
     } catch (error) {
       assertRefusal(error, text);
@@ -196,9 +234,19 @@ const grid: fc.Arbitrary<Json> = fc.oneof(
 const counts: fc.Arbitrary<Json> = fc.oneof(fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 3 }), fc.constantFrom('5,10', '1:3:1'));
 
 const sweepAttack: fc.Arbitrary<Json> = fc.oneof(
-  fc.record({ name: fc.constantFrom('fgsm', 'pgd', 'tgsm'), eps: grid, params: fc.record({ steps: fc.integer({ min: 1, max: 20 }), loss: fc.constantFrom('crossentropy', 'margin', 'latent') }, { requiredKeys: [] }) }, { requiredKeys: ['name'] }),
+  fc.record(
+    {
+      name: fc.constantFrom('fgsm', 'pgd', 'tgsm'),
+      eps: grid,
+      params: fc.record({ steps: fc.integer({ min: 1, max: 20 }), loss: fc.constantFrom('crossentropy', 'margin', 'latent') }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ['name'] },
+  ),
   fc.record({ name: fc.constant('spsa'), eps: grid, iterations: counts, samples: counts }, { requiredKeys: ['name'] }),
-  fc.record({ name: fc.constantFrom('deepfool', 'jsma'), params: fc.record({ maxIterations: fc.integer({ min: 1, max: 100 }) }, { requiredKeys: [] }) }, { requiredKeys: ['name'] }),
+  fc.record(
+    { name: fc.constantFrom('deepfool', 'jsma'), params: fc.record({ maxIterations: fc.integer({ min: 1, max: 100 }) }, { requiredKeys: [] }) },
+    { requiredKeys: ['name'] },
+  ),
 ) as fc.Arbitrary<Json>;
 
 function sweepTarget(root: string): Target {
@@ -224,7 +272,8 @@ function sweepTarget(root: string): Target {
         const plan = planSweep(loadSweepConfig(file), file);
         if (plan.cells.length > CONFIG_LIMITS.sweepCells) throw new Error(`${plan.cells.length} cells accepted: ${text.slice(0, 300)}`);
         for (const attack of plan.sweep.attacks) {
-          for (const values of Object.values(attack.grid)) if (values.length > CONFIG_LIMITS.gridValues) throw new Error(`a grid of ${values.length} values accepted`);
+          for (const values of Object.values(attack.grid))
+            if (values.length > CONFIG_LIMITS.gridValues) throw new Error(`a grid of ${values.length} values accepted`);
         }
         return true;
       } catch (error) {
@@ -235,13 +284,19 @@ function sweepTarget(root: string): Target {
   };
 }
 
-
 type ByteMutation = { kind: 'flip'; at: number; mask: number } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: Uint8Array };
 
 const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.constantFrom(...['\n', '{}\n', '"__proto__":{},', 'null\n', '{"configHash":"h1",'].map((s) => Buffer.from(s)))) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 8 }),
+      fc.constantFrom(...['\n', '{}\n', '"__proto__":{},', 'null\n', '{"configHash":"h1",'].map((s) => Buffer.from(s))),
+    ),
+  }),
 );
 
 function resultsTarget(root: string): Target {
@@ -275,13 +330,14 @@ function resultsTarget(root: string): Target {
         if (!found.every((r) => r.configHash === 'h1' && cellIds.has(r.cell.id))) throw new Error(`a foreign result accepted: ${input.slice(0, 300)}`);
         const after = fs.readFileSync(file);
         // Accepted: the file is as it was, or cut back to its last complete line (a torn line of this sweep).
-        if (!(after.equals(bytes) || (after.length === bytes.lastIndexOf(0x0a) + 1 && after.equals(bytes.subarray(0, after.length))))) throw new Error('an accepted file was changed beyond its torn last line');
+        if (!(after.equals(bytes) || (after.length === bytes.lastIndexOf(0x0a) + 1 && after.equals(bytes.subarray(0, after.length)))))
+          throw new Error('an accepted file was changed beyond its torn last line');
         appendResult(file, resultLine('c0', 'h1'));
         if (openResults(file, 'h1', true, cellIds).length !== found.length + 1) throw new Error('the next append is not a line of its own');
         return true;
       } catch (error) {
         assertRefusal(error, input);
-        if (!fs.readFileSync(file).equals(bytes)) throw new Error(`a refused file was changed: ${input.slice(0, 300)}`);
+        if (!fs.readFileSync(file).equals(bytes)) throw new Error(`a refused file was changed: ${input.slice(0, 300)}`, { cause: error });
         return false;
       }
     },
@@ -290,7 +346,9 @@ function resultsTarget(root: string): Target {
 
 const gridText: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(fc.double({ noNaN: false }), fc.double(), fc.double()).map(([a, b, c]) => `${a}:${b}:${c}`),
-  fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 1e-6, max: 1, noNaN: true })).map(([a, b, c]) => `${Math.min(a, b)}:${Math.max(a, b)}:${c}`),
+  fc
+    .tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 1e-6, max: 1, noNaN: true }))
+    .map(([a, b, c]) => `${Math.min(a, b)}:${Math.max(a, b)}:${c}`),
   fc.array(fc.oneof(fc.double(), fc.integer()), { minLength: 1, maxLength: 20 }).map((values) => values.join(',')),
   fc.integer({ min: 990, max: 1010 }).map((n) => Array.from({ length: n }, (_, i) => i).join(',')),
   fc.integer({ min: 990, max: 1010 }).map((n) => `0:1:${1 / (n - 1)}`),
@@ -304,7 +362,8 @@ const gridTarget: Target = {
   check: (text: string) => {
     try {
       const values = parseGrid(text);
-      if (values.length < 1 || values.length > CONFIG_LIMITS.gridValues || !values.every(Number.isFinite)) throw new Error(`grid ${JSON.stringify(text)} gave ${values.length} values`);
+      if (values.length < 1 || values.length > CONFIG_LIMITS.gridValues || !values.every(Number.isFinite))
+        throw new Error(`grid ${JSON.stringify(text)} gave ${values.length} values`);
       return true;
     } catch (error) {
       assertRefusal(error, text);
@@ -354,7 +413,9 @@ function main(argv: string[]): number {
     const start = performance.now();
     const s = fuzzConfigTarget(name as (typeof FUZZ_TARGET_NAMES)[number], runs, seed);
     const seconds = (performance.now() - start) / 1000;
-    process.stdout.write(`${s.target.padEnd(10)} ${s.runs} cases (seed ${seed}): ${s.accepted} accepted, ${s.refused} refused with one UserError line; slowest case ${s.slowestMs.toFixed(1)} ms; ${seconds.toFixed(1)} s; RSS ${s.rssMB.toFixed(0)} MB\n`);
+    process.stdout.write(
+      `${s.target.padEnd(10)} ${s.runs} cases (seed ${seed}): ${s.accepted} accepted, ${s.refused} refused with one UserError line; slowest case ${s.slowestMs.toFixed(1)} ms; ${seconds.toFixed(1)} s; RSS ${s.rssMB.toFixed(0)} MB\n`,
+    );
   }
   return 0;
 }

@@ -23,7 +23,16 @@ import { offlineReason } from '../helpers/network';
 import type { GccsExports } from '../../src/extension';
 
 const EXTENSION_ID = 'gccs-lab.gccs-lab';
-const COMMANDS = ['gccs.train', 'gccs.evaluateRobustness', 'gccs.cancelJob', 'gccs.openReport', 'gccs.showLatentSpace', 'gccs.showTraining', 'gccs.compareModels', 'gccs.enableNativeBackend'];
+const COMMANDS = [
+  'gccs.train',
+  'gccs.evaluateRobustness',
+  'gccs.cancelJob',
+  'gccs.openReport',
+  'gccs.showLatentSpace',
+  'gccs.showTraining',
+  'gccs.compareModels',
+  'gccs.enableNativeBackend',
+];
 
 interface Outcome {
   name: string;
@@ -183,7 +192,9 @@ export async function run(): Promise<void> {
             2,
           ),
         );
-        const outcome = await recordingOutcome(() => withTimeout('gccs.train', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(tinyExperiment)), 120_000));
+        const outcome = await recordingOutcome(() =>
+          withTimeout('gccs.train', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(tinyExperiment)), 120_000),
+        );
         for (const file of ['model.json', 'gccs.json']) assert.ok(fs.existsSync(path.join(tinyModel, file)), `models/tiny/${file} was written`);
         JSON.parse(fs.readFileSync(path.join(tinyModel, 'gccs.json'), 'utf8'));
         // progress in the GCCS view (and the status item), never a notification over the panels
@@ -198,51 +209,78 @@ export async function run(): Promise<void> {
       'GCCS: Evaluate Robustness writes the sweep config, results and report and opens the panel',
       async () => {
         const asked: string[] = [];
-        const outcome = await recordingOutcome(() => stubbingWindow(
-          {
-            // attacks: fgsm only
-            showQuickPick: async (items: readonly vscode.QuickPickItem[] | Thenable<readonly vscode.QuickPickItem[]>, options?: vscode.QuickPickOptions) => {
-              asked.push(`quickPick ${options?.title}`);
-              const list = await items;
-              return options?.canPickMany ? list.filter((item) => item.label === 'fgsm') : list.find((item) => item.label === 'fgsm');
+        const outcome = await recordingOutcome(() =>
+          stubbingWindow(
+            {
+              // attacks: fgsm only
+              showQuickPick: async (items: readonly vscode.QuickPickItem[] | Thenable<readonly vscode.QuickPickItem[]>, options?: vscode.QuickPickOptions) => {
+                asked.push(`quickPick ${options?.title}`);
+                const list = await items;
+                return options?.canPickMany ? list.filter((item) => item.label === 'fgsm') : list.find((item) => item.label === 'fgsm');
+              },
+              showInputBox: async (options?: vscode.InputBoxOptions) => {
+                asked.push(`inputBox ${options?.title}`);
+                const answer = options?.title?.includes('ε') ? '0,0.1' : '20';
+                const problem = await options?.validateInput?.(answer);
+                assert.ok(!problem, `answer ${answer} to ${options?.title} is valid: ${problem}`);
+                return answer;
+              },
+              showWarningMessage: async (_message: string, ...rest: unknown[]) => {
+                asked.push('warning');
+                return rest.includes('Start Over') ? 'Start Over' : undefined;
+              },
             },
-            showInputBox: async (options?: vscode.InputBoxOptions) => {
-              asked.push(`inputBox ${options?.title}`);
-              const answer = options?.title?.includes('ε') ? '0,0.1' : '20';
-              const problem = await options?.validateInput?.(answer);
-              assert.ok(!problem, `answer ${answer} to ${options?.title} is valid: ${problem}`);
-              return answer;
-            },
-            showWarningMessage: async (_message: string, ...rest: unknown[]) => {
-              asked.push('warning');
-              return rest.includes('Start Over') ? 'Start Over' : undefined;
-            },
-          },
-          () => withTimeout('gccs.evaluateRobustness', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 180_000),
-        ));
+            () =>
+              withTimeout(
+                'gccs.evaluateRobustness',
+                vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))),
+                180_000,
+              ),
+          ),
+        );
         assert.deepEqual(asked, ['quickPick GCCS: attacks on tiny', 'inputBox GCCS: ε grid', 'inputBox GCCS: samples']);
         // the panel it opens shows the result: a status-bar message only
         assert.deepEqual(outcome.messages, []);
         assert.equal(outcome.statusBar.length, 1, outcome.statusBar.join('\n'));
         assert.match(outcome.statusBar[0], /^\$\(check\) GCCS: robustness of tiny: results in /);
-        for (const file of ['tiny.sweep.json', 'tiny.jsonl', 'tiny.html']) assert.ok(fs.existsSync(path.join(resultsFolder, file)), `.gccs/results/${file} was written`);
-        const lines = fs.readFileSync(path.join(resultsFolder, 'tiny.jsonl'), 'utf8').split('\n').filter((line) => line.trim());
+        for (const file of ['tiny.sweep.json', 'tiny.jsonl', 'tiny.html'])
+          assert.ok(fs.existsSync(path.join(resultsFolder, file)), `.gccs/results/${file} was written`);
+        const lines = fs
+          .readFileSync(path.join(resultsFolder, 'tiny.jsonl'), 'utf8')
+          .split('\n')
+          .filter((line) => line.trim());
         assert.ok(lines.length >= 2, `tiny.jsonl has a header and results (${lines.length} lines)`);
-        const tab = await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        const tab = await waitFor(
+          'the robustness panel',
+          () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')),
+          15_000,
+        );
         assert.equal(tab.label, 'GCCS Robustness');
       },
     ],
     [
       'GCCS: Show Latent Space on models/tiny opens the panel, which draws its test points; a folder without a model is refused by name',
       async () => {
-        const points = await withTimeout('gccs.showLatentSpace', vscode.commands.executeCommand<number | undefined>('gccs.showLatentSpace', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 180_000);
+        const points = await withTimeout(
+          'gccs.showLatentSpace',
+          vscode.commands.executeCommand<number | undefined>('gccs.showLatentSpace', vscode.Uri.file(path.join(tinyModel, 'model.json'))),
+          180_000,
+        );
         // Of the 100 test samples (syntheticTest, fewer than the default 500), those of classes 0, 1 and 9 (the default vertex plane).
         assert.ok(typeof points === 'number' && points > 0 && points <= 100, `the latent panel drew the test points of classes 0, 1, 9 (${points})`);
-        const tab = await waitFor('the latent panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.latent')), 15_000);
+        const tab = await waitFor(
+          'the latent panel',
+          () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.latent')),
+          15_000,
+        );
         assert.equal(tab.label, 'GCCS Latent Space');
         const errors: string[] = [];
         const refused = await stubbingWindow({ showErrorMessage: async (message: string) => void errors.push(message) }, () =>
-          withTimeout('gccs.showLatentSpace (no model)', vscode.commands.executeCommand<number | undefined>('gccs.showLatentSpace', vscode.Uri.file(resultsFolder)), 10_000),
+          withTimeout(
+            'gccs.showLatentSpace (no model)',
+            vscode.commands.executeCommand<number | undefined>('gccs.showLatentSpace', vscode.Uri.file(resultsFolder)),
+            10_000,
+          ),
         );
         assert.equal(refused, undefined);
         assert.deepEqual(errors, [`GCCS: ${resultsFolder}: no model.json here (a GCCS model folder has model.json and gccs.json, written by GCCS: Train)`]);
@@ -252,7 +290,11 @@ export async function run(): Promise<void> {
     [
       'GCCS: Show Training on models/tiny draws its epoch curves',
       async () => {
-        const epochs = await withTimeout('gccs.showTraining', vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(path.join(tinyModel, 'gccs.json'))), 60_000);
+        const epochs = await withTimeout(
+          'gccs.showTraining',
+          vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(path.join(tinyModel, 'gccs.json'))),
+          60_000,
+        );
         assert.equal(epochs, 1, 'one epoch drawn (the experiment trains 1 epoch)');
         await waitFor('the training panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.training')), 15_000);
       },
@@ -268,7 +310,11 @@ export async function run(): Promise<void> {
           const evaluation = JSON.parse(fs.readFileSync(path.join(resultsFolder, name), 'utf8'));
           assert.ok(evaluation.separation.mean > 0 && evaluation.accuracy >= 0, `${name} has r_AB and accuracy`);
         }
-        await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        await waitFor(
+          'the robustness panel',
+          () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')),
+          15_000,
+        );
         fs.rmSync(copy);
       },
     ],
@@ -287,11 +333,23 @@ export async function run(): Promise<void> {
         const result = rows.result.find((row) => row.label === 'tiny.jsonl');
         assert.match(result?.description ?? '', /^worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/);
         // The inline actions: the commands package.json's view/item/context gives the row's file.
-        const epochs = await withTimeout('gccs.showTraining (view)', vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(model.location)), 60_000);
+        const epochs = await withTimeout(
+          'gccs.showTraining (view)',
+          vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(model.location)),
+          60_000,
+        );
         assert.equal(epochs, 1);
         await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-        await withTimeout('gccs.openReport (view)', Promise.resolve(vscode.commands.executeCommand('gccs.openReport', vscode.Uri.file(result!.location))), 10_000);
-        await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        await withTimeout(
+          'gccs.openReport (view)',
+          Promise.resolve(vscode.commands.executeCommand('gccs.openReport', vscode.Uri.file(result!.location))),
+          10_000,
+        );
+        await waitFor(
+          'the robustness panel',
+          () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')),
+          15_000,
+        );
         const checkpoint = path.join(model.location, 'checkpoint');
         if (!fs.existsSync(checkpoint)) {
           fs.mkdirSync(checkpoint);
@@ -299,8 +357,19 @@ export async function run(): Promise<void> {
         }
         assert.equal((await view.snapshot()).model.find((row) => row.label === 'tiny')?.contextValue, 'model.checkpoint');
         const asked: string[] = [];
-        const deleted = await stubbingWindow({ showWarningMessage: async (message: string, _options: unknown, ...items: string[]) => (asked.push(message), items.find((item) => item === 'Delete')) }, () =>
-          withTimeout('gccs.deleteCheckpoint (view)', Promise.resolve(vscode.commands.executeCommand<boolean>('gccs.deleteCheckpoint', vscode.Uri.file(model.location))), 10_000),
+        const deleted = await stubbingWindow(
+          {
+            showWarningMessage: async (message: string, _options: unknown, ...items: string[]) => (
+              asked.push(message),
+              items.find((item) => item === 'Delete')
+            ),
+          },
+          () =>
+            withTimeout(
+              'gccs.deleteCheckpoint (view)',
+              Promise.resolve(vscode.commands.executeCommand<boolean>('gccs.deleteCheckpoint', vscode.Uri.file(model.location))),
+              10_000,
+            ),
         );
         assert.deepEqual(asked, ['GCCS: delete the checkpoint of tiny?']);
         assert.equal(deleted, true);
@@ -357,7 +426,13 @@ export async function run(): Promise<void> {
           'GCCS: New experiment (5/5): name: synthetic-mlp-gccs',
         ]);
         const file = path.join(root, 'wizard-run.gccs.json');
-        assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { dataset: { kind: 'synthetic' }, model: 'mlp', loss: { kind: 'gccs' }, epochs: 1, outDir: 'models/wizard-run' });
+        assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), {
+          dataset: { kind: 'synthetic' },
+          model: 'mlp',
+          loss: { kind: 'gccs' },
+          epochs: 1,
+          outDir: 'models/wizard-run',
+        });
         assert.equal(vscode.window.activeTextEditor?.document.fileName, file, 'the new experiment is open');
         assert.ok(fs.existsSync(path.join(root, 'models', 'wizard-run', 'model.json')), 'and it was trained');
       },
@@ -368,8 +443,9 @@ export async function run(): Promise<void> {
         const bad = path.join(root, 'bad.gccs.json');
         fs.writeFileSync(bad, JSON.stringify({ dataset: { kind: 'synthetic' }, loss: { kind: 'gccs', kurtosis: 'cubic' }, outDir: 'models/bad' }, null, 2));
         const errors: string[] = [];
-        await stubbingWindow({ showErrorMessage: async (message: string, ...items: string[]) => (errors.push(message), items.includes('Open File') ? 'Open File' : undefined) }, () =>
-          withTimeout('gccs.train (bad file)', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(bad)), 10_000),
+        await stubbingWindow(
+          { showErrorMessage: async (message: string, ...items: string[]) => (errors.push(message), items.includes('Open File') ? 'Open File' : undefined) },
+          () => withTimeout('gccs.train (bad file)', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(bad)), 10_000),
         );
         assert.deepEqual(errors, ['GCCS: bad.gccs.json: loss.kurtosis: unknown kurtosis penalty "cubic" (linear, abs, squared)']);
         await waitFor('bad.gccs.json in the editor', () => vscode.window.activeTextEditor?.document.fileName === bad, 10_000);
@@ -392,16 +468,29 @@ export async function run(): Promise<void> {
             showInputBox: async () => void asked.push('inputBox'),
           },
           async () => {
-            await withTimeout('gccs.evaluateRobustness (truncated)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(broken, 'model.json'))), 10_000);
+            await withTimeout(
+              'gccs.evaluateRobustness (truncated)',
+              vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(broken, 'model.json'))),
+              10_000,
+            );
             fs.rmSync(path.join(broken, 'model.json'));
-            await withTimeout('gccs.evaluateRobustness (no model.json)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(broken)), 10_000);
+            await withTimeout(
+              'gccs.evaluateRobustness (no model.json)',
+              vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(broken)),
+              10_000,
+            );
           },
         );
         assert.deepEqual(asked, []);
         assert.equal(errors.length, 2, errors.join('\n'));
         const modelJson = path.join(broken, 'model.json');
         const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        assert.match(errors[0], new RegExp(`^GCCS: cannot load the model: ${escape(modelJson)}: the weight file "?${escape(shard)}"? holds? 100 bytes but (its|the) weights need \\d+ \\(truncated, or from another model\\)$`));
+        assert.match(
+          errors[0],
+          new RegExp(
+            `^GCCS: cannot load the model: ${escape(modelJson)}: the weight file "?${escape(shard)}"? holds? 100 bytes but (its|the) weights need \\d+ \\(truncated, or from another model\\)$`,
+          ),
+        );
         assert.match(errors[1], new RegExp(`^GCCS: cannot load the model: ${escape(modelJson)}: (file not found|the file is missing)$`));
         fs.rmSync(broken, { recursive: true, force: true });
       },
@@ -421,16 +510,26 @@ export async function run(): Promise<void> {
               showErrorMessage: async (message: string) => void errors.push(message),
               showQuickPick: async () => void asked.push('quickPick'),
               // outside the workspace: confirmed (then the write check fails)
-              showWarningMessage: async (message: string, _options: unknown, ...items: string[]) => (confirmations.push(message), items.find((item) => item === 'Allow')),
+              showWarningMessage: async (message: string, _options: unknown, ...items: string[]) => (
+                confirmations.push(message),
+                items.find((item) => item === 'Allow')
+              ),
             },
-            () => withTimeout('gccs.evaluateRobustness (unwritable results)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 10_000),
+            () =>
+              withTimeout(
+                'gccs.evaluateRobustness (unwritable results)',
+                vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))),
+                10_000,
+              ),
           );
         } finally {
           await config.update('resultsFolder', undefined, vscode.ConfigurationTarget.Workspace);
         }
         assert.deepEqual(confirmations, ['GCCS: /sys/gccs-results is outside the workspace.']);
         assert.deepEqual(asked, []);
-        assert.deepEqual(errors, ['GCCS: the results folder /sys/gccs-results cannot be written: permission denied (EPERM). Choose another folder in the gccs.resultsFolder setting.']);
+        assert.deepEqual(errors, [
+          'GCCS: the results folder /sys/gccs-results cannot be written: permission denied (EPERM). Choose another folder in the gccs.resultsFolder setting.',
+        ]);
       },
     ],
     [
@@ -440,19 +539,31 @@ export async function run(): Promise<void> {
         const config = vscode.workspace.getConfiguration('gccs');
         await config.update('resultsFolder', path.join(outside, 'results'), vscode.ConfigurationTarget.Workspace);
         const experiment = path.join(root, 'outside.gccs.json');
-        fs.writeFileSync(experiment, JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 100 }, model: 'mlp', epochs: 1, outDir: path.join(outside, 'model') }, null, 2));
+        fs.writeFileSync(
+          experiment,
+          JSON.stringify(
+            { dataset: { kind: 'synthetic', syntheticTrain: 300, syntheticTest: 100 }, model: 'mlp', epochs: 1, outDir: path.join(outside, 'model') },
+            null,
+            2,
+          ),
+        );
         const modals: { message: string; modal?: boolean; items: string[] }[] = [];
         const asked: string[] = [];
         const seen = progressLog.length;
         try {
           await stubbingWindow(
             {
-              showWarningMessage: async (message: string, options: vscode.MessageOptions, ...items: string[]) => void modals.push({ message, modal: options?.modal, items }),
+              showWarningMessage: async (message: string, options: vscode.MessageOptions, ...items: string[]) =>
+                void modals.push({ message, modal: options?.modal, items }),
               showQuickPick: async () => void asked.push('quickPick'),
               showInputBox: async () => void asked.push('inputBox'),
             },
             async () => {
-              await withTimeout('gccs.evaluateRobustness (results outside)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))), 10_000);
+              await withTimeout(
+                'gccs.evaluateRobustness (results outside)',
+                vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(path.join(tinyModel, 'model.json'))),
+                10_000,
+              );
               await withTimeout('gccs.train (outDir outside)', vscode.commands.executeCommand('gccs.train', vscode.Uri.file(experiment)), 10_000);
             },
           );
@@ -485,7 +596,10 @@ export async function run(): Promise<void> {
           () => withTimeout('gccs.enableNativeBackend', vscode.commands.executeCommand('gccs.enableNativeBackend'), 240_000),
         );
         assert.equal(errors.length, 1, errors.join('\n'));
-        assert.match(errors[0], /^GCCS: Installing @tensorflow\/tfjs-node failed: npm install @tensorflow\/tfjs-node@4\.22\.0 failed \(exit code \d+\): (its install script could not download the libtensorflow library|the npm registry could not be reached).*The WebAssembly backend stays in use\.$/);
+        assert.match(
+          errors[0],
+          /^GCCS: Installing @tensorflow\/tfjs-node failed: npm install @tensorflow\/tfjs-node@4\.22\.0 failed \(exit code \d+\): (its install script could not download the libtensorflow library|the npm registry could not be reached).*The WebAssembly backend stays in use\.$/,
+        );
         return `failed as expected after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${errors[0]}`;
       },
     ],
@@ -500,14 +614,22 @@ export async function run(): Promise<void> {
         const longExperiment = path.join(root, 'long.gccs.json');
         fs.writeFileSync(
           longExperiment,
-          JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 3000, syntheticTest: 100 }, model: 'mlp', batchSize: 50, epochs: 200, outDir: 'models/long' }, null, 2),
+          JSON.stringify(
+            { dataset: { kind: 'synthetic', syntheticTrain: 3000, syntheticTest: 100 }, model: 'mlp', batchSize: 50, epochs: 200, outDir: 'models/long' },
+            null,
+            2,
+          ),
         );
         const seen = progressLog.length;
         const t0 = Date.now();
         const training = vscode.commands.executeCommand('gccs.train', vscode.Uri.file(longExperiment));
         let settled = false;
         void Promise.resolve(training).finally(() => (settled = true));
-        await waitFor('the long training to report steps', () => progressLog.slice(seen).some((line) => line.includes('long.gccs.json') && line.includes('step')), 60_000);
+        await waitFor(
+          'the long training to report steps',
+          () => progressLog.slice(seen).some((line) => line.includes('long.gccs.json') && line.includes('step')),
+          60_000,
+        );
         assert.equal(settled, false, 'the long training is still running');
         await vscode.commands.executeCommand('gccs.cancelJob');
         const tCancel = Date.now();
@@ -527,10 +649,16 @@ export async function run(): Promise<void> {
         const lagExperiment = path.join(root, 'lag.gccs.json');
         fs.writeFileSync(
           lagExperiment,
-          JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 1500, syntheticTest: 100 }, model: 'mlp', batchSize: 50, epochs: 2, outDir: 'models/lag' }, null, 2),
+          JSON.stringify(
+            { dataset: { kind: 'synthetic', syntheticTrain: 1500, syntheticTest: 100 }, model: 'mlp', batchSize: 50, epochs: 2, outDir: 'models/lag' },
+            null,
+            2,
+          ),
         );
         const seen = progressLog.length;
-        const { lag } = await measuringEventLoopLag(() => withTimeout('gccs.train (lag)', Promise.resolve(vscode.commands.executeCommand('gccs.train', vscode.Uri.file(lagExperiment))), 120_000));
+        const { lag } = await measuringEventLoopLag(() =>
+          withTimeout('gccs.train (lag)', Promise.resolve(vscode.commands.executeCommand('gccs.train', vscode.Uri.file(lagExperiment))), 120_000),
+        );
         assert.ok(fs.existsSync(path.join(root, 'models', 'lag', 'model.json')), 'models/lag/model.json was written (the training ran to the end)');
         const steps = progressLog.slice(seen).filter((line) => line.includes('lag.gccs.json') && line.includes('step')).length;
         assert.ok(steps > 0, 'the training reported steps');
@@ -583,7 +711,10 @@ export async function run(): Promise<void> {
           () =>
             stubbingWindow(
               {
-                showWarningMessage: async (message: string, options: vscode.MessageOptions, ...items: string[]) => (modals.push({ message, modal: options?.modal, detail: options?.detail, items }), items.find((item) => item === 'Manage Workspace Trust')),
+                showWarningMessage: async (message: string, options: vscode.MessageOptions, ...items: string[]) => (
+                  modals.push({ message, modal: options?.modal, detail: options?.detail, items }),
+                  items.find((item) => item === 'Manage Workspace Trust')
+                ),
                 showQuickPick: async () => void asked.push('quickPick'),
                 showInputBox: async () => void asked.push('inputBox'),
                 showOpenDialog: async () => void asked.push('openDialog'),
@@ -593,11 +724,17 @@ export async function run(): Promise<void> {
               },
             ),
         );
-        assert.deepEqual(modals.map((m) => m.message), runs.map(([, title]) => `GCCS: ${title} needs a trusted workspace.`));
+        assert.deepEqual(
+          modals.map((m) => m.message),
+          runs.map(([, title]) => `GCCS: ${title} needs a trusted workspace.`),
+        );
         for (const modal of modals) {
           assert.equal(modal.modal, true, `${modal.message}: modal`);
           assert.deepEqual(modal.items, ['Manage Workspace Trust']);
-          assert.match(modal.detail ?? '', /^It .+ In Restricted Mode GCCS only shows existing results, reports and training curves\. Trust this workspace, then run GCCS: .+ again\.$/);
+          assert.match(
+            modal.detail ?? '',
+            /^It .+ In Restricted Mode GCCS only shows existing results, reports and training curves\. Trust this workspace, then run GCCS: .+ again\.$/,
+          );
         }
         assert.equal(trustEditor.length, runs.length, 'each button opened the workspace trust editor');
         assert.deepEqual(asked, [], 'nothing else was asked');
@@ -612,7 +749,10 @@ export async function run(): Promise<void> {
       async () => {
         const { view } = vscode.extensions.getExtension<GccsExports>(EXTENSION_ID)!.exports;
         const rows = await view.snapshot();
-        assert.deepEqual([rows.experiment.map((r) => r.label), rows.model.map((r) => r.label), rows.result.map((r) => r.label)], [['tiny.gccs.json'], ['tiny'], ['tiny.jsonl']]);
+        assert.deepEqual(
+          [rows.experiment.map((r) => r.label), rows.model.map((r) => r.label), rows.result.map((r) => r.label)],
+          [['tiny.gccs.json'], ['tiny'], ['tiny.jsonl']],
+        );
         // Its outDir is models/tiny-again, which the workspace does not have.
         assert.equal(rows.experiment[0].description, 'not trained');
         assert.match(rows.model[0].description, /^validation \d+\.\d% · worst \d+\.\d% \(fgsm, ε 0(\.1)?\)$/);
@@ -625,9 +765,15 @@ export async function run(): Promise<void> {
         assert.equal(vscode.workspace.getConfiguration('gccs').get('resultsFolder'), '.gccs/results', "the workspace's value is not applied");
         const messages: string[] = [];
         const note = async (message: string) => void messages.push(message);
-        await stubbingWindow({ showErrorMessage: note, showWarningMessage: note, showInformationMessage: note }, () => withTimeout('gccs.openReport', Promise.resolve(vscode.commands.executeCommand('gccs.openReport')), 10_000));
+        await stubbingWindow({ showErrorMessage: note, showWarningMessage: note, showInformationMessage: note }, () =>
+          withTimeout('gccs.openReport', Promise.resolve(vscode.commands.executeCommand('gccs.openReport')), 10_000),
+        );
         assert.deepEqual(messages, []);
-        const tab = await waitFor('the robustness panel', () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')), 15_000);
+        const tab = await waitFor(
+          'the robustness panel',
+          () => webviewTabs().find((t) => (t.input as vscode.TabInputWebview).viewType.includes('gccs.robustness')),
+          15_000,
+        );
         assert.equal(tab.label, 'GCCS Robustness');
       },
     ],
@@ -637,7 +783,11 @@ export async function run(): Promise<void> {
         const messages: string[] = [];
         const note = async (message: string) => void messages.push(message);
         const epochs = await stubbingWindow({ showErrorMessage: note, showWarningMessage: note }, () =>
-          withTimeout('gccs.showTraining', vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(path.join(tinyModel, 'gccs.json'))), 60_000),
+          withTimeout(
+            'gccs.showTraining',
+            vscode.commands.executeCommand<number | undefined>('gccs.showTraining', vscode.Uri.file(path.join(tinyModel, 'gccs.json'))),
+            60_000,
+          ),
         );
         assert.deepEqual(messages, []);
         assert.equal(epochs, 1, 'one epoch drawn');
@@ -671,6 +821,9 @@ export async function run(): Promise<void> {
   const passed = outcomes.filter((o) => o.ok).length - skipped;
   const failed = outcomes.length - passed - skipped;
   const mode = restricted ? 'restricted' : 'trusted';
-  fs.writeFileSync(resultFile, JSON.stringify({ mode, passed, failed, skipped, ms: Date.now() - started, tests: outcomes, progress: progressLog.slice(-20) }, null, 2) + '\n');
+  fs.writeFileSync(
+    resultFile,
+    JSON.stringify({ mode, passed, failed, skipped, ms: Date.now() - started, tests: outcomes, progress: progressLog.slice(-20) }, null, 2) + '\n',
+  );
   if (failed) throw new Error(`${failed} integration test(s) failed`);
 }

@@ -57,7 +57,7 @@ test("APGD's checkpoints are w_j = ⌈p_j·N⌉ with p_0 = 0, p_1 = 0.22, p_{j+1
   for (const iterations of [1, 3, 7, 10, 37, 50, 250]) {
     // The recurrence in floating point, rounded to hundredths.
     const expected: number[] = [];
-    for (let previous = 0, p = 0.22; ; ) {
+    for (let previous = 0, p = 0.22; ;) {
       const w = Math.ceil(Math.round(p * iterations * 1e6) / 1e6);
       if (w > iterations) break;
       if (w > (expected.at(-1) ?? 0)) expected.push(w);
@@ -83,7 +83,19 @@ test('APGD halves the step exactly where Algorithm 1 says, recomputed from its o
     model,
     input,
     labels,
-    { eps, norm: 'linf', iterations, objective: (z, rows) => attackLoss('crossentropy', z, Int32Array.from(rows, (b) => labels[b]), 0), trace: (event) => history.push(event) },
+    {
+      eps,
+      norm: 'linf',
+      iterations,
+      objective: (z, rows) =>
+        attackLoss(
+          'crossentropy',
+          z,
+          Int32Array.from(rows, (b) => labels[b]),
+          0,
+        ),
+      trace: (event) => history.push(event),
+    },
     new Random(3),
   );
   input.dispose();
@@ -157,9 +169,24 @@ test('DLR, targeted DLR and the cross-entropy value agree with a float64 computa
   const tiny = [0, -1, -2, -3, -4, -5].reduce((sum, v) => sum + Math.exp(v - 60), 0);
   assert.ok(Math.abs(crossEntropy[0] - tiny) < 1e-4 * tiny, `cross-entropy of a confident row: ${crossEntropy[0]} vs ${tiny} (not rounded to 0)`);
   // DLR is unchanged when the outputs are shifted and rescaled (the reason it exists).
-  const scaled = tf.tidy(() => Array.from(attackLoss('dlr', tf.tensor2d(z.map((v) => 100 * v + 7), [rows, dims]), labels, 0).dataSync()));
+  const scaled = tf.tidy(() =>
+    Array.from(
+      attackLoss(
+        'dlr',
+        tf.tensor2d(
+          z.map((v) => 100 * v + 7),
+          [rows, dims],
+        ),
+        labels,
+        0,
+      ).dataSync(),
+    ),
+  );
   scaled.forEach((v, b) => assert.ok(Math.abs(v - dlr[b]) <= 1e-4 * Math.max(1, Math.abs(dlr[b])), `row ${b}: ${v} vs ${dlr[b]}`));
-  assert.throws(() => tf.tidy(() => attackLoss('dlr', tf.tensor2d([1, 2, 3, 4], [2, 2]), Int32Array.from([0, 1]), 0)), /^UserError: the DLR loss needs at least 3 classes \(the model has 2\)$/);
+  assert.throws(
+    () => tf.tidy(() => attackLoss('dlr', tf.tensor2d([1, 2, 3, 4], [2, 2]), Int32Array.from([0, 1]), 0)),
+    /^UserError: the DLR loss needs at least 3 classes \(the model has 2\)$/,
+  );
 });
 
 test('best iterate: PGD never ends worse than its last iterate (misclassified first, then the loss)', async () => {
@@ -188,12 +215,14 @@ test('best iterate: PGD never ends worse than its last iterate (misclassified fi
     const lastValues = last.dataSync() as Float32Array;
     tf.dispose([input, radius, step, last]);
     const [zBest, zLast] = [outputs(model, best), outputs(model, lastValues)];
-    const margin = (z: Float32Array, b: number) => Math.max(...Array.from(z.subarray(b * classes, (b + 1) * classes)).filter((_, j) => j !== labels[b])) - z[b * classes + labels[b]];
+    const margin = (z: Float32Array, b: number) =>
+      Math.max(...Array.from(z.subarray(b * classes, (b + 1) * classes)).filter((_, j) => j !== labels[b])) - z[b * classes + labels[b]];
     let better = 0;
     for (let b = 0; b < count; b++) {
       const [bestFooled, lastFooled] = [argmax(zBest, classes, b) !== labels[b], argmax(zLast, classes, b) !== labels[b]];
       assert.ok(bestFooled || !lastFooled, `${norm} sample ${b}: the last iterate is misclassified, the best is not`);
-      if (bestFooled === lastFooled) assert.ok(margin(zBest, b) >= margin(zLast, b) - 1e-5, `${norm} sample ${b}: best loss ${margin(zBest, b)} < last ${margin(zLast, b)}`);
+      if (bestFooled === lastFooled)
+        assert.ok(margin(zBest, b) >= margin(zLast, b) - 1e-5, `${norm} sample ${b}: best loss ${margin(zBest, b)} < last ${margin(zLast, b)}`);
       if (margin(zBest, b) > margin(zLast, b) + 1e-5 || bestFooled !== lastFooled) better++;
     }
     assert.ok(better > 0, `${norm}: the best iterate differs from the last on some sample`);
@@ -224,7 +253,10 @@ test('L2: PGD, APGD and their restarts stay inside ‖n‖₂ ≤ ε·‖x‖₂
       const bound = eps * Math.hypot(...row);
       const n = Math.hypot(...Array.from(row, (v, p) => adversarial[b * SIZE + p] - v));
       assert.ok(n <= bound * (1 + 1e-5), `${name} sample ${b}: ‖n‖₂ = ${n} > ${bound}`);
-      assert.ok(adversarial.subarray(b * SIZE, (b + 1) * SIZE).every((v) => v >= 0 && v <= 1), `${name}: a pixel outside [0, 1]`);
+      assert.ok(
+        adversarial.subarray(b * SIZE, (b + 1) * SIZE).every((v) => v >= 0 && v <= 1),
+        `${name}: a pixel outside [0, 1]`,
+      );
       largest = Math.max(largest, n / bound);
     }
     assert.ok(largest > 0.5, `${name} used the budget (largest ‖n‖₂/ε‖x‖₂ = ${largest})`);
@@ -240,7 +272,13 @@ test('APGD-CE, APGD-DLR and APGD-T (one target) defeat an undefended linear mode
   const model = tfl.sequential();
   model.add(tfl.layers.flatten({ inputShape: [SIDE, SIDE, 1] }));
   model.add(tfl.layers.dense({ units: classes }));
-  model.setWeights([tf.tensor2d(Float32Array.from({ length: SIZE * classes }, (_, i) => w[i % classes][Math.floor(i / classes)]), [SIZE, classes]), tf.zeros([classes])]);
+  model.setWeights([
+    tf.tensor2d(
+      Float32Array.from({ length: SIZE * classes }, (_, i) => w[i % classes][Math.floor(i / classes)]),
+      [SIZE, classes],
+    ),
+    tf.zeros([classes]),
+  ]);
   const count = 10;
   const x = images(random, count);
   const labels = ownLabels(model, x, classes);
@@ -269,7 +307,9 @@ test('APGD: the same seed gives identical results, another seed does not; cancel
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 5);
   const input = tf.tensor4d(x, [count, SIDE, SIDE, 1]);
-  await assert.rejects(attackBatch(model, 'apgd-ce', input, labels, resolveAttackParams('apgd-ce', { eps: 0.01, iterations: 10000 }), 0, controller.signal), { name: 'AttackCancelled' });
+  await assert.rejects(attackBatch(model, 'apgd-ce', input, labels, resolveAttackParams('apgd-ce', { eps: 0.01, iterations: 10000 }), 0, controller.signal), {
+    name: 'AttackCancelled',
+  });
   input.dispose();
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
@@ -285,7 +325,11 @@ test('bad APGD and threat-model parameters are one-line UserErrors', async () =>
     ['apgd-ce', { loss: 'margin' }, /^apgd-ce takes no parameter "loss" \(it takes eps, norm, iterations, restarts\)$/],
   ];
   for (const [name, params, message] of bad) {
-    assert.throws(() => resolveAttackParams(name, params), (error: unknown) => error instanceof UserError && message.test(error.message) && !error.message.includes('\n'), `${name} ${JSON.stringify(params)}`);
+    assert.throws(
+      () => resolveAttackParams(name, params),
+      (error: unknown) => error instanceof UserError && message.test(error.message) && !error.message.includes('\n'),
+      `${name} ${JSON.stringify(params)}`,
+    );
   }
   assert.deepEqual(resolveAttackParams('apgd-t'), { eps: 0.1, norm: 'linf', iterations: 100, restarts: 1, targetCount: 9 });
   // More targets than the model has other classes: refused when the model is known.

@@ -20,7 +20,14 @@ function reluModel(channels: number, classes: number, seed: number): tfl.LayersM
   return model;
 }
 
-async function square(model: tfl.LayersModel, x: Float32Array, channels: number, labels: Int32Array, params: { eps: number; norm: ThreatModel; queries: number }, seed = 0) {
+async function square(
+  model: tfl.LayersModel,
+  x: Float32Array,
+  channels: number,
+  labels: Int32Array,
+  params: { eps: number; norm: ThreatModel; queries: number },
+  seed = 0,
+) {
   const input = tf.tensor4d(x, [labels.length, SIDE, SIDE, channels]);
   const output = await attackBatch(model, 'square', input, labels, resolveAttackParams('square', params), seed);
   const adversarial = output.adversarial.dataSync() as Float32Array;
@@ -41,9 +48,10 @@ function predictions(model: tfl.LayersModel, x: Float32Array, channels: number):
 test("the square size follows the paper's schedule, rescaled to the query budget", () => {
   // At 10 000 queries the iterations are the paper's own.
   const at = (iteration: number) => squareFraction(iteration, 10000, 0.8);
-  assert.deepEqual([0, 10, 11, 50, 51, 200, 201, 500, 501, 1000, 1001, 2000, 2001, 4000, 4001, 6000, 6001, 8000, 8001, 9999].map(at), [
-    0.8, 0.8, 0.4, 0.4, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.00625, 0.00625, 0.003125, 0.003125, 0.0015625, 0.0015625,
-  ]);
+  assert.deepEqual(
+    [0, 10, 11, 50, 51, 200, 201, 500, 501, 1000, 1001, 2000, 2001, 4000, 4001, 6000, 6001, 8000, 8001, 9999].map(at),
+    [0.8, 0.8, 0.4, 0.4, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.00625, 0.00625, 0.003125, 0.003125, 0.0015625, 0.0015625],
+  );
   // AutoAttack's 5000 queries: twice as fast.
   assert.equal(squareFraction(6, 5000, 0.8), 0.4);
   assert.equal(squareFraction(2500, 5000, 0.8), 0.8 / 128);
@@ -72,7 +80,10 @@ test('Square stays in the ε-ball and [0, 1], spends at most its query budget, a
         const n = Array.from(row, (v, p) => adversarial[b * size + p] - v);
         const [norm2, normInf] = [Math.hypot(...n), Math.max(...n.map(Math.abs))];
         const bound = eps * (norm === 'linf' ? Math.max(...row) : Math.hypot(...row));
-        assert.ok((norm === 'linf' ? normInf : norm2) <= bound * (1 + 1e-5), `${norm}, ${channels} channels, sample ${b}: ${norm === 'linf' ? normInf : norm2} > ${bound}`);
+        assert.ok(
+          (norm === 'linf' ? normInf : norm2) <= bound * (1 + 1e-5),
+          `${norm}, ${channels} channels, sample ${b}: ${norm === 'linf' ? normInf : norm2} > ${bound}`,
+        );
         assert.ok(adversarial.subarray(b * size, (b + 1) * size).every((v) => v >= 0 && v <= 1));
         assert.ok(used[b] >= 1 && used[b] <= queries, `sample ${b} used ${used[b]} queries`);
         if (after[b] !== labels[b]) fooled++;
@@ -104,6 +115,9 @@ test('Square: the same seed gives identical results, another seed does not; a bu
     [{ pInit: 0 }, 'square: pInit must be a number in (0, 1] (got 0)'],
     [{ norm: 'l2', eps: 2 }, 'square: eps must be a number in [0, 1], relative to the image (‖n‖ ≤ ε·‖x‖ in the norm of the threat model) (got 2)'],
   ] as const) {
-    assert.throws(() => resolveAttackParams('square', params), (error: unknown) => error instanceof UserError && error.message === message);
+    assert.throws(
+      () => resolveAttackParams('square', params),
+      (error: unknown) => error instanceof UserError && error.message === message,
+    );
   }
 });

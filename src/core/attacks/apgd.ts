@@ -31,7 +31,7 @@ export const APGD = {
  */
 export function apgdCheckpoints(iterations: number): number[] {
   const checkpoints: number[] = [];
-  for (let previous = 0, p = 22; Math.ceil((p * iterations) / 100) <= iterations; ) {
+  for (let previous = 0, p = 22; Math.ceil((p * iterations) / 100) <= iterations;) {
     const w = Math.ceil((p * iterations) / 100);
     if (w > (checkpoints.at(-1) ?? 0)) checkpoints.push(w);
     [previous, p] = [p, p + Math.max(p - previous - 3, 6)];
@@ -42,7 +42,10 @@ export function apgdCheckpoints(iterations: number): number[] {
 /** The loss to ascend for the samples `rows` of a run's batch. */
 type Objective = (z: tf.Tensor2D, rows: number[]) => tf.Tensor1D;
 
-/** At the start (iteration 0) and after each iteration, for the samples still running (not misclassified): their loss and their step size (after any halving). */
+/**
+ * At the start (iteration 0) and after each iteration, for the samples still running (not
+ * misclassified): their loss and their step size (after any halving).
+ */
 export type ApgdTrace = (event: { iteration: number; rows: number[]; loss: Float32Array; stepSize: Float32Array }) => void;
 
 export interface ApgdRunConfig extends Pick<ResolvedParams, 'eps' | 'norm' | 'iterations'> {
@@ -82,6 +85,107 @@ function keepRows(state: RunState, keep: number[]): RunState {
  * beforehand). A sample leaves the run once misclassified (its point is kept); the others end with
  * their highest-loss iterate.
  */
+/** Per running sample (index a into the run's rows): the step-size bookkeeping of Algorithm 1. */
+interface Bookkeeping {
+  /** The loss at the last iterate, and the best so far. */
+  lastLoss: Float32Array;
+  best: Float32Array;
+  stepSize: Float32Array;
+  /** The best loss and whether the step was halved, at the last checkpoint. */
+  bestAtCheck: Float32Array;
+  halvedAtCheck: Uint8Array;
+  /** Steps since the last checkpoint that raised the loss. */
+  increases: Int32Array;
+}
+
+const keepSamples = (book: Bookkeeping, keep: number[]): Bookkeeping => {
+  const pick = <T extends Float32Array | Uint8Array | Int32Array>(array: T) => array.filter((_, a) => keep.includes(a)) as T;
+  return {
+    lastLoss: pick(book.lastLoss),
+    best: pick(book.best),
+    stepSize: pick(book.stepSize),
+    bestAtCheck: pick(book.bestAtCheck),
+    halvedAtCheck: pick(book.halvedAtCheck),
+    increases: pick(book.increases),
+  };
+};
+
+/** z⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + η∇), x⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + α(z⁽ᵏ⁺¹⁾ − x⁽ᵏ⁾) + (1 − α)(x⁽ᵏ⁾ − x⁽ᵏ⁻¹⁾)); no momentum on the first step. */
+function momentumStep(state: RunState, stepSize: Float32Array, iteration: number, norm: ResolvedParams['norm']): tf.Tensor4D {
+  const alpha = iteration === 1 ? 1 : APGD.momentum;
+  const { x: clean, radius: r, current, previous } = state;
+  return tf.tidy(() => {
+    const eta = tf.tensor4d(stepSize, [stepSize.length, 1, 1, 1]);
+    const plain = project(tf.add(current, tf.mul(eta, normalizeGradient(state.gradient, norm))), clean, r, norm);
+    const moved = tf.add(tf.add(current, tf.mul(tf.sub(plain, current), alpha)), tf.mul(tf.sub(current, previous), 1 - alpha));
+    return project(moved as tf.Tensor4D, clean, r, norm);
+  });
+}
+
+/**
+ * A checkpoint: halves the step of the samples where fewer than ρ of the `steps` since the last one
+ * raised the loss (condition 1), or where the step was not halved last time and the best loss has
+ * not risen since (condition 2); those continue from their best point, with its gradient.
+ */
+function checkpoint(state: RunState, book: Bookkeeping, steps: number): RunState {
+  const halve = Uint8Array.from(book.best, (best, a) =>
+    book.increases[a] < APGD.rho * steps || (!book.halvedAtCheck[a] && book.bestAtCheck[a] >= best) ? 1 : 0,
+  );
+  halve.forEach((h, a) => {
+    if (h) book.stepSize[a] /= 2;
+  });
+  book.halvedAtCheck = halve;
+  book.bestAtCheck = Float32Array.from(book.best);
+  book.increases = new Int32Array(book.best.length);
+  if (!halve.some((h) => h)) return state;
+  const mask = tf.tensor4d(halve, [halve.length, 1, 1, 1], 'bool');
+  const { current: point, gradient } = state;
+  const moved = { ...state, current: tf.where(mask, state.best, point), gradient: tf.where(mask, state.bestGradient, gradient) };
+  tf.dispose([mask, point, gradient]);
+  return moved;
+}
+
+/** Counts the steps that raised each sample's loss and keeps the best iterate (and its gradient) of the samples that improved. */
+function recordLoss(state: RunState, book: Bookkeeping, loss: Float32Array, point: tf.Tensor4D, gradient: tf.Tensor4D): RunState {
+  const improved = new Uint8Array(loss.length);
+  loss.forEach((value, a) => {
+    if (value > book.lastLoss[a]) book.increases[a]++;
+    if (value > book.best[a]) [book.best[a], improved[a]] = [value, 1];
+  });
+  book.lastLoss = loss;
+  if (!improved.some((v) => v)) return state;
+  const mask = tf.tensor4d(improved, [loss.length, 1, 1, 1], 'bool');
+  const [bestPoint, bestGradient] = [state.best, state.bestGradient];
+  const updated = { ...state, best: tf.where(mask, point, bestPoint), bestGradient: tf.where(mask, gradient, bestGradient) };
+  tf.dispose([mask, bestPoint, bestGradient]);
+  return updated;
+}
+
+/** The random start point in the ball, its loss and gradient: the run's first state and bookkeeping. */
+function startRun(model: tfl.LayersModel, x: tf.Tensor4D, config: ApgdRunConfig, random: Random, rows: number[]) {
+  const radius = ballRadius(x, config.norm, config.eps);
+  const start = randomPoint(x, radius, config.norm, random);
+  const first = lossAndGradient(model, start, (z) => config.objective(z, rows));
+  const state: RunState = {
+    x: tf.clone(x),
+    radius,
+    current: start,
+    previous: tf.clone(start),
+    gradient: first.gradient,
+    best: tf.clone(start),
+    bestGradient: tf.clone(first.gradient),
+  };
+  const book: Bookkeeping = {
+    lastLoss: first.loss,
+    best: Float32Array.from(first.loss),
+    stepSize: Float32Array.from(radius.dataSync(), (r) => APGD.initialStep * r),
+    bestAtCheck: Float32Array.from(first.loss),
+    halvedAtCheck: new Uint8Array(rows.length),
+    increases: new Int32Array(rows.length),
+  };
+  return { state, book, start, z: first.z };
+}
+
 export async function apgdRun(
   model: tfl.LayersModel,
   x: tf.Tensor4D,
@@ -98,19 +202,9 @@ export async function apgdRun(
   const bestLoss = new Float32Array(count).fill(-Infinity);
   const checkpoints = new Set(apgdCheckpoints(config.iterations));
 
-  // Per running sample (index a into `rows`): the loss at the last iterate, the best loss, and the
-  // step-size bookkeeping of Algorithm 1.
   let rows = [...Array(count).keys()];
-  const radius = ballRadius(x, config.norm, config.eps);
-  const start = randomPoint(x, radius, config.norm, random);
-  const first = lossAndGradient(model, start, (z) => config.objective(z, rows));
-  let state: RunState = { x: tf.clone(x), radius, current: start, previous: tf.clone(start), gradient: first.gradient, best: tf.clone(start), bestGradient: tf.clone(first.gradient) };
-  let lastLoss = first.loss;
-  let best = Float32Array.from(first.loss);
-  let stepSize = radius.dataSync().map((r) => APGD.initialStep * r);
-  let bestAtCheck = Float32Array.from(first.loss);
-  let halvedAtCheck = new Uint8Array(count);
-  let increases = new Int32Array(count);
+  const first = startRun(model, x, config, random, rows);
+  let { state, book } = first;
   let lastCheckpoint = 0;
   let stopped = false;
 
@@ -125,63 +219,26 @@ export async function apgdRun(
       fooled[row] = 1;
       points.set(values.subarray(a * size, (a + 1) * size), row * size);
     });
-    const pick = <T extends Float32Array | Uint8Array | Int32Array>(array: T) => array.filter((_, a) => keep.includes(a)) as T;
-    [lastLoss, best, stepSize, bestAtCheck, halvedAtCheck, increases] = [pick(lastLoss), pick(best), pick(stepSize), pick(bestAtCheck), pick(halvedAtCheck), pick(increases)];
+    book = keepSamples(book, keep);
     rows = keep.map((a) => rows[a]);
     state = keepRows(state, keep);
   };
-  retireFooled(start, first.z);
-  config.trace?.({ iteration: 0, rows: [...rows], loss: Float32Array.from(lastLoss), stepSize: Float32Array.from(stepSize) });
+  const trace = (iteration: number) =>
+    config.trace?.({ iteration, rows: [...rows], loss: Float32Array.from(book.lastLoss), stepSize: Float32Array.from(book.stepSize) });
+  retireFooled(first.start, first.z);
+  trace(0);
 
   for (let iteration = 1; iteration <= config.iterations && rows.length > 0; iteration++) {
-    // z⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + η∇), x⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + α(z⁽ᵏ⁺¹⁾ − x⁽ᵏ⁾) + (1 − α)(x⁽ᵏ⁾ − x⁽ᵏ⁻¹⁾)); no momentum on the first step.
-    const alpha = iteration === 1 ? 1 : APGD.momentum;
-    const { x: clean, radius: r, current, previous } = state;
-    const next = tf.tidy(() => {
-      const eta = tf.tensor4d(stepSize, [rows.length, 1, 1, 1]);
-      const plain = project(tf.add(current, tf.mul(eta, normalizeGradient(state.gradient, config.norm))), clean, r, config.norm);
-      const moved = tf.add(tf.add(current, tf.mul(tf.sub(plain, current), alpha)), tf.mul(tf.sub(current, previous), 1 - alpha));
-      return project(moved as tf.Tensor4D, clean, r, config.norm);
-    });
+    const next = momentumStep(state, book.stepSize, iteration, config.norm);
     const at = lossAndGradient(model, next, (z) => config.objective(z, rows));
-    tf.dispose([previous, state.gradient]);
-    state = { ...state, previous: current, current: next, gradient: at.gradient };
-
-    const improved = new Uint8Array(rows.length);
-    at.loss.forEach((loss, a) => {
-      if (loss > lastLoss[a]) increases[a]++;
-      if (loss > best[a]) [best[a], improved[a]] = [loss, 1];
-    });
-    lastLoss = at.loss;
-    if (improved.some((v) => v)) {
-      const mask = tf.tensor4d(improved, [rows.length, 1, 1, 1], 'bool');
-      const [bestPoint, bestGradient] = [state.best, state.bestGradient];
-      state = { ...state, best: tf.where(mask, next, bestPoint), bestGradient: tf.where(mask, at.gradient, bestGradient) };
-      tf.dispose([mask, bestPoint, bestGradient]);
-    }
+    tf.dispose([state.previous, state.gradient]);
+    state = recordLoss({ ...state, previous: state.current, current: next, gradient: at.gradient }, book, at.loss, next, at.gradient);
     retireFooled(next, at.z);
-
     if (checkpoints.has(iteration) && rows.length > 0) {
-      // Condition 1: fewer than ρ of the steps since the last checkpoint raised the loss.
-      // Condition 2: the step was not halved at the last checkpoint and the best loss has not risen since.
-      const steps = iteration - lastCheckpoint;
-      const halve = rows.map((_, a) => (increases[a] < APGD.rho * steps || (!halvedAtCheck[a] && bestAtCheck[a] >= best[a]) ? 1 : 0));
-      halve.forEach((h, a) => {
-        if (h) stepSize[a] /= 2;
-      });
-      halvedAtCheck = Uint8Array.from(halve);
-      bestAtCheck = Float32Array.from(best);
-      increases = new Int32Array(rows.length);
+      state = checkpoint(state, book, iteration - lastCheckpoint);
       lastCheckpoint = iteration;
-      if (halve.some((h) => h)) {
-        // Halved samples continue from their best point, with its gradient.
-        const mask = tf.tensor4d(Uint8Array.from(halve), [rows.length, 1, 1, 1], 'bool');
-        const { current: point, gradient } = state;
-        state = { ...state, current: tf.where(mask, state.best, point), gradient: tf.where(mask, state.bestGradient, gradient) };
-        tf.dispose([mask, point, gradient]);
-      }
     }
-    config.trace?.({ iteration, rows: [...rows], loss: Float32Array.from(lastLoss), stepSize: Float32Array.from(stepSize) });
+    trace(iteration);
     if (await cancelled(signal)) {
       stopped = true;
       break;
@@ -191,7 +248,7 @@ export async function apgdRun(
   const values = state.best.dataSync();
   rows.forEach((row, a) => {
     points.set(values.subarray(a * size, (a + 1) * size), row * size);
-    bestLoss[row] = best[a];
+    bestLoss[row] = book.best[a];
   });
   tf.dispose(Object.values(state));
   return { points, fooled, bestLoss, stopped };
@@ -225,7 +282,21 @@ async function apgdAttack(
       const index = tf.tensor1d(rows, 'int32');
       const subset = tf.gather(x, index);
       index.dispose();
-      const result = await apgdRun(model, subset, Int32Array.from(rows, (b) => labels[b]), { ...params, objective: (z, running) => objective(z, running.map((a) => rows[a])) }, random, signal);
+      const result = await apgdRun(
+        model,
+        subset,
+        Int32Array.from(rows, (b) => labels[b]),
+        {
+          ...params,
+          objective: (z, running) =>
+            objective(
+              z,
+              running.map((a) => rows[a]),
+            ),
+        },
+        random,
+        signal,
+      );
       subset.dispose();
       rows.forEach((b, a) => {
         if (!result.fooled[a] && !(result.bestLoss[a] > bestLoss[b])) return;
@@ -242,14 +313,46 @@ async function apgdAttack(
 /** APGD on the cross-entropy loss (AutoAttack's first attack). */
 export const apgdCe = defineAttack<'apgd-ce'>({
   run: async (model, x, labels, params, seed, signal) => ({
-    adversarial: await apgdAttack(model, x, labels, params, [(z, rows) => attackLoss('crossentropy', z, Int32Array.from(rows, (b) => labels[b]), 0)], seed, signal),
+    adversarial: await apgdAttack(
+      model,
+      x,
+      labels,
+      params,
+      [
+        (z, rows) =>
+          attackLoss(
+            'crossentropy',
+            z,
+            Int32Array.from(rows, (b) => labels[b]),
+            0,
+          ),
+      ],
+      seed,
+      signal,
+    ),
   }),
 });
 
 /** APGD on the DLR loss, which does not change when the outputs are shifted or rescaled. */
 export const apgdDlr = defineAttack<'apgd-dlr'>({
   run: async (model, x, labels, params, seed, signal) => ({
-    adversarial: await apgdAttack(model, x, labels, params, [(z, rows) => attackLoss('dlr', z, Int32Array.from(rows, (b) => labels[b]), 0)], seed, signal),
+    adversarial: await apgdAttack(
+      model,
+      x,
+      labels,
+      params,
+      [
+        (z, rows) =>
+          attackLoss(
+            'dlr',
+            z,
+            Int32Array.from(rows, (b) => labels[b]),
+            0,
+          ),
+      ],
+      seed,
+      signal,
+    ),
   }),
 });
 
@@ -266,8 +369,15 @@ export const apgdTargeted = defineAttack<'apgd-t'>({
     const z = outputsOf(model, x);
     // Classes by clean output, highest first; rank 0 is the true class of every sample still to attack.
     const ranked = Array.from(labels, (_, b) => [...Array(dims).keys()].sort((i, j) => z[b * dims + j] - z[b * dims + i]));
-    const objectives = Array.from({ length: params.targetCount }, (_, k): Objective => (logits, rows) =>
-      targetedDlrLoss(logits, Int32Array.from(rows, (b) => labels[b]), Int32Array.from(rows, (b) => ranked[b][k + 1])),
+    const objectives = Array.from(
+      { length: params.targetCount },
+      (_, k): Objective =>
+        (logits, rows) =>
+          targetedDlrLoss(
+            logits,
+            Int32Array.from(rows, (b) => labels[b]),
+            Int32Array.from(rows, (b) => ranked[b][k + 1]),
+          ),
     );
     return { adversarial: await apgdAttack(model, x, labels, params, objectives, seed, signal) };
   },
