@@ -310,51 +310,27 @@ async function apgdAttack(
   return tf.tensor4d(out, x.shape);
 }
 
+/** APGD on an untargeted loss of the true label. */
+function untargetedApgd<N extends 'apgd-ce' | 'apgd-dlr'>(loss: 'crossentropy' | 'dlr') {
+  return defineAttack<N>({
+    run: async (model, x, labels, params, seed, signal) => {
+      const objective: Objective = (z, rows) =>
+        attackLoss(
+          loss,
+          z,
+          Int32Array.from(rows, (b) => labels[b]),
+          0,
+        );
+      return { adversarial: await apgdAttack(model, x, labels, params, [objective], seed, signal) };
+    },
+  });
+}
+
 /** APGD on the cross-entropy loss (AutoAttack's first attack). */
-export const apgdCe = defineAttack<'apgd-ce'>({
-  run: async (model, x, labels, params, seed, signal) => ({
-    adversarial: await apgdAttack(
-      model,
-      x,
-      labels,
-      params,
-      [
-        (z, rows) =>
-          attackLoss(
-            'crossentropy',
-            z,
-            Int32Array.from(rows, (b) => labels[b]),
-            0,
-          ),
-      ],
-      seed,
-      signal,
-    ),
-  }),
-});
+export const apgdCe = untargetedApgd<'apgd-ce'>('crossentropy');
 
 /** APGD on the DLR loss, which does not change when the outputs are shifted or rescaled. */
-export const apgdDlr = defineAttack<'apgd-dlr'>({
-  run: async (model, x, labels, params, seed, signal) => ({
-    adversarial: await apgdAttack(
-      model,
-      x,
-      labels,
-      params,
-      [
-        (z, rows) =>
-          attackLoss(
-            'dlr',
-            z,
-            Int32Array.from(rows, (b) => labels[b]),
-            0,
-          ),
-      ],
-      seed,
-      signal,
-    ),
-  }),
-});
+export const apgdDlr = untargetedApgd<'apgd-dlr'>('dlr');
 
 /**
  * APGD-T: APGD on the targeted DLR loss, toward each of the targetCount classes with the highest
