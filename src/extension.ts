@@ -40,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): GccsExports {
     trainingProgress: view.setProgress.bind(view),
   };
   const latent = new LatentPanels(context.extensionUri, log, consent);
-  const training = new TrainingPanels(context.extensionUri, log, consent);
+  const training = new TrainingPanels(context.extensionUri, log, consent, context.workspaceState);
   context.subscriptions.push(
     log,
     runner,

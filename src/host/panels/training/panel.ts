@@ -15,6 +15,8 @@ import { TrainingInputError, convergedField, epochCount, trainingData, withEpoch
 import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
 
 export const TRAINING_PANEL_TYPE = 'gccs.training';
+/** workspaceState key: the model folder the training panel showed last. */
+const LAST_SHOWN_KEY = 'gccs.training.lastShown';
 
 export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, RestoredTraining> {
   private data: TrainingData | undefined;
@@ -24,7 +26,16 @@ export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, Resto
   private restoredOutDir: string | undefined;
   private readonly drawnEpochs = new DrawnSignal<number>();
 
-  constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, consent: FolderConsent) {
+  /**
+   * `memory` keeps the folder last shown: a panel restored after a reload usually finds it in its
+   * webview state, but a browser reload (code-server) can lose the state a webview set just before it.
+   */
+  constructor(
+    extensionUri: vscode.Uri,
+    log: vscode.LogOutputChannel,
+    consent: FolderConsent,
+    private readonly memory?: vscode.Memento,
+  ) {
     super(extensionUri, log, consent, {
       type: TRAINING_PANEL_TYPE,
       title: 'GCCS Training',
@@ -72,7 +83,7 @@ export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, Resto
 
   protected ready(message: ReadyMessage<TrainingToHost>): void {
     // A restored panel reloads its folder: the run may have gone on or finished meanwhile.
-    const outDir = message.outDir ?? this.restoredOutDir;
+    const outDir = message.outDir ?? this.restoredOutDir ?? this.memory?.get<string>(LAST_SHOWN_KEY);
     if (!this.data && outDir) {
       try {
         this.data = this.live?.outDir === outDir ? this.live : trainingData(outDir);
@@ -135,6 +146,8 @@ export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, Resto
   }
 
   private postData(): void {
-    if (this.data) this.post({ type: 'training', data: this.data });
+    if (!this.data) return;
+    this.post({ type: 'training', data: this.data });
+    void this.memory?.update(LAST_SHOWN_KEY, this.data.outDir);
   }
 }
