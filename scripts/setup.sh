@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh clone: Debian's clang and lld (they compile the WebAssembly SIMD kernels,
-# scripts/build-simd-kernels.mjs) when missing, the npm dependencies, and `gccs` on the PATH
-# (scripts/link-cli.sh: npm link).
+# scripts/build-simd-kernels.mjs) when missing, the npm dependencies, the build, and `gccs` on the
+# PATH (scripts/link-cli.sh: npm link, which makes no bin link to a dist/cli.js not built yet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null; then
@@ -10,4 +10,5 @@ if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null; then
   $SUDO apt-get install -y --no-install-recommends clang lld
 fi
 npm ci --no-audit --no-fund
+npm run build
 scripts/link-cli.sh
