@@ -9,7 +9,7 @@ import { THREAT_MODELS } from '../core/attacks/common';
 import { DATASET_KINDS } from '../core/data';
 import { subset } from '../core/data/split';
 import { UserError } from '../core/errors';
-import { writeJsonAtomic } from '../core/io/atomic';
+import { createFileAtomic, jsonText } from '../core/io/atomic';
 import { lossLabel } from '../core/catalog';
 import { CONFIG_LIMITS } from '../core/limits';
 import {
@@ -150,7 +150,7 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
     const json = { model: modelJson, dataset: dataset.source, ...evaluationJson(evaluation) };
     log(`took ${formatDuration(evaluation.seconds)}`);
     if (out) {
-      writeJsonAtomic(out, json);
+      createFileAtomic(out, jsonText(json));
       log(`results: ${out}`);
     }
     if (report) {

@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { COMMIT_JOURNAL, commitFiles, pendingText, settleFolder, writeFileAtomic } from '../../src/core/io/atomic';
+import { COMMIT_JOURNAL, commitFiles, createFileAtomic, pendingText, settleFolder, writeFileAtomic } from '../../src/core/io/atomic';
+import { UserError } from '../../src/core/errors';
 import type { SweepConfig } from '../../src/core/sweep/types';
 import { checkpointEpoch, leftovers, modelState, runKillHarness } from '../../scripts/kill-harness';
 
@@ -123,6 +124,21 @@ test('--resume refuses a torn or changed checkpoint with one line naming the fil
   restore();
 
   assert.equal(gccs(trainArgs(dir, 1, 2, true)).code, 0, 'the untouched checkpoint resumes');
+});
+
+test('createFileAtomic writes a new file whole and never replaces one, not even a file or link that appeared after a caller checked', () => {
+  const dir = tempDir('create-new');
+  const file = path.join(dir, 'out.json');
+  createFileAtomic(file, 'first');
+  assert.equal(fs.readFileSync(file, 'utf8'), 'first');
+  // Another writer got there first: the existing content stays, one line names the file, no temporary file is left.
+  assert.throws(() => createFileAtomic(file, 'second'), (error) => error instanceof UserError && error.message === `${file} already exists: write to another file (this never overwrites one)`);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'first');
+  const dangling = path.join(dir, 'link.json');
+  fs.symlinkSync(path.join(dir, 'nowhere'), dangling);
+  assert.throws(() => createFileAtomic(dangling, 'through the link'), /link\.json already exists/);
+  assert.ok(!fs.existsSync(path.join(dir, 'nowhere')), 'a dangling link is not followed');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['link.json', 'out.json']);
 });
 
 test('commitFiles: the journal is the commit point; a pending one is read through and applied by the next save', () => {

@@ -22,6 +22,28 @@ let renames = 0;
 
 /** Writes a file so that readers see either the old or the new content, never a partial one, even after a crash or power loss. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  commitTemp(file, data, (temp) => fs.renameSync(temp, file));
+}
+
+/**
+ * Writes a new file whole (as writeFileAtomic) and never replaces one: the temporary file is hard-linked
+ * to the name, which fails when the name exists, even if it was created a moment before.
+ * Throws a UserError naming the file when it exists.
+ */
+export function createFileAtomic(file: string, data: string | Uint8Array): void {
+  commitTemp(file, data, (temp) => {
+    try {
+      fs.linkSync(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${file} already exists: write to another file (this never overwrites one)`);
+      throw error;
+    }
+    fs.rmSync(temp);
+  });
+}
+
+/** Writes `data` to a fsynced temporary file beside `file` and hands it to `commit` (rename or link); the folder is synced after. */
+function commitTemp(file: string, data: string | Uint8Array, commit: (temp: string) => void): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   removeStaleTemps(dir, path.basename(file));
@@ -35,7 +57,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
       fs.closeSync(fd);
     }
     if (++renames === crashAtRename) process.kill(process.pid, 'SIGKILL');
-    fs.renameSync(temp, file);
+    commit(temp);
   } catch (error) {
     fs.rmSync(temp, { force: true });
     throw error;

@@ -9,7 +9,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf';
 import { UserError } from '../../errors';
-import { writeFileAtomic, writeJsonAtomic } from '../atomic';
+import * as fs from 'node:fs';
+import { createFileAtomic, jsonText } from '../atomic';
 import { quote } from '../modelFolder';
 import { ONNX_SIDECAR_SUFFIX, Preprocessing } from './model';
 import { MODEL_PROTO } from './schema';
@@ -256,13 +257,19 @@ export function modelToOnnx(model: tfl.LayersModel, file: string, classNames?: s
 }
 
 /**
- * Writes the model to `file` (.onnx) and its sidecar `file.gccs.json`, each atomically; the
- * sidecar first, so a crash between the two leaves no .onnx without the sidecar that describes it.
+ * Writes the model to `file` (.onnx) and its sidecar `file.gccs.json`, each atomically and never over
+ * an existing file; the sidecar first, so a crash between the two leaves no .onnx without the sidecar
+ * that describes it.
  */
 export function exportOnnx(model: tfl.LayersModel, file: string, classNames?: string[]): { nodes: number; bytes: number; sidecar: string } {
   const { bytes, nodes, sidecar } = modelToOnnx(model, file, classNames);
   const sidecarFile = `${file}${ONNX_SIDECAR_SUFFIX}`;
-  writeJsonAtomic(sidecarFile, sidecar);
-  writeFileAtomic(file, bytes);
+  createFileAtomic(sidecarFile, jsonText(sidecar));
+  try {
+    createFileAtomic(file, bytes);
+  } catch (error) {
+    fs.rmSync(sidecarFile);
+    throw error;
+  }
   return { nodes, bytes: bytes.length, sidecar: sidecarFile };
 }
