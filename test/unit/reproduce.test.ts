@@ -40,7 +40,7 @@ function mtimes(dir: string): Map<string, number> {
 }
 
 test("the plan: the paper's models (CE, GCCS, JR, IGR, CLR; GCCS fine-tuned from CE; each regular one with FGSM adversarial fine-tuning) with the paper's settings", () => {
-  const plan = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x' });
+  const plan = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, scale: 'paper', outDir: '/tmp/x' });
   const byId = new Map(plan.models.map((m) => [m.id, m]));
   assert.deepEqual(
     plan.models.map((m) => m.id),
@@ -83,15 +83,25 @@ test("the plan: the paper's models (CE, GCCS, JR, IGR, CLR; GCCS fine-tuned from
   assert.deepEqual(plan.settings.spsa, SCALES.paper.spsa);
   assert.equal(PAPER_MODELS.length, 11);
 
+  // The default scale is the issue's: the MNIST sample (images 0–7999 / 8000–9999), the reference CNN, a few epochs per model.
+  const sample = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x' });
+  assert.equal(sample.scaleName, 'sample');
+  assert.deepEqual([sample.settings.model, sample.settings.trainRange, sample.settings.testRange], ['cnn', '0:8000', '8000:10000']);
+  for (const m of sample.models) {
+    assert.equal(m.config.model, 'cnn', m.id);
+    assert.ok(m.config.epochs >= 2 && m.config.epochs <= 5, `${m.id}: ${m.config.epochs} epochs`);
+  }
+  assert.deepEqual(sample.settings.eps, [0.025, 0.05, 0.075, 0.1]);
+
   // Equal settings give equal folders; a changed setting gives a new folder to it and to the models fine-tuned from it.
-  const again = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x' });
+  const again = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, scale: 'paper', outDir: '/tmp/x' });
   assert.deepEqual(
     again.models.map((m) => m.dir),
     plan.models.map((m) => m.dir),
   );
-  const moreEpochs = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x', overrides: { epochs: 10 } });
+  const moreEpochs = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, scale: 'paper', outDir: '/tmp/x', overrides: { epochs: 10 } });
   moreEpochs.models.forEach((m, i) => assert.notEqual(m.dir, plan.models[i].dir, m.id));
-  const moreFineTuning = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, outDir: '/tmp/x', overrides: { fineTuneEpochs: 5 } });
+  const moreFineTuning = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, scale: 'paper', outDir: '/tmp/x', overrides: { fineTuneEpochs: 5 } });
   moreFineTuning.models.forEach((m, i) => assert.equal(m.dir === plan.models[i].dir, m.id !== 'gccs-ft', m.id));
   // A subset brings the models it starts from.
   assert.deepEqual(

@@ -128,3 +128,27 @@ test('fine-tuning starts from a saved model and records where it came from', asy
   assert.equal(tuned.meta.training.fineTunedFrom, path.join(source, 'model.json'));
   assert.equal(tuned.meta.loss.kind, 'gccs');
 });
+
+test('a resumed fine-tuning still records where it came from (gccs.json said fineTunedFrom: null)', async () => {
+  await initBackend('wasm');
+  const source = tempDir();
+  await train(config(source, { model: 'mlp', loss: lossConfig('crossentropy'), epochs: 1 }), 'wasm', () => undefined);
+  const outDir = tempDir();
+  const fineTuning = config(outDir, { fineTuneFrom: source, epochs: 2 });
+  const controller = new AbortController();
+  await assert.rejects(
+    train(fineTuning, 'wasm', (event) => event.type === 'epoch' && controller.abort(), controller.signal),
+    TrainingCancelled,
+  );
+  let startEpoch = 0;
+  const resumed = await train({ ...fineTuning, resume: true }, 'wasm', (event) => {
+    if (event.type === 'start') startEpoch = event.startEpoch;
+  });
+  assert.equal(startEpoch, 2, 'it resumed from the checkpoint');
+  const { meta, model } = await loadModelDir(outDir);
+  model.dispose();
+  for (const recorded of [resumed.meta, meta!]) {
+    assert.equal(recorded.training.fineTunedFrom, path.join(source, 'model.json'));
+    assert.equal(recorded.architecture, 'mlp');
+  }
+});

@@ -134,7 +134,7 @@ function sameTraining(meta: ModelMeta, model: PlannedModel): boolean {
     JSON.stringify(meta.loss) === JSON.stringify(config.loss) &&
     JSON.stringify(training.defence ?? null) === JSON.stringify(config.defence ?? null) &&
     JSON.stringify(training.adversarial ?? null) === JSON.stringify(config.adversarial ?? null) &&
-    // A fine-tuning's optimizer differs from a regular training's (gccs.json loses fineTunedFrom when a fine-tuning resumes).
+    // A fine-tuning's optimizer differs from a regular training's (older versions lost fineTunedFrom when a fine-tuning resumed).
     JSON.stringify(training.optimizer) === JSON.stringify(config.optimizer)
   );
 }

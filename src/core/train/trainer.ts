@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { Examples, LoadedDataset, Splits, batchOrders, loadDataset, makeBatch, makeSplits, subset } from '../data';
-import { EpochRecord, ModelMeta, loadModelDir, saveModelDir } from '../io/modelDir';
+import { EpochRecord, ModelMeta, loadModelDir, readModelMeta, resolveModelJson, saveModelDir } from '../io/modelDir';
 import { LossConfig, gccsWarnings } from '../loss';
 import { accuracy, argmaxRows, computeOutputs, outputsCollapsed } from '../metrics';
 import { createModel } from '../models';
@@ -143,11 +143,12 @@ async function startingPoint(config: TrainConfig, configKey: string, data: Train
   if (checkpoint) {
     const { records, elapsedSeconds, optimizerSteps } = checkpoint.state;
     const optimizerState = { steps: optimizerSteps, slots: checkpoint.slots };
-    start = { ...fresh, model: checkpoint.model, modelName: `${config.outDir}/checkpoint`, records, elapsedSeconds, optimizerState };
+    // A resumed fine-tuning still records the model it started from (its checkpoint holds only weights).
+    const origin = config.fineTuneFrom ? fineTuneOrigin(config.fineTuneFrom) : {};
+    start = { ...fresh, ...origin, model: checkpoint.model, modelName: `${config.outDir}/checkpoint`, records, elapsedSeconds, optimizerState };
   } else if (config.fineTuneFrom) {
-    const saved = await loadModelDir(config.fineTuneFrom);
-    const { model, modelJson } = saved;
-    start = { ...fresh, model, modelName: modelJson, fineTunedFrom: modelJson, architecture: saved.meta?.architecture ?? modelJson };
+    const { model, modelJson, meta } = await loadModelDir(config.fineTuneFrom);
+    start = { ...fresh, model, modelName: modelJson, ...originOf(modelJson, meta) };
   } else {
     start = { ...fresh, model: await createModel(config.model, data.inputShape, data.numClasses, config.seed), modelName: String(config.model) };
   }
@@ -160,6 +161,18 @@ async function startingPoint(config: TrainConfig, configKey: string, data: Train
   const unseedable = unseedableNoiseLayers(model);
   if (unseedable.length) onEvent({ type: 'warning', message: `${unseedable.join(', ')} draw unseeded noise: runs with this model will not repeat exactly (Dropout layers are seeded)` });
   return start;
+}
+
+/** What gccs.json records of the model a fine-tuning started from. */
+function originOf(modelJson: string, meta: ModelMeta | null): Pick<StartingPoint, 'fineTunedFrom' | 'architecture'> {
+  return { fineTunedFrom: modelJson, architecture: meta?.architecture ?? modelJson };
+}
+
+/** originOf the model at `location` without loading its weights (an ONNX file has no gccs.json). */
+function fineTuneOrigin(location: string): Pick<StartingPoint, 'fineTunedFrom' | 'architecture'> {
+  if (location.toLowerCase().endsWith('.onnx')) return originOf(location, null);
+  const modelJson = resolveModelJson(location);
+  return originOf(modelJson, readModelMeta(modelJson));
 }
 
 /** The run's shared state, its optimizer restored from the checkpoint; announces the start. */
