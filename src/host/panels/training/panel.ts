@@ -81,9 +81,9 @@ export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, Resto
     this.restoredOutDir = state?.outDir;
   }
 
-  protected ready(message: ReadyMessage<TrainingToHost>): void {
+  protected async ready(message: ReadyMessage<TrainingToHost>): Promise<void> {
     // A restored panel reloads its folder: the run may have gone on or finished meanwhile.
-    const outDir = message.outDir ?? this.restoredOutDir ?? this.memory?.get<string>(LAST_SHOWN_KEY);
+    const outDir = this.data ? undefined : await this.restoredFolder(message.outDir ?? this.restoredOutDir);
     if (!this.data && outDir) {
       try {
         this.data = this.live?.outDir === outDir ? this.live : trainingData(outDir);
@@ -93,6 +93,18 @@ export class TrainingPanels extends Panels<HostToTraining, TrainingToHost, Resto
     }
     if (this.data) return this.postData();
     this.post({ type: 'status', message: 'No training to show: start GCCS: Train, or run GCCS: Show Training on a model folder.', isError: false });
+  }
+
+  /**
+   * The folder a restored panel shows: the one this workspace's panel showed last (the memento), else
+   * the page's saved state. The memento first: a browser reload can restore an older webview state, or
+   * none. It comes from an earlier session, whose consent to a folder outside the workspace is gone:
+   * it is asked for again, like a saved state's paths.
+   */
+  private async restoredFolder(saved: string | undefined): Promise<string | undefined> {
+    const remembered = this.memory?.get<unknown>(LAST_SHOWN_KEY);
+    if (typeof remembered !== 'string' || remembered === saved) return saved;
+    return (await this.consent.allow(remembered, `The GCCS Training panel asks to read ${remembered}, the folder it showed last.`)) ? remembered : saved;
   }
 
   protected override receive(message: FeatureMessage<TrainingToHost>): void {
