@@ -168,3 +168,13 @@ export const REPRODUCE_LIMITS = {
   /** One model's evaluation file (gccs eval's numbers, gccs evaluate's JSON with per-sample bitsets), read when a run reuses it. */
   evaluationFileBytes: 16 * MiB,
 } as const;
+
+/** The robustness panel's adversarial-example gallery (src/core/inspect/examples.ts, a worker's `examples` request). */
+export const GALLERY_LIMITS = {
+  /** Samples one gallery shows (its picker offers 6…48). */
+  samples: 48,
+  /** Pixel values one answer carries (clean and adversarial, all samples): 48 CIFAR images take 0.3 M. */
+  values: 4_000_000,
+  /** A sweep cell's id in a webview message (a hex hash). */
+  cellIdChars: 128,
+} as const;

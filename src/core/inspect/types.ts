@@ -6,6 +6,7 @@
 import type { LatentAttack } from '../catalog';
 import type { DatasetKind } from '../data';
 import type { Evaluation } from '../metrics';
+import type { SweepCell } from '../sweep/types';
 import type { TrainConfig } from '../train/config';
 
 /** A saved model and which of its data to run it on. */
@@ -54,3 +55,48 @@ export interface LatentOutput {
 
 /** Clean metrics of a model on a split (`gccs eval --json`, Compare Models' <results>.eval.json). */
 export type ModelEvaluation = Evaluation & { model: string; split: string; dataset: string; classNames: string[] };
+
+/** The first samples of a sweep cell, attacked as the sweep attacked them (the robustness panel's gallery). */
+export interface ExamplesOptions {
+  cell: SweepCell;
+  /** The first `count` samples of the cell (at most its count and GALLERY_LIMITS.samples). */
+  count: number;
+}
+
+/** How the attack went for one sample. */
+export type ExampleOutcome = 'broken' | 'robust' | 'misclassified';
+
+/** One sample of the gallery: n = adversarial − clean. */
+export interface AdversarialExample {
+  /** Its index among the cell's samples (its test split's first `count`). */
+  index: number;
+  label: number;
+  /** The predicted classes before and after the attack. */
+  before: number;
+  after: number;
+  /** broken: classified correctly before, wrongly after; robust: correctly both times; misclassified: wrongly before. */
+  outcome: ExampleOutcome;
+  /** H·W·C values in [0, 1], channels last, exactly as the attack saw and returned them. */
+  clean: number[];
+  adversarial: number[];
+  /** ‖n‖∞ and ‖n‖₂, and each relative to the clean image's norm (null for an all-black image). */
+  linf: number;
+  l2: number;
+  linfRatio: number | null;
+  l2Ratio: number | null;
+}
+
+export interface ExamplesOutput {
+  cellId: string;
+  model: string;
+  attack: string;
+  /** The cell's ε (null for an attack without one) and threat model (null when the attack has none). */
+  eps: number | null;
+  norm: 'linf' | 'l2' | null;
+  seed: number;
+  batchSize: number;
+  /** [H, W, C] of every sample. */
+  shape: [number, number, number];
+  classNames: string[];
+  samples: AdversarialExample[];
+}

@@ -8,9 +8,9 @@ import { encodeBits } from '../robustness/bits';
 import { attackSamples, fractionOf } from '../robustness/samples';
 import type { CellData, CellEvaluation, SweepCell } from './types';
 
-interface TestSplit {
+export interface TestSplit {
   test: Examples;
-  classes: number;
+  classNames: string[];
   source: string;
 }
 
@@ -26,6 +26,11 @@ const CLEAN_PASS = withDefaults('fgsm', { eps: 0 });
 /** NaN (nothing to average) becomes null, as JSON would write it anyway. */
 const orNull = (value: number) => (Number.isNaN(value) ? null : value);
 
+/** The attack a cell runs: its own, or the clean pass at ε = 0. The plan filled in and checked every parameter (planSweep); a worker receives them as JSON. */
+export function cellAttack(cell: SweepCell): [AttackName, ResolvedAttackParams] {
+  return cell.eps === 0 ? ['fgsm', CLEAN_PASS] : [cell.attack, cell.params as ResolvedAttackParams];
+}
+
 /** Evaluates cells one after another, keeping the models and test splits loaded for the next cells. */
 export class CellEvaluator {
   private readonly models = new Map<string, Promise<{ model: tfl.LayersModel; modelJson: string }>>();
@@ -35,12 +40,11 @@ export class CellEvaluator {
 
   async evaluate(cell: SweepCell, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<CellEvaluation> {
     const { model, modelJson } = await cached(this.models, cell.model, () => loadModelDir(cell.model));
-    const { test, classes, source } = await cached(this.splits, JSON.stringify(cell.data), () => testSplit(cell.data));
-    assertOutputWidth(model, modelJson, classes, source);
+    const { test, classNames, source } = await cached(this.splits, JSON.stringify(cell.data), () => testSplit(cell.data));
+    assertOutputWidth(model, modelJson, classNames.length, source);
     assertInputShape(model, modelJson, test.shape);
     const examples = subset(test, Int32Array.from({ length: Math.min(cell.count, test.labels.length) }, (_, i) => i));
-    // The plan filled in and checked every parameter (planSweep); the worker received them as JSON.
-    const [name, params]: [AttackName, ResolvedAttackParams] = cell.eps === 0 ? ['fgsm', CLEAN_PASS] : [cell.attack, cell.params as ResolvedAttackParams];
+    const [name, params] = cellAttack(cell);
     const indices = Int32Array.from({ length: examples.labels.length }, (_, i) => i);
     const result = await attackSamples(model, examples, indices, name, params, { batchSize: cell.batchSize, seed: cell.seed, signal, onProgress });
     return {
@@ -57,7 +61,8 @@ export class CellEvaluator {
   }
 }
 
-async function testSplit(data: CellData): Promise<TestSplit> {
+/** The test split a cell's examples come from (its first `count` samples). */
+export async function testSplit(data: CellData): Promise<TestSplit> {
   const ranges = { trainRange: data.trainRange ?? undefined, testRange: data.testRange ?? undefined };
   const dataset = await loadDataset(data.spec, ranges);
   const { test } = makeSplits(dataset, {
@@ -65,5 +70,5 @@ async function testSplit(data: CellData): Promise<TestSplit> {
     valFraction: data.validationFraction,
     seed: data.splitSeed,
   });
-  return { test, classes: dataset.classNames.length, source: dataset.source };
+  return { test, classNames: dataset.classNames, source: dataset.source };
 }
