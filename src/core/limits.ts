@@ -157,6 +157,23 @@ export const ONNX_LIMITS = {
   sidecarBytes: 64 * 1024,
 } as const;
 
+/**
+ * TensorFlow.js graph models (model.json with "format": "graph-model", README › GraphModels); their
+ * model.json and weights take MODEL_LIMITS' caps, their preprocessing sidecar ONNX_LIMITS.sidecarBytes.
+ */
+export const GRAPH_MODEL_LIMITS = {
+  /** Nodes of the graph (a Keras ResNet-50 converted by tensorflowjs_converter has about 300). */
+  nodes: 20_000,
+  /**
+   * Values of one tensor the graph makes for one image, from the shapes inferred before anything
+   * runs (ResNet-50's largest, at 224×224, has 802,816): a few nodes of a small model.json
+   * (concatenations of a tensor with itself, broadcasts, paddings) could otherwise ask for terabytes.
+   */
+  tensorValues: 2 ** 26,
+  /** Values of all the tensors the graph makes for one image together (gradients keep them all). */
+  graphValues: 2 ** 28,
+} as const;
+
 /** The GCCS view of the activity bar (src/host/sidebar). */
 export const SIDEBAR_LIMITS = {
   /** Rows listed per group (Experiments, Models, Results); the newest results first. */
