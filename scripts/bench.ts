@@ -16,7 +16,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../src/core/tf';
 import { parseFlags } from '../src/cli/args';
 import { attackBatch, resolveAttackParams } from '../src/core/attacks';
-import { BackendName, initBackend } from '../src/core/backend';
+import { BACKEND_NAMES, BackendName, initBackend } from '../src/core/backend';
 import { loadIdxFolder } from '../src/core/data/idx';
 import { loadModelDir } from '../src/core/io/modelDir';
 import type { Examples } from '../src/core/data';
@@ -38,7 +38,7 @@ const IMAGE_SHAPE: [number, number, number] = [28, 28, 1];
 const MNIST_SAMPLE = path.resolve(__dirname, '../../shared/data/mnist-t10k');
 
 const FLAGS = {
-  backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], description: 'backend', default: 'wasm' },
+  backend: { type: 'string', choices: [...BACKEND_NAMES], description: 'backend', default: 'wasm' },
   quick: { type: 'boolean', description: 'a step or two of everything (checks that the bench runs, measures nothing)' },
   data: { type: 'string', description: 'MNIST IDX folder for the training-process measurement', default: MNIST_SAMPLE },
   python: { type: 'string', description: 'Python with torch for the reference', default: '/usr/bin/python3, else python3' },

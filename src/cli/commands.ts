@@ -4,6 +4,7 @@ import { DATASET_KINDS, DOWNLOADABLE_KINDS, DatasetKind, DownloadableKind, downl
 import { UserError } from '../core/errors';
 import { formatPath, readJsonFile } from '../core/sweep/jsonSchema';
 import { writeFileAtomic } from '../core/io/atomic';
+import { BACKEND_NAMES } from '../core/backend';
 import { GCCS_DEFAULTS, convergedLossNote } from '../core/loss';
 import { KURTOSIS_PENALTIES, LOSS_KINDS, lossLabel } from '../core/catalog';
 import { evaluateModelSplit } from '../core/inspect/evaluate';
@@ -23,7 +24,7 @@ import { ProgressBar } from './progress';
 
 /** Flags every command has. */
 export const COMMON_FLAGS: FlagSpecs = {
-  backend: { type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], description: 'compute backend', default: 'auto' },
+  backend: { type: 'string', choices: [...BACKEND_NAMES], description: 'compute backend', default: 'auto' },
   json: { type: 'boolean', description: 'print one JSON object on stdout (for machines); no progress bar' },
   verbose: { type: 'boolean', description: 'print stack traces with errors' },
   help: { type: 'boolean', description: 'show this help' },

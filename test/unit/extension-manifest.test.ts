@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BACKEND_NAMES } from '../../src/core/backend';
 
 const root = path.resolve(__dirname, '../..');
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -49,7 +50,7 @@ test('the manifest: main, extensionKind, activation, schemas and settings', () =
   for (const { url } of manifest.contributes.jsonValidation) assert.ok(fs.existsSync(path.join(root, url)), url);
   assert.deepEqual(manifest.contributes.jsonValidation.map((v: { fileMatch: string }) => v.fileMatch), ['*.gccs.json', '*.sweep.json']);
   const settings = manifest.contributes.configuration.properties;
-  assert.deepEqual(settings['gccs.backend'].enum, ['auto', 'tensorflow', 'wasm', 'cpu']);
+  assert.deepEqual(settings['gccs.backend'].enum, BACKEND_NAMES);
   assert.equal(settings['gccs.workers'].default, 0);
   assert.deepEqual(settings['gccs.defaultAttacks'].default, ['fgsm', 'pgd']);
   assert.equal(settings['gccs.defaultEpsilons'].default, '0:0.3:0.05');

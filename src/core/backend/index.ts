@@ -9,8 +9,10 @@ import { UserError } from '../errors';
 import { customKernelNames, registerCustomKernels } from './kernels/register';
 import { nativeModulesSearchPath } from './nativeInstall';
 
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export type ActiveBackend = 'tensorflow' | 'wasm' | 'cpu';
+/** The backends a user may ask for (CLI --backend, the gccs.backend setting): the one list. */
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type ActiveBackend = Exclude<BackendName, 'auto'>;
 
 export interface BackendInfo {
   name: ActiveBackend;
@@ -73,7 +75,7 @@ async function select(requested: BackendName): Promise<BackendInfo> {
       return useCpu(`${native}; ${wasm}`);
     }
     default:
-      throw new UserError(`unknown backend "${String(requested)}"; use auto, tensorflow, wasm or cpu`);
+      throw new UserError(`unknown backend "${String(requested)}"; use ${BACKEND_NAMES.join(', ')}`);
   }
 }
 
