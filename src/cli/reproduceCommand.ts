@@ -131,6 +131,10 @@ function progress(log: (line: string) => void, bar: ProgressBar | null): (event:
     if (event.type === 'evaluationProgress' && event.event.type === 'progress') {
       bar?.update(`${event.id} ${event.event.label}${event.event.eps === null ? '' : ` ε=${event.event.eps}`}`, event.event.done, event.event.total);
     }
+    if (event.type === 'figure')
+      log(
+        `${event.id}: ${event.action === 'reuse' ? 'Figure 3 drawn already, reused' : 'Figure 3 (latent space of classes 0, 1, 9 under FGSM, PGD, TGSM, JSMA)'}`,
+      );
     if (event.type === 'sweep') sweep(event.name, event.file, event.event);
   };
 }

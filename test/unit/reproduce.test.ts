@@ -14,6 +14,8 @@ import { PAPER_MODELS, ReproduceEvent, RUN_MARKER, SCALES, planReproduction, run
 import { TrainingCancelled } from '../../src/core/train/trainer';
 import { evalCommand } from '../../src/cli/commands';
 import { evaluateCommand } from '../../src/cli/evaluateCommand';
+import { computeLatent } from '../../src/core/inspect/latent';
+import { project, vertexPlane, vertexScale } from '../../src/core/metrics/projection';
 
 const SYNTHETIC = { kind: 'synthetic' as const, syntheticTrain: 60, syntheticTest: 20 };
 /**
@@ -101,7 +103,12 @@ test("the plan: the paper's models (CE, GCCS, JR, IGR, CLR; GCCS fine-tuned from
   );
   const moreEpochs = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, scale: 'paper', outDir: '/tmp/x', overrides: { epochs: 10 } });
   moreEpochs.models.forEach((m, i) => assert.notEqual(m.dir, plan.models[i].dir, m.id));
-  const moreFineTuning = planReproduction({ dataset: { kind: 'mnist', path: '/data/mnist' }, scale: 'paper', outDir: '/tmp/x', overrides: { fineTuneEpochs: 5 } });
+  const moreFineTuning = planReproduction({
+    dataset: { kind: 'mnist', path: '/data/mnist' },
+    scale: 'paper',
+    outDir: '/tmp/x',
+    overrides: { fineTuneEpochs: 5 },
+  });
   moreFineTuning.models.forEach((m, i) => assert.equal(m.dir === plan.models[i].dir, m.id !== 'gccs-ft', m.id));
   // A subset brings the models it starts from.
   assert.deepEqual(
@@ -173,6 +180,40 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     );
     assert.match(fs.readFileSync(files.html, 'utf8'), /<caption>Table 6 — DeepFool ρ/);
 
+    // Figure 3: the regular models' latent plots, clean and under FGSM, PGD-5, TGSM-5 and JSMA, one scatter each.
+    assert.deepEqual(
+      outcome.figures.map((f) => f.id),
+      ['ce', 'gccs'],
+    );
+    assert.equal((fs.readFileSync(files.html, 'utf8').match(/<canvas id="scatter-/g) ?? []).length, 2 * 5);
+    for (const { id, figure } of outcome.figures) {
+      assert.deepEqual(
+        figure.panels.map((p) => p.label),
+        ['no attack', 'FGSM', 'PGD-5', 'TGSM-5', 'JSMA-5'],
+      );
+      assert.deepEqual(report.figure3.find((f: { id: string }) => f.id === id).panels[1].points, figure.panels[1].points);
+      // The points are `gccs latent`'s z (clean and under FGSM, deterministic) of the same samples, projected as the latent panel does.
+      const { loss } = outcome.models.find((m) => m.model.id === id)!.meta;
+      const muT = loss.kind === 'gccs' ? loss.muT : null;
+      const latent = await computeLatent({ model: dirOf(id), count: 1000, attack: { name: 'fgsm', eps: 0.1 } });
+      const shown = latent.samples.filter((sample) => figure.classes.includes(sample.label)).slice(0, 1000);
+      assert.deepEqual(figure.classes, [0, 1, 9]);
+      assert.deepEqual(
+        figure.labels,
+        shown.map((sample) => sample.label),
+      );
+      const projection = vertexPlane(latent.dims, figure.classes, vertexScale(muT, shown));
+      const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
+      shown.forEach((sample, n) => {
+        const [x, y] = project(projection, sample.z);
+        const [ax, ay] = project(projection, sample.zAttacked!);
+        assert.ok(close(figure.panels[0].points[n][0], x) && close(figure.panels[0].points[n][1], y), `${id} clean point ${n}`);
+        assert.ok(close(figure.panels[1].points[n][0], ax) && close(figure.panels[1].points[n][1], ay), `${id} FGSM point ${n}`);
+      });
+      const correct = shown.filter((sample) => sample.zAttacked!.indexOf(Math.max(...sample.zAttacked!)) === sample.label).length;
+      assert.equal(figure.panels[1].accuracy, correct / shown.length, `${id} FGSM accuracy of the shown samples`);
+    }
+
     // 3. Every model's numbers are gccs eval's and gccs evaluate's for that model.
     for (const id of MODELS) {
       const inReport = report.models.find((m: { id: string }) => m.id === id);
@@ -212,11 +253,12 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     const before = mtimes(path.join(outDir, 'models'));
     const evaluationsBefore = mtimes(path.join(outDir, 'evaluations'));
     const sweepsBefore = mtimes(path.join(outDir, 'sweeps'));
+    const figuresBefore = mtimes(path.join(outDir, 'figure3'));
     const third: ReproduceEvent[] = [];
     await runReproduction(plan, { backend, onEvent: (e) => third.push(e) });
     assert.ok(
       third.every((e) =>
-        e.type === 'model' || e.type === 'evaluation'
+        e.type === 'model' || e.type === 'evaluation' || e.type === 'figure'
           ? e.action === 'reuse'
           : e.type === 'sweep'
             ? e.event.type === 'start' && e.event.finished === e.event.total
@@ -228,13 +270,40 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     assert.deepEqual(mtimes(path.join(outDir, 'models')), before);
     assert.deepEqual(mtimes(path.join(outDir, 'evaluations')), evaluationsBefore);
     assert.deepEqual(mtimes(path.join(outDir, 'sweeps')), sweepsBefore);
+    assert.deepEqual(mtimes(path.join(outDir, 'figure3')), figuresBefore);
 
     // 5. What the run did not write is never continued.
     const evaluationFile = [...evaluationsBefore.keys()][0];
     const text = fs.readFileSync(evaluationFile, 'utf8');
     fs.writeFileSync(evaluationFile, text.replace(/"key": "[0-9a-f]+"/, '"key": "000000000000"'));
-    await assert.rejects(runReproduction(plan, { backend }), /not an evaluation this run wrote/);
+    await assert.rejects(runReproduction(plan, { backend }), /not an evaluation this run wrote \(its key differs\)/);
+    // A tampered file with the right key (copied): one line naming the file and what is wrong, not an internal error.
+    const { key } = JSON.parse(text);
+    const tampered: [string, RegExp][] = [
+      [JSON.stringify({ key }), /missing "model"/],
+      [JSON.stringify({ ...JSON.parse(text), robustness: { ...JSON.parse(text).robustness, eps: 'all' } }), /robustness\.eps: /],
+      [JSON.stringify({ ...JSON.parse(text), clean: { ...JSON.parse(text).clean, accuracy: 7 } }), /clean\.accuracy: /],
+      ['{"key": ', /./],
+    ];
+    for (const [content, problem] of tampered) {
+      fs.writeFileSync(evaluationFile, content);
+      await assert.rejects(runReproduction(plan, { backend }), (error: Error) => {
+        assert.ok(error instanceof UserError, `${content.slice(0, 40)}: ${error.stack}`);
+        assert.ok(error.message.startsWith(`${evaluationFile}: not an evaluation this run wrote (`), error.message);
+        assert.match(error.message, problem);
+        assert.ok(!error.message.includes('\n'));
+        return true;
+      });
+    }
     fs.writeFileSync(evaluationFile, text);
+    const figureFile = [...figuresBefore.keys()][0];
+    const figureText = fs.readFileSync(figureFile, 'utf8');
+    fs.writeFileSync(figureFile, JSON.stringify({ ...JSON.parse(figureText), panels: [{ label: 'no attack' }] }));
+    await assert.rejects(
+      runReproduction(plan, { backend }),
+      (error: Error) => error instanceof UserError && error.message.startsWith(`${figureFile}: not a Figure 3 this run wrote (panels[0]: missing`),
+    );
+    fs.writeFileSync(figureFile, figureText);
     const foreign = path.join(root, 'foreign');
     fs.mkdirSync(foreign);
     fs.writeFileSync(path.join(foreign, 'notes.txt'), 'mine');

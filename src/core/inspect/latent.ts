@@ -1,20 +1,26 @@
 /** The outputs z of a model's first samples, clean and after an attack: `gccs latent` and the worker's `latent` request. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { attackBatch, resolveAttackParams } from '../attacks';
+import { AttackName, ResolvedAttackParams, attackBatch, resolveAttackParams } from '../attacks';
 import { outputsOf } from '../attacks/common';
 import { makeBatch } from '../data/batches';
 import type { Examples } from '../data/types';
 import { UserError } from '../errors';
 import { computeOutputs } from '../metrics';
 import { loadModelSplit } from './modelSplit';
-import type { LatentAttack, LatentOptions, LatentOutput } from './types';
+import type { LatentOptions, LatentOutput } from './types';
 
 /** Samples per attacked batch; batch i is attacked with seed + i (as in sweeps). */
 const ATTACK_BATCH = 100;
 
-/** z of every example after an L∞ attack at ε. */
-async function attackedOutputs(model: LayersModel, examples: Examples, attack: LatentAttack, eps: number, seed: number): Promise<Float32Array> {
-  const params = resolveAttackParams(attack, { eps });
+/** z of every example after an attack with resolved parameters (also the reproduction's Figure 3). */
+export async function attackedOutputs<N extends AttackName>(
+  model: LayersModel,
+  examples: Examples,
+  attack: N,
+  params: ResolvedAttackParams<N>,
+  seed: number,
+  signal?: AbortSignal,
+): Promise<Float32Array> {
   const count = examples.labels.length;
   const dims = model.outputs[0].shape[1] as number;
   const z = new Float32Array(count * dims);
@@ -22,7 +28,7 @@ async function attackedOutputs(model: LayersModel, examples: Examples, attack: L
     const indices = Array.from({ length: Math.min(ATTACK_BATCH, count - start) }, (_, i) => start + i);
     const { x, y } = makeBatch(examples, indices);
     y.dispose();
-    const { adversarial } = await attackBatch(model, attack, x, examples.labels.subarray(start, start + indices.length), params, seed + batchIndex);
+    const { adversarial } = await attackBatch(model, attack, x, examples.labels.subarray(start, start + indices.length), params, seed + batchIndex, signal);
     x.dispose();
     z.set(outputsOf(model, adversarial), start * dims);
     adversarial.dispose();
@@ -39,7 +45,8 @@ export async function computeLatent(options: LatentOptions): Promise<LatentOutpu
     const subset = { ...examples, labels: examples.labels.subarray(0, count), pixels };
     const { z, dims } = computeOutputs(model, subset);
     const { attack } = options;
-    const attacked = attack ? await attackedOutputs(model, subset, attack.name, attack.eps, options.seed ?? 0) : null;
+    const params = attack && resolveAttackParams(attack.name, { eps: attack.eps });
+    const attacked = attack ? await attackedOutputs(model, subset, attack.name, params!, options.seed ?? 0) : null;
     const row = (values: Float32Array, n: number) => Array.from(values.subarray(n * dims, (n + 1) * dims));
     return {
       model: modelJson,

@@ -151,6 +151,13 @@ export const ATTACK_DEFAULTS = { batchSize: 100, seed: 0 };
 /** Models whose SPSA IT × BS grid makes Table 7 (the paper: GCCS and cross-entropy). */
 export const SPSA_TABLE_MODELS = ['ce', 'gccs'];
 
+/**
+ * The paper's Figure 3: the latent space of MNIST classes 0, 1 and 9 of the models trained without
+ * adversarial training, clean and under FGSM, PGD-5, TGSM-5 (at the plan's largest ε) and JSMA. The
+ * paper does not say how many samples it plots: the first 50 test samples of each class here.
+ */
+export const FIGURE3 = { classes: [0, 1, 9], samplesPerClass: 50, training: 'regular' as PlannedModelSpec['training'] };
+
 /** What the command line (or a caller) asks for; anything not given comes from the scale. */
 export interface ReproduceRequest {
   dataset: DatasetSpec;

@@ -1,16 +1,18 @@
 /**
  * The report of a reproduction, laid out like the paper's tables: Table 3 (r_AB), 4 (accuracy),
  * 5 (F-score), 6 (DeepFool ρ), 7 (SPSA IT × BS), 8 (training time and overhead over cross-entropy),
- * and Figures 4–5 as accuracy-vs-ε tables and charts with the per-sample worst case of the strong
- * evaluation beside the paper's attacks; every setting, and every diagnostic that fired.
+ * Figure 3 as a latent scatter per attack and model, and Figures 4–5 as accuracy-vs-ε tables and
+ * charts with the per-sample worst case of the strong evaluation beside the paper's attacks; every
+ * setting, and every diagnostic that fired.
  * Written as JSON, Markdown and a self-contained HTML page (the sweep report's page).
  */
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
-import type { SummaryChart, SummarySection, SummaryTable } from '../sweep/summary';
+import type { ScatterChart, SummaryChart, SummarySection, SummaryTable } from '../sweep/summary';
 import { renderPage } from '../sweep/report';
 import { ENGINE_VERSION } from '../version';
 import { ATTACK_DEFAULTS, PlannedModelSpec, ROBUSTNESS_PRESET, SCALES, SPSA_TABLE_MODELS } from './plan';
+import type { LatentFigure } from './figure3';
 import type { ModelOutcome, ReproductionOutcome } from './run';
 
 /** Where the report was made (for the reader: CPU, cores, backend, command). */
@@ -92,6 +94,7 @@ export function reportData(outcome: ReproductionOutcome, context: ReportContext)
       attackParameters: attackParameters(outcome),
     },
     models,
+    figure3: outcome.figures.map(({ id, figure }) => ({ id, method: outcome.models.find((m) => m.model.id === id)?.model.method ?? id, ...figure })),
     sweeps: outcome.sweeps.map((s) => ({ name: s.name, file: s.file, cells: s.results.length })),
     tables: paperTables(outcome),
   };
@@ -176,7 +179,47 @@ function paperTables(outcome: ReproductionOutcome): { tables: SummaryTable[]; ro
       ]),
     });
   }
-  return { tables, robustness: robustnessSections(outcome) };
+  return { tables, robustness: [...robustnessSections(outcome), ...figure3Sections(outcome)] };
+}
+
+/** The paper's colours for classes 0, 1 and 9 (red, green, blue). */
+const CLASS_COLOURS = ['#d62728', '#2ca02c', '#1f77b4'];
+
+/** Figure 3: per model, a scatter per panel (no attack, FGSM, PGD, TGSM, JSMA) and a table of what each attack did to the shown samples. */
+function figure3Sections(outcome: ReproductionOutcome): SummarySection[] {
+  const scatter = (figure: LatentFigure, panel: LatentFigure['panels'][number]): ScatterChart => ({
+    title: `${panel.label}${panel.eps === null ? '' : ` ε ${panel.eps}`}: ${pct(panel.accuracy)}`,
+    axes: figure.axes,
+    series: [
+      ...figure.classes.map((k, c) => ({
+        label: `class ${k}`,
+        colour: CLASS_COLOURS[c],
+        marker: 'circle' as const,
+        points: panel.points.filter((_, n) => figure.labels[n] === k),
+      })),
+      { label: 'vertices', colour: '#888', marker: 'triangle' as const, points: figure.vertices },
+    ],
+  });
+  return outcome.figures.map(({ id, figure }) => {
+    const model = outcome.models.find((m) => m.model.id === id);
+    const name = model ? modelName(model) : id;
+    const counts = figure.classes.map((k) => `${figure.labels.filter((label) => label === k).length} of class ${k}`).join(', ');
+    return {
+      title: `Figure 3 — latent space of classes ${figure.classes.join(', ')}: ${name}`,
+      parameters: [
+        `the first test samples of each class (${counts}); z projected onto the plane of the classes' vertices ${figure.scale}·e_k (the latent panel's vertex view)`,
+        'accuracy: of the shown samples after the attack; shift: mean ‖z_attacked − z‖₂',
+      ],
+      scatters: figure.panels.map((panel) => scatter(figure, panel)),
+      tables: [
+        {
+          title: `Figure 3 — ${name}: what each attack did to the shown samples`,
+          columns: ['attack', 'ε', 'accuracy', 'shift'],
+          rows: figure.panels.map((p) => [p.label, p.eps === null ? '—' : String(p.eps), pct(p.accuracy), fixed(p.meanShift, 2)]),
+        },
+      ],
+    };
+  });
 }
 
 /** Figures 4–5 as tables per ε and charts per attack: the paper's attacks, SPSA, and the quick preset's per-sample worst case beside them. */

@@ -15,7 +15,7 @@ import { META_FILE, ModelMeta } from '../io/modelDir';
 import { evaluateModelSplit } from '../inspect/evaluate';
 import { loadModelSplit } from '../inspect/modelSplit';
 import { readModelMeta } from '../io/modelLocation';
-import { CONFIG_LIMITS, REPRODUCE_LIMITS } from '../limits';
+import { CONFIG_LIMITS } from '../limits';
 import type { Evaluation } from '../metrics';
 import { EvaluationEvent, evaluateRobustness, evaluationJson } from '../robustness/evaluate';
 import { planSweep } from '../sweep/config';
@@ -25,7 +25,9 @@ import type { CellResult, SweepConfig } from '../sweep/types';
 import { checkpointDir } from '../train/checkpoint';
 import { TrainEvent, train } from '../train/trainer';
 import { ENGINE_VERSION } from '../version';
-import { ATTACK_DEFAULTS, PlannedModel, ROBUSTNESS_PRESET, ReproductionPlan, SPSA_TABLE_MODELS, settingsHash } from './plan';
+import { LatentFigure, figureAttacks, latentFigure } from './figure3';
+import { EVALUATION_SCHEMA, FIGURE3_SCHEMA, readPiece } from './pieces';
+import { ATTACK_DEFAULTS, FIGURE3, PlannedModel, ROBUSTNESS_PRESET, ReproductionPlan, SPSA_TABLE_MODELS, settingsHash } from './plan';
 
 /** The file that marks a folder as a `gccs reproduce` run (written first; a folder without it is not continued). */
 export const RUN_MARKER = 'gccs-reproduce.json';
@@ -35,6 +37,7 @@ export type ReproduceEvent =
   | { type: 'train'; id: string; event: TrainEvent }
   | { type: 'evaluation'; id: string; action: 'reuse' | 'run'; file: string }
   | { type: 'evaluationProgress'; id: string; event: EvaluationEvent }
+  | { type: 'figure'; id: string; action: 'reuse' | 'run'; file: string }
   | { type: 'sweep'; name: string; file: string; event: SweepEvent };
 
 export interface ReproduceOptions {
@@ -63,6 +66,8 @@ export interface ModelOutcome {
 export interface ReproductionOutcome {
   plan: ReproductionPlan;
   models: ModelOutcome[];
+  /** Figure 3: the latent plots of the models trained without adversarial training. */
+  figures: { id: string; figure: LatentFigure }[];
   /** The paper's other attacks: every model (DeepFool, JSMA, SPSA at the working point over ε), and Table 7's SPSA grid. */
   sweeps: { name: string; file: string; results: CellResult[] }[];
 }
@@ -74,9 +79,12 @@ export async function runReproduction(plan: ReproductionPlan, options: Reproduce
   for (const model of plan.models) trained.push({ model, meta: await ensureTrained(model, options, emit) });
   const outcomes: ModelOutcome[] = [];
   for (const { model, meta } of trained) outcomes.push({ model, meta, evaluation: await ensureEvaluated(model, plan, options, emit) });
+  const figures = [];
+  for (const model of plan.models.filter((m) => m.training === FIGURE3.training))
+    figures.push({ id: model.id, figure: await ensureLatentFigure(model, plan, options, emit) });
   const sweeps = [];
   for (const sweep of paperSweeps(plan)) sweeps.push(await ensureSweep(sweep.name, sweep.config, plan, options, emit));
-  return { plan, models: outcomes, sweeps };
+  return { plan, models: outcomes, figures, sweeps };
 }
 
 /** Makes outDir this run's folder: new, empty, or already marked as a reproduction's. */
@@ -150,9 +158,7 @@ async function ensureEvaluated(
   const key = settingsHash({ preset: ROBUSTNESS_PRESET, eps, count, ...ATTACK_DEFAULTS, model: path.basename(model.dir) });
   const file = path.join(plan.outDir, 'evaluations', `${path.basename(model.dir)}-${key}.json`);
   if (fs.existsSync(file)) {
-    const read = readJsonFile(file, REPRODUCE_LIMITS.evaluationFileBytes);
-    const stored = 'value' in read ? (read.value as ModelEvaluation | null) : null;
-    if (stored?.key !== key) throw new UserError(`${file}: not an evaluation this run wrote (its key differs): use another --out`);
+    const stored = readPiece<ModelEvaluation>(file, EVALUATION_SCHEMA, key, 'an evaluation');
     emit({ type: 'evaluation', id: model.id, action: 'reuse', file });
     return stored;
   }
@@ -178,6 +184,33 @@ async function ensureEvaluated(
     const evaluation: ModelEvaluation = { key, model: modelJson, clean, robustness: evaluationJson(robustness) };
     writeJsonAtomic(file, evaluation);
     return evaluation;
+  } finally {
+    network.dispose();
+  }
+}
+
+/** Figure 3 of one model (figure3.ts), kept in figure3/. */
+async function ensureLatentFigure(
+  model: PlannedModel,
+  plan: ReproductionPlan,
+  options: ReproduceOptions,
+  emit: (event: ReproduceEvent) => void,
+): Promise<LatentFigure> {
+  const settings = { eps: Math.max(...plan.settings.eps), jsmaIterations: plan.settings.jsmaIterations };
+  const attacks = figureAttacks(settings.eps, settings.jsmaIterations);
+  const key = settingsHash({ ...FIGURE3, attacks, seed: ATTACK_DEFAULTS.seed, model: path.basename(model.dir) });
+  const file = path.join(plan.outDir, 'figure3', `${path.basename(model.dir)}-${key}.json`);
+  if (fs.existsSync(file)) {
+    const { key: _key, ...stored } = readPiece<LatentFigure & { key: string }>(file, FIGURE3_SCHEMA, key, 'a Figure 3');
+    emit({ type: 'figure', id: model.id, action: 'reuse', file });
+    return stored;
+  }
+  emit({ type: 'figure', id: model.id, action: 'run', file });
+  const { model: network, meta, examples } = await loadModelSplit({ model: model.dir });
+  try {
+    const figure = await latentFigure(network, meta?.loss.kind === 'gccs' ? meta.loss.muT : null, examples, settings, options.signal);
+    writeJsonAtomic(file, { key, ...figure });
+    return figure;
   } finally {
     network.dispose();
   }

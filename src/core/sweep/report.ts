@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic';
 import type { NormalizedSweep } from './config';
 import type { RobustnessEvaluation } from '../robustness/evaluate';
-import { SummaryTable, SweepSummary, summarizeEvaluation } from './summary';
+import { ScatterChart, SummaryChart, SummaryTable, SweepSummary, summarizeEvaluation } from './summary';
 
 const CHART_FILE = 'chart.umd.min.js';
 
@@ -63,16 +63,16 @@ export interface PageContent {
 /** One self-contained page: facts, lead lines, warnings, the clean-accuracy table, then every section with its chart and tables. */
 export function renderPage({ heading, title, facts, lead = [], summary }: PageContent): string {
   const charts = summary.sections.flatMap((section, i) => (section.chart ? [{ id: `chart-${i}`, ...section.chart }] : []));
+  const scatters = summary.sections.flatMap((section, i) => (section.scatters ?? []).map((scatter, j) => ({ id: `scatter-${i}-${j}`, ...scatter })));
   const sections = summary.sections.map(
     (section, i) => `<section>
 <h2>${escape(section.title)}</h2>
 <p class="params">${section.parameters.map(escape).join('<br>') || 'no parameters'}</p>
 ${section.chart ? `<div class="chart"><canvas id="chart-${i}"></canvas></div>` : ''}
+${section.scatters ? `<div class="scatters">${section.scatters.map((_, j) => `<div class="scatter"><canvas id="scatter-${i}-${j}"></canvas></div>`).join('')}</div>` : ''}
 ${section.tables.map(table).join('\n')}
 </section>`,
   );
-  // JSON inside <script>: "<" escaped so no string can close the element.
-  const chartData = JSON.stringify(charts).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -85,6 +85,8 @@ caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .chart { position: relative; height: 22em; }
+.scatters { display: grid; grid-template-columns: repeat(auto-fill, minmax(18em, 1fr)); gap: 0.5em; }
+.scatter { position: relative; aspect-ratio: 1; }
 .params, .facts { color: #555; font-size: 0.9em; }
 .lead { font-weight: bold; margin: 0.3em 0; }
 .warning { background: #fff3cd; border-left: 4px solid #e0a800; padding: 0.5em 1em; }
@@ -98,7 +100,17 @@ ${summary.warnings.map((warning) => `<p class="warning">⚠ ${escape(warning)}</
 ${table(summary.clean)}
 ${sections.join('\n')}
 <script>${chartJs()}</script>
-<script>
+${chartScript(charts, scatters)}
+</body>
+</html>
+`;
+}
+
+/** The script that draws the line charts (accuracy vs ε) and the scatter plots; the data as JSON with "<" escaped so no string can close the element. */
+function chartScript(charts: (SummaryChart & { id: string })[], scatters: (ScatterChart & { id: string })[]): string {
+  const chartData = JSON.stringify(charts).replace(/</g, '\\u003c');
+  const scatterData = JSON.stringify(scatters).replace(/</g, '\\u003c');
+  return `<script>
 for (const chart of ${chartData}) {
   new Chart(document.getElementById(chart.id), {
     type: 'line',
@@ -114,10 +126,31 @@ for (const chart of ${chartData}) {
     },
   });
 }
-</script>
-</body>
-</html>
-`;
+for (const chart of ${scatterData}) {
+  // Equal scales on both axes, so distances in the plot are distances in the plane.
+  const limit = Math.max(1e-9, ...chart.series.flatMap((s) => s.points.flatMap(([x, y]) => [Math.abs(x), Math.abs(y)]))) * 1.08;
+  const axis = (text) => ({ type: 'linear', min: -limit, max: limit, title: { display: true, text } });
+  new Chart(document.getElementById(chart.id), {
+    type: 'scatter',
+    data: {
+      datasets: chart.series.map((s) => ({
+        label: s.label,
+        data: s.points.map(([x, y]) => ({ x, y })),
+        pointStyle: s.marker,
+        pointRadius: s.marker === 'triangle' ? 7 : 2,
+        backgroundColor: s.colour,
+        borderColor: s.marker === 'triangle' ? '#222' : s.colour,
+      })),
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: { title: { display: true, text: chart.title } },
+      scales: { x: axis(chart.axes[0]), y: axis(chart.axes[1]) },
+    },
+  });
+}
+</script>`;
 }
 
 /** Writes the report atomically: a reader never sees half of it. */

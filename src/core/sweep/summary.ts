@@ -23,12 +23,21 @@ export interface SummaryChart {
   series: { label: string; points: { eps: number; accuracy: number }[] }[];
 }
 
+/** A scatter plot with equal scales on both axes (the reproduction's Figure 3: latent points in a plane). */
+export interface ScatterChart {
+  title: string;
+  axes: [string, string];
+  series: { label: string; colour: string; marker: 'circle' | 'triangle'; points: [number, number][] }[];
+}
+
 /** One attack entry of the configuration. */
 export interface SummarySection {
   title: string;
   /** "name: value(s)" of every parameter that is not on a grid. */
   parameters: string[];
   chart?: SummaryChart;
+  /** Small plots side by side, after the chart. */
+  scatters?: ScatterChart[];
   tables: SummaryTable[];
 }
 
