@@ -98,7 +98,7 @@ test('DeepFool on a two-class linear model moves each sample |f(x)|/‖w0 − w1
 
 test('bad attack parameters give one-line UserErrors; defaults fill in the rest', () => {
   const bad: [string, AttackParams, RegExp][] = [
-    ['cw', {}, /^unknown attack "cw": expected one of fgsm, pgd, tgsm, jsma, deepfool, spsa, apgd-ce, apgd-dlr, apgd-t, square$/],
+    ['cw', {}, /^unknown attack "cw": expected one of fgsm, pgd, tgsm, jsma, deepfool, spsa, apgd-ce, apgd-dlr, apgd-t, fab-t, square$/],
     ['fgsm', { eps: -0.1 }, /^fgsm: eps must be a number in \[0, 1\], relative to the image .* \(got -0\.1\)$/],
     ['pgd', { eps: 1.5 }, /^pgd: eps must be/],
     ['pgd', { steps: 0 }, /^pgd: steps must be a whole number from 1 to 10000 \(got 0\)$/],
@@ -141,6 +141,7 @@ test('evaluateAttack: no tensor leaks, reproducible, clean mistakes count as fai
     'apgd-ce': { eps: 0.5, iterations: 10 },
     'apgd-dlr': { eps: 0.5, iterations: 10 },
     'apgd-t': { eps: 0.5, iterations: 10, targetCount: 1 },
+    'fab-t': { eps: 0.5, iterations: 10, targetCount: 1 },
     square: { eps: 0.5, queries: 50 },
   };
   for (const name of ATTACK_NAMES) {

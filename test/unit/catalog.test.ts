@@ -33,30 +33,30 @@ import { ImportEdge, buildImportGraph, forbiddenReach, readCompilerOptions, sour
 const root = path.resolve(__dirname, '../..');
 const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(root, file), 'utf8')) as JsonSchema;
 
-/** A catalog with one attack more, as someone adding FAB-T would write it. */
-const FAB: AttackEntry = { display: 'FAB-T', role: 'targeted', targeted: true, description: 'minimal targeted perturbations by projections onto linearised boundaries', params: ['eps', 'norm', 'targetCount', 'restarts'] };
-const extended: Catalog = { ...CATALOG, attacks: { ...ATTACK_CATALOG, 'fab-t': FAB } };
+/** A catalog with one attack more, as someone adding FMN (Pintor et al. 2021) would write it. */
+const FMN: AttackEntry = { display: 'FMN', role: 'targeted', targeted: true, description: 'fast minimum-norm perturbations toward the classes scoring highest', params: ['eps', 'norm', 'targetCount', 'restarts'] };
+const extended: Catalog = { ...CATALOG, attacks: { ...ATTACK_CATALOG, fmn: FMN } };
 
 test('an attack added to the catalog appears in the CLI help, the sweep schema and the Evaluate Robustness picker', () => {
   const help = helpText('attack', 'summary', attackFlags(extended));
-  assert.match(help, /--attack <fgsm\|pgd\|.*\|square\|fab-t>/);
-  assert.match(help, /--target-count <integer> +APGD-T\/FAB-T: /, 'its parameters name it');
-  assert.doesNotMatch(helpText('attack', 'summary', attackFlags()), /fab-t/, 'the real catalog has no FAB-T');
+  assert.match(help, /--attack <fgsm\|pgd\|.*\|fab-t\|square\|fmn>/);
+  assert.match(help, /--target-count <integer> +APGD-T\/FAB-T\/FMN: /, 'its parameters name it');
+  assert.doesNotMatch(helpText('attack', 'summary', attackFlags()), /\bfmn\b/, 'the real catalog has no FMN');
 
   const schema = sweepSchema(SWEEP_SCHEMA, extended);
   const attack = schema.$defs!.attack;
-  assert.deepEqual(attack.properties!.name.enum, [...ATTACK_NAMES, 'fab-t']);
-  assert.match(attack.properties!.eps.description!, /\/FAB-T: a grid of ε/);
-  const entry = { name: 'fab-t', eps: [0.1], params: { targetCount: 3, restarts: 2 } };
+  assert.deepEqual(attack.properties!.name.enum, [...ATTACK_NAMES, 'fmn']);
+  assert.match(attack.properties!.eps.description!, /\/FMN: a grid of ε/);
+  const entry = { name: 'fmn', eps: [0.1], params: { targetCount: 3, restarts: 2 } };
   assert.equal(validateJson({ models: ['m'], attacks: [entry] }, schema), undefined, 'a sweep file may name it');
   assert.deepEqual(validateJson({ models: ['m'], attacks: [entry] }, SWEEP_SCHEMA)?.path, ['attacks', 0, 'name']);
 
-  const items = attackPickItems(['pgd', 'fab-t'], extended);
-  assert.deepEqual(items.map((item) => item.label), [...ATTACK_NAMES, 'fab-t']);
-  assert.deepEqual(items.filter((item) => item.picked).map((item) => item.label), ['pgd', 'fab-t']);
-  assert.equal(items.at(-1)!.detail, FAB.description);
-  assert.equal(needsEps(['fab-t'], extended), true, 'it has an ε budget: the ε question is asked');
-  assert.deepEqual(pickedSweepAttacks(['fab-t', 'deepfool'], '0:0.1:0.05', extended), [{ name: 'fab-t', eps: '0:0.1:0.05' }, { name: 'deepfool' }]);
+  const items = attackPickItems(['pgd', 'fmn'], extended);
+  assert.deepEqual(items.map((item) => item.label), [...ATTACK_NAMES, 'fmn']);
+  assert.deepEqual(items.filter((item) => item.picked).map((item) => item.label), ['pgd', 'fmn']);
+  assert.equal(items.at(-1)!.detail, FMN.description);
+  assert.equal(needsEps(['fmn'], extended), true, 'it has an ε budget: the ε question is asked');
+  assert.deepEqual(pickedSweepAttacks(['fmn', 'deepfool'], '0:0.1:0.05', extended), [{ name: 'fmn', eps: '0:0.1:0.05' }, { name: 'deepfool' }]);
 });
 
 test('the picker offers every catalog attack, and asks for ε only when a picked attack has a budget', () => {

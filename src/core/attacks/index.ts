@@ -1,7 +1,7 @@
 /**
  * Adversarial attacks, in the manner of Foolbox 3: FGSM, PGD and TGSM are configurations of one
  * gradient core (gradientCore.ts, L∞ and L2, best iterate, restarts) that APGD builds on too; JSMA,
- * DeepFool, SPSA and Square are small modules. This file is the registry: it maps each attack of
+ * DeepFool, SPSA, Square and FAB-T are small modules. This file is the registry: it maps each attack of
  * the catalog (core/catalog: names, parameters, defaults, ranges) to its implementation.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -10,6 +10,7 @@ import type { AttackName, ResolvedAttackParams } from '../catalog';
 import { apgdCe, apgdDlr, apgdTargeted } from './apgd';
 import { Attack, AttackCancelled, AttackOutput } from './common';
 import { deepfool } from './deepfool';
+import { fabTargeted } from './fab';
 import { fgsm } from './fgsm';
 import { jsma } from './jsma';
 import { pgd } from './pgd';
@@ -33,6 +34,7 @@ export const IMPLEMENTATIONS: { [N in AttackName]: Attack<N> } = {
   'apgd-ce': apgdCe,
   'apgd-dlr': apgdDlr,
   'apgd-t': apgdTargeted,
+  'fab-t': fabTargeted,
   square,
 };
 

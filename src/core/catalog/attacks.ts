@@ -29,6 +29,7 @@ export interface AttackEntry {
 }
 
 const GRADIENT = ['eps', 'norm', 'steps', 'stepSize', 'randomStart', 'restarts', 'loss', 'muT'] as const;
+/** APGD's parameters; FAB-T takes the same. */
 const APGD = ['eps', 'norm', 'iterations', 'restarts'] as const;
 
 /** The order is the order of lists and pickers. */
@@ -45,6 +46,11 @@ export const ATTACK_CATALOG = {
   'apgd-ce': { display: 'APGD-CE', role: 'iterative', targeted: false, description: "APGD on cross-entropy: momentum and a step size that needs no tuning (AutoAttack's first attack)", params: APGD },
   'apgd-dlr': { display: 'APGD-DLR', role: 'iterative', targeted: false, description: 'APGD on the DLR loss, which ignores the scale of the outputs', params: APGD },
   'apgd-t': { display: 'APGD-T', role: 'targeted', targeted: true, description: 'APGD on the targeted DLR loss against the classes scoring highest after the true one', params: [...APGD, 'targetCount'] },
+  'fab-t': {
+    display: 'FAB-T', role: 'targeted', targeted: true,
+    description: 'smallest perturbation to the linearised boundary of the classes scoring highest after the true one, kept if within ε (Croce & Hein 2020)',
+    params: [...APGD, 'targetCount'],
+  },
   square: { display: 'Square', role: 'gradient-free', targeted: false, description: 'random square patches, queries only (Andriushchenko et al. 2020)', params: ['eps', 'norm', 'queries', 'pInit'] },
 } as const satisfies Record<string, AttackEntry>;
 

@@ -49,9 +49,9 @@ export interface ResolvedParams {
   gamma: number;
   /** DeepFool: the final perturbation is (1 + overshoot)·Σ r_i. */
   overshoot: number;
-  /** SPSA: Adam steps; APGD: iterations per restart (and per target class for APGD-T). */
+  /** SPSA: Adam steps; APGD and FAB-T: iterations per restart (and per target class for APGD-T and FAB-T). */
   iterations: number;
-  /** APGD-T: attack the k classes with the highest clean outputs after the true one, one after the other. */
+  /** APGD-T, FAB-T: attack the k classes with the highest clean outputs after the true one, one after the other. */
   targetCount: number;
   /** Square: the query budget, every forward pass of a sample counted (the first, at the start point, included). */
   queries: number;
@@ -114,7 +114,7 @@ export const PARAMS: { [K in ParamKey]: ParamSpec } = {
   maxIterations: { type: 'integer', min: 1, max: CONFIG_LIMITS.steps, default: 50, description: 'most iterations (JSMA: one changed value each; DeepFool: one linearisation each)' },
   gamma: { type: 'number', min: 0, minExclusive: true, max: 1, default: 0.1, description: 'largest fraction of input values changed' },
   overshoot: { type: 'number', min: 0, default: 0.02, description: 'the final perturbation is (1 + overshoot)·Σ r_i' },
-  iterations: { type: 'integer', min: 1, max: CONFIG_LIMITS.iterations, default: 100, description: 'iterations IT (SPSA: Adam steps; APGD: per restart, and per target class for APGD-T)' },
+  iterations: { type: 'integer', min: 1, max: CONFIG_LIMITS.iterations, default: 100, description: 'iterations IT (SPSA: Adam steps; APGD and FAB-T: per restart, and per target class for APGD-T and FAB-T)' },
   samples: { type: 'integer', min: 1, max: CONFIG_LIMITS.samples, default: 64, description: 'batch size BS: ±δ pairs per gradient estimate' },
   delta: { type: 'number', min: 0, minExclusive: true, default: 0.01, description: 'finite-difference step, in pixel units' },
   learningRate: { type: 'number', min: 0, minExclusive: true, default: 0.01, description: 'Adam learning rate, in pixel units' },
