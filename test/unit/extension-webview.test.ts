@@ -63,7 +63,8 @@ test('panel data merges results files: one chart per attack with the models over
   const summary = summarizeSweep(received.map((r) => r.cell), received);
   const merged = robustnessData([b, a], { file: b, results: received, summary });
   const points = merged.summary.sections.find((s) => s.title === 'FGSM')?.chart?.series.find((s) => s.label === 'gccs')?.points;
-  assert.deepEqual(points, [{ eps: 0, accuracy: 0.97 }, { eps: 0.1, accuracy: 0.3 }]);
+  // Each point names its cell: the panel's examples of a clicked point are that cell's.
+  assert.deepEqual(points, [{ eps: 0, accuracy: 0.97, cell: 'gccs-fgsm-0' }, { eps: 0.1, accuracy: 0.3, cell: 'gccs-fgsm-0.1' }]);
   // Alone, it is shown with the summary the sweep made, unchanged.
   const alone = robustnessData([b], { file: b, results: received, summary });
   assert.deepEqual(alone.summary, summary);

@@ -19,8 +19,8 @@ export interface SummaryTable {
 
 export interface SummaryChart {
   title: string;
-  /** One line per model (SPSA: per model and IT × BS); accuracy in [0, 1]. */
-  series: { label: string; points: { eps: number; accuracy: number }[] }[];
+  /** One line per model (SPSA: per model and IT × BS); accuracy in [0, 1]; `cell`: the id of the sweep cell a point is (the robustness panel's examples). */
+  series: { label: string; points: { eps: number; accuracy: number; cell?: string }[] }[];
 }
 
 /** A scatter plot with equal scales on both axes (the reproduction's Figure 3: latent points in a plane). */
@@ -143,7 +143,7 @@ function section(
       points: epsValues.flatMap((eps) => {
         const cell = find(model, eps, it, bs);
         const result = cell && resultOf(cell);
-        return result ? [{ eps, accuracy: result.accuracy }] : [];
+        return result ? [{ eps, accuracy: result.accuracy, cell: result.cell.id }] : [];
       }),
     })),
   );

@@ -5,10 +5,15 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { UserError } from '../../../core/errors';
+import { modelFolderOf } from '../../../core/io/modelLocation';
+import { JobCancelled } from '../../../core/workerClient';
 import { HostToRobustness, RobustnessToHost, RestoredRobustness, checkRestoredRobustness, checkRobustnessToHost } from './messages';
 import type { FolderConsent } from '../../workspace/folderConsent';
-import { ReceivedSweep, robustnessData } from './data';
-import { Panels } from '../panel';
+import { readSettings } from '../../workspace/settings';
+import { ReceivedSweep, findCell, robustnessData } from './data';
+import { computeExamplesData, examplesTitle } from './examples';
+import { FeatureMessage, Panels } from '../panel';
 
 export const ROBUSTNESS_PANEL_TYPE = 'gccs.robustness';
 
@@ -16,6 +21,8 @@ export class RobustnessPanels extends Panels<HostToRobustness, RobustnessToHost,
   private sources: string[] = [];
   /** The sweep just run, as the host received it: shown without reading its results file back. */
   private received: ReceivedSweep | undefined;
+  /** The gallery being computed. */
+  private running: AbortController | undefined;
 
   constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, consent: FolderConsent) {
     super(extensionUri, log, consent, {
@@ -42,6 +49,52 @@ export class RobustnessPanels extends Panels<HostToRobustness, RobustnessToHost,
 
   protected ready(): void {
     this.showSources();
+  }
+
+  protected override receive(message: FeatureMessage<RobustnessToHost>): void {
+    switch (message.type) {
+      case 'examples':
+        return void this.showExamples(message.cell, message.count);
+      case 'cancelExamples':
+        return this.running?.abort();
+    }
+  }
+
+  protected override closed(): void {
+    this.running?.abort();
+  }
+
+  /** The gallery of a cell of the results shown: computed by a worker, cancellable, one status line when it cannot be. */
+  private async showExamples(cellId: string, count: number): Promise<void> {
+    const status = (message: string, isError = true, busy = false) => this.post({ type: 'examplesStatus', message, busy, isError });
+    const cell = findCell(this.sources, this.received, cellId);
+    if (!cell) return status('That point is no longer in the results shown: open the report again.');
+    if (!vscode.workspace.isTrusted) return status('Restricted Mode: adversarial examples run the model, so they need a trusted workspace.', false);
+    const model = modelFolderOf(cell.model);
+    if (!(await this.consent.allow(model, `The GCCS Robustness panel asks to run the model in ${model} to show adversarial examples.`))) {
+      return status(`${model} is outside the workspace and was not confirmed.`);
+    }
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller;
+    const shown = Math.min(count, cell.count);
+    status(`Attacking ${examplesTitle(cell, shown)} (in whole batches of ${cell.batchSize}, seed ${cell.seed} + batch, as the sweep did)…`, false, true);
+    try {
+      const data = await computeExamplesData(cell, count, { backend: readSettings().backend, signal: controller.signal });
+      if (this.running === controller) this.post({ type: 'examples', data });
+    } catch (error) {
+      // Cancelled by the user, or replaced by a newer request (which says its own status).
+      if (error instanceof JobCancelled) return void (this.running === controller && status('Cancelled.', false));
+      this.log.error(`adversarial examples of ${cell.model}: ${(error as Error).message}`);
+      if (this.running === controller) status(error instanceof UserError ? error.message : `${(error as Error).message} (see the GCCS log)`);
+    } finally {
+      if (this.running === controller) this.running = undefined;
+    }
+  }
+
+  override dispose(): void {
+    this.running?.abort();
+    super.dispose();
   }
 
   private showSources(): void {
