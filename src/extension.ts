@@ -17,6 +17,7 @@ import { TrainingPanels } from './host/panels/training/panel';
 import { registerTrustedCommand, workspaceConsent } from './host/workspace/trust';
 import { GccsView, VIEW_ID, deleteCheckpointCommand } from './host/sidebar/view';
 import { newExperimentWizard } from './host/commands/newExperiment';
+import { ModelDataMemory } from './host/workspace/modelData';
 
 /** What activate() returns: the GCCS view's rows, for the integration tests. */
 export interface GccsExports {
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): GccsExports {
   const consent = workspaceConsent(context.workspaceState);
   const panels = new RobustnessPanels(context.extensionUri, log, consent);
   const view = new GccsView();
+  const modelData = new ModelDataMemory(context.workspaceState);
   const deps = {
     extensionUri: context.extensionUri,
     runner,
@@ -37,9 +39,10 @@ export function activate(context: vscode.ExtensionContext): GccsExports {
     log,
     nativeDir: nativeDirIn(context.globalStorageUri.fsPath),
     consent,
+    modelData,
     trainingProgress: view.setProgress.bind(view),
   };
-  const latent = new LatentPanels(context.extensionUri, log, consent);
+  const latent = new LatentPanels(context.extensionUri, log, consent, modelData);
   const training = new TrainingPanels(context.extensionUri, log, consent, context.workspaceState);
   context.subscriptions.push(
     log,

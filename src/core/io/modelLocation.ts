@@ -78,8 +78,21 @@ export function resolveModelJson(location: string): string {
   return location;
 }
 
-/** A model folder, its model.json or its gccs.json → the folder. */
+/** The preprocessing sidecar beside an ONNX model: model.onnx.gccs.json (README › Evaluating ONNX models). */
+export const ONNX_SIDECAR_SUFFIX = '.gccs.json';
+
+/** Whether a path names an ONNX model (by its extension, as the CLI and the extension tell them apart). */
+export const isOnnxFile = (location: string) => location.toLowerCase().endsWith('.onnx');
+
+/** The sidecar's path of an .onnx file. */
+export const onnxSidecarOf = (file: string) => `${file}${ONNX_SIDECAR_SUFFIX}`;
+
+/** Whether a path is an ONNX model's sidecar (not a training experiment, though it ends in .gccs.json). */
+export const isOnnxSidecar = (location: string) => location.toLowerCase().endsWith(`.onnx${ONNX_SIDECAR_SUFFIX}`);
+
+/** A model folder, its model.json or its gccs.json → the folder; an .onnx file or its sidecar → the .onnx file. */
 export function modelFolderOf(location: string): string {
+  if (isOnnxSidecar(location)) return location.slice(0, -ONNX_SIDECAR_SUFFIX.length);
   return ['model.json', META_FILE].includes(path.basename(location)) ? path.dirname(location) : location;
 }
 

@@ -1,7 +1,8 @@
 /**
- * GCCS: Compare Models: pick two or more model folders or results files; evaluates each model's
- * clean metrics and r_AB (an `evaluate` request to a worker, as `gccs eval` computes them, as a job)
- * and opens the robustness panel with their accuracy-vs-ε curves overlaid and the models table above them.
+ * GCCS: Compare Models: pick two or more model folders, .onnx files or results files; evaluates each
+ * model's clean metrics and r_AB (an `evaluate` request to a worker, as `gccs eval` computes them, as a
+ * job; a model without gccs.json, such as an .onnx file, on the data its results were attacked on) and
+ * opens the robustness panel with their accuracy-vs-ε curves overlaid and the models table above them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,6 +10,7 @@ import * as vscode from 'vscode';
 import { runWorkerJob } from '../../core/workerClient';
 import { comparisonFiles, evaluationFile, evaluationIsCurrent, modelName, resultsModels } from '../panels/robustness/compareData';
 import { readSettings } from '../workspace/settings';
+import { needsData, resultsDataOf, splitOptionsOf } from '../workspace/modelData';
 import type { CommandDeps } from './deps';
 import { nativeEnv } from './nativeBackend';
 
@@ -17,7 +19,7 @@ export async function compareModelsCommand(deps: CommandDeps, _clicked?: vscode.
   // From the explorer with several items selected: those; else a picker.
   let picked = selected && selected.length > 1 ? selected : undefined;
   picked ??= await vscode.window.showOpenDialog({
-    title: 'GCCS: Compare Models: two or more model folders or results files (*.jsonl)',
+    title: 'GCCS: Compare Models: two or more model folders, .onnx files or results files (*.jsonl)',
     canSelectFiles: true,
     canSelectFolders: true,
     canSelectMany: true,
@@ -50,8 +52,9 @@ export async function compareModelsCommand(deps: CommandDeps, _clicked?: vscode.
           continue;
         }
         if (fs.existsSync(target) && fs.statSync(target).mtimeMs >= fs.statSync(model).mtimeMs && evaluationIsCurrent(target)) continue;
+        const data = needsData(model) ? resultsDataOf(file, model) : undefined;
         report(`evaluating ${modelName(model)}`, i / files.length);
-        const { evaluation } = await runWorkerJob({ type: 'evaluate', options: { model } }, 'evaluated', `evaluating ${modelName(model)}`, {
+        const { evaluation } = await runWorkerJob({ type: 'evaluate', options: { model, ...(data && splitOptionsOf(data)) } }, 'evaluated', `evaluating ${modelName(model)}`, {
           backend: settings.backend,
           env: nativeEnv(deps.nativeDir, log),
           signal,

@@ -6,6 +6,7 @@ import type { FolderConsent } from '../workspace/folderConsent';
 import type { JobRunner } from '../jobs/jobRunner';
 import { folderWriteProblem } from '../workspace/preflight';
 import type { RobustnessPanels } from '../panels/robustness/panel';
+import type { ModelDataMemory } from '../workspace/modelData';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -16,6 +17,8 @@ export interface CommandDeps {
   nativeDir: string;
   /** Folders outside the workspace are written only after the user confirms them. */
   consent: FolderConsent;
+  /** The data each model without gccs.json (an .onnx file) was last run on (asked by commands/modelData.ts). */
+  modelData: ModelDataMemory;
   /** Told a training's progress in [0, 1] per experiment file, and undefined when it ends (the GCCS view shows it). */
   trainingProgress?: (experimentFile: string, fraction: number | undefined) => void;
 }

@@ -18,14 +18,15 @@ import { runHostSweep } from '../jobs/sweepJob';
 import type { Job } from '../jobs/jobRunner';
 import { attackPickItems, countProblem, epsGridProblem, needsEps, pickedSweepAttacks } from './attackPicker';
 import { CommandDeps, errorWithFile, resultsFolderWritable } from './deps';
+import { modelData } from './modelData';
 
-/** The model to evaluate: the explorer's model.json / gccs.json (or folder), else a file picker. */
+/** The model to evaluate: the explorer's model.json / gccs.json (or folder) or .onnx file (or its sidecar), else a file picker. */
 async function modelPath(uri: vscode.Uri | undefined): Promise<string | undefined> {
   if (uri instanceof vscode.Uri) return uri.fsPath;
   const picked = await vscode.window.showOpenDialog({
-    title: 'GCCS: model to evaluate (its model.json or gccs.json)',
+    title: 'GCCS: model to evaluate (its model.json or gccs.json, or an .onnx file)',
     canSelectMany: false,
-    filters: { 'GCCS model': ['json'] },
+    filters: { 'GCCS model': ['json', 'onnx'] },
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
   return picked?.[0]?.fsPath;
@@ -41,6 +42,9 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   const settings = readSettings();
   if (!(await deps.consent.allow(settings.resultsFolder, 'GCCS: Evaluate Robustness would write its results, sweep configuration and report there (the gccs.resultsFolder setting).'))) return;
   if (!resultsFolderWritable(deps, settings.resultsFolder)) return;
+  // A model without gccs.json (an .onnx file) is attacked on the data the user names.
+  const data = await modelData(deps.modelData, model);
+  if (data === undefined) return;
   const picked = await vscode.window.showQuickPick(
     attackPickItems(settings.defaultAttacks),
     { title: `GCCS: attacks on ${modelName(model)}`, canPickMany: true },
@@ -85,6 +89,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   const config = {
     $schema: vscode.Uri.joinPath(deps.extensionUri, 'schema', 'sweep.schema.json').toString(),
     models: [model],
+    ...(data && { data }),
     attacks: pickedSweepAttacks(attacks, eps),
     count: Number(countText),
   };

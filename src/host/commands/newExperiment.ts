@@ -45,7 +45,7 @@ export async function newExperimentWizard(): Promise<vscode.Uri | undefined> {
     void vscode.window.showErrorMessage('GCCS: open a folder first: the new experiment file and its model are written into the workspace.');
     return undefined;
   }
-  const data = await askDataset();
+  const data = await askDataset((what) => title(1, what));
   if (!data) return undefined;
   const { dataset, dataPath } = data;
   const loss = await vscode.window.showQuickPick(
@@ -77,11 +77,14 @@ export async function newExperimentWizard(): Promise<vscode.Uri | undefined> {
   return writeExperiment(root, answers);
 }
 
-/** Step 1: the dataset, and its data folder when it needs or may have one (undefined: cancelled). */
-async function askDataset() {
+/**
+ * Step 1: the dataset, and its data folder when it needs or may have one (undefined: cancelled).
+ * Also asked for a model that names no dataset (commands/modelData.ts); `titled` words the titles.
+ */
+export async function askDataset(titled: (what: string) => string) {
   const dataset = await vscode.window.showQuickPick(
     WIZARD_DATASETS.map((choice) => ({ label: choice.label, description: choice.description, choice })),
-    { title: title(1, 'dataset'), ignoreFocusOut: true },
+    { title: titled('dataset'), ignoreFocusOut: true },
   );
   if (!dataset) return undefined;
   const { kind, folder } = dataset.choice;
@@ -94,7 +97,7 @@ async function askDataset() {
         { label: 'Choose the data folder…', choose: true },
         { label: 'Use the download cache', description: cache, detail: `gccs download --dataset ${kind} fills it`, choose: false },
       ],
-      { title: title(1, `${dataset.label} data`), ignoreFocusOut: true },
+      { title: titled(`${dataset.label} data`), ignoreFocusOut: true },
     );
     if (!where) return undefined;
     choose = where.choose;

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONFIG_LIMITS } from '../../core/limits';
 import { lossLabel } from '../../core/catalog/losses';
-import { META_FILE, modelFolderOf, readModelMeta } from '../../core/io/modelLocation';
+import { META_FILE, isOnnxFile, modelFolderOf, onnxSidecarOf, readModelMeta } from '../../core/io/modelLocation';
 import { readResultsFile } from '../../core/sweep/results';
 import { readJsonFile } from '../../core/sweep/jsonSchema';
 import { evaluationFile, modelName } from '../panels/robustness/compareData';
@@ -158,16 +158,22 @@ function latestResultOf(modelFolder: string, results: string[]): string | undefi
  * of its newest robustness result.
  */
 export function modelEntry(folder: string, results: string[], resultsFolder: string): SidebarEntry {
-  const checkpoint = fs.existsSync(checkpointFolder(folder));
-  const base = { kind: 'model' as const, location: folder, label: modelName(folder), contextValue: checkpoint ? 'model.checkpoint' : 'model' };
+  // An .onnx file is a model too: no training history, no checkpoint; its preprocessing is its sidecar's.
+  const onnx = isOnnxFile(folder);
+  const checkpoint = !onnx && fs.existsSync(checkpointFolder(folder));
+  const base = { kind: 'model' as const, location: folder, label: modelName(folder), contextValue: onnx ? 'model.onnx' : checkpoint ? 'model.checkpoint' : 'model' };
   let meta;
   try {
-    meta = readModelMeta(path.join(folder, 'model.json'));
+    meta = onnx ? null : readModelMeta(path.join(folder, 'model.json'));
   } catch (error) {
     return { ...base, description: 'unreadable gccs.json', tooltip: message(error) };
   }
   const parts: string[] = [];
   const tips: string[] = [folder];
+  if (onnx) {
+    const sidecar = onnxSidecarOf(folder);
+    tips.push(fs.existsSync(sidecar) ? `ONNX model; preprocessing from ${path.basename(sidecar)}` : `ONNX model without ${path.basename(sidecar)}: pixels in [0, 1], no normalisation`);
+  }
   if (meta)
     tips.push(`training loss: ${lossLabel(meta.loss, meta.training.defence)}; ${meta.epochs.length} epochs; ${meta.architecture}`);
   const saved = evaluationFile(path.join(resultsFolder, `${modelName(folder)}.jsonl`));
@@ -187,7 +193,7 @@ export function modelEntry(folder: string, results: string[], resultsFolder: str
     tips.push(`latest robustness result: ${result.tooltip}`);
   } else tips.push('no robustness result yet: run Evaluate Robustness');
   if (checkpoint) tips.push('checkpoint/ is kept (it lets a training resume); Delete Checkpoint frees its space');
-  return { ...base, description: parts.join(' · ') || 'trained', tooltip: tips.join('\n') };
+  return { ...base, description: parts.join(' · ') || (onnx ? 'ONNX' : 'trained'), tooltip: tips.join('\n') };
 }
 
 function readSavedEvaluation(file: string): { accuracy: number; separation: { mean: number } } | undefined {

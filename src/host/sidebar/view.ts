@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SIDEBAR_LIMITS } from '../../core/limits';
+import { isOnnxSidecar, onnxSidecarOf } from '../../core/io/modelLocation';
 import { readSettings } from '../workspace/settings';
 import { EntryKind, SidebarEntry, checkpointFolder, experimentEntry, modelEntry, resultEntry, resultLocations } from './entries';
 
@@ -41,7 +42,7 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
 
   constructor() {
     const refresh = () => this.refreshSoon();
-    for (const pattern of ['**/*.gccs.json', '**/gccs.json', '**/checkpoint', '**/*.{jsonl,json}']) {
+    for (const pattern of ['**/*.gccs.json', '**/gccs.json', '**/checkpoint', '**/*.{jsonl,json}', '**/*.onnx']) {
       const watcher = vscode.workspace.createFileSystemWatcher(pattern);
       this.disposables.push(watcher, watcher.onDidCreate(refresh), watcher.onDidChange(refresh), watcher.onDidDelete(refresh));
     }
@@ -82,12 +83,16 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
   private async scan(): Promise<void> {
     const max = SIDEBAR_LIMITS.rowsPerGroup;
     const { resultsFolder } = readSettings();
-    const [experiments, metas] = await Promise.all([
+    const [found, metas, onnxFiles] = await Promise.all([
       vscode.workspace.findFiles('**/*.gccs.json', EXCLUDE, max),
       vscode.workspace.findFiles('**/gccs.json', EXCLUDE, max),
+      vscode.workspace.findFiles('**/*.onnx', EXCLUDE, max),
     ]);
     const results = resultLocations(resultsFolder, max);
-    const models = metas.map((uri) => path.dirname(uri.fsPath)).filter((folder) => fs.existsSync(path.join(folder, 'model.json')));
+    // An ONNX model's sidecar (net.onnx.gccs.json) is not an experiment; the .onnx file is a model.
+    const experiments = found.filter((uri) => !isOnnxSidecar(uri.fsPath));
+    const folders = metas.map((uri) => path.dirname(uri.fsPath)).filter((folder) => fs.existsSync(path.join(folder, 'model.json')));
+    const models = [...folders, ...onnxFiles.map((uri) => uri.fsPath)].slice(0, max);
     const all: SidebarEntry[] = [
       ...experiments.map((uri) => experimentEntry(uri.fsPath, this.progress.get(uri.fsPath))),
       ...models.map((folder) => modelEntry(folder, results, resultsFolder)),
@@ -131,11 +136,7 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
     item.tooltip = entry.tooltip;
     item.contextValue = entry.contextValue;
     item.iconPath = new vscode.ThemeIcon(entry.contextValue === 'experiment.training' ? 'sync~spin' : ENTRY_ICON[entry.kind]);
-    // A click shows the row's file (the model's training curves, which need no trust).
-    item.command =
-      entry.kind === 'model'
-        ? { command: 'gccs.showTraining', title: 'Show Training', arguments: [element] }
-        : { command: 'vscode.open', title: 'Open', arguments: [element] };
+    item.command = clickCommand(entry, element);
     return item;
   }
 
@@ -153,6 +154,19 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
     if (this.timer) clearTimeout(this.timer);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * A click shows the row's file: a model folder's training curves (which need no trust), an ONNX
+ * model's sidecar (the file itself is binary; without a sidecar nothing opens), any other row its file.
+ */
+function clickCommand(entry: SidebarEntry, element: vscode.Uri): vscode.Command | undefined {
+  if (entry.contextValue === 'model.onnx') {
+    const sidecar = onnxSidecarOf(element.fsPath);
+    return fs.existsSync(sidecar) ? { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(sidecar)] } : undefined;
+  }
+  if (entry.kind === 'model') return { command: 'gccs.showTraining', title: 'Show Training', arguments: [element] };
+  return { command: 'vscode.open', title: 'Open', arguments: [element] };
 }
 
 /** GCCS: Delete Checkpoint (a model row of the view): removes checkpoint/ after a modal confirmation. */

@@ -7,10 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../core/errors';
 import { readLayersModelJson } from '../../core/io/layersModelCheck';
-import { META_FILE, readModelMeta } from '../../core/io/modelLocation';
+import { META_FILE, isOnnxFile, modelFolderOf, readModelMeta } from '../../core/io/modelLocation';
+import { readCheckedOnnx } from '../../core/io/onnx/check';
 
-/** A model folder, its model.json or its gccs.json → the model.json path. */
+/** A model folder, its model.json or its gccs.json → the model.json path; an .onnx file or its sidecar → the .onnx file. */
 export function modelJsonOf(model: string): string {
+  const onnx = modelFolderOf(model);
+  if (isOnnxFile(onnx)) return onnx;
   const base = path.basename(model);
   if (base === META_FILE) return path.join(path.dirname(model), 'model.json');
   return base.endsWith('.json') ? model : path.join(model, 'model.json');
@@ -26,12 +29,18 @@ function topologyInputShape(topology: Record<string, unknown>): (number | null)[
 /**
  * Why the model cannot be loaded (missing or damaged model.json, a topology that disagrees with
  * its weights, weight shards missing, truncated or outside the folder, an invalid gccs.json, an
- * input shape that contradicts gccs.json), or undefined. Bounded like the engine's own checks
- * (MODEL_LIMITS: model.json's size is checked before it is read), so it cannot stall the host.
+ * input shape that contradicts gccs.json; for an .onnx file, the engine's checks before it runs the
+ * graph: the file and its external data, initializer sizes, ops, its sidecar), or undefined.
+ * Bounded like the engine's own checks (MODEL_LIMITS, ONNX_LIMITS: sizes are checked before
+ * anything is read), so it cannot stall the host.
  */
 export function modelProblem(model: string): string | undefined {
   const modelJson = modelJsonOf(model);
   try {
+    if (isOnnxFile(modelJson)) {
+      readCheckedOnnx(modelJson);
+      return undefined;
+    }
     const parsed = readLayersModelJson(modelJson);
     const meta = readModelMeta(modelJson);
     if (!meta) return undefined;

@@ -9,64 +9,19 @@ import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf';
 import { UserError } from '../../errors';
-import { ONNX_LIMITS } from '../../limits';
-import { quote, readFolderJson, realFolder } from '../modelFolder';
+import { quote } from '../modelFolder';
+import { OnnxOp, Preprocessing, readCheckedOnnx } from './check';
 import { OPS } from './ops';
-import { OnnxGraph, readOnnxFile } from './parse';
+import type { OnnxGraph } from './parse';
 
-/** The sidecar beside model.onnx: model.onnx.gccs.json. */
-export const ONNX_SIDECAR_SUFFIX = '.gccs.json';
-
-export interface Preprocessing {
-  /** The layout of the graph's input: NCHW (PyTorch) or NHWC. */
-  layout: 'NCHW' | 'NHWC';
-  /** The pixel range the model was trained on: [0, 1] or [0, 255]. */
-  range: [number, number];
-  /** Per channel (or one value for all), applied after scaling to `range`: (x − mean) / std. */
-  mean: number[];
-  std: number[];
-  classNames?: string[];
-}
+export { ONNX_SIDECAR_SUFFIX } from '../modelLocation';
+export type { Preprocessing } from './check';
 
 export interface LoadedOnnx {
   model: tfl.LayersModel;
   preprocessing: Preprocessing;
   /** Whether the preprocessing came from a sidecar (else the defaults: [0, 1], no normalisation). */
   sidecar: string | null;
-}
-
-/** Reads and checks the sidecar; null when there is none. */
-function readSidecar(file: string): Preprocessing | null {
-  const sidecar = `${file}${ONNX_SIDECAR_SUFFIX}`;
-  const folderReal = realFolder(path.dirname(file), file);
-  let value: unknown;
-  try {
-    value = readFolderJson(sidecar, folderReal, ONNX_LIMITS.sidecarBytes, 'ONNX_LIMITS.sidecarBytes');
-  } catch (error) {
-    if (error instanceof UserError && / is missing$/.test(error.message)) return null;
-    throw error;
-  }
-  return checkSidecar(value, (problem: string) => new UserError(`${sidecar}: ${problem}`));
-}
-
-/** The sidecar's content as Preprocessing, each problem one line (via `fail`). */
-function checkSidecar(value: unknown, fail: (problem: string) => UserError): Preprocessing {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw fail('not a JSON object');
-  const { layout = 'NCHW', range = [0, 1], mean = [0], std = [1], classNames, ...rest } = value as Record<string, unknown>;
-  const extra = Object.keys(rest);
-  if (extra.length) throw fail(`unknown key ${quote(extra[0])} (known: layout, range, mean, std, classNames)`);
-  if (layout !== 'NCHW' && layout !== 'NHWC') throw fail(`layout must be "NCHW" or "NHWC", not ${quote(layout)}`);
-  const numbers = (v: unknown, name: string) => {
-    if (!Array.isArray(v) || !v.length || v.length > 4 || !v.every((n) => typeof n === 'number' && Number.isFinite(n))) throw fail(`${name} must be a list of 1 to 4 finite numbers`);
-    return v as number[];
-  };
-  const r = numbers(range, 'range');
-  if (r.length !== 2 || r[0] !== 0 || (r[1] !== 1 && r[1] !== 255)) throw fail('range must be [0, 1] or [0, 255]');
-  const s = numbers(std, 'std');
-  if (s.some((v) => v <= 0)) throw fail('std must be positive');
-  const names = classNames === undefined || (Array.isArray(classNames) && classNames.every((n) => typeof n === 'string'));
-  if (!names) throw fail('classNames must be a list of strings');
-  return { layout, range: r as [number, number], mean: numbers(mean, 'mean'), std: s, classNames: classNames as string[] | undefined };
 }
 
 /** The graph's initializers as tensors (the caller disposes of them). */
@@ -87,7 +42,7 @@ export function runGraph(graph: OnnxGraph, constants: Map<string, tf.Tensor>, in
     });
     let result: tf.Tensor | tf.Tensor[];
     try {
-      result = OPS[node.opType](inputs, { node, opset: graph.opset });
+      result = OPS[node.opType as OnnxOp](inputs, { node, opset: graph.opset });
     } catch (error) {
       if (error instanceof UserError) throw error;
       throw new UserError(`${graph.file}: node ${node.label} (${node.opType}): ${(error as Error).message.split('\n')[0]}`);
@@ -138,22 +93,9 @@ function preprocess(x: tf.Tensor, p: Preprocessing): tf.Tensor {
 
 /** Loads an .onnx file (with its sidecar if any) as a LayersModel taking NHWC pixels in [0, 1]. */
 export function loadOnnxModel(file: string): LoadedOnnx {
-  const graph = readOnnxFile(file);
-  const unsupported = graph.nodes.find((node) => !Object.hasOwn(OPS, node.opType));
-  if (unsupported) {
-    throw new UserError(`${file}: node ${unsupported.label} uses op ${quote(unsupported.opType)}, which the reader does not support (supported: ${Object.keys(OPS).join(', ')})`);
-  }
-  const sidecar = readSidecar(file);
+  const { graph, preprocessing, sidecar, inputShape } = readCheckedOnnx(file);
+  const [height, width, channels] = inputShape;
   const dims = graph.input.dims;
-  // Without a sidecar: NCHW (PyTorch's), unless the last dim looks like channels and the second does not.
-  const looksNHWC = dims.length === 4 && [1, 3].includes(dims[3]) && ![1, 3].includes(dims[1]);
-  const layout = sidecar?.layout ?? (looksNHWC ? 'NHWC' : 'NCHW');
-  const preprocessing: Preprocessing = sidecar ?? { layout, range: [0, 1], mean: [0], std: [1] };
-  if (dims.length !== 4) throw new UserError(`${file}: the graph input ${quote(graph.input.name)} has ${dims.length} dimensions; an image classifier takes 4 (N, C, H, W or N, H, W, C)`);
-  const [height, width, channels] = layout === 'NCHW' ? [dims[2], dims[3], dims[1]] : [dims[1], dims[2], dims[3]];
-  if (!(height > 0 && width > 0 && channels > 0)) throw new UserError(`${file}: the graph input ${quote(graph.input.name)} has dims ${quote(dims)}; height, width and channels must be fixed numbers`);
-  if (preprocessing.mean.length !== 1 && preprocessing.mean.length !== channels) throw new UserError(`${file}${ONNX_SIDECAR_SUFFIX}: mean has ${preprocessing.mean.length} values for ${channels} channels`);
-  if (preprocessing.std.length !== 1 && preprocessing.std.length !== channels) throw new UserError(`${file}${ONNX_SIDECAR_SUFFIX}: std has ${preprocessing.std.length} values for ${channels} channels`);
   const constants = graphConstants(graph);
   try {
     // One batch (of the declared size, else 1) through the graph: it checks every node and gives the number of classes.
@@ -164,7 +106,7 @@ export function loadOnnxModel(file: string): LoadedOnnx {
     const layer = new OnnxGraphLayer(graph, constants, preprocessing, outputShape[1]);
     const input = tfl.input({ shape: [height, width, channels] });
     const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor, name: path.basename(file) });
-    return { model, preprocessing, sidecar: sidecar ? `${file}${ONNX_SIDECAR_SUFFIX}` : null };
+    return { model, preprocessing, sidecar };
   } catch (error) {
     constants.forEach((t) => t.dispose());
     throw error;

@@ -7,6 +7,7 @@
  */
 import * as tf from '../../tf';
 import type { AttributeValue, OnnxNode } from './parse';
+import type { OnnxOp } from './check';
 
 export interface OpContext {
   node: OnnxNode;
@@ -349,7 +350,7 @@ const identity: Op = (inputs) => required(inputs, 0);
 const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): Op => (inputs) => f(required(inputs, 0), required(inputs, 1));
 const unary = (f: (x: tf.Tensor) => tf.Tensor): Op => (inputs) => f(required(inputs, 0));
 
-export const OPS: Record<string, Op> = {
+export const OPS: Record<OnnxOp, Op> = {
   Abs: unary(tf.abs),
   Add: binary(tf.add),
   AveragePool: pool('avg'),

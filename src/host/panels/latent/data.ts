@@ -5,8 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LatentOptions, LatentOutput } from '../../../core/inspect/types';
-import { modelFolderOf } from '../../../core/io/modelLocation';
+import { isOnnxFile, modelFolderOf } from '../../../core/io/modelLocation';
+import type { SweepDataConfig } from '../../../core/sweep/types';
 import type { TrainConfig } from '../../../core/train/trainer';
+import { splitOptionsOf } from '../../workspace/modelData';
 import type { LatentData, LatentRequest } from './messages';
 
 export { LATENT_DEFAULTS } from './messages';
@@ -19,21 +21,26 @@ export class LatentInputError extends Error {
   }
 }
 
-/** The model folder of a folder, its model.json or its gccs.json; throws naming the path when there is no model. */
+/** The model folder of a folder, its model.json or its gccs.json (an .onnx file, of itself or its sidecar); throws naming the path when there is no model. */
 export function modelFolder(location: string): string {
   const folder = modelFolderOf(location);
   if (!fs.existsSync(folder)) throw new LatentInputError(`${location}: does not exist`);
+  if (isOnnxFile(folder)) return folder;
   if (!fs.existsSync(path.join(folder, 'model.json'))) throw new LatentInputError(`${folder}: no model.json here (a GCCS model folder has model.json and gccs.json, written by GCCS: Train)`);
   return folder;
 }
 
-/** What the worker computes for the panel; a training's checkpoint has no gccs.json: its configuration names the data. */
-export function latentOptions(modelDir: string, request: LatentRequest, trainConfig?: TrainConfig): LatentOptions {
+/**
+ * What the worker computes for the panel; a training's checkpoint has no gccs.json: its
+ * configuration names the data; a model without one (an .onnx file) is given `data`.
+ */
+export function latentOptions(modelDir: string, request: LatentRequest, trainConfig?: TrainConfig, data?: SweepDataConfig): LatentOptions {
   return {
     model: modelDir,
     count: request.count,
     ...(request.attack !== 'none' && { attack: { name: request.attack, eps: request.eps } }),
     ...(trainConfig && { trainConfig }),
+    ...(data && splitOptionsOf(data)),
   };
 }
 

@@ -19,7 +19,9 @@ import { FeatureMessage, Panels, ReadyMessage } from '../panel';
 import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
 import { UserError } from '../../../core/errors';
 import { JobCancelled } from '../../../core/workerClient';
-import { META_FILE, modelFolderOf } from '../../../core/io/modelLocation';
+import { META_FILE, isOnnxFile, isOnnxSidecar, modelFolderOf, onnxSidecarOf } from '../../../core/io/modelLocation';
+import { ModelDataMemory, needsData } from '../../workspace/modelData';
+import { modelData } from '../../commands/modelData';
 
 export const LATENT_PANEL_TYPE = 'gccs.latent';
 
@@ -35,7 +37,12 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
   /** The model folder a restored panel showed (its saved state), for a replacement panel that has none. */
   private restoredModelDir: string | undefined;
 
-  constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel, consent: FolderConsent) {
+  constructor(
+    extensionUri: vscode.Uri,
+    log: vscode.LogOutputChannel,
+    consent: FolderConsent,
+    private readonly modelData: ModelDataMemory,
+  ) {
     super(extensionUri, log, consent, {
       type: LATENT_PANEL_TYPE,
       title: 'GCCS Latent Space',
@@ -54,24 +61,27 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
   }
 
   /**
-   * GCCS: Show Latent Space: on the explorer's model.json / gccs.json / folder / experiment, else
-   * the active experiment, else a picked folder. Resolves with the number of points the panel drew
-   * (undefined if it did not draw within 3 minutes or the input was refused).
+   * GCCS: Show Latent Space: on the explorer's model.json / gccs.json / folder / experiment / .onnx
+   * file, else the active experiment, else a picked folder. A model without gccs.json (an .onnx
+   * file) is run on the data last chosen for it, else asked. Resolves with the number of points the
+   * panel drew (undefined if it did not draw within 3 minutes or the input was refused).
    */
   async showCommand(uri?: vscode.Uri): Promise<number | undefined> {
     let location = uri instanceof vscode.Uri ? uri.fsPath : undefined;
     const active = vscode.window.activeTextEditor?.document;
-    if (!location && active?.fileName.endsWith('.gccs.json')) location = active.fileName;
+    if (!location && isExperimentFile(active?.fileName)) location = active!.fileName;
     if (!location) {
       location = await pickModelFolder();
       if (!location) return;
       await this.consent.chosen(modelFolderOf(location));
     }
     try {
-      const modelDir = location.endsWith('.gccs.json') ? experimentModel(location) : modelFolder(location);
+      const modelDir = isExperimentFile(location) ? experimentModel(location) : modelFolder(location);
+      const data = await modelData(this.modelData, modelDir, { remembered: 'use' });
+      if (data === undefined) return undefined;
       const drawn = this.drawnPoints.next(180_000);
       this.reveal();
-      this.follow({ modelDir });
+      this.follow({ modelDir, ...(data && { data }) });
       return await drawn;
     } catch (error) {
       if (!(error instanceof LatentInputError || error instanceof ExperimentError)) throw error;
@@ -117,7 +127,9 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
 
   private followFolder(location: string): void {
     try {
-      this.follow({ modelDir: modelFolder(location) });
+      const modelDir = modelFolder(location);
+      const data = this.modelData.get(modelDir);
+      this.follow({ modelDir, ...(data && { data }) });
     } catch (error) {
       if (!(error instanceof LatentInputError)) throw error;
       this.post({ type: 'status', message: error.message, busy: false, isError: true });
@@ -135,7 +147,8 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
     this.watcher?.dispose();
     this.watcher = undefined;
     if (!modelDir) return;
-    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(modelDir), '{model.json,gccs.json}'));
+    const [folder, files] = modelFiles(modelDir);
+    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), `{${files.join(',')}}`));
     const reload = () => {
       clearTimeout(this.reloadTimer);
       // Several files change per save: wait for the last one.
@@ -148,7 +161,7 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
   }
 
   private followExperiment(document: vscode.TextDocument | undefined): void {
-    if (!this.panel || !document?.fileName.endsWith('.gccs.json') || this.target?.training) return;
+    if (!this.panel || !isExperimentFile(document?.fileName) || this.target?.training) return;
     try {
       const modelDir = experimentModel(document.fileName);
       if (modelDir !== this.target?.modelDir) this.follow({ modelDir });
@@ -183,10 +196,13 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
     if (!vscode.workspace.isTrusted) {
       return this.post({ type: 'status', message: 'Restricted Mode: computing the latent space runs the model, so it needs a trusted workspace. The points shown (if any) are the ones saved with this panel.', busy: false, isError: false });
     }
+    const name = path.basename(target.training ? path.dirname(target.modelDir) : target.modelDir);
+    if (!target.training && !target.data && needsData(target.modelDir)) {
+      return this.post({ type: 'status', message: `${name} names no dataset (it has no gccs.json): run GCCS: Show Latent Space on it to choose its data.`, busy: false, isError: false });
+    }
     this.running?.abort();
     const controller = new AbortController();
     this.running = controller;
-    const name = path.basename(target.training ? path.dirname(target.modelDir) : target.modelDir);
     const attack = this.request.attack === 'none' ? '' : ` and ${this.request.attack.toUpperCase()} at ε = ${this.request.eps}`;
     this.post({ type: 'status', message: `Computing z of ${this.request.count} samples of ${name}${attack}…`, busy: true, isError: false });
     this.computedVersion = target.training ? '' : modelFilesVersion(target.modelDir);
@@ -212,10 +228,20 @@ export class LatentPanels extends Panels<HostToLatent, LatentToHost, RestoredLat
   }
 }
 
-/** The modification times of a model folder's model.json and gccs.json: changes when the model is rewritten. */
-function modelFilesVersion(modelDir: string): string {
-  return ['model.json', META_FILE].map((file) => fs.statSync(path.join(modelDir, file), { throwIfNoEntry: false })?.mtimeMs ?? 0).join(':');
+/** The folder and names of a model's files: a model folder's model.json and gccs.json, an .onnx file and its sidecar. */
+function modelFiles(model: string): [string, string[]] {
+  if (isOnnxFile(model)) return [path.dirname(model), [path.basename(model), path.basename(onnxSidecarOf(model))]];
+  return [model, ['model.json', META_FILE]];
 }
+
+/** The modification times of a model's files: changes when the model is rewritten. */
+function modelFilesVersion(model: string): string {
+  const [folder, files] = modelFiles(model);
+  return files.map((file) => fs.statSync(path.join(folder, file), { throwIfNoEntry: false })?.mtimeMs ?? 0).join(':');
+}
+
+/** A training experiment (*.gccs.json), not an ONNX model's sidecar (net.onnx.gccs.json). */
+const isExperimentFile = (file: string | undefined): file is string => !!file?.endsWith('.gccs.json') && !isOnnxSidecar(file);
 
 /** The model folder of an experiment file (its outDir); throws naming the file when it was not trained yet. */
 function experimentModel(file: string): string {
