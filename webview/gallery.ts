@@ -48,7 +48,7 @@ const show = (value: number) => String(Number(value.toPrecision(4)));
 export const OUTCOME_TEXT: Record<ExampleOutcome, string> = {
   broken: 'attack succeeded',
   robust: 'attack failed',
-  misclassified: 'wrong before the attack',
+  misclassified: 'already wrong',
 };
 
 function imageCanvas(values: ArrayLike<number>, shape: readonly number[], caption: string, tooltip: string): HTMLElement {
@@ -112,7 +112,10 @@ function sampleCard(s: AdversarialExample, data: ExamplesData, scale: number): H
   );
   card.append(labels);
   const ratio = (value: number | null) => (value === null ? '—' : show(value));
-  card.append(element('div', `‖n‖∞/‖x‖∞ ${ratio(s.linfRatio)} · ‖n‖₂ ${show(s.l2)} (/‖x‖₂ ${ratio(s.l2Ratio)})`, 'norms'));
+  card.append(
+    element('div', `‖n‖∞/‖x‖∞ ${ratio(s.linfRatio)} · ‖n‖∞ ${show(s.linf)}`, 'norms'),
+    element('div', `‖n‖₂/‖x‖₂ ${ratio(s.l2Ratio)} · ‖n‖₂ ${show(s.l2)}`, 'norms'),
+  );
   return card;
 }
 

@@ -63,6 +63,8 @@ function chartView(chart: SummaryChart): HTMLElement {
     const cell = cellAt(elements);
     if (cell) requestExamples(cell);
   };
+  // The nearest point answers, so a click need not hit a 3-pixel dot.
+  instance.options.interaction = { mode: 'nearest', intersect: false, axis: 'xy' };
   instance.options.onHover = (_event, elements) => canvas.classList.toggle('pointable', cellAt(elements) !== undefined);
   instance.update('none');
   charts.push(instance);
@@ -127,7 +129,9 @@ function gallerySection(data: RobustnessData): HTMLElement {
     option.value = cell.id;
     cells.append(option);
   }
-  if (gallery.cell && data.cells.some((c) => c.id === gallery.cell)) cells.value = gallery.cell;
+  // The cell shown or asked for, else the first that attacks (ε = 0 is the clean pass).
+  const chosen = data.cells.find((c) => c.id === gallery.cell) ?? data.cells.find((c) => c.eps !== 0);
+  if (chosen) cells.value = chosen.id;
   const counts = element('select');
   for (const count of GALLERY_COUNTS) {
     const option = element('option', String(count));
@@ -167,6 +171,7 @@ window.addEventListener('message', (event: MessageEvent<HostToRobustness>) => {
   if (event.data?.type === 'show') show(event.data.data);
   if (event.data?.type === 'examples') {
     gallery.data = event.data.data;
+    gallery.cell = event.data.data.cellId;
     gallery.status = undefined;
     if (current) render(current);
   }

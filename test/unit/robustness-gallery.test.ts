@@ -82,6 +82,7 @@ test('the panel lists every finished cell, and each chart point names its cell',
     ['tiny · DeepFool', 'tiny · FGSM · ε 0', 'tiny · FGSM · ε 0.1', 'tiny · PGD · ε 0.1'],
   );
   assert.ok(data.cells.every((c) => c.count === 40));
+  assert.deepEqual(data.cells.map((c) => c.eps), [null, 0, 0.1, 0.1]);
   const pgd = data.summary.sections.find((s) => s.title === 'PGD')?.chart?.series[0].points;
   assert.deepEqual(
     pgd?.map((p) => p.cell),

@@ -76,7 +76,12 @@ function exampleCells(results: CellResult[]): ExampleCell[] {
   return results
     .map((result) => result.cell)
     .sort(order)
-    .map((cell) => ({ id: cell.id, label: [modelName(cell.model), displayName(cell.attack), ...gridWords(cell)].join(' · '), count: cell.count }));
+    .map((cell) => ({
+      id: cell.id,
+      label: [modelName(cell.model), displayName(cell.attack), ...gridWords(cell)].join(' · '),
+      count: cell.count,
+      eps: cell.eps,
+    }));
 }
 
 /** The cell `id` among these results files' (the received sweep's from memory): what the gallery attacks. */

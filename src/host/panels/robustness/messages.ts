@@ -15,6 +15,8 @@ export interface ExampleCell {
   label: string;
   /** Samples the cell attacked. */
   count: number;
+  /** Its ε (null without one): the picker starts on a cell that attacks (ε ≠ 0). */
+  eps: number | null;
 }
 
 /** What the robustness panel shows: the summary of one or more sweeps' results. */
