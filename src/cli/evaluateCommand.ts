@@ -1,7 +1,8 @@
 /**
  * `gccs evaluate`: a robustness evaluation with a preset (paper, autoattack, quick) at one or more
  * ε: per-attack and per-sample worst-case accuracy, the diagnostics and the verdict, after a time
- * estimate. Runs in this process; --out keeps everything, per-sample outcomes included, as JSON.
+ * estimate (its first line: estimate.ts's pass counts × one batch timed here). Runs in this
+ * process; --out keeps everything, per-sample outcomes included, as JSON.
  */
 import * as fs from 'node:fs';
 import { AttackCancelled, ThreatModel } from '../core/attacks';
@@ -17,9 +18,11 @@ import {
   PRESETS,
   PRESET_NAMES,
   checkEpsList,
+  estimateEvaluation,
   evaluateRobustness,
   evaluationJson,
   formatDuration,
+  formatEstimate,
   formatEvaluation,
   planPreset,
 } from '../core/robustness';
@@ -94,12 +97,6 @@ function evaluationFlags(flags: CommandContext['flags']) {
 function evaluationLog(log: CommandContext['log'], bar: ProgressBar | null): (event: EvaluationEvent) => void {
   return (event) => {
     switch (event.type) {
-      case 'estimate':
-        return log(
-          event.atLeast
-            ? `estimated time: more than ${formatDuration(event.seconds)} (an attack is too slow to time on one sample)`
-            : `estimated time: at most about ${formatDuration(event.seconds)} (each attack timed on up to ${event.probeSamples} samples)`,
-        );
       case 'progress':
         return bar?.update(`${event.label}${event.eps === null ? '' : ` ε=${event.eps}`}`, event.done, event.total);
       case 'attackDone': {
@@ -124,9 +121,15 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
   const muT = meta?.loss.kind === 'gccs' ? meta.loss.muT : undefined;
   const missing = plan.missing.length ? `; not in this build: ${plan.missing.join(', ')}` : '';
   const trainedWith = meta ? ` (training loss ${lossLabel(meta.loss, meta.training.defence)})` : '';
-  log(
-    `${modelJson}${trainedWith}: ${examples.labels.length} test samples of ${dataset.source}; preset ${plan.name} (${plan.attacks.map((a) => a.label).join(', ')}${missing}); ε ${eps.join(', ')}`,
-  );
+  const options = {
+    preset,
+    eps,
+    norm: flags.norm as ThreatModel | undefined,
+    batchSize,
+    seed: (flags.seed as number | undefined) ?? DEFAULTS.seed,
+    muT,
+    diagnostics: !flags['skip-probes'],
+  };
 
   const controller = new AbortController();
   const cancel = () => controller.abort();
@@ -134,17 +137,12 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
   process.once('SIGTERM', cancel);
   const bar = flags.json ? null : new ProgressBar();
   try {
-    const evaluation = await evaluateRobustness(model, examples, {
-      preset,
-      eps,
-      norm: flags.norm as ThreatModel | undefined,
-      batchSize,
-      seed: (flags.seed as number | undefined) ?? DEFAULTS.seed,
-      muT,
-      diagnostics: !flags['skip-probes'],
-      signal: controller.signal,
-      onEvent: evaluationLog(log, bar),
-    });
+    // First, before anything long: how long it will take (one batch of the model timed here).
+    log(`estimated time: ${formatEstimate(estimateEvaluation(model, examples.labels.length, options), 'attack runs')}`);
+    log(
+      `${modelJson}${trainedWith}: ${examples.labels.length} test samples of ${dataset.source}; preset ${plan.name} (${plan.attacks.map((a) => a.label).join(', ')}${missing}); ε ${eps.join(', ')}`,
+    );
+    const evaluation = await evaluateRobustness(model, examples, { ...options, signal: controller.signal, onEvent: evaluationLog(log, bar) });
     log('');
     formatEvaluation(evaluation).forEach((line) => log(line));
     const json = { model: modelJson, dataset: dataset.source, ...evaluationJson(evaluation) };

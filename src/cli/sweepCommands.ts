@@ -3,9 +3,12 @@ import * as path from 'node:path';
 import { ATTACK_NAMES, AttackName, AttackParams, CATALOG, Catalog, DATASET_KINDS, PARAMS, sweepSchema } from '../core/catalog';
 import type { BackendName } from '../core/backend';
 import { UserError } from '../core/errors';
+import { JobCancelled } from '../core/workerClient';
 import { SWEEP_DEFAULTS, SWEEP_SCHEMA, SweepConfigError, describeCell, loadSweepConfig } from '../core/sweep/config';
 import type { JsonSchema } from '../core/sweep/jsonSchema';
 import { runSweep, sweepEventLine } from '../core/sweep/pool';
+import { formatEstimate } from '../core/robustness/estimate';
+import { estimateCells } from '../core/sweep/estimate';
 import { formatSummary } from '../core/sweep/summary';
 import type { SweepAttackConfig, SweepConfig } from '../core/sweep/types';
 import type { FlagSpec, FlagSpecs, ParsedFlags } from './args';
@@ -129,10 +132,15 @@ async function runAndReport(config: SweepConfig, label: string, out: string | un
   process.once('SIGTERM', cancel);
   const bar = flags.json ? null : new ProgressBar();
   let backend: string | undefined;
+  const workers = flags.workers as number | undefined;
+  const backendName = (flags.backend as BackendName | undefined) ?? 'auto';
   try {
     const result = await runSweep(config, {
-      workers: flags.workers as number | undefined,
-      backend: (flags.backend as BackendName | undefined) ?? 'auto',
+      workers,
+      backend: backendName,
+      // First, before the workers start: how long the cells still to run will take (each model timed in a worker).
+      beforeStart: async (pending, size) =>
+        log(`estimated time: ${formatEstimate(await estimateCells(pending, { workers: size, backend: backendName, signal: controller.signal }))}`),
       resultsFile: out,
       reportFile,
       resume: Boolean(flags.resume),
@@ -163,6 +171,9 @@ async function runAndReport(config: SweepConfig, label: string, out: string | un
       warnings: summary.warnings,
       results: result.results,
     };
+  } catch (error) {
+    if (error instanceof JobCancelled) throw new UserError('cancelled before the first cell');
+    throw error;
   } finally {
     bar?.clear();
     process.off('SIGINT', cancel);

@@ -11,6 +11,7 @@
 import type { BackendName } from './backend';
 import type { ExamplesOptions, ExamplesOutput, LatentOptions, LatentOutput, ModelEvaluation, ModelSplitOptions } from './inspect/types';
 import type { LossConfig } from './loss';
+import type { PassTimes } from './robustness/estimate';
 import type { CellEvaluation, SweepCell } from './sweep/types';
 import type { io } from './tf';
 import type { TrainConfig } from './train/config';
@@ -29,6 +30,8 @@ export type HostRequest =
   | { type: 'latent'; options: LatentOptions }
   /** Clean metrics of a model on a split (Compare Models). Answered by `evaluated` or `error`. */
   | { type: 'evaluate'; options: ModelSplitOptions }
+  /** Time one batch of each model's forward and forward + backward passes (the time estimate). Answered by `calibrated` or `error`. */
+  | { type: 'calibrate'; models: string[]; batchSize: number }
   /** The first samples of a sweep cell, clean and attacked as the cell attacked them (the robustness panel's gallery). Answered by `examplesDone` or `error`. */
   | { type: 'examples'; options: ExamplesOptions }
   /** Abort the running cell (between two attack iterations) or training (between two steps); ignored when idle. */
@@ -67,6 +70,8 @@ export type WorkerMessage =
   | { type: 'trainDone'; outDir: string; testAccuracy: number }
   | { type: 'latentDone'; data: LatentOutput }
   | { type: 'evaluated'; evaluation: ModelEvaluation }
+  /** One per model of `calibrate`, in its order. */
+  | { type: 'calibrated'; times: PassTimes[] }
   | { type: 'examplesDone'; data: ExamplesOutput }
   /** A failed request; `cellId` when a cell failed. User errors are bad input, shown as one line. */
   | { type: 'error'; cellId?: string; message: string; isUserError: boolean }

@@ -10,6 +10,7 @@ import { UserError } from '../core/errors';
 import { evaluateModelSplit } from '../core/inspect/evaluate';
 import { computeExamples } from '../core/inspect/examples';
 import { computeLatent } from '../core/inspect/latent';
+import { calibrateModels } from '../core/robustness/calibrate';
 import { CellEvaluator } from '../core/sweep/evaluateCell';
 import { WORKER_LIMITS } from '../core/limits';
 import { TrainingCancelled, train } from '../core/train/trainer';
@@ -82,6 +83,8 @@ async function handle(request: Exclude<HostRequest, { type: 'cancel' }>): Promis
       return void send({ type: 'latentDone', data: await computeLatent(request.options) });
     case 'evaluate':
       return void send({ type: 'evaluated', evaluation: await evaluateModelSplit(request.options) });
+    case 'calibrate':
+      return void send({ type: 'calibrated', times: await calibrateModels(request.models, request.batchSize) });
     case 'examples':
       return void send({ type: 'examplesDone', data: await computeExamples(request.options) });
     case 'replicaInit':

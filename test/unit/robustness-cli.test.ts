@@ -64,7 +64,8 @@ test('gccs evaluate --preset quick: estimate, per-attack and worst-case accuracy
   const out = path.join(dir, 'quick.json');
   const run = gccs('evaluate', '--model', model, '--preset', 'quick', '--eps', '0.05,0.1', '--count', '30', '--out', out);
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /^estimated time: at most about \d+ (s|min|h)/m);
+  // The first line after the backend's: the time estimate, from the pass counts and one batch timed.
+  assert.match(run.stderr.split('\n').filter((line) => !line.startsWith('backend:'))[0], /^estimated time: about \d+ (s|min|h) on 1 worker for \d+ samples × \d+ ε \(\d+ attack runs; at most: a cascade/);
   assert.match(run.stderr, /^ {2}worst case +\d+\.\d%/m);
   assert.match(run.stderr, /^diagnostics:$/m);
   assert.match(run.stderr, /^ {2}(ok {2}|WARN) PGD-20 at ε = 1 \(any image allowed\) leaves/m);

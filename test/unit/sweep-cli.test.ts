@@ -50,6 +50,8 @@ before(async () => {
 test('gccs attack: an accuracy-vs-ε table, results and report with --out, --json', () => {
   const run = gccs('attack', '--model', model, '--attack', 'pgd', '--eps', '0:0.1:0.05', '--steps', '3', '--count', '100', '--workers', '1');
   assert.equal(run.code, 0, run.stderr);
+  // The first line: the time estimate (PGD-3 has a fixed length: exact counts).
+  assert.match(run.stderr.split('\n')[0], /^estimated time: about \d+ (s|min|h) on 1 worker for 100 samples × 3 ε \(3 cells; every attack runs its full length\)$/);
   assert.match(run.stderr, /^backend: wasm/m);
   // Plain labels: the attack's own loss, μ_T only with the latent loss, a step size that follows ε as a range.
   assert.match(run.stderr, /^PGD — norm: L∞; steps: 3; step size: 0–0\.08333 \(per ε\); random start: false; restarts: 1; attack loss: cross-entropy$/m);

@@ -4,15 +4,17 @@
  * verdict that names both protocols when they disagree. In-process; cancellable through `signal`.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { AttackCancelled, AttackName, AttackParams, ThreatModel, resolveAttackParams } from '../attacks';
+import { AttackName, AttackParams, ThreatModel, resolveAttackParams } from '../attacks';
 import { subset } from '../data/split';
 import type { Examples } from '../data/types';
 import { UserError } from '../errors';
 import { ROBUSTNESS_LIMITS } from '../limits';
 import { encodeBits } from './bits';
-import { ATTACK_CATALOG, roleOf, takesEps, takesParam } from '../catalog';
+import { ATTACK_CATALOG, roleOf, takesParam } from '../catalog';
+import { calibratePasses } from './calibrate';
 import { AttackSeries, DIAGNOSTIC_DEFAULTS, Diagnostic, resultChecks } from './checks';
 import { probeModel } from './diagnostics';
+import { Estimate, evaluationEstimate } from './estimate';
 import { PAPER_GRADIENT_ATTACKS, PlannedAttack, Preset, planAttack, planPreset } from './presets';
 import { attackSamples, cleanCorrect, fractionOf } from './samples';
 import { worstCase } from './worstCase';
@@ -37,8 +39,6 @@ export interface EvaluationOptions {
 }
 
 export type EvaluationEvent =
-  /** atLeast: an attack was too slow to time on one sample, so `seconds` is a lower bound. */
-  | { type: 'estimate'; seconds: number; probeSamples: number; atLeast: boolean }
   | { type: 'progress'; label: string; eps: number | null; done: number; total: number }
   | { type: 'attackDone'; run: AttackRun }
   | { type: 'diagnostics' };
@@ -93,13 +93,6 @@ export interface RobustnessEvaluation {
   verdict: string[];
   seconds: number;
 }
-
-/** Samples the time estimate's probe attacks at most (small: it is time spent before the evaluation). */
-const ESTIMATE_PROBE_SAMPLES = 16;
-/** An attack slower than this on one sample is not timed again on more. */
-const ESTIMATE_SLOW_SECONDS = 2;
-/** A probe is cut short after this long; the estimate is then a lower bound. */
-const ESTIMATE_PROBE_SECONDS = 20;
 
 const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
 
@@ -205,7 +198,6 @@ export async function evaluateRobustness(model: tfl.LayersModel, examples: Examp
   const { reference, attacks, otherNorm, bounded } = plannedAttacks(plan, norm);
   const withDiagnostics = options.diagnostics !== false;
 
-  emit({ type: 'estimate', ...(await estimate(model, examples, [...reference, ...attacks], epsList, batchSize, withDiagnostics, options.signal)) });
   const clean = cleanCorrect(model, examples, batchSize);
   const run = attackRunner(model, examples, options, batchSize, seed);
   const perEps: EpsEvaluation[] = [];
@@ -291,64 +283,25 @@ function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: st
 }
 
 /**
- * The evaluation's time, from each attack timed on one sample and on a few (a batch costs a fixed
- * part per batch plus a part per sample), scaled to the whole evaluation: an upper bound for a
- * cascade, whose later attacks see fewer samples.
+ * How long evaluateRobustness(model, `count` samples, options) will take, before it starts: the
+ * passes its attacks and probes make (estimate.ts) × one batch of the model timed here.
  */
-async function estimate(
-  model: tfl.LayersModel,
-  examples: Examples,
-  attacks: PlannedAttack[],
-  epsList: number[],
-  batchSize: number,
-  withDiagnostics: boolean,
-  signal?: AbortSignal,
-) {
-  const count = examples.labels.length;
-  const probeSamples = Math.min(count, batchSize, ESTIMATE_PROBE_SAMPLES);
-  /** Seconds for n samples, or undefined when the probe ran past ESTIMATE_PROBE_SECONDS (it is then cut short). */
-  const timed = async (name: AttackName, params: AttackParams, n: number) => {
-    const resolved = resolveAttackParams(name, { ...params, ...(takesEps(ATTACK_CATALOG[name]) && { eps: epsList[0] }) });
-    const indices = Int32Array.from({ length: n }, (_, i) => i);
-    const deadline = AbortSignal.timeout(ESTIMATE_PROBE_SECONDS * 1000);
-    try {
-      return (
-        await attackSamples(model, examples, indices, name, resolved, { batchSize, seed: 0, signal: AbortSignal.any([deadline, ...(signal ? [signal] : [])]) })
-      ).seconds;
-    } catch (error) {
-      if (error instanceof AttackCancelled && deadline.aborted && !signal?.aborted) return undefined;
-      throw error;
-    }
+export function estimateEvaluation(model: tfl.LayersModel, count: number, options: EvaluationOptions): Estimate {
+  const plan = planPreset(options.preset);
+  const { reference, attacks, bounded } = plannedAttacks(plan, options.norm ?? 'linf');
+  const iterative = bounded.find((attack) => roleOf(attack.name) === 'iterative' && stepKey(attack));
+  const work = {
+    attacks: [...reference, ...attacks],
+    eps: checkEpsList(options.eps),
+    count,
+    cascade: plan.preset.order === 'cascade',
+    // The loss probes: cross-entropy, margin and, for a GCCS model, latent (diagnostics.ts).
+    probes:
+      options.diagnostics === false
+        ? undefined
+        : { losses: options.muT === undefined ? 2 : 3, iterative: iterative && { ...iterative, stepKey: stepKey(iterative)! } },
   };
-  let atLeast = false;
-  /** Seconds for `samples` samples in batches. */
-  const cost = async (name: AttackName, params: AttackParams, samples: number) => {
-    const one = await timed(name, params, 1);
-    if (one === undefined) {
-      // Too slow to time on one sample: the probe's limit per sample is a lower bound.
-      atLeast = true;
-      return samples * ESTIMATE_PROBE_SECONDS;
-    }
-    // A slow attack's time is its per-sample work: one sample's time, as a bound, spares the longer probe.
-    if (one > ESTIMATE_SLOW_SECONDS) return samples * one;
-    const few = probeSamples > 1 ? await timed(name, params, probeSamples) : one;
-    if (few === undefined) return samples * one;
-    const perSample = Math.max(0, (few - one) / Math.max(1, probeSamples - 1));
-    const perBatch = Math.max(0, one - perSample);
-    return Math.ceil(samples / batchSize) * perBatch + samples * perSample;
-  };
-  // A first pass warms the backend up (kernel set-up), so the timings below are of the work itself.
-  cleanCorrect(model, subset(examples, [0]), batchSize);
-  let seconds = 0;
-  for (const attack of attacks) seconds += (await cost(attack.name, attack.params, count)) * (attack.bounded ? epsList.length : 1);
-  if (withDiagnostics) {
-    const n = Math.min(count, DIAGNOSTIC_DEFAULTS.probeSamples);
-    // The probes: PGD at ε = 1, three temperatures, up to three losses; then K and 2K steps of the iterative attack.
-    seconds += (await cost('pgd', { steps: DIAGNOSTIC_DEFAULTS.probeSteps }, n)) * 7;
-    const iterative = attacks.find((attack) => attack.bounded && roleOf(attack.name) === 'iterative' && stepKey(attack));
-    if (iterative) seconds += (await cost(iterative.name, iterative.params, n)) * 3;
-  }
-  return { seconds, probeSamples, atLeast };
+  return evaluationEstimate(work, calibratePasses(model, options.batchSize ?? 100));
 }
 
 /** The evaluation as JSON: per-sample outcomes as base64 bitsets (bit i of byte ⌊i/8⌋, 1 = still correct). */
@@ -385,11 +338,4 @@ export function formatEvaluation(evaluation: RobustnessEvaluation): string[] {
   lines.push('', 'diagnostics:', ...evaluation.diagnostics.map((d) => `  ${d.ok ? 'ok  ' : 'WARN'} ${d.message}`));
   lines.push('', 'verdict:', ...evaluation.verdict.map((line) => `  ${line}`));
   return lines;
-}
-
-/** "about 3 min" for the estimate line. */
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
 }

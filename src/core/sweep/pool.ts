@@ -59,6 +59,8 @@ export interface SweepOptions {
   label?: string;
   /** How to run the workers (Node, environment, heartbeat timeout); a worker silent too long is killed and its cell failed. */
   process?: WorkerProcessOptions;
+  /** Awaited once the cells still to run are known (the results file read), before the workers start: the CLI's time estimate. */
+  beforeStart?: (pending: SweepCell[], workers: number) => Promise<void>;
 }
 
 export interface SweepResult {
@@ -85,9 +87,12 @@ export class SweepCancelled extends UserError {
   }
 }
 
+/** Worker processes when none are asked for: one per core, up to the cap. */
+export const defaultWorkerCount = () => Math.min(os.availableParallelism(), CONFIG_LIMITS.workers);
+
 export async function runSweep(config: SweepConfig, options: SweepOptions = {}): Promise<SweepResult> {
   const { sweep, configHash, cells } = planSweep(config, options.label);
-  const workers = options.workers ?? Math.min(os.availableParallelism(), CONFIG_LIMITS.workers);
+  const workers = options.workers ?? defaultWorkerCount();
   if (!Number.isInteger(workers) || workers < 1) throw new UserError(`workers must be a whole number ≥ 1 (got ${workers})`);
   if (workers > CONFIG_LIMITS.workers) throw new UserError(`workers must be at most ${CONFIG_LIMITS.workers} (got ${workers}; README › Limits)`);
   const file = options.resultsFile;
@@ -101,6 +106,7 @@ export async function runSweep(config: SweepConfig, options: SweepOptions = {}):
   const pending = cells.filter((cell) => !finished.has(cell.id));
   const emit = options.onEvent ?? (() => undefined);
   const size = Math.min(workers, pending.length);
+  if (pending.length) await options.beforeStart?.(pending, size);
   emit({ type: 'start', configHash, total: cells.length, finished: finished.size, workers: size });
 
   const outcome = await runPool(pending, size, options, emit, (cell, { cellId: _, ...measured }) => {
