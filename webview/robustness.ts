@@ -98,7 +98,8 @@ function render(data: RobustnessData): void {
     app.append(list);
   }
   app.append(tableView(summary.clean));
-  if (data.cells.length) app.append(gallerySection(data));
+  // A state saved before the gallery existed has no cells.
+  if (data.cells?.length) app.append(gallerySection(data));
   for (const section of summary.sections) {
     const node = element('section');
     node.append(element('h2', section.title));

@@ -57,7 +57,11 @@ before(async () => {
   // 70 samples in batches of 25: a gallery of 30 spans two batches, the second attacked whole (25 samples), as the sweep did.
   const plan = planSweep({
     models: [modelDir],
-    attacks: [{ name: 'pgd', eps: [0.08], params: { randomStart: true, steps: 5 } }, { name: 'fgsm', eps: [0] }, { name: 'square', eps: [0.1], params: { queries: 30, norm: 'l2' } }],
+    attacks: [
+      { name: 'pgd', eps: [0.08], params: { randomStart: true, steps: 5 } },
+      { name: 'fgsm', eps: [0] },
+      { name: 'square', eps: [0.1], params: { queries: 30, norm: 'l2' } },
+    ],
     count: 70,
     batchSize: 25,
     seed: 7,
@@ -80,17 +84,33 @@ for (const attack of ['pgd', 'square']) {
     const cell = cellOf(attack);
     const output = await computeExamples({ cell, count: 30 });
     assert.equal(output.samples.length, 30);
-    assert.deepEqual(output.samples.map((s) => s.index), Array.from({ length: 30 }, (_, i) => i));
-    assert.deepEqual(output.samples.map((s) => s.label), Array.from(testSet.labels.subarray(0, 30)));
+    assert.deepEqual(
+      output.samples.map((s) => s.index),
+      Array.from({ length: 30 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      output.samples.map((s) => s.label),
+      Array.from(testSet.labels.subarray(0, 30)),
+    );
     assert.deepEqual([output.cellId, output.attack, output.eps, output.seed, output.batchSize, output.shape], [cell.id, attack, cell.eps, 7, 25, [28, 28, 1]]);
     assert.equal(output.classNames.length, 10);
     // The reference: the attack run directly on the sweep's whole batches.
     const [name, params] = cellAttack(cell);
-    for (const [batchIndex, first, shown] of [[0, 0, 25], [1, 25, 5]]) {
+    for (const [batchIndex, first, shown] of [
+      [0, 0, 25],
+      [1, 25, 5],
+    ]) {
       const indices = Array.from({ length: 25 }, (_, i) => first + i);
       const { x, y } = makeBatch(testSet, indices);
       y.dispose();
-      const reference = await attackBatch(model, name, x, Int32Array.from(indices, (i) => testSet.labels[i]), params, 7 + batchIndex);
+      const reference = await attackBatch(
+        model,
+        name,
+        x,
+        Int32Array.from(indices, (i) => testSet.labels[i]),
+        params,
+        7 + batchIndex,
+      );
       const values = reference.adversarial.dataSync() as Float32Array;
       const clean = x.dataSync() as Float32Array;
       for (let b = 0; b < shown; b++) {
@@ -104,7 +124,10 @@ for (const attack of ['pgd', 'square']) {
     const eps = cell.eps as number;
     assert.equal(output.norm, attack === 'pgd' ? 'linf' : 'l2');
     for (const s of output.samples) {
-      assert.ok(s.adversarial.every((v) => v >= 0 && v <= 1), `sample ${s.index}: values in [0, 1]`);
+      assert.ok(
+        s.adversarial.every((v) => v >= 0 && v <= 1),
+        `sample ${s.index}: values in [0, 1]`,
+      );
       const n = s.adversarial.map((v, i) => v - s.clean[i]);
       const linf = Math.max(...n.map(Math.abs));
       const l2 = Math.hypot(...n);
@@ -117,14 +140,35 @@ for (const attack of ['pgd', 'square']) {
       if (attack === 'pgd') assert.ok(linf <= eps * xInf * (1 + 1e-5) + 1e-6, `sample ${s.index}: ‖n‖∞ ${linf} > ε‖x‖∞ ${eps * xInf}`);
       else assert.ok(l2 <= eps * x2 * (1 + 1e-5) + 1e-6, `sample ${s.index}: ‖n‖₂ ${l2} > ε‖x‖₂ ${eps * x2}`);
     }
-    assert.ok(output.samples.some((s) => s.linf > 0), 'the attack moved some image');
-    assert.deepEqual(output.samples.map((s) => s.after), predictions(output.samples.map((s) => s.adversarial), output.shape));
-    assert.deepEqual(output.samples.map((s) => s.before), predictions(output.samples.map((s) => s.clean), output.shape));
-    assert.deepEqual(output.samples.map((s) => s.outcome), output.samples.map((s) => exampleOutcome(s.label, s.before, s.after)));
+    assert.ok(
+      output.samples.some((s) => s.linf > 0),
+      'the attack moved some image',
+    );
+    assert.deepEqual(
+      output.samples.map((s) => s.after),
+      predictions(
+        output.samples.map((s) => s.adversarial),
+        output.shape,
+      ),
+    );
+    assert.deepEqual(
+      output.samples.map((s) => s.before),
+      predictions(
+        output.samples.map((s) => s.clean),
+        output.shape,
+      ),
+    );
+    assert.deepEqual(
+      output.samples.map((s) => s.outcome),
+      output.samples.map((s) => exampleOutcome(s.label, s.before, s.after)),
+    );
     // The points the sweep counted: its per-sample results for the cell say the same.
     const result = await new CellEvaluator('wasm').evaluate(cell);
     const robust = decodeBits(result.robust as string, result.count, 'cell');
-    assert.deepEqual(output.samples.map((s) => (s.outcome === 'robust' ? 1 : 0)), Array.from(robust.subarray(0, 30)));
+    assert.deepEqual(
+      output.samples.map((s) => (s.outcome === 'robust' ? 1 : 0)),
+      Array.from(robust.subarray(0, 30)),
+    );
   });
 }
 
@@ -146,11 +190,22 @@ test('the outcome: broken only when classified correctly before and wrongly afte
   assert.equal(exampleOutcome(3, 4, 4), 'misclassified');
 });
 
-test('a count beyond the cell is cut to the cell; outside 1…limit it is one line', async () => {
+test('a count beyond the cell is cut to the cell; a count outside 1…limit, a missing model or a hostile cell is one line', async () => {
   const small = { ...cellOf('fgsm'), count: 5 };
   assert.equal((await computeExamples({ cell: small, count: 12 })).samples.length, 5);
   for (const count of [0, 1.5, GALLERY_LIMITS.samples + 1]) {
-    await assert.rejects(computeExamples({ cell: small, count }), (error: Error) => error instanceof UserError && /sample count must be a whole number/.test(error.message));
+    await assert.rejects(
+      computeExamples({ cell: small, count }),
+      (error: Error) => error instanceof UserError && /sample count must be a whole number/.test(error.message),
+    );
   }
   await assert.rejects(computeExamples({ cell: { ...small, model: path.join(dir, 'missing') }, count: 3 }), UserError);
+  // A cell read from a hostile results file: its attack, parameters and batch size are checked again.
+  const hostile = (change: object) => computeExamples({ cell: { ...cellOf('pgd'), ...change } as SweepCell, count: 3 });
+  await assert.rejects(hostile({ attack: 'rm -rf' }), UserError);
+  await assert.rejects(
+    hostile({ params: { ...cellOf('pgd').params, steps: 1e12 } }),
+    (error: Error) => error instanceof UserError && /steps/.test(error.message),
+  );
+  await assert.rejects(hostile({ batchSize: 0 }), (error: Error) => error instanceof UserError && /batch size/.test(error.message));
 });

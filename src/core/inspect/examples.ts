@@ -4,7 +4,7 @@
  * attack and parameters, in whole batches of the cell's batch size with batch i at seed + i
  * (robustness/samples.ts) — so the images shown are the points the cell counted.
  */
-import { AttackCancelled, attackBatch } from '../attacks';
+import { AttackCancelled, attackBatch, resolveAttackParams } from '../attacks';
 import { classCount, outputsOf } from '../attacks/common';
 import { makeBatch } from '../data/batches';
 import { UserError } from '../errors';
@@ -57,6 +57,8 @@ export async function computeExamples(options: ExamplesOptions, signal?: AbortSi
   if (!Number.isInteger(options.count) || options.count < 1 || options.count > GALLERY_LIMITS.samples) {
     throw new UserError(`the gallery's sample count must be a whole number in 1…${GALLERY_LIMITS.samples} (got ${options.count})`);
   }
+  if (!Number.isInteger(cell.batchSize) || cell.batchSize < 1)
+    throw new UserError(`cell ${cell.id}: batch size must be a whole number ≥ 1 (got ${cell.batchSize})`);
   const { model, modelJson } = await loadModelDir(cell.model);
   try {
     const { test, classNames, source } = await testSplit(cell.data);
@@ -67,9 +69,13 @@ export async function computeExamples(options: ExamplesOptions, signal?: AbortSi
     const size = test.shape[0] * test.shape[1] * test.shape[2];
     if (2 * count * size > GALLERY_LIMITS.values) {
       const most = Math.floor(GALLERY_LIMITS.values / (2 * size));
-      throw new UserError(`${count} samples of ${test.shape.join('×')} hold more values than a gallery shows (${GALLERY_LIMITS.values}): ask for at most ${most}`);
+      throw new UserError(
+        `${count} samples of ${test.shape.join('×')} hold more values than a gallery shows (${GALLERY_LIMITS.values}): ask for at most ${most}`,
+      );
     }
-    const [name, params] = cellAttack(cell);
+    // A cell read back from a results file is checked again, as a user's input: its attack and parameters against the catalog.
+    const [name, given] = cellAttack(cell);
+    const params = resolveAttackParams(name, given);
     const dims = classCount(model);
     const samples: AdversarialExample[] = [];
     for (let start = 0, batchIndex = 0; start < count; start += cell.batchSize, batchIndex++) {
@@ -96,7 +102,18 @@ export async function computeExamples(options: ExamplesOptions, signal?: AbortSi
       }
     }
     const norm = (cell.params as { norm?: 'linf' | 'l2' }).norm ?? null;
-    return { cellId: cell.id, model: modelJson, attack: cell.attack, eps: cell.eps, norm, seed: cell.seed, batchSize: cell.batchSize, shape: test.shape, classNames, samples };
+    return {
+      cellId: cell.id,
+      model: modelJson,
+      attack: cell.attack,
+      eps: cell.eps,
+      norm,
+      seed: cell.seed,
+      batchSize: cell.batchSize,
+      shape: test.shape,
+      classNames,
+      samples,
+    };
   } finally {
     model.dispose();
   }
