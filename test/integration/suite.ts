@@ -496,6 +496,36 @@ export async function run(): Promise<void> {
       },
     ],
     [
+      'a truncated .onnx file: one line from the engine naming it, nothing asked; the GCCS view lists it as a model, its sidecar is no experiment',
+      async () => {
+        const onnx = path.join(root, 'broken.onnx');
+        fs.writeFileSync(onnx, Buffer.from([0x08, 0x07, 0x12, 0xff, 0xff]));
+        fs.writeFileSync(`${onnx}.gccs.json`, '{"layout": "NCHW"}');
+        const errors: string[] = [];
+        const asked: string[] = [];
+        try {
+          await stubbingWindow(
+            {
+              showErrorMessage: async (message: string) => void errors.push(message),
+              showQuickPick: async () => void asked.push('quickPick'),
+              showInputBox: async () => void asked.push('inputBox'),
+            },
+            () => withTimeout('gccs.evaluateRobustness (truncated .onnx)', vscode.commands.executeCommand('gccs.evaluateRobustness', vscode.Uri.file(onnx)), 10_000),
+          );
+          assert.deepEqual(asked, []);
+          assert.equal(errors.length, 1, errors.join('\n'));
+          assert.ok(errors[0].startsWith(`GCCS: cannot load the model: ${onnx}: `) && !errors[0].includes('\n'), errors[0]);
+          const { view } = vscode.extensions.getExtension<GccsExports>(EXTENSION_ID)!.exports;
+          const rows = await view.snapshot();
+          assert.ok(rows.model.some((row) => row.label === 'broken.onnx' && row.contextValue === 'model.onnx'), JSON.stringify(rows.model));
+          assert.ok(!rows.experiment.some((row) => row.label.endsWith('.onnx.gccs.json')), JSON.stringify(rows.experiment));
+        } finally {
+          fs.rmSync(onnx, { force: true });
+          fs.rmSync(`${onnx}.gccs.json`, { force: true });
+        }
+      },
+    ],
+    [
       'a results folder that cannot be written: the message names the folder and the gccs.resultsFolder setting',
       async () => {
         const config = vscode.workspace.getConfiguration('gccs');
