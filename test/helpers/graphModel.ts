@@ -84,7 +84,12 @@ export class GraphBuilder {
 const CPU = '/device:CPU:0';
 
 /** The attributes of a convolution or pool window in NHWC, as the converter writes them. */
-const window = (strides: number[], padding: string) => ({ T: FLOAT, strides: ints(1, strides[0], strides[1], 1), padding: { s: b64(padding.toUpperCase()) }, data_format: { s: b64('NHWC') } });
+const window = (strides: number[], padding: string) => ({
+  T: FLOAT,
+  strides: ints(1, strides[0], strides[1], 1),
+  padding: { s: b64(padding.toUpperCase()) },
+  data_format: { s: b64('NHWC') },
+});
 
 function fusedOps(activation: string | undefined): string[] {
   if (!activation || activation === 'linear') return ['BiasAdd'];
@@ -113,7 +118,13 @@ export function writeGraphModelOf(model: tfl.LayersModel, dir: string, options: 
       case 'Conv2D': {
         const kernel = graph.constant(`${name}/convolution/ReadVariableOp`, weights[0].shape, weights[0].data);
         const bias = graph.constant(`${name}/Reshape/ReadVariableOp`, weights[1].shape, weights[1].data);
-        const attr = { ...window(config.strides as number[], config.padding as string), dilations: ints(1, 1, 1, 1), use_cudnn_on_gpu: { b: true }, explicit_paddings: { list: {} }, ...fusedAttr(fusedOps(config.activation as string)) };
+        const attr = {
+          ...window(config.strides as number[], config.padding as string),
+          dilations: ints(1, 1, 1, 1),
+          use_cudnn_on_gpu: { b: true },
+          explicit_paddings: { list: {} },
+          ...fusedAttr(fusedOps(config.activation as string)),
+        };
         x = graph.op(`${name}/${config.activation === 'relu' ? 'Relu' : 'BiasAdd'}`, '_FusedConv2D', [x, kernel, bias], attr, CPU);
         break;
       }
@@ -121,7 +132,12 @@ export function writeGraphModelOf(model: tfl.LayersModel, dir: string, options: 
       case 'AveragePooling2D': {
         const pool = config.poolSize as number[];
         const attr = { ...window(config.strides as number[], config.padding as string), ksize: ints(1, pool[0], pool[1], 1), explicit_paddings: { list: {} } };
-        x = graph.op(`${name}/${layer.getClassName() === 'MaxPooling2D' ? 'MaxPool2d' : 'AvgPool2d'}`, layer.getClassName() === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool', [x], attr);
+        x = graph.op(
+          `${name}/${layer.getClassName() === 'MaxPooling2D' ? 'MaxPool2d' : 'AvgPool2d'}`,
+          layer.getClassName() === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool',
+          [x],
+          attr,
+        );
         break;
       }
       case 'Flatten': {
@@ -134,7 +150,12 @@ export function writeGraphModelOf(model: tfl.LayersModel, dir: string, options: 
         const kernel = graph.constant(`${name}/Cast/ReadVariableOp`, weights[0].shape, weights[0].data);
         const bias = graph.constant(`${name}/BiasAdd/ReadVariableOp`, weights[1].shape, weights[1].data);
         const activation = config.activation as string;
-        const attr = { transpose_a: { b: false }, transpose_b: { b: false }, ...fusedAttr(fusedOps(activation === 'softmax' ? 'linear' : activation)), T: FLOAT };
+        const attr = {
+          transpose_a: { b: false },
+          transpose_b: { b: false },
+          ...fusedAttr(fusedOps(activation === 'softmax' ? 'linear' : activation)),
+          T: FLOAT,
+        };
         x = graph.op(`${name}/${activation === 'relu' ? 'Relu' : 'BiasAdd'}`, '_FusedMatMul', [x, kernel, bias], attr, CPU);
         if (activation === 'softmax') x = graph.op(`${name}/Softmax`, 'Softmax', [x]);
         break;

@@ -85,7 +85,8 @@ export async function loadGraphModelFile(modelJson: string, parsed?: unknown): P
     const probe = tf.tidy(() => graph!.execute(preprocess(tf.zeros([2, ...imageShape]), preprocessing)) as tf.Tensor);
     const shape = probe.shape;
     probe.dispose();
-    if (shape.length !== 2 || shape[0] !== 2 || shape[1] !== checked.classes) throw new Error(`a batch of 2 gives shape [${shape.join(', ')}], not [2, ${checked.classes}]`);
+    if (shape.length !== 2 || shape[0] !== 2 || shape[1] !== checked.classes)
+      throw new Error(`a batch of 2 gives shape [${shape.join(', ')}], not [2, ${checked.classes}]`);
   } catch (error) {
     graph?.dispose();
     if (error instanceof UserError) throw error;

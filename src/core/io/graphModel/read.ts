@@ -82,7 +82,8 @@ export function graphModelJsonOf(modelJson: string): unknown {
 function producerOf(node: GraphNode, input: string, fail: (problem: string) => UserError): string {
   if (input.startsWith('^')) throw fail(`node ${quote(node.name)} (${node.op}) has a control input ${quote(input)}, which the reader does not support`);
   const match = /^(.*?)(?::(\d+))?$/.exec(input)!;
-  if (match[2] !== undefined && match[2] !== '0') throw fail(`node ${quote(node.name)} (${node.op}) reads output ${match[2]} of ${quote(match[1])}; only first outputs are supported`);
+  if (match[2] !== undefined && match[2] !== '0')
+    throw fail(`node ${quote(node.name)} (${node.op}) reads output ${match[2]} of ${quote(match[1])}; only first outputs are supported`);
   return match[1];
 }
 
@@ -115,13 +116,20 @@ function checkNodes(topology: Record<string, unknown>, fail: (problem: string) =
   const problem = validateJson(topology, GRAPH_SCHEMA);
   if (problem) throw fail(`modelTopology${problem.path.length ? `.${formatPath(problem.path)}` : ''}: ${problem.message}`);
   const functions = (topology.library as { function?: unknown[] } | undefined)?.function;
-  if (Array.isArray(functions) && functions.length) throw fail('the graph has functions (modelTopology.library), i.e. control flow, which a classifier does not need; refused');
+  if (Array.isArray(functions) && functions.length)
+    throw fail('the graph has functions (modelTopology.library), i.e. control flow, which a classifier does not need; refused');
   const names = new Set<string>();
   const nodes = (topology.node as Record<string, unknown>[]).map((raw) => {
-    const node = { name: raw.name as string, op: raw.op as string, input: (raw.input as string[] | undefined) ?? [], attr: (raw.attr as GraphNode['attr'] | undefined) ?? {} };
+    const node = {
+      name: raw.name as string,
+      op: raw.op as string,
+      input: (raw.input as string[] | undefined) ?? [],
+      attr: (raw.attr as GraphNode['attr'] | undefined) ?? {},
+    };
     if (names.has(node.name)) throw fail(`two nodes are named ${quote(node.name)}`);
     names.add(node.name);
-    if (CONTROL_FLOW_OPS.has(node.op)) throw fail(`node ${quote(node.name)} uses the control-flow op ${quote(node.op)}, which a classifier does not need; refused`);
+    if (CONTROL_FLOW_OPS.has(node.op))
+      throw fail(`node ${quote(node.name)} uses the control-flow op ${quote(node.op)}, which a classifier does not need; refused`);
     if (!Object.hasOwn(SUPPORTED_OPS, node.op)) {
       throw fail(`node ${quote(node.name)} uses op ${quote(node.op)}, which the reader does not support (supported: ${Object.keys(SUPPORTED_OPS).join(', ')})`);
     }
@@ -139,7 +147,8 @@ interface Signature {
 function signatureNode(entries: Signature['inputs'], what: string, fail: (problem: string) => UserError): string | undefined {
   if (entries === undefined) return undefined;
   const values = typeof entries === 'object' && entries !== null ? Object.values(entries) : [];
-  if (values.length !== 1 || typeof values[0]?.name !== 'string') throw fail(`signature.${what} must name exactly one tensor (a classifier has one ${what.slice(0, -1)})`);
+  if (values.length !== 1 || typeof values[0]?.name !== 'string')
+    throw fail(`signature.${what} must name exactly one tensor (a classifier has one ${what.slice(0, -1)})`);
   return values[0].name.replace(/:0$/, '');
 }
 
@@ -151,24 +160,35 @@ function inputAndOutput(parsed: Record<string, unknown>, nodes: GraphNode[], fai
   const placeholders = nodes.filter((node) => node.op === 'Placeholder');
   if (placeholders.length !== 1) throw fail(`the graph has ${placeholders.length} inputs (Placeholder nodes); a classifier has one`);
   const inputName = signatureNode(signature?.inputs, 'inputs', fail);
-  if (inputName !== undefined && inputName !== placeholders[0].name) throw fail(`signature.inputs names ${quote(inputName)}, which is not the graph's Placeholder`);
+  if (inputName !== undefined && inputName !== placeholders[0].name)
+    throw fail(`signature.inputs names ${quote(inputName)}, which is not the graph's Placeholder`);
   const read = new Set(nodes.flatMap((node) => node.input));
   const outputName = signatureNode(signature?.outputs, 'outputs', fail);
   const ends = nodes.filter((node) => !read.has(node.name) && node.op !== 'Const' && node.op !== 'Placeholder');
-  if (outputName === undefined && ends.length !== 1) throw fail(`the graph has ${ends.length} outputs (nodes nothing reads) and no signature; a classifier has one`);
+  if (outputName === undefined && ends.length !== 1)
+    throw fail(`the graph has ${ends.length} outputs (nodes nothing reads) and no signature; a classifier has one`);
   const output = outputName === undefined ? ends[0] : byName.get(outputName);
   if (!output) throw fail(`signature.outputs names ${quote(outputName)}, which is no node of the graph`);
   return { input: placeholders[0], output };
 }
 
 /** The manifest checked against the graph and the shards: sizes first, then the shard files, then one buffer of exactly the declared size. */
-function readWeights(modelJson: string, folder: string, manifest: unknown, nodes: GraphNode[], fail: (problem: string) => UserError): { specs: WeightSpec[]; data: ArrayBuffer } {
+function readWeights(
+  modelJson: string,
+  folder: string,
+  manifest: unknown,
+  nodes: GraphNode[],
+  fail: (problem: string) => UserError,
+): { specs: WeightSpec[]; data: ArrayBuffer } {
   const problem = validateJson(manifest, MANIFEST_SCHEMA, LAYERS_SCHEMA as unknown as JsonSchema, ['weightsManifest']);
   if (problem) throw fail(`${formatPath(problem.path)}: ${problem.message}`);
   const groups = manifest as { paths: string[]; weights: WeightSpec[] }[];
   const specs = groups.flatMap((group) => group.weights);
   const declared = specs.reduce((sum, spec) => sum + specBytes(spec), 0);
-  if (declared > MODEL_LIMITS.weightBytes) throw fail(`weightsManifest declares ${formatBytes(declared)}, more than the ${formatBytes(MODEL_LIMITS.weightBytes)} cap on weights (MODEL_LIMITS.weightBytes, README › Limits)`);
+  if (declared > MODEL_LIMITS.weightBytes)
+    throw fail(
+      `weightsManifest declares ${formatBytes(declared)}, more than the ${formatBytes(MODEL_LIMITS.weightBytes)} cap on weights (MODEL_LIMITS.weightBytes, README › Limits)`,
+    );
   const constants = new Set(nodes.filter((node) => node.op === 'Const').map((node) => node.name));
   const listed = new Set<string>();
   for (const spec of specs) {
@@ -183,7 +203,10 @@ function readWeights(modelJson: string, folder: string, manifest: unknown, nodes
     const files = group.paths.map((shard) => checkWeightPath(shard, folder, modelJson));
     const have = files.reduce((sum, f) => sum + f.bytes, 0);
     const need = group.weights.reduce((sum, spec) => sum + specBytes(spec), 0);
-    if (have !== need) throw fail(`the weight files ${group.paths.map((p) => quote(p)).join(', ')} hold ${have} bytes but their weights need ${need} (truncated, or from another model)`);
+    if (have !== need)
+      throw fail(
+        `the weight files ${group.paths.map((p) => quote(p)).join(', ')} hold ${have} bytes but their weights need ${need} (truncated, or from another model)`,
+      );
     files.forEach((file, i) => shards.push({ file, name: group.paths[i] }));
   }
   const data = new Uint8Array(declared);
@@ -210,13 +233,18 @@ function intConstants(specs: WeightSpec[], data: ArrayBuffer): Map<string, Int32
 /** The Placeholder's shape: float32, [−1, H, W, C] (or [−1, C, H, W]) with each side within DATA_LIMITS.imageSide. */
 function inputShape(node: GraphNode, fail: (problem: string) => UserError): number[] {
   const dtype = node.attr.dtype?.type;
-  if (dtype !== undefined && dtype !== 'DT_FLOAT' && dtype !== 1) throw fail(`the input ${quote(node.name)} has dtype ${quote(dtype)}; an image classifier takes DT_FLOAT`);
+  if (dtype !== undefined && dtype !== 'DT_FLOAT' && dtype !== 1)
+    throw fail(`the input ${quote(node.name)} has dtype ${quote(dtype)}; an image classifier takes DT_FLOAT`);
   const dims = (node.attr.shape?.shape as { dim?: { size?: unknown }[] } | undefined)?.dim;
-  if (!Array.isArray(dims) || dims.length !== 4) throw fail(`the input ${quote(node.name)} must declare a shape of 4 dimensions (batch, height, width, channels)`);
+  if (!Array.isArray(dims) || dims.length !== 4)
+    throw fail(`the input ${quote(node.name)} must declare a shape of 4 dimensions (batch, height, width, channels)`);
   const shape = dims.map((dim) => Number(dim?.size ?? -1));
-  if (shape[0] !== -1) throw fail(`the input ${quote(node.name)} takes a fixed batch of ${quote(dims[0]?.size)}; convert the model with a free batch dimension (-1)`);
+  if (shape[0] !== -1)
+    throw fail(`the input ${quote(node.name)} takes a fixed batch of ${quote(dims[0]?.size)}; convert the model with a free batch dimension (-1)`);
   if (!shape.slice(1).every((side) => Number.isInteger(side) && side >= 1 && side <= DATA_LIMITS.imageSide)) {
-    throw fail(`the input ${quote(node.name)} has shape ${quote(shape)}; its sides must be fixed numbers up to ${DATA_LIMITS.imageSide} (DATA_LIMITS.imageSide)`);
+    throw fail(
+      `the input ${quote(node.name)} has shape ${quote(shape)}; its sides must be fixed numbers up to ${DATA_LIMITS.imageSide} (DATA_LIMITS.imageSide)`,
+    );
   }
   return shape;
 }
@@ -239,7 +267,15 @@ export function readGraphModel(modelJson: string, parsed?: unknown): CheckedGrap
   const { input, output } = inputAndOutput(value, nodes, fail);
   const shape = inputShape(input, fail);
   const { specs, data } = readWeights(modelJson, folder, value.weightsManifest, nodes, fail);
-  const outputShape = inferShapes(nodes, input.name, shape, new Map(specs.map((spec) => [spec.name, spec.shape])), intConstants(specs, data), output.name, fail);
+  const outputShape = inferShapes(
+    nodes,
+    input.name,
+    shape,
+    new Map(specs.map((spec) => [spec.name, spec.shape])),
+    intConstants(specs, data),
+    output.name,
+    fail,
+  );
   if (outputShape.length !== 2) throw fail(`the output ${quote(output.name)} has shape ${quote(outputShape)}; a classifier's is (batch, classes)`);
   return { modelJson, nodes, weightSpecs: specs, weightData: data, input: { node: input.name, shape }, output: output.name, classes: outputShape[1] };
 }

@@ -32,7 +32,9 @@ type Shape = number[];
 
 /** TensorFlow's control-flow ops (and function calls): refused by name, a classifier needs none. */
 export const CONTROL_FLOW_OPS = new Set(
-  'Enter Exit Merge Switch NextIteration LoopCond While StatelessWhile If StatelessIf Case StatelessCase PartitionedCall StatefulPartitionedCall TensorListReserve TensorArrayV3'.split(' '),
+  'Enter Exit Merge Switch NextIteration LoopCond While StatelessWhile If StatelessIf Case StatelessCase PartitionedCall StatefulPartitionedCall TensorListReserve TensorArrayV3'.split(
+    ' ',
+  ),
 );
 
 /** What one op's rule sees: its node, its inputs' shapes, the graph's int32 constants. */
@@ -49,7 +51,8 @@ class OpContext {
   }
 
   inputs(count: number, most = count): Shape[] {
-    if (this.shapes.length < count || this.shapes.length > most) throw this.fail(`has ${this.shapes.length} inputs, not ${count === most ? count : `${count} to ${most}`}`);
+    if (this.shapes.length < count || this.shapes.length > most)
+      throw this.fail(`has ${this.shapes.length} inputs, not ${count === most ? count : `${count} to ${most}`}`);
     return this.shapes;
   }
 
@@ -211,7 +214,8 @@ function batchNorm(c: OpContext): Shape {
   const [x, ...parameters] = c.inputs(5);
   c.nhwc();
   if (c.bool('is_training')) throw c.fail('is_training is set; only inference graphs are supported');
-  if (!parameters.every((p) => p.length === 1 && p[0] === x[x.length - 1])) throw c.fail(`its scale, offset, mean and variance must each have ${x[x.length - 1]} values`);
+  if (!parameters.every((p) => p.length === 1 && p[0] === x[x.length - 1]))
+    throw c.fail(`its scale, offset, mean and variance must each have ${x[x.length - 1]} values`);
   return x;
 }
 
@@ -284,7 +288,9 @@ function leakyRelu(c: OpContext): Shape {
   return same(c);
 }
 
-const unary = Object.fromEntries('Identity Relu Relu6 Elu Selu Sigmoid Tanh Softmax LogSoftmax Softplus Neg Exp Log Sqrt Rsqrt Square Abs Erf'.split(' ').map((op) => [op, same]));
+const unary = Object.fromEntries(
+  'Identity Relu Relu6 Elu Selu Sigmoid Tanh Softmax LogSoftmax Softplus Neg Exp Log Sqrt Rsqrt Square Abs Erf'.split(' ').map((op) => [op, same]),
+);
 const binary = Object.fromEntries('Add AddV2 Sub Mul RealDiv Maximum Minimum SquaredDifference'.split(' ').map((op) => [op, broadcast]));
 
 /** Every op the reader runs, with its shape rule (Const and Placeholder are the graph's weights and input). */
@@ -339,14 +345,24 @@ export function inferShapes(
     if (node.op === 'Const') shape = constShapes.get(node.name)!;
     else if (node.name === input) shape = [1, ...inputShape.slice(1)];
     else {
-      const c = new OpContext(node, node.input.map((name) => shapes.get(name)!), ints, fail);
+      const c = new OpContext(
+        node,
+        node.input.map((name) => shapes.get(name)!),
+        ints,
+        fail,
+      );
       shape = SUPPORTED_OPS[node.op]!(c);
       const values = valuesOf(shape);
       if (values > GRAPH_MODEL_LIMITS.tensorValues) {
-        throw c.fail(`would make a tensor of shape ${quote(shape)} per image, more than the ${GRAPH_MODEL_LIMITS.tensorValues.toLocaleString('en')} values of GRAPH_MODEL_LIMITS.tensorValues (README › Limits)`);
+        throw c.fail(
+          `would make a tensor of shape ${quote(shape)} per image, more than the ${GRAPH_MODEL_LIMITS.tensorValues.toLocaleString('en')} values of GRAPH_MODEL_LIMITS.tensorValues (README › Limits)`,
+        );
       }
       total += values;
-      if (total > GRAPH_MODEL_LIMITS.graphValues) throw c.fail(`the graph's tensors up to here hold more than the ${GRAPH_MODEL_LIMITS.graphValues.toLocaleString('en')} values per image of GRAPH_MODEL_LIMITS.graphValues (README › Limits)`);
+      if (total > GRAPH_MODEL_LIMITS.graphValues)
+        throw c.fail(
+          `the graph's tensors up to here hold more than the ${GRAPH_MODEL_LIMITS.graphValues.toLocaleString('en')} values per image of GRAPH_MODEL_LIMITS.graphValues (README › Limits)`,
+        );
     }
     shapes.set(node.name, shape);
   }

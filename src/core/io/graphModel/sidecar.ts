@@ -22,7 +22,8 @@ function checkSidecar(value: unknown, fail: (problem: string) => UserError): Pre
   if (extra.length) throw fail(`unknown key ${quote(extra[0])} (known: layout, range, mean, std, classNames)`);
   if (layout !== 'NCHW' && layout !== 'NHWC') throw fail(`layout must be "NCHW" or "NHWC", not ${quote(layout)}`);
   const numbers = (v: unknown, name: string) => {
-    if (!Array.isArray(v) || !v.length || v.length > 4 || !v.every((n) => typeof n === 'number' && Number.isFinite(n))) throw fail(`${name} must be a list of 1 to 4 finite numbers`);
+    if (!Array.isArray(v) || !v.length || v.length > 4 || !v.every((n) => typeof n === 'number' && Number.isFinite(n)))
+      throw fail(`${name} must be a list of 1 to 4 finite numbers`);
     return v as number[];
   };
   const r = numbers(range, 'range');
@@ -39,7 +40,10 @@ function checkSidecar(value: unknown, fail: (problem: string) => UserError): Pre
  * NCHW, [−1, C, H, W]): the sidecar's, else [0, 1], no normalisation, NHWC. Also gives the image
  * shape the model takes, [H, W, C].
  */
-export function readGraphPreprocessing(modelJson: string, inputDims: number[]): { preprocessing: Preprocessing; sidecar: string | null; imageShape: [number, number, number] } {
+export function readGraphPreprocessing(
+  modelJson: string,
+  inputDims: number[],
+): { preprocessing: Preprocessing; sidecar: string | null; imageShape: [number, number, number] } {
   const sidecar = graphSidecarOf(modelJson);
   const fail = (problem: string) => new UserError(`${sidecar}: ${problem}`);
   let value: unknown;
