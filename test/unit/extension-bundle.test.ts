@@ -14,8 +14,9 @@ test('the extension bundle does not contain TensorFlow.js (the extension host on
   assert.ok(!/^\/\/ node_modules\/@tensorflow\//m.test(text), 'no @tensorflow module bundled into dist/extension.js');
   assert.ok(!/require\("@tensorflow\//.test(text), 'no @tensorflow package required by dist/extension.js');
   assert.ok(!/registerBackend|setBackend\(/.test(text), 'no TensorFlow.js engine code in dist/extension.js');
-  // About 450 kB, of which ajv (the one validator of experiment and sweep files) is 150 kB; TensorFlow.js would be megabytes.
-  assert.ok(fs.statSync(file).size < 600_000, `dist/extension.js is ${fs.statSync(file).size} bytes`);
+  // About 810 kB, of which ajv (the one validator of experiment and sweep files) is 150 kB and protobufjs (the ONNX reader
+  // whose checks the preflight shares with the engine, loaded on the first .onnx checked) 250 kB; TensorFlow.js would be megabytes.
+  assert.ok(fs.statSync(file).size < 900_000, `dist/extension.js is ${fs.statSync(file).size} bytes`);
   assert.match(text, /require\("vscode"\)/, "'vscode' stays external");
 });
 

@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import { UserError } from '../../core/errors';
 import { readLayersModelJson } from '../../core/io/layersModelCheck';
 import { META_FILE, isOnnxFile, modelFolderOf, readModelMeta } from '../../core/io/modelLocation';
-import { readCheckedOnnx } from '../../core/io/onnx/check';
 
 /** A model folder, its model.json or its gccs.json → the model.json path; an .onnx file or its sidecar → the .onnx file. */
 export function modelJsonOf(model: string): string {
@@ -17,6 +16,15 @@ export function modelJsonOf(model: string): string {
   const base = path.basename(model);
   if (base === META_FILE) return path.join(path.dirname(model), 'model.json');
   return base.endsWith('.json') ? model : path.join(model, 'model.json');
+}
+
+/**
+ * The engine's checks of an .onnx file before it runs the graph. The ONNX reader (protobufjs and its
+ * schema) is loaded on the first .onnx checked, not when the extension activates.
+ */
+function checkOnnx(file: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (see above)
+  (require('../../core/io/onnx/check') as typeof import('../../core/io/onnx/check')).readCheckedOnnx(file);
 }
 
 /** The first input shape in a LayersModel topology (without the batch dimension), when it states one. */
@@ -38,7 +46,7 @@ export function modelProblem(model: string): string | undefined {
   const modelJson = modelJsonOf(model);
   try {
     if (isOnnxFile(modelJson)) {
-      readCheckedOnnx(modelJson);
+      checkOnnx(modelJson);
       return undefined;
     }
     const parsed = readLayersModelJson(modelJson);
