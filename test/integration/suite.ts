@@ -206,21 +206,27 @@ export async function run(): Promise<void> {
       },
     ],
     [
-      'GCCS: Evaluate Robustness writes the sweep config, results and report and opens the panel',
+      'GCCS: Evaluate Robustness with a preset shows the time estimate, writes the sweep config, results and report and opens the panel',
       async () => {
         const asked: string[] = [];
         const outcome = await recordingOutcome(() =>
           stubbingWindow(
             {
-              // attacks: fgsm only
+              // the quick preset and fgsm, after the preset separator
               showQuickPick: async (items: readonly vscode.QuickPickItem[] | Thenable<readonly vscode.QuickPickItem[]>, options?: vscode.QuickPickOptions) => {
-                asked.push(`quickPick ${options?.title}`);
                 const list = await items;
-                return options?.canPickMany ? list.filter((item) => item.label === 'fgsm') : list.find((item) => item.label === 'fgsm');
+                asked.push(`quickPick ${options?.title}: ${list.slice(0, 2).map((item) => item.label).join(' | ')}`);
+                const wanted = (item: vscode.QuickPickItem) => ['quick', 'fgsm'].includes(item.label);
+                return options?.canPickMany ? list.filter(wanted) : list.find(wanted);
+              },
+              // the estimate: Fewer Samples… once, then Start
+              showInformationMessage: async (message: string, _options: vscode.MessageOptions, ...buttons: string[]) => {
+                asked.push(`estimate ${message.replace(/about \d+ (s|min)/, 'about T')} [${buttons.join(', ')}]`);
+                return asked.filter((line) => line.startsWith('estimate')).length === 1 ? 'Fewer Samples…' : 'Start';
               },
               showInputBox: async (options?: vscode.InputBoxOptions) => {
                 asked.push(`inputBox ${options?.title}`);
-                const answer = options?.title?.includes('ε') ? '0,0.1' : '20';
+                const answer = options?.title?.includes('ε') ? '0,0.1' : asked.some((line) => line.startsWith('estimate')) ? '10' : '20';
                 const problem = await options?.validateInput?.(answer);
                 assert.ok(!problem, `answer ${answer} to ${options?.title} is valid: ${problem}`);
                 return answer;
@@ -238,7 +244,18 @@ export async function run(): Promise<void> {
               ),
           ),
         );
-        assert.deepEqual(asked, ['quickPick GCCS: attacks on tiny', 'inputBox GCCS: ε grid', 'inputBox GCCS: samples']);
+        const estimate = (samples: number) =>
+          `estimate GCCS: about T on 1 worker for ${samples} samples × 2 ε (6 cells; at most: attacks that stop once a sample is broken counted as never stopping) [Start, Fewer Samples…]`;
+        assert.deepEqual(asked, [
+          'quickPick GCCS: presets and attacks on tiny: presets | paper',
+          'inputBox GCCS: ε grid',
+          'inputBox GCCS: samples',
+          estimate(20),
+          'inputBox GCCS: samples',
+          estimate(10),
+        ]);
+        const config = JSON.parse(fs.readFileSync(path.join(resultsFolder, 'tiny.sweep.json'), 'utf8'));
+        assert.deepEqual([config.attacks, config.presets, config.count], [[{ name: 'fgsm', eps: '0,0.1' }], [{ name: 'quick', eps: '0,0.1' }], 10]);
         // the panel it opens shows the result: a status-bar message only
         assert.deepEqual(outcome.messages, []);
         assert.equal(outcome.statusBar.length, 1, outcome.statusBar.join('\n'));

@@ -1,7 +1,9 @@
 /**
- * GCCS: Evaluate Robustness: asks for the model, attacks, ε grid and sample count, writes the sweep
- * configuration and runs the sweep as a job, in this process on the engine's pool of workers
- * (src/core/sweep/pool.ts, typed messages); the robustness panel shows the results it received.
+ * GCCS: Evaluate Robustness: asks for the model, presets and attacks, ε grid and sample count, shows
+ * how long it will take (the model timed in a worker, src/core/sweep/estimate.ts) with Start or
+ * Fewer Samples…, writes the sweep configuration and runs the sweep as a job, in this process on
+ * the engine's pool of workers (src/core/sweep/pool.ts, typed messages); the robustness panel shows
+ * the results it received.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,7 +18,10 @@ import { sweepEventLine } from '../../core/sweep/pool';
 import { formatSummary } from '../../core/sweep/summary';
 import { runHostSweep } from '../jobs/sweepJob';
 import type { Job } from '../jobs/jobRunner';
-import { attackPickItems, countProblem, epsGridProblem, needsEps, pickedSweepAttacks } from './attackPicker';
+import { estimateSweep } from '../../core/sweep/estimate';
+import type { SweepConfig } from '../../core/sweep/types';
+import { VIEW_ID } from '../sidebar/view';
+import { AttackPickItem, ESTIMATE_CHOICES, countProblem, epsGridProblem, estimateDialog, pickItems, pickNeedsEps, pickedSweepEntries } from './attackPicker';
 import { CommandDeps, errorWithFile, resultsFolderWritable } from './deps';
 import { modelData } from './modelData';
 
@@ -45,14 +50,15 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   // A model without gccs.json (an .onnx file) is attacked on the data the user names.
   const data = await modelData(deps.modelData, model);
   if (data === undefined) return;
-  const picked = await vscode.window.showQuickPick(
-    attackPickItems(settings.defaultAttacks),
-    { title: `GCCS: attacks on ${modelName(model)}`, canPickMany: true },
-  );
+  const chosen = await vscode.window.showQuickPick(withSeparators(pickItems(settings.defaultAttacks)), {
+    title: `GCCS: presets and attacks on ${modelName(model)}`,
+    canPickMany: true,
+  });
+  // Separators cannot be picked.
+  const picked = chosen?.filter((item): item is AttackPickItem => 'group' in item);
   if (!picked?.length) return;
-  const attacks = picked.map((item) => item.label);
   let eps = settings.defaultEpsilons;
-  if (needsEps(attacks)) {
+  if (pickNeedsEps(picked)) {
     const entered = await vscode.window.showInputBox({
       title: 'GCCS: ε grid',
       prompt: 'start:stop:step (stop included) or a comma list; ε is relative to each image (‖n‖∞ ≤ ε·‖x‖∞)',
@@ -62,13 +68,10 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
     if (entered === undefined) return;
     eps = entered.trim();
   }
-  const countText = await vscode.window.showInputBox({
-    title: 'GCCS: samples',
-    prompt: 'Attack the first N test samples',
-    value: String(settings.sampleCount),
-    validateInput: countProblem,
-  });
-  if (countText === undefined) return;
+  const $schema = vscode.Uri.joinPath(deps.extensionUri, 'schema', 'sweep.schema.json').toString();
+  const configOf = (count: number): SweepConfig => ({ models: [model], ...(data && { data }), ...pickedSweepEntries(picked, eps), count });
+  const config = await confirmedConfig(deps, settings, configOf);
+  if (!config) return;
 
   const name = modelName(model);
   const resultsFile = path.join(settings.resultsFolder, `${name}.jsonl`);
@@ -86,15 +89,47 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
     if (choice === 'Start Over') fs.rmSync(resultsFile);
     resume = choice === 'Resume';
   }
-  const config = {
-    $schema: vscode.Uri.joinPath(deps.extensionUri, 'schema', 'sweep.schema.json').toString(),
-    models: [model],
-    ...(data && { data }),
-    attacks: pickedSweepAttacks(attacks, eps),
-    count: Number(countText),
-  };
-  fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+  fs.writeFileSync(configFile, JSON.stringify({ $schema, ...config }, null, 2) + '\n');
   await deps.runner.enqueue(sweepJob(deps, settings, name, { configFile, resultsFile, reportFile }, resume));
+}
+
+/** The picker's items with a separator before the presets and one before the attacks. */
+function withSeparators(items: AttackPickItem[]): (AttackPickItem | vscode.QuickPickItem)[] {
+  return items.flatMap((item, i) =>
+    i === 0 || items[i - 1].group !== item.group ? [{ label: item.group, kind: vscode.QuickPickItemKind.Separator }, item] : [item],
+  );
+}
+
+/**
+ * Asks for the sample count and shows the time estimate of the sweep with that many (its model
+ * timed in a worker) until the user starts it (the sweep configuration) or cancels (undefined).
+ */
+async function confirmedConfig(deps: CommandDeps, settings: Settings, configOf: (count: number) => SweepConfig): Promise<SweepConfig | undefined> {
+  for (let count = settings.sampleCount; ;) {
+    const countText = await vscode.window.showInputBox({
+      title: 'GCCS: samples',
+      prompt: 'Attack the first N test samples',
+      value: String(count),
+      validateInput: countProblem,
+    });
+    if (countText === undefined) return undefined;
+    count = Number(countText);
+    const config = configOf(count);
+    let estimate;
+    try {
+      estimate = await vscode.window.withProgress({ location: { viewId: VIEW_ID }, title: 'GCCS: timing the model for the estimate' }, () =>
+        estimateSweep(config, { workers: settings.workers, backend: settings.backend, env: nativeEnv(deps.nativeDir, deps.log) }),
+      );
+    } catch (error) {
+      deps.log.error(`time estimate: ${(error as Error).message}`);
+      void vscode.window.showErrorMessage(`GCCS: ${(error as Error).message}`);
+      return undefined;
+    }
+    const { message, detail } = estimateDialog(estimate);
+    const choice = await vscode.window.showInformationMessage(message, { modal: true, detail }, ESTIMATE_CHOICES.start, ESTIMATE_CHOICES.fewer);
+    if (choice === ESTIMATE_CHOICES.start) return config;
+    if (choice !== ESTIMATE_CHOICES.fewer) return undefined;
+  }
 }
 
 /** The sweep of `configFile` as a job: run in this process on the engine's pool of workers; the panel is given what it received. */
