@@ -3,7 +3,8 @@
 // --extensions-dir; @vscode/vsce is not a dependency, so no .vsix), driven through headless
 // Chromium like a person: command palette → GCCS: Train, Explorer context menu on the new
 // model.json → Evaluate Robustness, prompts answered with the keyboard, then the GCCS Robustness
-// panel's chart is checked for drawn pixels inside the webview; then Show Latent Space (and a PGD
+// panel's chart is checked for drawn pixels inside the webview, and a click on its PGD chart opens the
+// adversarial-example gallery (images drawn, labels shown, nothing overlapping); then Show Latent Space (and a PGD
 // overlay chosen inside the panel, whose CSV and PNG export are saved through the save dialog and
 // checked) and Show Training from the Explorer, each chart checked the same way. Screenshots go to
 // test-artifacts/e2e/*.png. code-server preparation and launch: scripts/codeServer.mjs.
@@ -73,7 +74,8 @@ async function chartPixels(page, title) {
     const found = await frame
       .evaluate((title) => {
         if (document.title !== title) return undefined;
-        const canvases = [...document.querySelectorAll('canvas')];
+        // Charts only: the robustness panel's gallery images (canvas.pixels, canvas.bars) have their own step.
+        const canvases = [...document.querySelectorAll('canvas:not(.pixels):not(.bars)')];
         if (canvases.length === 0) return undefined;
         return canvases.map((canvas) => {
           const { width, height } = canvas;
@@ -280,6 +282,48 @@ try {
     await sleep(800); // chart.js animation settles
     await shot('03-panel-chart.png');
     return describeCanvases(canvases);
+  });
+
+  await step('the robustness panel: a click on the PGD chart near its ε 0.1 point shows that cell\'s adversarial examples, images and labels drawn, nothing overlapping', async () => {
+    const frame = await frontPanel(page, 'GCCS Robustness');
+    const canvas = frame.locator('section', { has: frame.locator('h2', { hasText: /^PGD$/ }) }).locator('.canvas canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = await canvas.boundingBox();
+    // inside the plot, at its right end: the nearest point is ε 0.1's (a click picks the nearest point)
+    await canvas.click({ position: { x: box.width * 0.9, y: box.height * 0.55 } });
+    const title = frame.locator('.gallery h3');
+    await title.waitFor({ state: 'visible', timeout: 120_000 });
+    const heading = await title.textContent();
+    if (heading !== 'PGD ε 0.1 on tiny: the first 12 of 50 samples') throw new Error(`unexpected gallery: ${heading}`);
+    const layout = await frame.locator('.gallery').evaluate((gallery) => {
+      const cards = [...gallery.querySelectorAll('.example')];
+      const rect = (node) => node.getBoundingClientRect();
+      const overlap = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+      const problems = [];
+      cards.forEach((card, i) => {
+        cards.slice(i + 1).forEach((other, j) => overlap(rect(card), rect(other)) && problems.push(`cards ${i} and ${i + j + 1} overlap`));
+        const parts = [...card.querySelectorAll('figure, .labels, .norms, .outcome')];
+        parts.forEach((part, k) => parts.slice(k + 1).forEach((next) => !part.contains(next) && overlap(rect(part), rect(next)) && problems.push(`card ${i}: ${part.className || part.tagName} overlaps ${next.className || next.tagName}`)));
+        if (card.scrollWidth > card.clientWidth + 1) problems.push(`card ${i} is wider than its box`);
+        card.querySelectorAll('canvas.pixels').forEach((c, k) => {
+          const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+          const grey = new Set();
+          for (let p = 0; p < data.length; p += 4) grey.add(data[p]);
+          // clean and adversarial images have many grey levels; the perturbation may be flat (mid-grey) where the attack moved nothing
+          const drawn = data[3] === 255 && (k === 2 || grey.size >= 3);
+          if (!drawn || rect(c).width < 20) problems.push(`card ${i}: image ${k} not drawn (${grey.size} levels, alpha ${data[3]}, ${rect(c).width} px wide)`);
+        });
+      });
+      const labels = cards.map((card) => [...card.querySelectorAll('.labels span')].map((span) => span.textContent).join(' · '));
+      return { cards: cards.length, images: gallery.querySelectorAll('canvas.pixels').length, labels, problems, facts: [...gallery.querySelectorAll('p')].map((p) => p.textContent) };
+    });
+    if (layout.cards !== 12 || layout.images !== 36) throw new Error(`expected 12 samples with 3 images each: ${JSON.stringify(layout)}`);
+    if (!layout.labels.every((text) => /^true .+ · before .+ · after .+$/.test(text))) throw new Error(`labels missing: ${JSON.stringify(layout.labels)}`);
+    if (layout.problems.length) throw new Error(layout.problems.join('; '));
+    await frame.locator('.gallery').scrollIntoViewIfNeeded();
+    await sleep(500);
+    await shot('03b-robustness-gallery.png');
+    return `${heading}; ${layout.facts.join(' | ')}; first labels: ${layout.labels.slice(0, 3).join(' | ')}`;
   });
 
   /** Right-click a file of models/tiny in the Explorer and choose a GCCS entry. */
