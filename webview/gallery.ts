@@ -125,7 +125,9 @@ function galleryFacts(data: ExamplesData, scale: number): string[] {
   const counts = (Object.keys(OUTCOME_TEXT) as ExampleOutcome[]).map((o) => `${data.samples.filter((s) => s.outcome === o).length} ${OUTCOME_TEXT[o]}`);
   return [
     `${budget}; seed ${data.seed} + batch, batches of ${data.batchSize}: the samples the sweep counted`,
-    `perturbation n = adversarial − clean shown ×${show(0.5 / scale)}: mid-grey 0, white +${show(scale)}, black −${show(scale)} (the largest |n| shown)`,
+    isImage(data.shape)
+      ? `perturbation n = adversarial − clean shown ×${show(0.5 / scale)}: mid-grey 0, white +${show(scale)}, black −${show(scale)} (the largest |n| shown)`
+      : `perturbation n = adversarial − clean shown ×${show(0.5 / scale)}: bars up from the middle are positive, down negative, a half height ±${show(scale)} (the largest |n| shown)`,
     counts.join(' · '),
     ...(isImage(data.shape) ? [] : [`the inputs (${data.shape.join('×')}) are not images: each value is a bar (the first 512)`]),
   ];
