@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { trainCommand } from './host/commands/train';
 import { evaluateRobustnessCommand } from './host/commands/evaluateRobustness';
+import { reproduceCommand } from './host/commands/reproduce';
 import { cancelJobCommand, openReportCommand } from './host/commands/openReport';
 import { JobRunner } from './host/jobs/jobRunner';
 import { RobustnessPanels } from './host/panels/robustness/panel';
@@ -50,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): GccsExports {
     panels,
     registerTrustedCommand('gccs.train', (uri?: vscode.Uri) => trainCommand(deps, uri)),
     registerTrustedCommand('gccs.evaluateRobustness', (uri?: vscode.Uri) => evaluateRobustnessCommand(deps, uri)),
+    registerTrustedCommand('gccs.reproducePaper', () => reproduceCommand(deps)),
     vscode.commands.registerCommand('gccs.cancelJob', () => cancelJobCommand(deps)),
     vscode.commands.registerCommand('gccs.openReport', (uri?: vscode.Uri) => openReportCommand(deps, uri)),
     registerTrustedCommand('gccs.enableNativeBackend', () => enableNativeBackendCommand({ ...deps, cliFile: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath })),

@@ -4,8 +4,6 @@
  * training; evaluate each; write the report (core/reproduce). Run it again to continue after a
  * kill or Ctrl-C: finished models, evaluations and attack cells are reused.
  */
-import * as os from 'node:os';
-import { AttackCancelled } from '../core/attacks';
 import { DATASET_KINDS, DatasetSpec } from '../core/data';
 import { UserError } from '../core/errors';
 import {
@@ -16,13 +14,12 @@ import {
   SCALES,
   SCALE_NAMES,
   ScaleName,
+  isReproductionCancelled,
   planReproduction,
-  runReproduction,
-  writeReproductionReport,
+  reproduce,
+  reproduceEventLine,
 } from '../core/reproduce';
-import { SweepCancelled, SweepEvent } from '../core/sweep/pool';
 import { parseGrid } from '../core/sweep/grid';
-import { TrainEvent, TrainingCancelled } from '../core/train/trainer';
 import type { FlagSpecs } from './args';
 import type { CommandContext } from './commands';
 import { checkOutputs } from './outputPaths';
@@ -106,36 +103,23 @@ function planFromFlags(context: CommandContext): ReproductionPlan {
   });
 }
 
-/** Progress lines (stderr) and the progress bar. */
+/** Progress lines (stderr, as the extension's log) and the progress bar. */
 function progress(log: (line: string) => void, bar: ProgressBar | null): (event: ReproduceEvent) => void {
-  const model = { reuse: 'trained already, reused', resume: 'resuming its checkpoint', train: 'training' };
-  const training = (id: string, event: TrainEvent) => {
-    if (event.type === 'step') bar?.update(`${id} epoch ${event.epoch}`, event.step, event.steps, `loss ${event.loss.toFixed(4)}`);
-    if (event.type === 'warning') log(`  warning: ${event.message}`);
-    if (event.type !== 'epoch') return;
-    bar?.clear();
-    const r = event.record;
-    const validation = r.validationAccuracy === null ? '' : ` val acc ${(100 * r.validationAccuracy).toFixed(2)}%`;
-    log(`  epoch ${r.epoch}: loss ${r.loss.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
-  };
-  const sweep = (name: string, file: string, event: SweepEvent) => {
-    if (event.type === 'start') log(`${name}: ${event.total} attack cells, ${event.finished} finished already (${file})`);
-    if (event.type === 'progress') bar?.update(`${name} ${event.cell.attack}`, event.done, event.total);
-    if (event.type === 'cellDone') bar?.clear();
-  };
   return (event) => {
-    if (event.type === 'model') log(`${event.id}: ${model[event.action]} (${event.dir})`);
-    if (event.type === 'train') training(event.id, event.event);
-    if (event.type === 'evaluation')
-      log(`${event.id}: ${event.action === 'reuse' ? 'evaluated already, reused' : 'evaluating (gccs eval, gccs evaluate --preset quick)'}`);
-    if (event.type === 'evaluationProgress' && event.event.type === 'progress') {
-      bar?.update(`${event.id} ${event.event.label}${event.event.eps === null ? '' : ` ε=${event.event.eps}`}`, event.event.done, event.event.total);
+    if (event.type === 'train' && event.event.type === 'step') {
+      const { epoch, step, steps, loss } = event.event;
+      bar?.update(`${event.id} epoch ${epoch}`, step, steps, `loss ${loss.toFixed(4)}`);
     }
-    if (event.type === 'figure')
-      log(
-        `${event.id}: ${event.action === 'reuse' ? 'Figure 3 drawn already, reused' : 'Figure 3 (latent space of classes 0, 1, 9 under FGSM, PGD, TGSM, JSMA)'}`,
-      );
-    if (event.type === 'sweep') sweep(event.name, event.file, event.event);
+    if (event.type === 'evaluationProgress' && event.event.type === 'progress') {
+      const { label, eps, done, total } = event.event;
+      bar?.update(`${event.id} ${label}${eps === null ? '' : ` ε=${eps}`}`, done, total);
+    }
+    if (event.type === 'sweep' && event.event.type === 'progress') bar?.update(`${event.name} ${event.event.cell.attack}`, event.event.done, event.event.total);
+    if (event.type === 'sweep' && event.event.type === 'cellDone') bar?.clear();
+    const line = reproduceEventLine(event);
+    if (line === undefined) return;
+    bar?.clear();
+    log(line);
   };
 }
 
@@ -156,10 +140,9 @@ export async function reproduceCommand(context: CommandContext) {
   const bar = flags.json ? null : new ProgressBar();
   const started = performance.now();
   try {
-    const outcome = await runReproduction(plan, { backend, workers: num(context, 'workers'), signal: controller.signal, onEvent: progress(log, bar) });
+    const options = { backend, workers: num(context, 'workers'), signal: controller.signal, onEvent: progress(log, bar) };
+    const { outcome, files } = await reproduce(plan, options, `gccs ${process.argv.slice(2).join(' ')}`);
     bar?.clear();
-    const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.version}`;
-    const files = writeReproductionReport(outcome, { backend, machine, command: `gccs ${process.argv.slice(2).join(' ')}` });
     for (const m of outcome.models) {
       const c = m.evaluation.clean;
       const attacked = m.evaluation.robustness.eps.map((e) => `ε ${e.eps}: paper ${e.paper ? pct(e.paper.accuracy) : '—'} / worst ${pct(e.worstAccuracy)}`);
@@ -177,7 +160,7 @@ export async function reproduceCommand(context: CommandContext) {
     }));
     return { outDir: plan.outDir, files, models };
   } catch (error) {
-    if (error instanceof TrainingCancelled || error instanceof AttackCancelled || error instanceof SweepCancelled) {
+    if (isReproductionCancelled(error)) {
       throw new UserError(`cancelled: what finished is kept in ${plan.outDir}; run the same command again to continue`);
     }
     throw error;

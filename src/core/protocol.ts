@@ -12,6 +12,8 @@ import type { BackendName } from './backend';
 import type { ExamplesOptions, ExamplesOutput, LatentOptions, LatentOutput, ModelEvaluation, ModelSplitOptions } from './inspect/types';
 import type { LossConfig } from './loss';
 import type { PassTimes } from './robustness/estimate';
+import type { ReproduceRequest } from './reproduce/plan';
+import type { ReportFiles, ReproduceEvent } from './reproduce/types';
 import type { CellEvaluation, SweepCell } from './sweep/types';
 import type { io } from './tf';
 import type { TrainConfig } from './train/config';
@@ -34,7 +36,9 @@ export type HostRequest =
   | { type: 'calibrate'; models: string[]; batchSize: number }
   /** The first samples of a sweep cell, clean and attacked as the cell attacked them (the robustness panel's gallery). Answered by `examplesDone` or `error`. */
   | { type: 'examples'; options: ExamplesOptions }
-  /** Abort the running cell (between two attack iterations) or training (between two steps); ignored when idle. */
+  /** The paper's comparison (`gccs reproduce`), `workers` processes for its attack sweeps. Answered by `reproduceEvent`…, then `reproduceDone`, `cancelled` or `error`. */
+  | { type: 'reproduce'; request: ReproduceRequest; workers: number }
+  /** Abort the running cell (between two attack iterations), training (between two steps) or reproduction; ignored when idle. */
   | { type: 'cancel' }
   | ReplicaRequest;
 
@@ -73,6 +77,9 @@ export type WorkerMessage =
   /** One per model of `calibrate`, in its order. */
   | { type: 'calibrated'; times: PassTimes[] }
   | { type: 'examplesDone'; data: ExamplesOutput }
+  | { type: 'reproduceEvent'; event: ReproduceEvent }
+  /** The report's files, and its HTML page as written (the extension shows it without reading the file back). */
+  | { type: 'reproduceDone'; outDir: string; files: ReportFiles; html: string }
   /** A failed request; `cellId` when a cell failed. User errors are bad input, shown as one line. */
   | { type: 'error'; cellId?: string; message: string; isUserError: boolean }
   | { type: 'log'; message: string }

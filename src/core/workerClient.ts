@@ -150,7 +150,7 @@ export interface WorkerJobOptions extends WorkerProcessOptions {
 /**
  * Runs one request on a fresh worker: init → ready → `request` → its events… → the `answer`
  * message, then closes the worker. `what` names the work in errors ("training"). Aborting cancels a
- * training or a cell through the worker (which stops at a safe point); any other request's worker is
+ * training, a cell or a reproduction through the worker (which stops at a safe point); any other request's worker is
  * ended at once. Rejects with JobCancelled when aborted, a UserError for bad input (one line), else
  * an Error naming the failure or the crash (exit code or signal, and the last line the worker wrote to stderr).
  */
@@ -162,7 +162,7 @@ export function runWorkerJob<T extends WorkerMessage['type']>(request: HostReque
       worker.close();
     };
     const onAbort = () => {
-      if (request.type === 'train' || request.type === 'runCell') return void worker.send({ type: 'cancel' });
+      if (request.type === 'train' || request.type === 'runCell' || request.type === 'reproduce') return void worker.send({ type: 'cancel' });
       finish({ error: new JobCancelled(what) });
       worker.kill();
     };

@@ -1,8 +1,9 @@
 /**
- * The worker process (bundled to dist/worker.js): evaluates sweep cells, trains a model, computes
- * a model's latent space or clean metrics, or serves as a data-parallel training replica, one
+ * The worker process (bundled to dist/worker.js): evaluates sweep cells, trains a model, reproduces
+ * the paper's comparison, computes a model's latent space or clean metrics, or serves as a data-parallel training replica, one
  * request at a time, speaking only the protocol of src/core/protocol.ts over the IPC channel.
  */
+import * as fs from 'node:fs';
 import { format } from 'node:util';
 import { AttackCancelled } from '../core/attacks';
 import { initBackend } from '../core/backend';
@@ -11,6 +12,7 @@ import { evaluateModelSplit } from '../core/inspect/evaluate';
 import { computeExamples } from '../core/inspect/examples';
 import { computeLatent } from '../core/inspect/latent';
 import { calibrateModels } from '../core/robustness/calibrate';
+import { ReproduceEvent, isReproductionCancelled, planReproduction, reproduce } from '../core/reproduce';
 import { CellEvaluator } from '../core/sweep/evaluateCell';
 import { WORKER_LIMITS } from '../core/limits';
 import { TrainingCancelled, train } from '../core/train/trainer';
@@ -77,6 +79,15 @@ async function handle(request: Exclude<HostRequest, { type: 'cancel' }>): Promis
       return cancellable('', (e) => e instanceof TrainingCancelled, async (signal) => {
         const result = await train(request.config, backend, (event) => send({ type: 'trainEvent', event }), signal);
         return { type: 'trainDone', outDir: result.outDir, testAccuracy: result.testAccuracy };
+      });
+    }
+    case 'reproduce': {
+      const backend = backendName;
+      return cancellable('', isReproductionCancelled, async (signal) => {
+        const plan = planReproduction(request.request);
+        const options = { backend, workers: request.workers, signal, onEvent: (event: ReproduceEvent) => send({ type: 'reproduceEvent', event }) };
+        const { files } = await reproduce(plan, options, 'GCCS: Reproduce the Paper');
+        return { type: 'reproduceDone', outDir: plan.outDir, files, html: fs.readFileSync(files.html, 'utf8') };
       });
     }
     case 'latent':

@@ -19,6 +19,7 @@ test('every contributed command has category GCCS and is registered in src/exten
     'gccs.newExperiment',
     'gccs.openReport',
     'gccs.refreshView',
+    'gccs.reproducePaper',
     'gccs.showLatentSpace',
     'gccs.showTraining',
     'gccs.train',
@@ -72,7 +73,8 @@ test('Restricted Mode: limited support declared; exactly the commands that run w
   assert.deepEqual(untrusted.restrictedConfigurations, ['gccs.resultsFolder']);
   for (const key of untrusted.restrictedConfigurations) assert.ok(manifest.contributes.configuration.properties[key], key);
   const gated = [...extensionSource.matchAll(/registerTrustedCommand\(\s*'([^']+)'/g)].map((m) => m[1]).sort();
-  assert.deepEqual(gated, ['gccs.compareModels', 'gccs.enableNativeBackend', 'gccs.evaluateRobustness', 'gccs.showLatentSpace', 'gccs.train']);
+  const trusted = ['gccs.compareModels', 'gccs.enableNativeBackend', 'gccs.evaluateRobustness', 'gccs.reproducePaper', 'gccs.showLatentSpace', 'gccs.train'];
+  assert.deepEqual(gated, trusted);
   // Each has its explanation in host/workspace/trust.ts, and nothing else does.
   const trustSource = fs.readFileSync(path.join(root, 'src/host/workspace/trust.ts'), 'utf8');
   const explained = [...trustSource.matchAll(/^ {2}'(gccs\.[A-Za-z]+)': \{ title: '([^']+)', why: (['"])(.+)\3 \},$/gm)];

@@ -258,11 +258,13 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
     await runReproduction(plan, { backend, onEvent: (e) => third.push(e) });
     assert.ok(
       third.every((e) =>
-        e.type === 'model' || e.type === 'evaluation' || e.type === 'figure'
-          ? e.action === 'reuse'
-          : e.type === 'sweep'
-            ? e.event.type === 'start' && e.event.finished === e.event.total
-            : false,
+        e.type === 'plan'
+          ? true
+          : e.type === 'model' || e.type === 'evaluation' || e.type === 'figure'
+            ? e.action === 'reuse'
+            : e.type === 'sweep'
+              ? e.event.type === 'start' && e.event.finished === e.event.total
+              : false,
       ),
       JSON.stringify(third.map((e) => e.type)),
     );

@@ -12,7 +12,9 @@ export {
   settingsHash,
 } from './plan';
 export type { PlannedModel, PlannedModelSpec, ReproduceRequest, ReproduceScale, ReproductionPlan, ScaleName } from './plan';
-export { RUN_MARKER, runReproduction } from './run';
+export { RUN_MARKER, isReproductionCancelled, runReproduction } from './run';
 export type { ModelEvaluation, ModelOutcome, ReproduceEvent, ReproduceOptions, ReproductionOutcome } from './run';
-export { reportData, writeReproductionReport } from './report';
+export { machineDescription, reportData, reproduce, writeReproductionReport } from './report';
 export type { ReportContext, ReportFiles } from './report';
+export { reproduceEventLine, reproduceTracker } from './progress';
+export type { ReproduceStep } from './progress';

@@ -6,6 +6,7 @@
  * setting, and every diagnostic that fired.
  * Written as JSON, Markdown and a self-contained HTML page (the sweep report's page).
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
 import type { ScatterChart, SummaryChart, SummarySection, SummaryTable } from '../sweep/summary';
@@ -13,19 +14,22 @@ import { renderPage } from '../sweep/report';
 import { ENGINE_VERSION } from '../version';
 import { ATTACK_DEFAULTS, PlannedModelSpec, ROBUSTNESS_PRESET, SCALES, SPSA_TABLE_MODELS } from './plan';
 import type { LatentFigure } from './figure3';
-import type { ModelOutcome, ReproductionOutcome } from './run';
+import type { ReportFiles } from './types';
+
+export type { ReportFiles } from './types';
+import type { ReproductionPlan } from './plan';
+import { ModelOutcome, ReproduceOptions, ReproductionOutcome, runReproduction } from './run';
+
+/** This machine, for the report: CPU, cores, memory, platform, Node. */
+export function machineDescription(): string {
+  return `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}, Node ${process.version}`;
+}
 
 /** Where the report was made (for the reader: CPU, cores, backend, command). */
 export interface ReportContext {
   backend: string;
   machine: string;
   command?: string;
-}
-
-export interface ReportFiles {
-  json: string;
-  markdown: string;
-  html: string;
 }
 
 const METHODS: PlannedModelSpec['method'][] = ['No defence', 'JR', 'IGR', 'CLR', 'GCCS'];
@@ -381,4 +385,14 @@ function reportFacts(data: ReturnType<typeof reportData>): string[] {
     `attacks on the first ${s.count} test samples, ε ${s.eps.join(', ')}; JSMA-${s.jsmaIterations}; SPSA at IT ${s.spsa.iterations} × BS ${s.spsa.samples}, Table 7 at ε ${s.spsaTableEps} over IT ${s.spsa.tableIterations.join('/')} × BS ${s.spsa.tableSamples.join('/')}; strong evaluation: the ${s.robustnessPreset} preset (gccs evaluate)`,
     `engine ${data.engineVersion}, written ${data.writtenAt}`,
   ];
+}
+
+/** A run and its report (report.{json,md,html} in the run's folder): what `gccs reproduce` and GCCS: Reproduce the Paper do. */
+export async function reproduce(
+  plan: ReproductionPlan,
+  options: ReproduceOptions,
+  command?: string,
+): Promise<{ outcome: ReproductionOutcome; files: ReportFiles }> {
+  const outcome = await runReproduction(plan, options);
+  return { outcome, files: writeReproductionReport(outcome, { backend: options.backend, machine: machineDescription(), ...(command && { command }) }) };
 }

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AttackCancelled } from '../attacks';
 import type { BackendName } from '../backend';
 import { subset } from '../data';
 import { UserError } from '../errors';
@@ -17,28 +18,23 @@ import { loadModelSplit } from '../inspect/modelSplit';
 import { readModelMeta } from '../io/modelLocation';
 import { CONFIG_LIMITS } from '../limits';
 import type { Evaluation } from '../metrics';
-import { EvaluationEvent, evaluateRobustness, evaluationJson } from '../robustness/evaluate';
+import { evaluateRobustness, evaluationJson } from '../robustness/evaluate';
 import { planSweep } from '../sweep/config';
 import { readJsonFile } from '../sweep/jsonSchema';
-import { SweepEvent, runSweep } from '../sweep/pool';
+import { SweepCancelled, runSweep } from '../sweep/pool';
 import type { CellResult, SweepConfig } from '../sweep/types';
 import { checkpointDir } from '../train/checkpoint';
-import { TrainEvent, train } from '../train/trainer';
+import { TrainingCancelled, train } from '../train/trainer';
 import { ENGINE_VERSION } from '../version';
 import { LatentFigure, figureAttacks, latentFigure } from './figure3';
 import { EVALUATION_SCHEMA, FIGURE3_SCHEMA, readPiece } from './pieces';
+import type { ReproduceEvent } from './types';
+
+export type { ReproduceEvent } from './types';
 import { ATTACK_DEFAULTS, FIGURE3, PlannedModel, ROBUSTNESS_PRESET, ReproductionPlan, SPSA_TABLE_MODELS, settingsHash } from './plan';
 
 /** The file that marks a folder as a `gccs reproduce` run (written first; a folder without it is not continued). */
 export const RUN_MARKER = 'gccs-reproduce.json';
-
-export type ReproduceEvent =
-  | { type: 'model'; id: string; action: 'reuse' | 'train' | 'resume'; dir: string }
-  | { type: 'train'; id: string; event: TrainEvent }
-  | { type: 'evaluation'; id: string; action: 'reuse' | 'run'; file: string }
-  | { type: 'evaluationProgress'; id: string; event: EvaluationEvent }
-  | { type: 'figure'; id: string; action: 'reuse' | 'run'; file: string }
-  | { type: 'sweep'; name: string; file: string; event: SweepEvent };
 
 export interface ReproduceOptions {
   /** The backend this process initialised (recorded), and the one the sweep workers take. */
@@ -75,16 +71,23 @@ export interface ReproductionOutcome {
 export async function runReproduction(plan: ReproductionPlan, options: ReproduceOptions): Promise<ReproductionOutcome> {
   const emit = options.onEvent ?? (() => undefined);
   claimRunFolder(plan.outDir);
+  const figureModels = plan.models.filter((m) => m.training === FIGURE3.training);
+  const sweepPlan = paperSweeps(plan);
+  emit({ type: 'plan', models: plan.models.map((m) => m.id), figures: figureModels.map((m) => m.id), sweeps: sweepPlan.map((s) => s.name) });
   const trained: { model: PlannedModel; meta: ModelMeta }[] = [];
   for (const model of plan.models) trained.push({ model, meta: await ensureTrained(model, options, emit) });
   const outcomes: ModelOutcome[] = [];
   for (const { model, meta } of trained) outcomes.push({ model, meta, evaluation: await ensureEvaluated(model, plan, options, emit) });
   const figures = [];
-  for (const model of plan.models.filter((m) => m.training === FIGURE3.training))
-    figures.push({ id: model.id, figure: await ensureLatentFigure(model, plan, options, emit) });
+  for (const model of figureModels) figures.push({ id: model.id, figure: await ensureLatentFigure(model, plan, options, emit) });
   const sweeps = [];
-  for (const sweep of paperSweeps(plan)) sweeps.push(await ensureSweep(sweep.name, sweep.config, plan, options, emit));
+  for (const sweep of sweepPlan) sweeps.push(await ensureSweep(sweep.name, sweep.config, plan, options, emit));
   return { plan, models: outcomes, figures, sweeps };
+}
+
+/** Whether `error` is a run stopped by its signal (what finished stays in the run's folder). */
+export function isReproductionCancelled(error: unknown): boolean {
+  return error instanceof TrainingCancelled || error instanceof AttackCancelled || error instanceof SweepCancelled;
 }
 
 /** Makes outDir this run's folder: new, empty, or already marked as a reproduction's. */

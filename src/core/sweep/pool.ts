@@ -14,15 +14,9 @@ import { NormalizedSweep, describeCell, planSweep } from './config';
 import { writeReport } from './report';
 import { appendResult, openResults } from './results';
 import { SweepSummary, summarizeSweep } from './summary';
-import type { CellEvaluation, CellResult, SweepCell, SweepConfig } from './types';
+import type { CellEvaluation, CellResult, SweepCell, SweepConfig, SweepEvent } from './types';
 
-export type SweepEvent =
-  | { type: 'start'; configHash: string; total: number; finished: number; workers: number }
-  | { type: 'workerReady'; pid: number; backend: string; detail: string }
-  | { type: 'cellStart'; cell: SweepCell; pid: number }
-  | { type: 'progress'; cell: SweepCell; pid: number; done: number; total: number }
-  | { type: 'cellDone'; result: CellResult; finished: number; total: number }
-  | { type: 'log'; pid: number; message: string };
+export type { SweepEvent } from './types';
 
 /** An event as a log line, the same in the CLI and the extension's log; undefined for the events each shows its own way (progress, workerReady). */
 export function sweepEventLine(event: SweepEvent, resultsFile?: string): string | undefined {

@@ -107,3 +107,12 @@ export interface CellResult extends Omit<CellEvaluation, 'cellId'> {
   cell: SweepCell;
   finishedAt: string;
 }
+
+/** What a running sweep reports (sweep/pool.ts), to the CLI, the extension host and a reproduction. */
+export type SweepEvent =
+  | { type: 'start'; configHash: string; total: number; finished: number; workers: number }
+  | { type: 'workerReady'; pid: number; backend: string; detail: string }
+  | { type: 'cellStart'; cell: SweepCell; pid: number }
+  | { type: 'progress'; cell: SweepCell; pid: number; done: number; total: number }
+  | { type: 'cellDone'; result: CellResult; finished: number; total: number }
+  | { type: 'log'; pid: number; message: string };

@@ -12,6 +12,7 @@ import { FolderConsent } from './folderConsent';
 export const TRUSTED_COMMANDS: Readonly<Record<string, { title: string; why: string }>> = {
   'gccs.train': { title: 'GCCS: Train', why: 'It runs the experiment file: loads the dataset and model it names, trains in a worker process and writes its outDir.' },
   'gccs.evaluateRobustness': { title: 'GCCS: Evaluate Robustness', why: 'It loads the model and runs attacks on it in worker processes, and writes the results folder.' },
+  'gccs.reproducePaper': { title: 'GCCS: Reproduce the Paper', why: 'It loads the dataset, trains and attacks models in worker processes, writes the results folder.' },
   'gccs.showLatentSpace': { title: 'GCCS: Show Latent Space', why: "It loads the model and computes its outputs on the model's data in a child process." },
   'gccs.compareModels': { title: 'GCCS: Compare Models', why: 'It loads each model and evaluates it on its data in a child process.' },
   'gccs.enableNativeBackend': { title: 'GCCS: Enable Native Backend', why: 'It installs native TensorFlow with npm and loads it, for jobs of this workspace.' },
