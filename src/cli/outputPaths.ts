@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
+import { graphSidecarOf } from '../core/io/graphModel/sidecar';
 import { META_FILE, resolveModelJson } from '../core/io/modelDir';
 import { ONNX_SIDECAR_SUFFIX } from '../core/io/onnx/model';
 
@@ -89,5 +90,6 @@ export function modelInputs(location: string): PathFlag[] {
   // An ONNX model: the file and its preprocessing sidecar (README › Evaluating ONNX models).
   if (location.toLowerCase().endsWith('.onnx')) return [location, `${location}${ONNX_SIDECAR_SUFFIX}`].map((file) => ({ flag: 'model', path: file }));
   const modelJson = resolveModelJson(location);
-  return [modelJson, path.join(path.dirname(modelJson), META_FILE)].map((file) => ({ flag: 'model', path: file }));
+  // A graph model's preprocessing sidecar too (README › GraphModels).
+  return [modelJson, path.join(path.dirname(modelJson), META_FILE), graphSidecarOf(modelJson)].map((file) => ({ flag: 'model', path: file }));
 }
