@@ -8,7 +8,7 @@ import { AttackName, AttackParams, attackBatch, resolveAttackParams } from '../.
 import { APGD, ApgdTrace, apgdCheckpoints, apgdRun } from '../../src/core/attacks/apgd';
 import { ThreatModel } from '../../src/core/attacks/common';
 import { ballRadius, lossAndGradient, normalizeGradient, project } from '../../src/core/attacks/gradientCore';
-import { attackLoss, targetedDlrLoss } from '../../src/core/attacks/objectives';
+import { attackLoss, referenceCrossEntropy, targetedDlrLoss } from '../../src/core/attacks/objectives';
 import { Random } from '../../src/core/random';
 
 const SIDE = 5;
@@ -187,6 +187,81 @@ test('DLR, targeted DLR and the cross-entropy value agree with a float64 computa
     () => tf.tidy(() => attackLoss('dlr', tf.tensor2d([1, 2, 3, 4], [2, 2]), Int32Array.from([0, 1]), 0)),
     /^UserError: the DLR loss needs at least 3 classes \(the model has 2\)$/,
   );
+});
+
+/** −log softmax(z)_c's gradient as PyTorch computes it in float32 (log_softmax, then its backward): p − e_c. */
+function float32CrossEntropyGradient(row: number[], c: number): number[] {
+  const f = Math.fround;
+  const top = Math.max(...row);
+  const sum = row.reduce((total, v) => f(total + f(Math.exp(f(v - top)))), 0);
+  const logSum = f(Math.log(sum));
+  return row.map((v, j) => f(f(Math.exp(f(f(v - top) - logSum))) - (j === c ? 1 : 0)));
+}
+
+test("APGD-CE's reference cross-entropy gradient: float64 rule, and the float32 softmax − e_c direction of the reference implementation", async () => {
+  await initBackend('wasm');
+  const random = new Random(17);
+  const [rows, dims] = [60, 10];
+  // Gaps between the true output and the others from 0 to 40: p_c rounds to 1 in float32 beyond ~17.
+  const labels = Int32Array.from({ length: rows }, () => random.int(dims));
+  const z = Float32Array.from({ length: rows * dims }, (_, i) => {
+    const [b, j] = [Math.floor(i / dims), i % dims];
+    return j === labels[b] ? (40 * b) / rows : random.normal() * 2 - 1;
+  });
+  const gradient = tf.tidy(
+    () =>
+      tf
+        .grad((t: tf.Tensor) => tf.sum(referenceCrossEntropy(t as tf.Tensor2D, labels)))(tf.tensor2d(z, [rows, dims]))
+        .arraySync() as number[][],
+  );
+  const exact = tf.tidy(
+    () =>
+      tf
+        .grad((t: tf.Tensor) => tf.sum(attackLoss('crossentropy', t as tf.Tensor2D, labels, 0)))(tf.tensor2d(z, [rows, dims]))
+        .arraySync() as number[][],
+  );
+  let [saturated, compared] = [0, 0];
+  for (let b = 0; b < rows; b++) {
+    const row = Array.from(z.subarray(b * dims, (b + 1) * dims), Number);
+    const c = labels[b];
+    // float64: others exp(z_j − runner-up); the true class −Σ of them, or 0 where Σ_{j≠c} e^{z_j − z_c} ≤ 2⁻²⁴.
+    const runnerUp = Math.max(...row.filter((_, j) => j !== c));
+    const others = row.map((v, j) => (j === c ? 0 : Math.exp(v - runnerUp)));
+    const total = others.reduce((sum, v) => sum + v, 0);
+    const ratio = row.reduce((sum, v, j) => (j === c ? sum : sum + Math.exp(v - row[c])), 0);
+    const isSaturated = ratio <= 2 ** -24;
+    saturated += isSaturated ? 1 : 0;
+    const expected = others.map((v, j) => (j === c ? (isSaturated ? 0 : -total) : v));
+    gradient[b].forEach((v, j) =>
+      assert.ok(Math.abs(v - expected[j]) <= 1e-5 * Math.max(1, Math.abs(expected[j])), `row ${b}, class ${j}: ${v} vs ${expected[j]}`),
+    );
+    // Unsaturated rows: the exact cross-entropy direction.
+    if (!isSaturated) exact[b].forEach((v, j) => assert.ok(Math.abs(v - gradient[b][j]) <= 1e-5 * Math.max(1, Math.abs(v)), `row ${b}: exact direction`));
+    // Away from the rounding threshold, the direction of float32 softmax − e_c, whenever that does not vanish, up to
+    // float32's quantisation of 1 − p_c (steps of 2⁻²⁴, relative to Σ_{j≠c} p_j ≈ ratio).
+    if (Math.abs(Math.log2(ratio) + 24) < 1) continue;
+    const reference = float32CrossEntropyGradient(row, c);
+    const scale = Math.max(...reference.map(Math.abs));
+    if (scale === 0) continue;
+    compared++;
+    const tolerance = 1e-4 + (isSaturated ? 0 : 2 ** -22 / ratio);
+    const ourScale = Math.max(...gradient[b].map(Math.abs));
+    reference.forEach((v, j) =>
+      assert.ok(
+        Math.abs(v / scale - gradient[b][j] / ourScale) <= tolerance,
+        `row ${b}, class ${j}: ${gradient[b][j] / ourScale} vs the float32 reference's ${v / scale}`,
+      ),
+    );
+  }
+  assert.ok(saturated >= 10 && saturated <= rows - 10, `both kinds of rows are tested (${saturated} saturated)`);
+  assert.ok(compared >= rows - 5, `${compared} rows compared with the float32 reference`);
+  // The value is the exact cross-entropy's, so APGD's loss comparisons are unchanged.
+  const values = tf.tidy(() =>
+    [referenceCrossEntropy, (t: tf.Tensor2D, y: Int32Array) => attackLoss('crossentropy', t, y, 0)].map((f) =>
+      Array.from(f(tf.tensor2d(z, [rows, dims]), labels).dataSync()),
+    ),
+  );
+  assert.deepEqual(values[0], values[1]);
 });
 
 test('best iterate: PGD never ends worse than its last iterate (misclassified first, then the loss)', async () => {

@@ -12,7 +12,7 @@ import { argmaxRows } from '../metrics/classification';
 import { Random } from '../random';
 import { ResolvedParams, cancelled, classCount, defineAttack, outputsOf } from './common';
 import { ballRadius, lossAndGradient, normalizeGradient, project, randomPoint } from './gradientCore';
-import { attackLoss, targetedDlrLoss } from './objectives';
+import { attackLoss, referenceCrossEntropy, targetedDlrLoss } from './objectives';
 
 /** Algorithm 1's constants. */
 export const APGD = {
@@ -310,17 +310,20 @@ async function apgdAttack(
   return tf.tensor4d(out, x.shape);
 }
 
-/** APGD on an untargeted loss of the true label. */
+/**
+ * APGD on an untargeted loss of the true label. APGD-CE ascends the cross-entropy with the
+ * gradient the reference implementation computes (float32 softmax − e_y: on saturated outputs it
+ * only pushes the other classes up; objectives.ts, referenceCrossEntropy), not the exact direction
+ * the other attacks use: on the default GCCS model the exact direction left 18.2% at ε = 0.1 where
+ * torchattacks' APGD-CE left 13.8%, and the reference's leaves 11.4% (README › Robustness of the MNIST models).
+ */
 function untargetedApgd<N extends 'apgd-ce' | 'apgd-dlr'>(loss: 'crossentropy' | 'dlr') {
   return defineAttack<N>({
     run: async (model, x, labels, params, seed, signal) => {
-      const objective: Objective = (z, rows) =>
-        attackLoss(
-          loss,
-          z,
-          Int32Array.from(rows, (b) => labels[b]),
-          0,
-        );
+      const objective: Objective = (z, rows) => {
+        const classes = Int32Array.from(rows, (b) => labels[b]);
+        return loss === 'crossentropy' ? referenceCrossEntropy(z, classes) : attackLoss(loss, z, classes, 0);
+      };
       return { adversarial: await apgdAttack(model, x, labels, params, [objective], seed, signal) };
     },
   });

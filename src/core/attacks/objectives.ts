@@ -50,7 +50,21 @@ function sortedOutputs(z: tf.Tensor2D, k: number): tf.Tensor1D[] {
   if (dims < k) throw new UserError(`the DLR loss needs at least ${k} classes (the model has ${dims})`);
   const values = z.dataSync();
   const order = Array.from({ length: rows }, (_, b) => [...Array(dims).keys()].sort((i, j) => values[b * dims + j] - values[b * dims + i]));
-  return Array.from({ length: k }, (_, rank) => tf.sum(tf.mul(tf.oneHot(tf.tensor1d(order.map((row) => row[rank]), 'int32'), dims), z), 1));
+  return Array.from({ length: k }, (_, rank) =>
+    tf.sum(
+      tf.mul(
+        tf.oneHot(
+          tf.tensor1d(
+            order.map((row) => row[rank]),
+            'int32',
+          ),
+          dims,
+        ),
+        z,
+      ),
+      1,
+    ),
+  );
 }
 
 /**
@@ -78,20 +92,45 @@ export function targetedDlrLoss(z: tf.Tensor2D, labels: Int32Array, targets: Int
  * them change.
  */
 function unmaskedCrossEntropy(z: tf.Tensor2D, classes: Int32Array): tf.Tensor1D {
+  return crossEntropyWith(z, classes, false);
+}
+
+/**
+ * The cross-entropy as the reference APGD-CE ascends it (AutoAttack and torchattacks: PyTorch's
+ * float32 cross-entropy): its gradient softmax(z) − e_c is computed in float32, where p_c rounds
+ * to exactly 1 once 1 + Σ_{j≠c} exp(z_j − z_c) rounds to 1, i.e. Σ_{j≠c} exp(z_j − z_c) ≤ 2⁻²⁴
+ * (ties to even). There the gradient is (p_j for j ≠ c, 0 for c): it only pushes the other classes
+ * up, weighted by their softmax, and leaves z_c alone — another direction than the exact
+ * cross-entropy's, and on saturated outputs (a GCCS model's: targets at μ_T = 70) a stronger one
+ * (README › Robustness of the MNIST models). Elsewhere it is the exact direction. Same value and
+ * the same per-sample rescaling as unmaskedCrossEntropy, so it cannot vanish either (the peer's
+ * does once every p_j underflows).
+ */
+export function referenceCrossEntropy(z: tf.Tensor2D, classes: Int32Array): tf.Tensor1D {
+  return crossEntropyWith(z, classes, true);
+}
+
+/** ln 2⁻²⁴: p_c rounds to 1 in float32 when logsumexp_{j≠c}(z_j − z_c) is at most this. */
+const LOG_FLOAT32_HALF_ULP_OF_ONE = -24 * Math.LN2;
+
+function crossEntropyWith(z: tf.Tensor2D, classes: Int32Array, dropOwnWhenSaturated: boolean): tf.Tensor1D {
   // The one-hot rows are made where they are used: the gradient runs after this call's scope ends.
   const oneHotOf = (logits: tf.Tensor) => tf.oneHot(tf.tensor1d(classes, 'int32'), logits.shape[1] as number);
+  /** logsumexp_{j≠c}(z_j − z_c) per row [B, 1]: −log softmax(z)_c is its softplus. */
+  const othersOverOwn = (logits: tf.Tensor, isClass: tf.Tensor) =>
+    tf.logSumExp(tf.sub(tf.where(isClass, tf.fill(logits.shape, -Infinity), logits), tf.sum(tf.mul(oneHotOf(logits), logits), 1, true)), 1, true);
   const loss = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     save([input]);
-    const isClass = tf.cast(oneHotOf(input), 'bool');
-    const own = tf.sum(tf.mul(oneHotOf(input), input), 1, true);
-    const value = tf.softplus(tf.logSumExp(tf.sub(tf.where(isClass, tf.fill(input.shape, -Infinity), input), own), 1));
+    const value = tf.softplus(tf.squeeze(othersOverOwn(input, tf.cast(oneHotOf(input), 'bool')), [1]));
     const gradFunc = (dy: tf.Tensor, [logits]: tf.Tensor[]) =>
       tf.tidy(() => {
         const oneHot = oneHotOf(logits);
         const isClass = tf.cast(oneHot, 'bool');
         const runnerUp = tf.max(tf.where(isClass, tf.fill(logits.shape, -Infinity), logits), 1, true);
         const others = tf.where(isClass, tf.zerosLike(logits), tf.exp(tf.sub(logits, runnerUp)));
-        const direction = tf.sub(others, tf.mul(oneHot, tf.sum(others, 1, true)));
+        let own = tf.sum(others, 1, true);
+        if (dropOwnWhenSaturated) own = tf.where(tf.lessEqual(othersOverOwn(logits, isClass), LOG_FLOAT32_HALF_ULP_OF_ONE), tf.zerosLike(own), own);
+        const direction = tf.sub(others, tf.mul(oneHot, own));
         return tf.mul(direction, tf.expandDims(dy, 1));
       });
     return { value, gradFunc };
@@ -103,7 +142,11 @@ function unmaskedCrossEntropy(z: tf.Tensor2D, classes: Int32Array): tf.Tensor1D 
 export function targetClasses(model: tfl.LayersModel, x: tf.Tensor4D, labels: Int32Array, rule: TargetRule): Int32Array {
   const dims = classCount(model);
   if (rule === 'next') return labels.map((y) => (y + 1) % dims);
-  if (rule === 'least-likely') return argmaxRows(outputsOf(model, x).map((v) => -v), dims);
+  if (rule === 'least-likely')
+    return argmaxRows(
+      outputsOf(model, x).map((v) => -v),
+      dims,
+    );
   if (rule >= dims) throw new UserError(`target class ${rule} is out of range: the model has ${dims} classes`);
   return new Int32Array(labels.length).fill(rule);
 }
