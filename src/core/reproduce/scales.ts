@@ -44,7 +44,7 @@ export const SCALES = {
   },
   sample: {
     description:
-      'the default: the MNIST sample of README › Results with the reference CNN and a few epochs per model: 3 epochs, 2 of fine-tuning and 2 of adversarial fine-tuning, batch 100, images 0–7999 to train and 8000–9999 to test, 200 attacked at 4 ε (0.025 to 0.1), JSMA-100, SPSA at IT 10 × BS 16 and a 2 × 2 grid (about half an hour on 2 quiet cores)',
+      'the default: the MNIST sample of README › Results with the reference CNN and a few epochs per model: 3 epochs, 2 of fine-tuning and 2 of adversarial fine-tuning, batch 100, images 0–7999 to train and 8000–9999 to test, 100 attacked at 4 ε (0.025 to 0.1), JSMA-100, SPSA at IT 10 × BS 16 and a 2 × 2 grid (about 35 minutes on 2 quiet cores, CLR half of it)',
     model: 'cnn',
     epochs: 3,
     fineTuneEpochs: 2,
@@ -52,7 +52,7 @@ export const SCALES = {
     batchSize: 100,
     trainRange: '0:8000',
     testRange: '8000:10000',
-    count: 200,
+    count: 100,
     epsPoints: 4,
     jsmaIterations: 100,
     spsa: { iterations: 10, samples: 16, tableIterations: [5, 10], tableSamples: [16, 32] },
