@@ -145,6 +145,12 @@ try {
     join(workspace, 'live.gccs.json'),
     JSON.stringify({ dataset: { kind: 'synthetic', syntheticTrain: 2000, syntheticTest: 100 }, model: 'mlp', loss: { kind: 'gccs' }, batchSize: 50, epochs: 4, outDir: 'models/live' }, null, 2) + '\n',
   );
+  // An ONNX model beside them (README › Evaluating ONNX models): a small MLP trained and exported by the CLI, with its sidecar
+  // (an MLP: the workers run on the cpu backend here, where a CNN's sweep takes minutes).
+  const onnxSource = join(tmp, 'onnx-source');
+  const cli = (...args) => run(process.execPath, [join(repo, 'dist', 'cli.js'), ...args], repo);
+  cli('train', '--dataset', 'synthetic', '--synthetic-train', '2000', '--synthetic-test', '200', '--model', 'mlp', '--epochs', '4', '--out', onnxSource);
+  cli('export', '--model', onnxSource, '--onnx', join(workspace, 'digits.onnx'));
   codeServer = await startCodeServer({ cs, tmp, extensionsDir, log });
   ({ browser, page } = await launchBrowser());
   page.on('pageerror', (error) => log(`page error: ${error.message}`));
@@ -256,8 +262,9 @@ try {
     await item.click();
   });
 
-  await step('the prompts answered with the keyboard start the sweep, which writes results', async () => {
-    await quickTitle.filter({ hasText: 'GCCS: attacks on tiny' }).waitFor({ state: 'visible', timeout: 15_000 });
+  /** Evaluate Robustness's prompts for `name`: the preselected attacks, ε 0 and 0.1, `samples` samples, then Start on the time estimate. */
+  const answerEvaluatePrompts = async (name, samples) => {
+    await quickTitle.filter({ hasText: `attacks on ${name}` }).waitFor({ state: 'visible', timeout: 15_000 });
     await page.keyboard.press('Enter'); // the preselected attacks (gccs.defaultAttacks: fgsm, pgd)
     await quickTitle.filter({ hasText: 'GCCS: ε grid' }).waitFor({ state: 'visible', timeout: 10_000 });
     await page.keyboard.press('Control+A');
@@ -265,8 +272,16 @@ try {
     await page.keyboard.press('Enter');
     await quickTitle.filter({ hasText: 'GCCS: samples' }).waitFor({ state: 'visible', timeout: 10_000 });
     await page.keyboard.press('Control+A');
-    await page.keyboard.type('50', { delay: 20 });
+    await page.keyboard.type(String(samples), { delay: 20 });
     await page.keyboard.press('Enter');
+    // The time estimate (the model timed in a worker) in a modal: Start.
+    const start = page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Start$/ });
+    await start.waitFor({ state: 'visible', timeout: 120_000 });
+    await start.click();
+  };
+
+  await step('the prompts answered with the keyboard start the sweep, which writes results', async () => {
+    await answerEvaluatePrompts('tiny', 50);
     const t0 = Date.now();
     const written = () => existsSync(join(resultsFolder, 'tiny.jsonl')) && existsSync(join(resultsFolder, 'tiny.html'));
     await waitUntil('.gccs/results/tiny.jsonl and tiny.html', written, 180_000);
@@ -483,11 +498,42 @@ try {
     return notes.join('; ');
   });
 
+  await step('Explorer: right-click digits.onnx → "Evaluate Robustness": its data asked, the sweep runs on the ONNX graph, the robustness panel shows its results', async () => {
+    const file = explorerRow('digits.onnx');
+    await file.waitFor({ state: 'visible', timeout: 10_000 });
+    await file.click({ button: 'right' });
+    const item = page.locator('.context-view .action-item', { hasText: 'Evaluate Robustness' });
+    await item.waitFor({ state: 'visible', timeout: 10_000 });
+    await item.hover();
+    await sleep(200);
+    await shot('12-onnx-context-menu.png');
+    await item.click();
+    // An ONNX file names no dataset: the wizard's dataset question, titled for it.
+    await quickTitle.filter({ hasText: 'GCCS: data to run digits.onnx on: dataset' }).waitFor({ state: 'visible', timeout: 15_000 });
+    await pickRow('Synthetic shapes');
+    await answerEvaluatePrompts('digits.onnx', 20);
+    const results = join(resultsFolder, 'digits.onnx.jsonl');
+    await waitUntil('.gccs/results/digits.onnx.jsonl and its report', () => existsSync(results) && existsSync(join(resultsFolder, 'digits.onnx.html')), 300_000);
+    const config = JSON.parse(readFileSync(join(resultsFolder, 'digits.onnx.sweep.json'), 'utf8'));
+    if (config.models[0] !== join(workspace, 'digits.onnx') || config.data?.kind !== 'synthetic') throw new Error(`unexpected sweep config: ${JSON.stringify(config)}`);
+    const frame = await frontPanel(page, 'GCCS Robustness');
+    const row = frame.locator('td', { hasText: /^digits\.onnx$/ }).first();
+    await row.waitFor({ state: 'visible', timeout: 30_000 });
+    const canvases = await drawnCharts('GCCS Robustness');
+    // The FGSM chart in view: digits.onnx's accuracy vs ε beside tiny's.
+    await frame.locator('section', { has: frame.locator('h2', { hasText: /^FGSM$/ }) }).first().scrollIntoViewIfNeeded();
+    await sleep(800);
+    await shot('13-onnx-robustness.png');
+    const lines = readFileSync(results, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    return `${lines.map((r) => `${r.cell.attack} ε ${r.cell.eps}: ${(100 * r.accuracy).toFixed(0)}%`).join(', ')} on ${lines[0].count} samples; ${describeCanvases(canvases)}`;
+  });
+
   await step('the GCCS view in the activity bar lists the experiments, the models and the results with their figures', async () => {
     await page.locator('.activitybar .action-item[aria-label^="GCCS"], .activitybar .action-label[aria-label^="GCCS"]').first().click({ timeout: 10_000 });
     const rows = page.locator('.part.sidebar .monaco-list-row');
     // Experiments, models (the newest result's worst case) and results, with the group counts.
-    const expected = [/^Experiments\s*2$/, /^tiny\.gccs\.json\s*trained$/, /^live\.gccs\.json\s*trained$/, /^Models\s*2$/, /^tiny\s*.*worst \d+\.\d% \((fgsm|pgd), ε 0(\.1)?\)$/, /^live(?!\.)/, /^Results\s*\d+$/, /^tiny\.jsonl\s*worst \d+\.\d% \((fgsm|pgd), ε 0(\.1)?\)$/];
+    // digits.onnx is a model too; its sidecar digits.onnx.gccs.json is not an experiment.
+    const expected = [/^Experiments\s*2$/, /^tiny\.gccs\.json\s*trained$/, /^live\.gccs\.json\s*trained$/, /^Models\s*3$/, /^tiny\s*.*worst \d+\.\d% \((fgsm|pgd), ε 0(\.1)?\)$/, /^live(?!\.)/, /^digits\.onnx\s*worst \d+\.\d% \((fgsm|pgd), ε 0(\.1)?\)$/, /^Results\s*\d+$/, /^tiny\.jsonl\s*worst \d+\.\d% \((fgsm|pgd), ε 0(\.1)?\)$/];
     const texts = await waitUntil(
       'the GCCS view\'s rows',
       async () => {
@@ -500,7 +546,7 @@ try {
       throw new Error(`${error.message}; rows: ${JSON.stringify((await rows.allTextContents()).map((text) => text.trim()))}`);
     });
     await sleep(500);
-    await shot('12-gccs-view.png');
+    await shot('14-gccs-view.png');
     return texts.join(' | ');
   });
 
