@@ -11,6 +11,7 @@ import { GraphModel, loadGraphModel } from '@tensorflow/tfjs';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf';
 import { UserError } from '../../errors';
+import { preprocess } from '../onnx/model';
 import { CheckedGraphModel, readGraphModel } from './read';
 import { Preprocessing, readGraphPreprocessing } from './sidecar';
 
@@ -19,15 +20,6 @@ export interface LoadedGraphModel {
   preprocessing: Preprocessing;
   /** The sidecar's path, or null (then [0, 1], no normalisation, NHWC). */
   sidecar: string | null;
-}
-
-/** NHWC pixels in [0, 1] → the graph's input: scaled to the range, normalised, in its layout. */
-function preprocess(x: tf.Tensor, p: Preprocessing): tf.Tensor {
-  const channels = x.shape[3] as number;
-  const perChannel = (v: number[]) => tf.tensor4d(v.length === 1 ? Array(channels).fill(v[0]) : v, [1, 1, 1, channels]);
-  const scaled = p.range[1] === 1 ? x : tf.mul(x, p.range[1]);
-  const normalised = tf.div(tf.sub(scaled, perChannel(p.mean)), perChannel(p.std));
-  return p.layout === 'NCHW' ? tf.transpose(normalised, [0, 3, 1, 2]) : normalised;
 }
 
 class GraphModelLayer extends tfl.layers.Layer {

@@ -41,8 +41,11 @@ export interface CheckedOnnx {
   inputShape: [number, number, number];
 }
 
-/** Reads and checks the sidecar; null when there is none. */
-function readSidecar(file: string): Preprocessing | null {
+/**
+ * Reads and checks the sidecar of a model file (file.gccs.json); null when there is none. A sidecar
+ * without "layout" means `defaultLayout` (a graph model's is NHWC: graphModel/sidecar.ts).
+ */
+export function readSidecar(file: string, defaultLayout: Preprocessing['layout'] = 'NCHW'): Preprocessing | null {
   const sidecar = onnxSidecarOf(file);
   const folderReal = realFolder(path.dirname(file), file);
   let value: unknown;
@@ -52,13 +55,13 @@ function readSidecar(file: string): Preprocessing | null {
     if (error instanceof UserError && / is missing$/.test(error.message)) return null;
     throw error;
   }
-  return checkSidecar(value, (problem: string) => new UserError(`${sidecar}: ${problem}`));
+  return checkSidecar(value, (problem: string) => new UserError(`${sidecar}: ${problem}`), defaultLayout);
 }
 
 /** The sidecar's content as Preprocessing, each problem one line (via `fail`). */
-function checkSidecar(value: unknown, fail: (problem: string) => UserError): Preprocessing {
+function checkSidecar(value: unknown, fail: (problem: string) => UserError, defaultLayout: Preprocessing['layout']): Preprocessing {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw fail('not a JSON object');
-  const { layout = 'NCHW', range = [0, 1], mean = [0], std = [1], classNames, ...rest } = value as Record<string, unknown>;
+  const { layout = defaultLayout, range = [0, 1], mean = [0], std = [1], classNames, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length) throw fail(`unknown key ${quote(extra[0])} (known: layout, range, mean, std, classNames)`);
   if (layout !== 'NCHW' && layout !== 'NHWC') throw fail(`layout must be "NCHW" or "NHWC", not ${quote(layout)}`);

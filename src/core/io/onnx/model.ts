@@ -82,8 +82,8 @@ class OnnxGraphLayer extends tfl.layers.Layer {
   }
 }
 
-/** NHWC pixels in [0, 1] → the graph's input: scaled to the range, normalised, in its layout. */
-function preprocess(x: tf.Tensor, p: Preprocessing): tf.Tensor {
+/** NHWC pixels in [0, 1] → the graph's input: scaled to the range, normalised, in its layout (graph models use it too). */
+export function preprocess(x: tf.Tensor, p: Preprocessing): tf.Tensor {
   const channels = x.shape[3] as number;
   const perChannel = (v: number[]) => tf.tensor4d(v.length === 1 ? Array(channels).fill(v[0]) : v, [1, 1, 1, channels]);
   const scaled = p.range[1] === 1 ? x : tf.mul(x, p.range[1]);
