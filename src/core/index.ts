@@ -13,6 +13,8 @@ export { loadModelSplit } from './inspect/modelSplit';
 export type { LatentOptions, LatentOutput, ModelEvaluation, ModelSplitOptions } from './inspect/types';
 export { loadModelDir, saveModelDir, resolveModelJson } from './io/modelDir';
 export type { EpochRecord, LoadedModel, ModelMeta } from './io/modelDir';
+export { loadGraphModelFile } from './io/graphModel/model';
+export type { LoadedGraphModel } from './io/graphModel/model';
 export { exportOnnx } from './io/onnx/export';
 export { loadOnnxModel } from './io/onnx/model';
 export type { LoadedOnnx, Preprocessing } from './io/onnx/model';
