@@ -28,6 +28,7 @@ import { ReplicaGroup, ReplicaSync, batchShare } from '../src/core/train/dataPar
 import { TRAIN_DEFAULTS } from '../src/core/train/defaults';
 import { Optimizer } from '../src/core/train/optimizer';
 import { TrainConfig, train, trainStep } from '../src/core/train/trainer';
+import { autoattackFigures, autoattackLine } from './benchAutoattack';
 import { hostEventLoopFigures } from './benchHostLag';
 import { RoundSummary, loadWarning, median, parseCpuInfo, ratio, round, summarize } from './benchStats';
 
@@ -45,6 +46,8 @@ const FLAGS = {
   'no-torch': { type: 'boolean', description: 'skip the PyTorch reference' },
   rounds: { type: 'string', description: 'alternating wasm/PyTorch rounds per workload (default 3, --quick 1)' },
   json: { type: 'string', description: 'also write the figures as one JSON object to this file' },
+  autoattack: { type: 'boolean', description: "also time the autoattack preset on 1000 MNIST test images, 2 workers, ε 0.1, and the peer's (many minutes)" },
+  torchattacks: { type: 'string', description: 'folder holding the torchattacks/ source, for the peer time of --autoattack' },
   probe: { type: 'string', description: '(internal) run one training process with this JSON configuration' },
 } as const;
 
@@ -380,6 +383,12 @@ async function attackFigures(modelDir: string, dataDir: string | undefined, quic
   return { images: count, data: dataDir ? `mnist ${dataDir} first ${count} test images` : 'random', batch: ATTACK_BATCH, spsa, seconds };
 }
 
+/** What --autoattack needs from the flags. */
+function autoattackFlags(flags: Record<string, unknown>) {
+  const python = () => (flags['no-torch'] ? null : torchPython(flags.python as string | undefined));
+  return { asked: Boolean(flags.autoattack), python, torchattacks: flags.torchattacks as string | undefined };
+}
+
 /** The first Python that imports torch, or null. */
 function torchPython(requested: string | undefined): string | null {
   for (const python of requested ? [requested] : ['/usr/bin/python3', 'python3']) {
@@ -452,6 +461,7 @@ function table(result: BenchResult): string {
     `PGD-5 sweep (${result.sweep.cells} cells × ${result.sweep.samplesPerCell}): ${result.sweep.workers1Seconds} s on 1 worker, ${result.sweep.workers2Seconds} s on 2`,
     `attacks on ${result.attacks.images} images (${result.attacks.data}), batch ${result.attacks.batch}, 1 process: ` +
       `DeepFool ${result.attacks.seconds.deepfool} s, JSMA ${result.attacks.seconds.jsma} s, SPSA (${result.attacks.spsa}) ${result.attacks.seconds.spsa} s`,
+    autoattackLine(result.autoattack),
     'skipped' in result.hostEventLoop
       ? `host event loop: skipped (${result.hostEventLoop.skipped})`
       : `host event loop while a worker trains: interval drift max ${result.hostEventLoop.intervalDriftMs.max} ms, p99 ${result.hostEventLoop.intervalDriftMs.p99} ms`,
@@ -479,6 +489,7 @@ async function measureAll(flags: Record<string, unknown>, backend: BackendName, 
   const trainingProcess = await trainingProcessFigures(info.name, dataDir, quick, workDir);
   const sweep = await sweepFigures(info.name, trainingProcess.modelDir, quick, quick ? 1 : 3);
   const attacks = await attackFigures(trainingProcess.modelDir, dataDir, quick, rounds);
+  const autoattack = await autoattackFigures({ ...autoattackFlags(flags), backend: info.name, modelDir: trainingProcess.modelDir, dataDir, quick, log });
   const hostEventLoop = await hostEventLoopFigures(info.name, quick, workDir);
   log(`host event loop while a worker trains: ${JSON.stringify(hostEventLoop)}`);
   const loadAfter = os.loadavg();
@@ -527,7 +538,7 @@ async function measureAll(flags: Record<string, unknown>, backend: BackendName, 
     },
     trainingProcess: { ...trainingProcess, modelDir: undefined },
     sweep,
-    attacks,
+    attacks, autoattack,
     hostEventLoop,
     pytorch: torch ? torch.about : { skipped: flags['no-torch'] ? '--no-torch' : 'no Python with torch found' },
     targets,
