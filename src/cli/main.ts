@@ -1,4 +1,5 @@
 import { initBackend, BackendName } from '../core/backend';
+import { setWasmThreads } from '../core/backend/threaded';
 import { UserError } from '../core/errors';
 import { ENGINE_VERSION } from '../core/version';
 import { FlagSpecs, ParsedFlags, helpText, parseFlags } from './args';
@@ -130,6 +131,11 @@ function commandOf(argv: string[]): { name: string; command: Command; rest: stri
 
 /** Picks the backend of a computing command and says which, in one short line (what it is made of with --verbose). */
 async function startBackend(flags: ParsedFlags, log: (line: string) => void): Promise<string> {
+  if (flags.threads !== undefined) {
+    setWasmThreads(flags.threads as number);
+    // Sweep workers and data-parallel replicas read it.
+    process.env.GCCS_WASM_THREADS = String(flags.threads);
+  }
   const info = await initBackend((flags.backend as BackendName | undefined) ?? 'auto');
   log(`backend: ${info.name}${flags.verbose ? ` (${info.detail})` : ''}`);
   if (info.warning) log(`warning: ${info.warning}`);

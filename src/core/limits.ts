@@ -195,3 +195,9 @@ export const GALLERY_LIMITS = {
   /** A sweep cell's id in a webview message (a hex hash). */
   cellIdChars: 128,
 } as const;
+
+/** The wasm backend (src/core/backend/threaded.ts). */
+export const WASM_LIMITS = {
+  /** XNNPACK threads in one process (--threads, GCCS_WASM_THREADS): tfjs-backend-wasm's own cap. */
+  maxThreads: 8,
+} as const;

@@ -8,6 +8,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../errors';
 import { customKernelNames, registerCustomKernels } from './kernels/register';
 import { nativeModulesSearchPath } from './nativeInstall';
+import { registerWasmBackend, wasmThreads, wasmThreadsChanged } from './threaded';
 
 /** The backends a user may ask for (CLI --backend, the gccs.backend setting): the one list. */
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -39,7 +40,7 @@ let wasmPathsSet = false;
  */
 export async function initBackend(requested: BackendName): Promise<BackendInfo> {
   const previous = initialized.get(requested);
-  if (previous && tf.getBackend() === previous.name) return previous;
+  if (previous && tf.getBackend() === previous.name && !(previous.name === 'wasm' && wasmThreadsChanged())) return previous;
   const info = await select(requested);
   initialized.set(requested, info);
   return info;
@@ -142,18 +143,21 @@ function requireSharingCore(file: string): unknown {
 }
 
 async function tryWasm(): Promise<BackendInfo | string> {
+  const threads = wasmThreads();
   try {
     if (!wasmPathsSet) {
       setWasmPaths(wasmDirectory());
       wasmPathsSet = true;
     }
     registerCustomKernels();
+    registerWasmBackend(threads, wasmDirectory());
     if (!(await tf.setBackend('wasm'))) return 'the WebAssembly backend failed to initialize';
   } catch (err) {
     return `the WebAssembly backend failed to initialize (${(err as Error).message.split('\n')[0]})`;
   }
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
-  return { name: 'wasm', detail: `WebAssembly (XNNPACK, ${simd}) with custom kernels ${customKernelNames.join(', ')}` };
+  const threading = threads === 1 ? '1 thread' : `${threads} threads`;
+  return { name: 'wasm', detail: `WebAssembly (XNNPACK, ${simd}, ${threading}) with custom kernels ${customKernelNames.join(', ')}` };
 }
 
 /**

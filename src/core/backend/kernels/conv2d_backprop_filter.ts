@@ -1,6 +1,7 @@
 import { backend_util, BatchMatMul, Conv2DBackpropFilterAttrs, KernelFunc, Reshape, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { address, simdKernels } from './simd/module';
+import { address } from './simd/module';
+import { partsFor, runParts, shares } from './simd/parallel';
 import { release, runWasm } from './wasm_call';
 
 /**
@@ -22,10 +23,13 @@ export const conv2DBackpropFilter: KernelFunc = (args) => {
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   const pixels = batchSize * outHeight * outWidth;
-  const patches = backend.makeOutput([1, filterHeight * filterWidth * inChannels, pixels], 'float32');
-  simdKernels(backend).im2col_transposed(address(backend, x), address(backend, patches), batchSize, inHeight, inWidth,
-    inChannels, outHeight, outWidth, filterHeight, filterWidth, info.strideHeight, info.strideWidth,
-    info.padInfo.top, info.padInfo.left);
+  const taps = filterHeight * filterWidth;
+  const patches = backend.makeOutput([1, taps * inChannels, pixels], 'float32');
+  // The taps' rows are independent: cut across the backend's threads.
+  const ranges = shares(taps, partsFor(taps * inChannels * pixels, taps));
+  runParts(backend, 'im2col_transposed', ranges.map(([first, end]) => [address(backend, x), address(backend, patches),
+    batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterWidth, info.strideHeight, info.strideWidth,
+    info.padInfo.top, info.padInfo.left, first, end]));
   const rows = runWasm(Reshape, backend, { x: dy }, { shape: [1, pixels, outChannels] });
   const product = runWasm(BatchMatMul, backend, { a: patches, b: rows }, { transposeA: false, transposeB: false });
   const dW = runWasm(Reshape, backend, { x: product }, { shape: filterShape });

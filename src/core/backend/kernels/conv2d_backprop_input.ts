@@ -12,9 +12,12 @@ import {
   Transpose,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { address, simdKernels } from './simd/module';
+import { address } from './simd/module';
+import { partsFor, runParts, shares } from './simd/parallel';
 import { release, runWasm } from './wasm_call';
 import { winogradApplies } from './winograd';
+
+const FLOAT_BYTES = 4;
 
 /**
  * The filter's kh·kw taps in reverse order (a 180° rotation), as the product of an
@@ -90,8 +93,14 @@ function col2imBackpropInput(backend: BackendWasm, dy: TensorInfo, filter: Tenso
   const taps = runWasm(BatchMatMul, backend, { a: rows, b: weights }, { transposeA: false, transposeB: true });
   release(backend, rows, weights);
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
-  simdKernels(backend).col2im(address(backend, taps), address(backend, dx), batchSize, inHeight, inWidth, inChannels,
-    outHeight, outWidth, filterHeight, filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  const image = inHeight * inWidth * inChannels * FLOAT_BYTES;
+  const imageTaps = outHeight * outWidth * filterHeight * filterWidth * inChannels * FLOAT_BYTES;
+  // Images are independent: cut across the backend's threads.
+  const ranges = shares(batchSize, partsFor(batchSize * image / FLOAT_BYTES, batchSize));
+  runParts(backend, 'col2im', ranges.map(([first, end]) => [
+    address(backend, taps) + first * imageTaps, address(backend, dx) + first * image, end - first, inHeight, inWidth,
+    inChannels, outHeight, outWidth, filterHeight, filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top,
+    info.padInfo.left]));
   release(backend, taps);
   return dx;
 }

@@ -1,6 +1,9 @@
-import { backend_util, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, KernelFunc, MaxPoolGradAttrs, TensorInfo, util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { address, simdKernels } from './simd/module';
+import { address } from './simd/module';
+import { partsFor, runParts, shares } from './simd/parallel';
+
+const FLOAT_BYTES = 4;
 
 /**
  * MaxPoolGrad in one pass (C, WebAssembly SIMD): each output pixel's dy goes to the first maximum
@@ -18,8 +21,13 @@ export const maxPoolGrad: KernelFunc = (args) => {
   const info = backend_util.computePool2DInfo(
     x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   const dx = backend.makeOutput(x.shape, 'float32');
-  simdKernels(backend).max_pool_grad(address(backend, x), address(backend, dy), address(backend, dx),
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  const image = info.inHeight * info.inWidth * info.inChannels * FLOAT_BYTES;
+  const pooled = info.outHeight * info.outWidth * info.inChannels * FLOAT_BYTES;
+  // Images are independent: cut across the backend's threads.
+  const ranges = shares(info.batchSize, partsFor(util.sizeFromShape(x.shape), info.batchSize));
+  runParts(backend, 'max_pool_grad', ranges.map(([first, end]) => [
+    address(backend, x) + first * image, address(backend, dy) + first * pooled, address(backend, dx) + first * image,
+    end - first, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left]));
   return dx;
 };

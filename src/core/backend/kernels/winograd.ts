@@ -1,14 +1,16 @@
 import { BatchMatMul, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { address, simdKernels } from './simd/module';
+import { address, backendMemory, simdKernels } from './simd/module';
+import { partsFor, runParts, shares } from './simd/parallel';
 import { release, runWasm } from './wasm_call';
 
 /** F(4×4, 3×3): 4×4 output tiles from 6×6 input patches, 36 transformed matrices. */
 const TILE = 4;
 const TRANSFORMED = 36;
 const POINTER_BYTES = 4;
+const FLOAT_BYTES = 4;
 
-type Heap = { _malloc(bytes: number): number; _free(pointer: number): void; HEAPU8: Uint8Array };
+type Heap = { _malloc(bytes: number): number; _free(pointer: number): void };
 
 /**
  * Whether a convolution runs as Winograd F(4×4, 3×3): 3×3, stride 1, no dilation, channel counts
@@ -35,28 +37,39 @@ export function winogradConv2D(
   const filters = filter.shape[3];
   const tilesHigh = Math.ceil(outHeight / TILE);
   const tilesWide = Math.ceil(outWidth / TILE);
-  const tiles = batch * tilesHigh * tilesWide;
-  const kernels = simdKernels(backend);
+  const tilesPerImage = tilesHigh * tilesWide;
+  const tiles = batch * tilesPerImage;
   const heap = backend.wasm as unknown as Heap;
+  // The transforms are cut by images across the backend's threads, each part with its own table.
+  const ranges = shares(batch, partsFor(tiles * TRANSFORMED * Math.max(channels, filters), batch));
   // Unsigned, as TensorFlow.js reads its own: past 2 GiB of wasm memory _malloc's i32 is negative (a view there throws).
-  const table = heap._malloc(TRANSFORMED * POINTER_BYTES) >>> 0;
-  const withTable = (infos: TensorInfo[], run: () => void) => {
+  const tables = heap._malloc(ranges.length * TRANSFORMED * POINTER_BYTES) >>> 0;
+  const tableOf = (part: number) => tables + part * TRANSFORMED * POINTER_BYTES;
+  /** Fills each part's table with the 36 matrices' addresses at its first image (rows of `columns` values per tile). */
+  const fillTables = (infos: TensorInfo[], columns: number) => {
     // A fresh view: allocations may have grown (and detached) the heap.
-    new Int32Array(heap.HEAPU8.buffer, table, TRANSFORMED).set(infos.map((info) => address(backend, info)));
-    run();
+    const view = new Int32Array(backendMemory(backend).buffer, tables, ranges.length * TRANSFORMED);
+    ranges.forEach(([first], part) => view.set(
+      infos.map((info) => address(backend, info) + first * tilesPerImage * columns * FLOAT_BYTES), part * TRANSFORMED));
   };
 
   const inputs = Array.from({ length: TRANSFORMED }, () => backend.makeOutput([1, tiles, channels], 'float32'));
   const weights = Array.from({ length: TRANSFORMED }, () => backend.makeOutput([1, channels, filters], 'float32'));
-  withTable(inputs, () => kernels.winograd_input_transform(address(backend, x), table, batch, height, width, channels,
-    tilesHigh, tilesWide, padTop, padLeft));
-  withTable(weights, () => kernels.winograd_filter_transform(address(backend, filter), table, channels, filters));
+  fillTables(inputs, channels);
+  runParts(backend, 'winograd_input_transform', ranges.map(([first, end], part) => [
+    address(backend, x) + first * height * width * channels * FLOAT_BYTES, tableOf(part), end - first, height, width, channels,
+    tilesHigh, tilesWide, padTop, padLeft]));
+  fillTables(weights, 0);
+  simdKernels(backend).winograd_filter_transform(address(backend, filter), tableOf(0), channels, filters);
   const products = inputs.map((a, i) => runWasm(BatchMatMul, backend, { a, b: weights[i] }, { transposeA: false, transposeB: false }));
   release(backend, ...inputs, ...weights);
   const y = backend.makeOutput([batch, outHeight, outWidth, filters], 'float32');
-  withTable(products, () => kernels.winograd_output_transform(table, bias ? address(backend, bias) : 0, relu ? 1 : 0,
-    address(backend, y), batch, outHeight, outWidth, filters, tilesHigh, tilesWide));
+  fillTables(products, filters);
+  runParts(backend, 'winograd_output_transform', ranges.map(([first, end], part) => [
+    tableOf(part), bias ? address(backend, bias) : 0, relu ? 1 : 0,
+    address(backend, y) + first * outHeight * outWidth * filters * FLOAT_BYTES, end - first, outHeight, outWidth, filters,
+    tilesHigh, tilesWide]));
   release(backend, ...products);
-  heap._free(table);
+  heap._free(tables);
   return y;
 }

@@ -138,26 +138,27 @@ void EXPORT(col2im)(const float *taps, float *dx, int batch, int height, int wid
 
 // im2col, transposed, NHWC: the input values each filter tap sees, as rows
 //   out[(i·fw + j)·channels + ci, (n·out_h + r)·out_w + c] = x[n, r·sh + i − top, c·sw + j − left, ci]
-// (0 where that falls in the padding), so that dW = out · dy is one matrix product.
+// (0 where that falls in the padding), so that dW = out · dy is one matrix product. Only the rows
+// of taps tap_begin ≤ i·fw + j < tap_end are written (threads share the taps out).
 void EXPORT(im2col_transposed)(const float *x, float *out, int batch, int height, int width, int channels,
-                               int out_height, int out_width, int filter_height, int filter_width, int stride_height,
-                               int stride_width, int pad_top, int pad_left) {
-  for (int i = 0; i < filter_height; i++) {
-    for (int j = 0; j < filter_width; j++) {
-      for (int ci = 0; ci < channels; ci++) {
-        for (int n = 0; n < batch; n++) {
-          const float *image = x + n * height * width * channels + ci;
-          for (int r = 0; r < out_height; r++) {
-            int xr = r * stride_height - pad_top + i;
-            if (xr < 0 || xr >= height) {
-              for (int c = 0; c < out_width; c++) *out++ = 0.0f;
-              continue;
-            }
-            const float *row = image + xr * width * channels;
-            for (int c = 0; c < out_width; c++) {
-              int xc = c * stride_width - pad_left + j;
-              *out++ = xc >= 0 && xc < width ? row[xc * channels] : 0.0f;
-            }
+                               int out_height, int out_width, int filter_width, int stride_height, int stride_width,
+                               int pad_top, int pad_left, int tap_begin, int tap_end) {
+  out += tap_begin * channels * batch * out_height * out_width;
+  for (int tap = tap_begin; tap < tap_end; tap++) {
+    int i = tap / filter_width, j = tap % filter_width;
+    for (int ci = 0; ci < channels; ci++) {
+      for (int n = 0; n < batch; n++) {
+        const float *image = x + n * height * width * channels + ci;
+        for (int r = 0; r < out_height; r++) {
+          int xr = r * stride_height - pad_top + i;
+          if (xr < 0 || xr >= height) {
+            for (int c = 0; c < out_width; c++) *out++ = 0.0f;
+            continue;
+          }
+          const float *row = image + xr * width * channels;
+          for (int c = 0; c < out_width; c++) {
+            int xc = c * stride_width - pad_left + j;
+            *out++ = xc >= 0 && xc < width ? row[xc * channels] : 0.0f;
           }
         }
       }

@@ -3,8 +3,12 @@ import * as path from 'node:path';
 import { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-/** Built from kernels.c by scripts/build-simd-kernels.mjs (part of `npm run build`). */
+/**
+ * Built from kernels.c by scripts/build-simd-kernels.mjs (part of `npm run build`); the second
+ * imports a shared memory, the threaded backend's.
+ */
 const FILE = 'simd-kernels.wasm';
+const SHARED_FILE = 'simd-kernels-shared.wasm';
 
 /** The C kernels (kernels.c); pointers are byte addresses on the wasm backend's heap. */
 export interface SimdKernels {
@@ -13,8 +17,8 @@ export interface SimdKernels {
     strideWidth: number, padTop: number, padLeft: number): void;
   column_sums(x: number, rows: number, cols: number, acc: number, out: number): void;
   im2col_transposed(x: number, out: number, batch: number, height: number, width: number, channels: number,
-    outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number,
-    strideWidth: number, padTop: number, padLeft: number): void;
+    outHeight: number, outWidth: number, filterWidth: number, strideHeight: number, strideWidth: number,
+    padTop: number, padLeft: number, tapBegin: number, tapEnd: number): void;
   winograd_filter_transform(g: number, u: number, channels: number, filters: number): void;
   winograd_input_transform(x: number, v: number, batch: number, height: number, width: number, channels: number,
     tilesHigh: number, tilesWide: number, padTop: number, padLeft: number): void;
@@ -25,24 +29,45 @@ export interface SimdKernels {
     padTop: number, padLeft: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+const compiled = new Map<string, WebAssembly.Module>();
 const instances = new WeakMap<BackendWasm, SimdKernels>();
 
 /** Beside the bundle (dist/), or in dist/ when running from source. */
-function modulePath(): string {
-  const candidates = [path.join(__dirname, FILE), path.resolve(__dirname, '../../../../../dist', FILE)];
-  const found = candidates.find((file) => fs.existsSync(file));
-  if (!found) throw new Error(`${FILE} not found (looked in ${candidates.join(', ')}): run npm run build`);
+function modulePath(file: string): string {
+  const candidates = [path.join(__dirname, file), path.resolve(__dirname, '../../../../../dist', file)];
+  const found = candidates.find((candidate) => fs.existsSync(candidate));
+  if (!found) throw new Error(`${file} not found (looked in ${candidates.join(', ')}): run npm run build`);
   return found;
+}
+
+/**
+ * The backend's memory: the single-threaded build exports it, the threaded build imports a shared
+ * one. Its `buffer` is current even after the heap grew (a view made earlier may be too short or detached).
+ */
+export function backendMemory(backend: BackendWasm): WebAssembly.Memory {
+  const wasm = backend.wasm as unknown as { wasmMemory?: WebAssembly.Memory; asm: { memory?: WebAssembly.Memory } };
+  const memory = wasm.wasmMemory ?? wasm.asm.memory;
+  if (!memory) throw new Error('the wasm backend exposes no memory');
+  return memory;
+}
+
+/** The compiled C kernels that import this backend's kind of memory (shared or not). */
+export function simdKernelsModule(backend: BackendWasm): WebAssembly.Module {
+  const file = backendMemory(backend).buffer instanceof SharedArrayBuffer ? SHARED_FILE : FILE;
+  let module = compiled.get(file);
+  if (!module) {
+    module = new WebAssembly.Module(fs.readFileSync(modulePath(file)));
+    compiled.set(file, module);
+  }
+  return module;
 }
 
 /** The C kernels, instantiated on this backend's memory (once per backend). */
 export function simdKernels(backend: BackendWasm): SimdKernels {
   let kernels = instances.get(backend);
   if (!kernels) {
-    compiled ??= new WebAssembly.Module(fs.readFileSync(modulePath()));
-    const { memory } = (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm;
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    const env = { memory: backendMemory(backend) };
+    kernels = new WebAssembly.Instance(simdKernelsModule(backend), { env }).exports as unknown as SimdKernels;
     instances.set(backend, kernels);
   }
   return kernels;
