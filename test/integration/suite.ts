@@ -32,6 +32,7 @@ const COMMANDS = [
   'gccs.showTraining',
   'gccs.compareModels',
   'gccs.enableNativeBackend',
+  'gccs.reproducePaper',
 ];
 
 interface Outcome {
@@ -735,7 +736,7 @@ export async function run(): Promise<void> {
       },
     ],
     [
-      'Restricted Mode: Train, Evaluate Robustness, Show Latent Space, Compare Models and Enable Native Backend each say why they need trust, offer Manage Workspace Trust, and run or write nothing',
+      'Restricted Mode: Train, Evaluate Robustness, Show Latent Space, Compare Models, Enable Native Backend and Reproduce the Paper each say why they need trust, offer Manage Workspace Trust, and run or write nothing',
       async () => {
         const results = path.join(resultsFolder, 'tiny.jsonl');
         const runs: [string, string, unknown[]][] = [
@@ -744,6 +745,7 @@ export async function run(): Promise<void> {
           ['gccs.showLatentSpace', 'GCCS: Show Latent Space', [vscode.Uri.file(path.join(tinyModel, 'model.json'))]],
           ['gccs.compareModels', 'GCCS: Compare Models', [vscode.Uri.file(results), [vscode.Uri.file(results), vscode.Uri.file(results)]]],
           ['gccs.enableNativeBackend', 'GCCS: Enable Native Backend', []],
+          ['gccs.reproducePaper', 'GCCS: Reproduce the Paper', []],
         ];
         const before = snapshot(root, ['.gccs-integration.log']);
         const modals: { message: string; modal?: boolean; detail?: string; items: string[] }[] = [];
