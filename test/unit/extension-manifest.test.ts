@@ -49,9 +49,9 @@ test('the manifest: main, extensionKind, activation, schemas and settings', () =
   assert.match(evaluate.when, /model\.json/);
   assert.match(evaluate.when, /gccs\.json/);
   for (const { url } of manifest.contributes.jsonValidation) assert.ok(fs.existsSync(path.join(root, url)), url);
-  // An ONNX model's sidecar (net.onnx.gccs.json) is not an experiment.
+  // A model's sidecar (net.onnx.gccs.json, a graph model's model.json.gccs.json) is not an experiment.
   const fileMatches = manifest.contributes.jsonValidation.map((v: { fileMatch: string | string[] }) => v.fileMatch);
-  assert.deepEqual(fileMatches, [['*.gccs.json', '!*.onnx.gccs.json'], '*.sweep.json']);
+  assert.deepEqual(fileMatches, [['*.gccs.json', '!*.onnx.gccs.json', '!*.json.gccs.json'], '*.sweep.json']);
   const settings = manifest.contributes.configuration.properties;
   assert.deepEqual(settings['gccs.backend'].enum, BACKEND_NAMES);
   assert.equal(settings['gccs.workers'].default, 0);

@@ -150,6 +150,8 @@ test('Explorer menus: .onnx files get Evaluate Robustness, Show Latent Space and
   assert.deepEqual(offered('Digits.ONNX'), ['evaluateRobustness', 'showLatentSpace', 'compareModels']);
   assert.deepEqual(offered('digits.onnx.gccs.json'), ['evaluateRobustness', 'showLatentSpace']);
   assert.deepEqual(offered('mnist.gccs.json'), ['train', 'showLatentSpace']);
+  // A graph model's sidecar is no experiment either.
+  assert.deepEqual(offered('model.json.gccs.json'), ['evaluateRobustness', 'showLatentSpace']);
   assert.deepEqual(offered('model.json'), ['evaluateRobustness', 'showLatentSpace', 'showTraining']);
   assert.ok(manifest.activationEvents.includes('workspaceContains:**/*.onnx'));
   // In the GCCS view an ONNX model has no training to show.

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/core/errors';
 import { loadModelDir } from '../../src/core/io/modelDir';
+import { modelProblem } from '../../src/host/workspace/preflight';
 import { GraphBuilder, GraphModelJson, GraphNodeJson, b64, ints } from '../helpers/graphModel';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-graphmodel-hostile-'));
@@ -54,7 +55,10 @@ function hostile(mutate: (json: GraphModelJson, dir: string) => GraphModelJson |
 
 async function refused(dir: string, problem: RegExp): Promise<void> {
   const rss = process.memoryUsage().rss;
+  // The extension's preflight (no TensorFlow.js) gives the engine's own line, before anything is asked.
+  const preflight = modelProblem(dir);
   await assert.rejects(loadModelDir(dir), (error: Error) => {
+    assert.equal(preflight, error.message, 'the preflight names the same problem');
     assert.ok(error instanceof UserError, `a UserError, not ${error.stack}`);
     assert.ok(!error.message.includes('\n'), `one line: ${error.message}`);
     assert.ok(error.message.startsWith(path.join(dir, 'model.json')), `names the file: ${error.message}`);
@@ -72,7 +76,10 @@ const addNodes = (json: GraphModelJson, ...nodes: GraphNodeJson[]) => void json.
 const outputFrom = (json: GraphModelJson, name: string) => (node(json, 'Identity').input = [name]);
 
 test('the valid model loads (the hostile cases below each change one thing)', async () => {
-  const { model } = await loadModelDir(hostile(() => undefined));
+  const dir = hostile(() => undefined);
+  assert.equal(modelProblem(dir), undefined, 'the preflight finds nothing');
+  assert.equal(modelProblem(path.join(dir, 'model.json.gccs.json')), undefined, 'named by its sidecar, the model is its folder');
+  const { model } = await loadModelDir(dir);
   assert.deepEqual(model.outputs[0].shape, [null, 3]);
   model.dispose();
 });

@@ -87,13 +87,16 @@ export const isOnnxFile = (location: string) => location.toLowerCase().endsWith(
 /** The sidecar's path of an .onnx file. */
 export const onnxSidecarOf = (file: string) => `${file}${ONNX_SIDECAR_SUFFIX}`;
 
-/** Whether a path is an ONNX model's sidecar (not a training experiment, though it ends in .gccs.json). */
-export const isOnnxSidecar = (location: string) => location.toLowerCase().endsWith(`.onnx${ONNX_SIDECAR_SUFFIX}`);
+/**
+ * Whether a path is a model's preprocessing sidecar — an ONNX model's net.onnx.gccs.json or a graph
+ * model's model.json.gccs.json — not a training experiment, though it ends in .gccs.json.
+ */
+export const isModelSidecar = (location: string) => /\.(onnx|json)\.gccs\.json$/i.test(location);
 
-/** A model folder, its model.json or its gccs.json → the folder; an .onnx file or its sidecar → the .onnx file. */
+/** A model folder, its model.json, gccs.json or model.json.gccs.json → the folder; an .onnx file or its sidecar → the .onnx file. */
 export function modelFolderOf(location: string): string {
-  if (isOnnxSidecar(location)) return location.slice(0, -ONNX_SIDECAR_SUFFIX.length);
-  return ['model.json', META_FILE].includes(path.basename(location)) ? path.dirname(location) : location;
+  const model = isModelSidecar(location) ? location.slice(0, -ONNX_SIDECAR_SUFFIX.length) : location;
+  return ['model.json', META_FILE].includes(path.basename(model)) ? path.dirname(model) : model;
 }
 
 /**

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SIDEBAR_LIMITS } from '../../core/limits';
-import { isOnnxSidecar, onnxSidecarOf } from '../../core/io/modelLocation';
+import { isModelSidecar, onnxSidecarOf } from '../../core/io/modelLocation';
 import { readSettings } from '../workspace/settings';
 import { EntryKind, SidebarEntry, checkpointFolder, experimentEntry, modelEntry, resultEntry, resultLocations } from './entries';
 
@@ -89,8 +89,8 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
       vscode.workspace.findFiles('**/*.onnx', EXCLUDE, max),
     ]);
     const results = resultLocations(resultsFolder, max);
-    // An ONNX model's sidecar (net.onnx.gccs.json) is not an experiment; the .onnx file is a model.
-    const experiments = found.filter((uri) => !isOnnxSidecar(uri.fsPath));
+    // A model's sidecar (net.onnx.gccs.json, model.json.gccs.json) is not an experiment; the .onnx file is a model.
+    const experiments = found.filter((uri) => !isModelSidecar(uri.fsPath));
     const folders = metas.map((uri) => path.dirname(uri.fsPath)).filter((folder) => fs.existsSync(path.join(folder, 'model.json')));
     const models = [...folders, ...onnxFiles.map((uri) => uri.fsPath)].slice(0, max);
     const all: SidebarEntry[] = [

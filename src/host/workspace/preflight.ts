@@ -7,15 +7,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../core/errors';
 import { readLayersModelJson } from '../../core/io/layersModelCheck';
-import { META_FILE, isOnnxFile, modelFolderOf, readModelMeta } from '../../core/io/modelLocation';
+import { graphModelJsonOf, readGraphModel } from '../../core/io/graphModel/read';
+import { META_FILE, ONNX_SIDECAR_SUFFIX, isModelSidecar, isOnnxFile, readModelMeta } from '../../core/io/modelLocation';
 
-/** A model folder, its model.json or its gccs.json → the model.json path; an .onnx file or its sidecar → the .onnx file. */
+/** A model folder, its model.json, gccs.json or model.json.gccs.json → the model.json path; an .onnx file or its sidecar → the .onnx file. */
 export function modelJsonOf(model: string): string {
-  const onnx = modelFolderOf(model);
-  if (isOnnxFile(onnx)) return onnx;
-  const base = path.basename(model);
-  if (base === META_FILE) return path.join(path.dirname(model), 'model.json');
-  return base.endsWith('.json') ? model : path.join(model, 'model.json');
+  const named = isModelSidecar(model) ? model.slice(0, -ONNX_SIDECAR_SUFFIX.length) : model;
+  if (isOnnxFile(named)) return named;
+  const base = path.basename(named);
+  if (base === META_FILE) return path.join(path.dirname(named), 'model.json');
+  return base.endsWith('.json') ? named : path.join(named, 'model.json');
 }
 
 /**
@@ -25,6 +26,14 @@ export function modelJsonOf(model: string): string {
 function checkOnnx(file: string): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (see above)
   (require('../../core/io/onnx/check') as typeof import('../../core/io/onnx/check')).readCheckedOnnx(file);
+}
+
+/** The engine's checks of a TensorFlow.js graph model (weights against their shapes, ops, the sidecar) before it runs it. */
+function checkGraphModel(modelJson: string, parsed: unknown): void {
+  const { input } = readGraphModel(modelJson, parsed);
+  // The sidecar's reader shares the ONNX reader's module: deferred like checkOnnx.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (see checkOnnx)
+  (require('../../core/io/graphModel/sidecar') as typeof import('../../core/io/graphModel/sidecar')).readGraphPreprocessing(modelJson, input.shape);
 }
 
 /** The first input shape in a LayersModel topology (without the batch dimension), when it states one. */
@@ -37,8 +46,8 @@ function topologyInputShape(topology: Record<string, unknown>): (number | null)[
 /**
  * Why the model cannot be loaded (missing or damaged model.json, a topology that disagrees with
  * its weights, weight shards missing, truncated or outside the folder, an invalid gccs.json, an
- * input shape that contradicts gccs.json; for an .onnx file, the engine's checks before it runs the
- * graph: the file and its external data, initializer sizes, ops, its sidecar), or undefined.
+ * input shape that contradicts gccs.json; for an .onnx file or a TensorFlow.js graph model, the
+ * engine's checks before it runs the graph: the files, weight sizes, ops, its sidecar), or undefined.
  * Bounded like the engine's own checks (MODEL_LIMITS, ONNX_LIMITS: sizes are checked before
  * anything is read), so it cannot stall the host.
  */
@@ -47,6 +56,11 @@ export function modelProblem(model: string): string | undefined {
   try {
     if (isOnnxFile(modelJson)) {
       checkOnnx(modelJson);
+      return undefined;
+    }
+    const graph = graphModelJsonOf(modelJson);
+    if (graph) {
+      checkGraphModel(modelJson, graph);
       return undefined;
     }
     const parsed = readLayersModelJson(modelJson);
