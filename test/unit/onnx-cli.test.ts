@@ -15,6 +15,9 @@ import * as path from 'node:path';
 import { initBackend } from '../../src/core/backend';
 import { saveLayersModel } from '../../src/core/io/layersModelFiles';
 import { buildCnn } from '../../src/core/models/cnn';
+import { readModelMeta } from '../../src/core/io/modelLocation';
+import { planSweep } from '../../src/core/sweep/config';
+import { modelLossLabel } from '../../src/core/sweep/summary';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const MODEL = path.resolve(__dirname, '../fixtures/onnx/mnist-tiny/model.onnx');
@@ -115,4 +118,14 @@ test('gccs export --onnx: eval of the exported file equals eval of the model fol
   assert.equal(again.status, 2, again.stderr);
   assert.deepEqual(again.stderr.split('\n').filter((line) => line.startsWith('gccs: error:')), [`gccs: error: flag --onnx: ${out} already exists: write to another file (an export never overwrites one)`]);
   assert.deepEqual(fs.readFileSync(out), before);
+});
+
+test("an .onnx exported beside a trained model's gccs.json does not take that model's data or training loss", () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-onnx-beside-'));
+  const onnx = path.join(folder, 'export.onnx');
+  fs.copyFileSync(MODEL, onnx);
+  fs.copyFileSync(path.resolve(__dirname, '../../models/mnist-gccs/gccs.json'), path.join(folder, 'gccs.json'));
+  assert.equal(readModelMeta(onnx), null);
+  assert.equal(modelLossLabel(onnx), '—');
+  assert.throws(() => planSweep({ models: [onnx], attacks: [{ name: 'pgd', eps: [0.1] }] }), /has no gccs\.json to take its test split from: give the data/);
 });

@@ -103,9 +103,11 @@ export function modelFolderOf(location: string): string {
  * The gccs.json beside a model.json, checked against schema/model-meta.schema.json; null only when
  * there is none (a LayersModel this engine did not train). Anything else that is not a complete
  * gccs.json (null, a number, a missing or mistyped field, a file outside the folder) is a
- * UserError naming the file and the field.
+ * UserError naming the file and the field. An .onnx file has none: a gccs.json in its folder belongs
+ * to the LayersModel there (an export beside its source), not to it.
  */
 export function readModelMeta(modelJson: string): ModelMeta | null {
+  if (isOnnxFile(modelJson)) return null;
   const folder = path.dirname(modelJson);
   const metaFile = path.join(folder, META_FILE);
   // A save cut short after its commit point holds the gccs.json that goes with its model.json (readFolderJson reads it).
