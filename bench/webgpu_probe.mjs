@@ -33,9 +33,25 @@ if (adapter) {
     await tf.setBackend(backend);
     const x = tf.randomUniform([64, 28, 28, 1], 0, 1, 'float32', 1);
     const [w1, w2, w3] = [seeded([3, 3, 1, 32], 2, 0.3), seeded([3, 3, 32, 64], 3, 0.06), seeded([13 * 13 * 64, 10], 4, 0.01)];
-    const logits = (input) => tf.matMul(tf.reshape(tf.relu(tf.conv2d(tf.maxPool(tf.relu(tf.conv2d(input, w1, 1, 'valid')), 2, 2, 'valid'), w2, 1, 'same')), [64, -1]), w3);
+    const logits = (input) =>
+      tf.matMul(tf.reshape(tf.relu(tf.conv2d(tf.maxPool(tf.relu(tf.conv2d(input, w1, 1, 'valid')), 2, 2, 'valid'), w2, 1, 'same')), [64, -1]), w3);
     const z = await logits(x).data();
-    const g = await tf.grad((input) => tf.sum(tf.mul(logits(input), tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32'), 10))))(x).data();
+    const g = await tf
+      .grad((input) =>
+        tf.sum(
+          tf.mul(
+            logits(input),
+            tf.oneHot(
+              tf.tensor1d(
+                Array.from({ length: 64 }, (_, i) => i % 10),
+                'int32',
+              ),
+              10,
+            ),
+          ),
+        ),
+      )(x)
+      .data();
     let sync = 'ok';
     try {
       logits(x).dataSync();
@@ -47,8 +63,12 @@ if (adapter) {
   const cpu = await run('cpu');
   const webgpu = await run('webgpu');
   const rel = (a, b) => {
-    let d = 0, s = 0;
-    for (let i = 0; i < b.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); s = Math.max(s, Math.abs(b[i])); }
+    let d = 0,
+      s = 0;
+    for (let i = 0; i < b.length; i++) {
+      d = Math.max(d, Math.abs(a[i] - b[i]));
+      s = Math.max(s, Math.abs(b[i]));
+    }
     return d / (s || 1);
   };
   Object.assign(result, { logitsRelativeDifference: rel(webgpu.z, cpu.z), gradientRelativeDifference: rel(webgpu.g, cpu.g), synchronousRead: webgpu.sync });

@@ -34,7 +34,10 @@ export type HostRequest =
   | { type: 'evaluate'; options: ModelSplitOptions }
   /** Time one batch of each model's forward and forward + backward passes (the time estimate). Answered by `calibrated` or `error`. */
   | { type: 'calibrate'; models: string[]; batchSize: number }
-  /** The first samples of a sweep cell, clean and attacked as the cell attacked them (the robustness panel's gallery). Answered by `examplesDone` or `error`. */
+  /**
+   * The first samples of a sweep cell, clean and attacked as the cell attacked them (the robustness panel's gallery).
+   * Answered by `examplesDone` or `error`.
+   */
   | { type: 'examples'; options: ExamplesOptions }
   /** The paper's comparison (`gccs reproduce`), `workers` processes for its attack sweeps. Answered by `reproduceEvent`…, then `reproduceDone`, `cancelled` or `error`. */
   | { type: 'reproduce'; request: ReproduceRequest; workers: number }
