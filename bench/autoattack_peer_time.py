@@ -3,7 +3,7 @@ preset, on the same LayersModel and MNIST test images as `npm run bench --autoat
 APGD-T, FAB-T and Square with AutoAttack's "standard" settings, each on every image, as a sweep runs
 a preset (not as a cascade), on as many processes as the sweep's workers (1 PyTorch thread each,
 each on its share of the images: on a busy machine PyTorch's own 2 threads were many times slower). Prints one
-JSON line: per attack the slowest process's seconds and the accuracy, the wall time, PyTorch's version.
+JSON line: per attack the slowest process's seconds and the accuracy, the wall and CPU time, PyTorch's version.
 
   /usr/bin/python3 bench/autoattack_peer_time.py --torchattacks DIR --model M --data MNIST_DIR \
       --start 6000 --count 1000 --eps 0.1 --processes 2 --attacks apgd-ce,apgd-t,fab-t,square
@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import multiprocessing
+import resource
 import os
 import sys
 import time
@@ -96,10 +97,12 @@ def main():
     with multiprocessing.get_context('fork').Pool(args.processes) as pool:
         shares = pool.starmap(run_share, [(args, share) for share in range(args.processes)])
     seconds = time.perf_counter() - started
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu_seconds = sum(u.ru_utime + u.ru_stime for u in usage)
     # Per attack: the slowest process's time (the processes run side by side) and the accuracy over all images.
     attacks = {name: {'seconds': round(max(share[name]['seconds'] for share in shares), 2),
                       'accuracy': round(sum(share[name]['robust'] for share in shares) / args.count, 4)} for name in shares[0]}
-    print(json.dumps({'attacks': attacks, 'seconds': round(seconds, 2), 'count': args.count, 'eps': args.eps, 'torch': torch.__version__,
+    print(json.dumps({'attacks': attacks, 'seconds': round(seconds, 2), 'cpuSeconds': round(cpu_seconds, 2), 'count': args.count, 'eps': args.eps, 'torch': torch.__version__,
                       'processes': args.processes, 'threadsPerProcess': 1, 'fabSteps': args.fab_steps}))
 
 

@@ -26,12 +26,30 @@ export interface AutoattackBenchOptions {
   /** MNIST IDX folder (the bench model's data): the images are its test images 6000…6999 (--quick: 10). */
   dataDir: string | undefined;
   quick: boolean;
+  /** Images (default 1000; --quick 10). */
+  count?: number;
   /** --autoattack was given. */
   asked: boolean;
   /** A Python that imports torch, or null (asked only when the peer runs). */
   python: () => string | null;
   torchattacks: string | undefined;
   log: (line: string) => void;
+}
+
+/**
+ * CPU seconds used so far by this process and its finished children (the sweep's workers, once
+ * exited): on a busy machine, unlike wall time, this does not grow with the other jobs' load. Null off Linux.
+ */
+function cpuSeconds(): number | null {
+  try {
+    // Fields after the command name: cutime and cstime (waited-for children) are the 14th and 15th, in clock ticks.
+    const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+    const { user, system } = process.cpuUsage();
+    return (Number(fields[13]) + Number(fields[14])) / ticks + (user + system) / 1e6;
+  } catch {
+    return null;
+  }
 }
 
 interface Images {
@@ -53,6 +71,7 @@ function peerFigures(options: AutoattackBenchOptions, images: Images, attacks: s
   return JSON.parse(output.trim().split('\n').at(-1) as string) as {
     attacks: Record<string, { seconds: number; accuracy: number }>;
     seconds: number;
+    cpuSeconds: number;
     torch: string;
     processes: number;
   };
@@ -61,7 +80,7 @@ function peerFigures(options: AutoattackBenchOptions, images: Images, attacks: s
 export async function autoattackFigures(options: AutoattackBenchOptions) {
   if (!options.asked) return { skipped: 'not asked for (--autoattack)' };
   if (!options.dataDir) return { skipped: 'no MNIST data (--data)' };
-  const images = { dataDir: options.dataDir, count: options.quick ? 10 : 1000 };
+  const images = { dataDir: options.dataDir, count: options.count ?? (options.quick ? 10 : 1000) };
   const testRange = `${FIRST_IMAGE}:${FIRST_IMAGE + images.count}`;
   const plan = planPreset('autoattack');
   const attacks = plan.attacks.map((attack) => attack.name);
@@ -74,9 +93,11 @@ export async function autoattackFigures(options: AutoattackBenchOptions) {
     seed: 0,
   };
   const loadAverageBefore = os.loadavg().map((v) => round(v));
-  const started = performance.now();
+  const [started, cpuBefore] = [performance.now(), cpuSeconds()];
   const sweep = await runSweep(config, { workers: WORKERS, backend: options.backend });
   const seconds = round((performance.now() - started) / 1000, 4);
+  const cpuAfter = cpuSeconds();
+  const cpu = cpuBefore === null || cpuAfter === null ? null : round(cpuAfter - cpuBefore, 4);
   const perAttack = Object.fromEntries(sweep.results.map((r) => [r.cell.attack, { seconds: round(r.seconds, 4), accuracy: r.accuracy }]));
   options.log(`autoattack preset on ${images.count} images, ${WORKERS} workers: ${seconds} s ${JSON.stringify(perAttack)}`);
   const peer = peerFigures(options, images, attacks);
@@ -89,10 +110,12 @@ export async function autoattackFigures(options: AutoattackBenchOptions) {
     attacks,
     missing: plan.missing,
     seconds,
+    cpuSeconds: cpu,
     perAttack,
     peer,
     // Ours over the peer's: below 1 means faster than the peer.
     ratioToPeer: 'seconds' in peer ? round(seconds / peer.seconds, 3) : null,
+    cpuRatioToPeer: 'seconds' in peer && cpu !== null ? round(cpu / peer.cpuSeconds, 3) : null,
     loadAverageBefore,
     loadAverageAfter: os.loadavg().map((v) => round(v)),
   };
@@ -103,10 +126,10 @@ export function autoattackLine(figures: Awaited<ReturnType<typeof autoattackFigu
   if ('skipped' in figures) return `autoattack preset: skipped (${figures.skipped})`;
   const peer =
     'seconds' in figures.peer
-      ? `${figures.peer.seconds} s (torchattacks, ${figures.peer.processes} processes of 1 thread), ratio ${figures.ratioToPeer}`
+      ? `${figures.peer.seconds} s, CPU ${figures.peer.cpuSeconds} s (torchattacks, ${figures.peer.processes} processes of 1 thread); ratio ${figures.ratioToPeer}, CPU ratio ${figures.cpuRatioToPeer}`
       : `skipped (${figures.peer.skipped})`;
   return (
     `autoattack preset (${figures.attacks.join(', ')}, each on every image) on ${figures.images} images at ε ${figures.eps}, ${figures.workers} workers: ` +
-    `${figures.seconds} s (load ${figures.loadAverageBefore[0]} → ${figures.loadAverageAfter[0]}); peer ${peer}`
+    `${figures.seconds} s, CPU ${figures.cpuSeconds} s (load ${figures.loadAverageBefore[0]} → ${figures.loadAverageAfter[0]}); peer ${peer}`
   );
 }
