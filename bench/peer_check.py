@@ -1,4 +1,4 @@
-"""Cross-check of this project's APGD-CE, APGD-T and Square against a peer implementation
+"""Cross-check of this project's APGD-CE, APGD-T, FAB-T and Square against a peer implementation
 (torchattacks, Kim 2020, from its public source) on identical weights and images.
 
 Loads a TensorFlow.js LayersModel (model.json + weight shards) of the project's reference layer
@@ -11,7 +11,7 @@ the peer takes an absolute ε, so each image gets its own ε·‖x‖∞ there t
 
 torchattacks is not a dependency: fetch its source (github.com/Harry24k/adversarial-attacks-pytorch)
 and pass the folder that holds `torchattacks/` with --torchattacks. Its package __init__ imports
-attacks that need SciPy, so only the three modules used here are loaded.
+attacks that need SciPy, so only the four modules used here are loaded.
 
 Run with Debian's PyTorch (/usr/bin/python3, torch 1.13), from the repository root after
 `npm run build`:
@@ -132,13 +132,13 @@ def mnist(folder, start, count):
 # --- the two implementations ---------------------------------------------------------------------
 
 def load_peer(root):
-    """torchattacks' Attack base and three attack modules, without its package __init__."""
+    """torchattacks' Attack base and four attack modules, without its package __init__."""
     for package in ('torchattacks', 'torchattacks.attacks'):
         module = types.ModuleType(package)
         module.__path__ = [os.path.join(root, *package.split('.'))]
         sys.modules[package] = module
     loaded = {}
-    for name in ('attack', 'attacks.apgd', 'attacks.apgdt', 'attacks.square'):
+    for name in ('attack', 'attacks.apgd', 'attacks.apgdt', 'attacks.fab', 'attacks.square'):
         full = f'torchattacks.{name}'
         spec = importlib.util.spec_from_file_location(full, os.path.join(root, 'torchattacks', *name.split('.')) + '.py')
         module = importlib.util.module_from_spec(spec)
@@ -149,11 +149,15 @@ def load_peer(root):
 
 
 def peer_attack(peer, name, model, eps, classes):
-    # AutoAttack's "standard" settings: 100 iterations, 1 restart, 9 targets, 5000 queries.
+    # AutoAttack's "standard" settings: 100 iterations, 1 restart, 9 targets (FAB: α_max 0.1, η 1.05, β 0.9), 5000 queries.
     if name == 'apgd-ce':
         return peer['attacks.apgd'].APGD(model, norm='Linf', eps=eps, steps=100, n_restarts=1, loss='ce', seed=0)
     if name == 'apgd-t':
         return peer['attacks.apgdt'].APGDT(model, norm='Linf', eps=eps, steps=100, n_restarts=1, n_classes=classes, seed=0)
+    if name == 'fab-t':
+        # multi_targeted: the classes ranked 2nd … n_classes-th by clean output, one after the other.
+        return peer['attacks.fab'].FAB(model, norm='Linf', eps=eps, steps=100, n_restarts=1, alpha_max=0.1, eta=1.05, beta=0.9,
+                                       seed=0, multi_targeted=True, n_classes=classes)
     if name == 'square':
         return peer['attacks.square'].Square(model, norm='Linf', eps=eps, n_queries=5000, n_restarts=1, p_init=0.8, seed=0)
     raise SystemExit(f'unknown attack {name}')
@@ -230,7 +234,7 @@ def main():
     parser.add_argument('--start', type=int, default=8000, help="first test image; must be the model's test split start")
     parser.add_argument('--count', type=int, default=1000)
     parser.add_argument('--eps', default='0.1', help='comma list')
-    parser.add_argument('--attacks', default='apgd-ce,apgd-t,square', help='comma list of apgd-ce, apgd-t, square')
+    parser.add_argument('--attacks', default='apgd-ce,apgd-t,square', help='comma list of apgd-ce, apgd-t, fab-t, square')
     parser.add_argument('--workers', type=int, default=2, help="our sweep's worker processes")
     parser.add_argument('--threads', type=int, default=2, help="PyTorch's threads")
     parser.add_argument('--batch', type=int, default=100)
