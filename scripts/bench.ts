@@ -30,6 +30,7 @@ import { Optimizer } from '../src/core/train/optimizer';
 import { TrainConfig, train, trainStep } from '../src/core/train/trainer';
 import { autoattackFigures, autoattackLine } from './benchAutoattack';
 import { hostEventLoopFigures } from './benchHostLag';
+import { threadsFigures, threadsLines, threadsTargets } from './benchThreads';
 import { RoundSummary, loadWarning, median, parseCpuInfo, ratio, round, summarize } from './benchStats';
 
 const TRAIN_BATCH = 200;
@@ -452,6 +453,7 @@ function table(result: BenchResult): string {
   }
   const dp = result.dataParallel;
   lines.push(`| CNN training, 2 processes (data-parallel, gradients) | ${thousands(dp.gradients.imagesPerSecond)} | | ${dp.ratioToPyTorch ?? ''} |`);
+  lines.push(...threadsLines(result.threads, spread));
   lines.push('', '| target | value | goal | met |', '|---|---|---|---|');
   for (const t of result.targets) lines.push(`| ${t.name} | ${t.value ?? ''} | ${t.goal} | ${t.met === null ? '' : t.met ? 'yes' : 'no'} |`);
   const tp = result.trainingProcess;
@@ -471,20 +473,26 @@ function table(result: BenchResult): string {
 
 type BenchResult = Awaited<ReturnType<typeof measureAll>>;
 
+/** The --data folder (by default the MNIST sample beside this clone), or undefined where it does not exist. */
+function dataFolder(flags: Record<string, unknown>): string | undefined {
+  const dataFlag = (flags.data as string | undefined) ?? MNIST_SAMPLE;
+  return fs.existsSync(dataFlag) ? path.resolve(dataFlag) : undefined;
+}
+
 /** Runs every part of the bench and returns its figures. */
 async function measureAll(flags: Record<string, unknown>, backend: BackendName, torch: TorchChild | null, workDir: string) {
   const quick = Boolean(flags.quick);
   const rounds = flags.rounds === undefined ? (quick ? 1 : 3) : Number(flags.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error(`--rounds must be an integer from 1 to 100, not ${String(flags.rounds)}`);
   const protocol: Protocol = quick ? { warmup: 1, steps: 1, repeats: rounds } : { warmup: 3, steps: 5, repeats: rounds };
-  const dataFlag = (flags.data as string | undefined) ?? MNIST_SAMPLE;
-  const dataDir = fs.existsSync(dataFlag) ? path.resolve(dataFlag) : undefined;
+  const dataDir = dataFolder(flags);
   const loadBefore = os.loadavg();
   const info = await initBackend(backend);
   log(`backend ${info.name} (${info.detail})`);
   const examples = randomExamples(TRAIN_BATCH, 1);
   const cnn = await modelFigures('cnn', examples, protocol, torch);
   const mlp = await modelFigures('mlp', examples, protocol, torch);
+  const threads = await threadsFigures(info.name, (workload) => wasmWorkload('cnn', workload, examples), protocol, clockTicksPerSecond(), log);
   const dataParallel = await dataParallelFigures(info.name, examples, 2, protocol);
   const trainingProcess = await trainingProcessFigures(info.name, dataDir, quick, workDir);
   const sweep = await sweepFigures(info.name, trainingProcess.modelDir, quick, quick ? 1 : 3);
@@ -509,6 +517,7 @@ async function measureAll(flags: Record<string, unknown>, backend: BackendName, 
     target('training, 1 process / PyTorch 1 thread', cnn.trainCrossEntropy.ratio, '≥ 0.95', (v) => v >= 0.95),
     target(`training, 1 process per wasm thread (${wasmThreads}) / PyTorch 1 thread`, cnn.trainCrossEntropy.ratio === null ? null : cnn.trainCrossEntropy.ratio / wasmThreads, '≥ 0.5', (v) => v >= 0.5),
     target('training, 2 processes / PyTorch 1 thread', twoProcessRatio, '≥ 0.95', (v) => v >= 0.95),
+    ...threadsTargets(threads, torchTraining, target),
     target('inference / PyTorch 1 thread', cnn.inference.ratio, '≥ 1.3', (v) => v >= 1.3),
     target('PGD-5 / PyTorch 1 thread', cnn.pgd5.ratio, '≥ 1.0', (v) => v >= 1),
     target('GCCS step / cross-entropy step', cnn.gccsOverCrossEntropyStepTime, '≤ 1.10', (v) => v <= 1.1),
@@ -538,7 +547,7 @@ async function measureAll(flags: Record<string, unknown>, backend: BackendName, 
     },
     trainingProcess: { ...trainingProcess, modelDir: undefined },
     sweep,
-    attacks, autoattack,
+    attacks, autoattack, threads,
     hostEventLoop,
     pytorch: torch ? torch.about : { skipped: flags['no-torch'] ? '--no-torch' : 'no Python with torch found' },
     targets,

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadWarning, median, parseCpuInfo, ratio, summarize } from '../../scripts/benchStats';
+import type { threadsFigures } from '../../scripts/benchThreads';
 
 const root = path.resolve(__dirname, '../..');
 const isRate = (value: unknown) => typeof value === 'number' && value > 0 && Number.isFinite(value);
@@ -65,6 +66,19 @@ test('bench/torch_reference.py answers one timed round per request on one thread
 });
 
 // The bench's figures are not checked (timings gate nothing); its output shape is, so that it cannot rot.
+/** One process on 1 and 2 wasm threads, alternating rounds, with the CPU time of the process and of its main thread. */
+function assertThreadsFigures(threads: NonNullable<Awaited<ReturnType<typeof threadsFigures>>>, stdout: string): void {
+  for (const name of ['trainCrossEntropy', 'pgd5'] as const) {
+    const f = threads.workloads[name];
+    for (const side of [f.threads1, f.threads2]) {
+      assert.equal(side.imagesPerSecond.rounds.length, 2, name);
+      assert.ok(side.imagesPerSecond.rounds.every(isRate) && isRate(side.cpuMsPerImage.median) && isRate(side.mainThreadCpuMsPerImage?.median), name);
+    }
+    assert.ok(f.cutCallsPerStep > 0, `${name}: no C kernel call was cut across the 2 threads`);
+    assert.ok(stdout.includes(`| CNN ${name}, 1 process on 1 / 2 wasm threads`), name);
+  }
+}
+
 test('npm run bench -- --quick --rounds 2 --json: the table on stdout, every figure in the JSON file', () => {
   const jsonFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-bench-test-')), 'bench.json');
   const args = ['--import', 'tsx', 'scripts/bench.ts', '--quick', '--no-torch', '--rounds', '2', '--json', jsonFile];
@@ -115,7 +129,8 @@ test('npm run bench -- --quick --rounds 2 --json: the table on stdout, every fig
   const { intervalDriftMs, monitorEventLoopDelayMs } = result.hostEventLoop;
   for (const figures of [intervalDriftMs, monitorEventLoopDelayMs]) assert.ok(figures.max >= figures.p99 && figures.p99 >= 0);
   assert.deepEqual(result.pytorch, { skipped: '--no-torch' });
-  assert.equal(result.targets.length, 10);
+  assertThreadsFigures(result.threads, stdout);
+  assert.equal(result.targets.length, 12);
   for (const t of result.targets) {
     const needsTorch = /PyTorch/.test(t.name);
     assert.equal(t.value === null, needsTorch, t.name);
