@@ -111,8 +111,8 @@ export const WORKER_LIMITS = {
   /** A worker sends a heartbeat this often while its event loop runs. */
   heartbeatIntervalMs: 1000,
   /**
-   * A worker silent this long is hung: it is killed and its cell reported as failed. Attacks let the
-   * event loop run between two iterations, so only one iteration over a huge batch comes near it.
+   * A worker silent this long, and not computing meanwhile (src/core/workerClient.ts), is hung: it is
+   * killed and its cell reported as failed.
    */
   heartbeatTimeoutMs: 120_000,
 } as const;

@@ -5,6 +5,7 @@
  * its heartbeat stops, and reports how it ended; runWorkerJob runs one request on a fresh worker
  * (init → ready → request → events… → answer, cancel on abort). No TensorFlow.js here.
  */
+import * as fs from 'node:fs';
 import { fork } from 'node:child_process';
 import type { BackendName } from './backend';
 import { UserError } from './errors';
@@ -56,6 +57,8 @@ export class WorkerClient {
   private readonly child;
   private stderr = '';
   private heardAt = Date.now();
+  /** The worker's CPU time (ticks) when it was last heard from, or last found computing. */
+  private cpuAtHeard: number | undefined;
   private hung = false;
   private ended = false;
   private readonly watchdog: NodeJS.Timeout;
@@ -76,9 +79,10 @@ export class WorkerClient {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.pid = this.child.pid ?? -1;
+    this.cpuAtHeard = cpuTicks(this.pid);
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-2000)));
     this.child.on('message', (message: WorkerMessage) => {
-      this.heardAt = Date.now();
+      this.heard();
       handlers.onMessage(message);
     });
     this.child.on('error', (error) => {
@@ -117,8 +121,18 @@ export class WorkerClient {
     if (!this.ended) this.child.kill('SIGTERM');
   }
 
+  private heard(): void {
+    this.heardAt = Date.now();
+    this.cpuAtHeard = cpuTicks(this.pid);
+  }
+
   private checkHeartbeat(): void {
     if (this.ended || this.hung || Date.now() - this.heardAt <= this.heartbeatTimeoutMs) return;
+    // Silent but computing is not hung: one synchronous step can outlast the timeout (the cpu
+    // backend, a huge packed batch on a loaded machine). It must have used a tenth of the timeout in
+    // CPU time since it was last heard from; where that cannot be read (no /proc), silence decides.
+    const cpu = cpuTicks(this.pid);
+    if (cpu !== undefined && this.cpuAtHeard !== undefined && (cpu - this.cpuAtHeard) * TICK_MS >= this.heartbeatTimeoutMs / 10) return this.heard();
     this.hung = true;
     this.child.kill('SIGKILL');
   }
@@ -129,6 +143,22 @@ export class WorkerClient {
     clearInterval(this.watchdog);
     this.markExited();
     this.handlers.onExit(end);
+  }
+}
+
+/** Linux's clock tick (USER_HZ), the unit of /proc/<pid>/stat's CPU times. */
+const TICK_MS = 10;
+
+/** The CPU time (user + system, in ticks) the process has used; undefined where /proc cannot tell. */
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (in parentheses, may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
   }
 }
 

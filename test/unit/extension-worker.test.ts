@@ -99,6 +99,22 @@ test('a worker that stops sending heartbeats is killed, and the error says so', 
   assert.deepEqual(ended, { hung: true, how: 'signal SIGKILL', said: undefined });
 });
 
+const noProc = fs.existsSync('/proc/self/stat') ? false : 'no /proc: silence alone decides';
+test('a worker that computes without a heartbeat for longer than the timeout is busy, not hung: it is left to answer', { skip: noProc }, async () => {
+  // Blocks its event loop in a busy loop for 4 s (one long synchronous step), then answers.
+  const busy = path.join(dir, 'busy.js');
+  const loop = 'const end = Date.now() + 4000; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1);';
+  fs.writeFileSync(busy, `process.on("message", () => { ${loop} process.send({ type: "ready", x }); });\n`);
+  const answered: unknown[] = [];
+  const ended = await new Promise<{ hung: boolean; how: string }>((resolve) => {
+    const onMessage = (m: WorkerMessage) => (answered.push(m.type), client.close());
+    const client = new WorkerClient({ entry: { file: busy, execArgv: [] }, heartbeatTimeoutMs: 1500 }, { onMessage, onExit: resolve });
+    void client.send({ type: 'init', backend: 'wasm' });
+  });
+  assert.deepEqual(answered, ['ready']);
+  assert.equal(ended.hung, false);
+});
+
 test('a latent request: the model and its data in the message; the answer is what the core function computes in-process', async () => {
   const options = { model: gccsModel, count: 30, attack: { name: 'fgsm' as const, eps: 0.2 } };
   const messages: WorkerMessage[] = [];
