@@ -46,7 +46,7 @@ class Net(nn.Module):
 def attack_accuracy(net, x, y, eps, steps):
     """FGSM (steps=1, step ε) or PGD from x (step 2.5ε/K, L∞ ball, pixels clamped to [0, 1]) on
     the cross-entropy of the logits, as `gccs attack` runs them (MNIST digits have ‖x‖∞ = 1, so the
-    engine's relative ε is this absolute one). A peer by hand: torchattacks is not installed here."""
+    engine's relative ε is this absolute one). A peer by hand, and torchattacks' own with --torchattacks."""
     norm = lambda v: (v - MEAN) / STD
     step = eps if steps == 1 else 2.5 * eps / steps
     adv = x.clone()
@@ -59,11 +59,32 @@ def attack_accuracy(net, x, y, eps, steps):
         return (net(norm(adv)).argmax(1) == y).float().mean().item()
 
 
+def torchattacks_accuracy(root, net, x, y):
+    """torchattacks' FGSM and PGD (5 steps of 2.5ε/5, no random start) on the same network, its normalisation inside."""
+    from peer_check import load_peer
+    peer = load_peer(root, ('attacks.fgsm', 'attacks.pgd'))
+    model = nn.Sequential(Normalize(), net).eval()
+    results = {}
+    for eps in [0.05, 0.1]:
+        for name, attack in [('fgsm', peer['attacks.fgsm'].FGSM(model, eps=eps)),
+                             ('pgd5', peer['attacks.pgd'].PGD(model, eps=eps, alpha=2.5 * eps / 5, steps=5, random_start=False))]:
+            adv = attack(x, y)
+            with torch.no_grad():
+                results[f'torchattacks {name} eps {eps}'] = (model(adv).argmax(1) == y).float().mean().item()
+    return results
+
+
+class Normalize(nn.Module):
+    def forward(self, x):
+        return (x - MEAN) / STD
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--data', default='/work/shared/data/mnist-t10k')
     parser.add_argument('--out', default='models/onnx-mnist')
     parser.add_argument('--epochs', type=int, default=3)
+    parser.add_argument('--torchattacks', help="folder holding torchattacks' source (github.com/Harry24k/adversarial-attacks-pytorch): its FGSM and PGD too")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
@@ -88,6 +109,9 @@ def main():
     attacks = {f'{name} eps {eps}': attack_accuracy(net, test_x[:500], test_y[:500], eps, steps)
                for name, steps in [('fgsm', 1), ('pgd5', 5)] for eps in [0.05, 0.1]}
     print('PyTorch robust accuracy on images 8000-8499:', attacks)
+    if args.torchattacks:
+        attacks.update(torchattacks_accuracy(args.torchattacks, net, test_x[:500], test_y[:500]))
+        print('with torchattacks:', {k: v for k, v in attacks.items() if k.startswith('torchattacks')})
     os.makedirs(args.out, exist_ok=True)
     torch.onnx.export(net, (torch.zeros(1, 1, 28, 28),), os.path.join(args.out, 'model.onnx'), opset_version=13,
                       input_names=['input'], output_names=['logits'], dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})

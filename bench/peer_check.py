@@ -131,14 +131,17 @@ def mnist(folder, start, count):
 
 # --- the two implementations ---------------------------------------------------------------------
 
-def load_peer(root):
-    """torchattacks' Attack base and four attack modules, without its package __init__."""
+PEER_MODULES = ('attacks.apgd', 'attacks.apgdt', 'attacks.fab', 'attacks.square')
+
+
+def load_peer(root, modules=PEER_MODULES):
+    """torchattacks' Attack base and the attack modules named, without its package __init__."""
     for package in ('torchattacks', 'torchattacks.attacks'):
         module = types.ModuleType(package)
         module.__path__ = [os.path.join(root, *package.split('.'))]
         sys.modules[package] = module
     loaded = {}
-    for name in ('attack', 'attacks.apgd', 'attacks.apgdt', 'attacks.fab', 'attacks.square'):
+    for name in ('attack', *modules):
         full = f'torchattacks.{name}'
         spec = importlib.util.spec_from_file_location(full, os.path.join(root, 'torchattacks', *name.split('.')) + '.py')
         module = importlib.util.module_from_spec(spec)
