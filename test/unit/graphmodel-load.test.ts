@@ -1,6 +1,6 @@
 /**
  * TensorFlow.js graph models (README › GraphModels) against the LayersModels whose weights they
- * hold: the reference CNN trained here (models/mnist-ce) written in the form tensorflowjs_converter
+ * hold: the reference CNN trained here (test/helpers/trainedMnist.ts) written in the form tensorflowjs_converter
  * gives the same Keras model (test/helpers/graphModel.ts) must give the same logits and input
  * gradients, the same accuracy on MNIST test images 8000–8999 and the same FGSM and PGD results;
  * the preprocessing sidecar (range, mean, std, NCHW layout) is applied inside the model; the other
@@ -17,10 +17,10 @@ import { attackBatch, resolveAttackParams } from '../../src/core/attacks';
 import { loadDataset } from '../../src/core/data';
 import { loadModelDir } from '../../src/core/io/modelDir';
 import { GraphBuilder, b64, ints, writeGraphModelOf } from '../helpers/graphModel';
+import { MNIST, noMnist, trainedMnistCnn } from '../helpers/trainedMnist';
 
-const MODEL = path.resolve(__dirname, '../../models/mnist-ce');
-const MNIST = path.resolve(__dirname, '../../../shared/data/mnist-t10k');
-const noMnist = fs.existsSync(MNIST) ? false : `no MNIST test set at ${MNIST}`;
+// The reference CNN trained here on MNIST (trained on first use; no MNIST, no test of it).
+const MODEL = () => trainedMnistCnn();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-graphmodel-'));
 const FLOAT = { type: 'DT_FLOAT' };
 
@@ -43,7 +43,7 @@ async function mnist(from: number, to: number): Promise<{ x: tf.Tensor4D; labels
 }
 
 async function layersAndGraph(name: string, options: Parameters<typeof writeGraphModelOf>[2] = {}) {
-  const layers = (await loadModelDir(MODEL)).model;
+  const layers = (await loadModelDir(MODEL())).model;
   const folder = path.join(dir, name);
   writeGraphModelOf(layers, folder, options);
   const loaded = await loadModelDir(folder);
@@ -52,7 +52,7 @@ async function layersAndGraph(name: string, options: Parameters<typeof writeGrap
   return { layers, graph: loaded.model, folder };
 }
 
-test("mnist-ce as a graph model (4 shards, nodes in reverse order): the LayersModel's logits and input gradients", async () => {
+test("mnist-ce as a graph model (4 shards, nodes in reverse order): the LayersModel's logits and input gradients", { skip: noMnist }, async () => {
   const { layers, graph } = await layersAndGraph('cnn', { shardBytes: 300_000, shuffle: true });
   assert.deepEqual(graph.outputs[0].shape, [null, 10]);
   assert.deepEqual(graph.inputs[0].shape, [null, 28, 28, 1]);
@@ -77,7 +77,8 @@ test('mnist-ce as a graph model: the same accuracy on MNIST 8000–8999, and the
     });
   const clean = accuracy(graph, x);
   assert.equal(clean, accuracy(layers, x));
-  assert.ok(clean > 0.95, `accuracy ${clean}`);
+  // A trained model (1 epoch on 2000 images: about 91%), so that the attacks below have something to move.
+  assert.ok(clean > 0.85, `accuracy ${clean}`);
   const few = x.slice([0, 0, 0, 0], [200, -1, -1, -1]);
   const fewLabels = labels.slice(0, 200);
   for (const [name, params] of [
@@ -109,8 +110,8 @@ test('mnist-ce as a graph model: the same accuracy on MNIST 8000–8999, and the
  * sidecar saying that preprocessing, the graph model must equal the CNN on [0, 1] pixels. With
  * layout NCHW the graph takes [N, 1, 28, 28] and transposes it back first.
  */
-test('the preprocessing sidecar (range 255, mean, std; NHWC and NCHW) is applied inside the model', async () => {
-  const layers = (await loadModelDir(MODEL)).model;
+test('the preprocessing sidecar (range 255, mean, std; NHWC and NCHW) is applied inside the model', { skip: noMnist }, async () => {
+  const layers = (await loadModelDir(MODEL())).model;
   const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 5);
   for (const layout of ['NHWC', 'NCHW'] as const) {
     const folder = path.join(dir, `sidecar-${layout}`);

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { initBackend } from '../../src/core/backend';
 import { saveLayersModel } from '../../src/core/io/layersModelFiles';
 import { buildCnn } from '../../src/core/models/cnn';
+import { sampleModelMeta } from '../helpers/modelMeta';
 import { readModelMeta } from '../../src/core/io/modelLocation';
 import { planSweep } from '../../src/core/sweep/config';
 import { modelLossLabel } from '../../src/core/sweep/summary';
@@ -124,7 +125,8 @@ test("an .onnx exported beside a trained model's gccs.json does not take that mo
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-onnx-beside-'));
   const onnx = path.join(folder, 'export.onnx');
   fs.copyFileSync(MODEL, onnx);
-  fs.copyFileSync(path.resolve(__dirname, '../../models/mnist-gccs/gccs.json'), path.join(folder, 'gccs.json'));
+  // A trained model's gccs.json (a GCCS one, as the sample's), beside the export.
+  fs.writeFileSync(path.join(folder, 'gccs.json'), JSON.stringify(sampleModelMeta({ inputShape: [28, 28, 1], numClasses: 10 })));
   assert.equal(readModelMeta(onnx), null);
   assert.equal(modelLossLabel(onnx), '—');
   assert.throws(() => planSweep({ models: [onnx], attacks: [{ name: 'pgd', eps: [0.1] }] }), /has no gccs\.json to take its test split from: give the data/);
