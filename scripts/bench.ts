@@ -31,7 +31,8 @@ import { TrainConfig, train, trainStep } from '../src/core/train/trainer';
 import { autoattackFigures, autoattackLine } from './benchAutoattack';
 import { hostEventLoopFigures } from './benchHostLag';
 import { threadsFigures, threadsLines, threadsTargets } from './benchThreads';
-import { RoundSummary, loadWarning, median, parseCpuInfo, ratio, round, summarize } from './benchStats';
+import { median } from '../src/core/stats';
+import { RoundSummary, loadWarning, parseCpuInfo, ratio, round, summarize } from './benchStats';
 
 const TRAIN_BATCH = 200;
 const ATTACK_BATCH = 100;

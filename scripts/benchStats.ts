@@ -2,6 +2,7 @@
  * Pure helpers of `npm run bench` (scripts/bench.ts), kept apart so the unit test can check them
  * with given numbers and a sample /proc/cpuinfo without running the bench.
  */
+import { median } from '../src/core/stats';
 
 /** Median, min and max of one side's per-round figures, with the rounds themselves. */
 export interface RoundSummary {
@@ -9,13 +10,6 @@ export interface RoundSummary {
   min: number;
   max: number;
   rounds: number[];
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error('median of no values');
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Rounds a figure to `digits` significant digits (the bench's figures are not more precise). */

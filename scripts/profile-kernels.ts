@@ -14,6 +14,7 @@ import { TRAIN_DEFAULTS } from '../src/core/train/defaults';
 import { attackBatch, resolveAttackParams } from '../src/core/attacks';
 import { logitsOf } from '../src/core/attacks/common';
 import { Random } from '../src/core/random';
+import { median } from '../src/core/stats';
 
 const phases = (process.argv[2] ?? 'train-ce,train-gccs,infer,pgd5').split(',');
 const runs = Number(process.argv[3] ?? 7);
@@ -83,7 +84,6 @@ async function profilePhase(name: string, phase: Phase): Promise<void> {
     times.push(performance.now() - t0);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const wallMs = median(times);
   const cpuMs = median(cpuTimes);
   const leaked = tf.memory().numTensors;

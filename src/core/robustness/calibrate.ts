@@ -9,15 +9,11 @@ import * as tf from '../tf';
 import { classCount, logitsOf } from '../attacks/common';
 import { UserError } from '../errors';
 import { loadModelDir } from '../io/modelDir';
+import { median } from '../stats';
 import type { PassTimes } from './estimate';
 
 /** Timed rounds of each kind of pass; their median counts (one slow round on a busy machine does not). */
 const ROUNDS = 3;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function seconds(work: () => void): number {
   const started = performance.now();
