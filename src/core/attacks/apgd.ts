@@ -10,7 +10,7 @@ import * as tf from '../tf';
 import { UserError } from '../errors';
 import { argmaxRows } from '../metrics/classification';
 import { Random } from '../random';
-import { ResolvedParams, cancelled, classCount, defineAttack, outputsOf } from './common';
+import { ResolvedParams, cancelled, classCount, defineAttack, outputsOf, rankedTargets } from './common';
 import { ballRadius, lossAndGradient, normalizeGradient, project, randomPoint } from './gradientCore';
 import { attackLoss, referenceCrossEntropy, targetedDlrLoss } from './objectives';
 
@@ -345,17 +345,13 @@ export const apgdTargeted = defineAttack<'apgd-t'>({
     if (params.targetCount > dims - 1) {
       throw new UserError(`apgd-t: targetCount ${params.targetCount} is more than the ${dims - 1} classes other than the true one`);
     }
-    const z = outputsOf(model, x);
-    // Classes by clean output, highest first; rank 0 is the true class of every sample still to attack.
-    const ranked = Array.from(labels, (_, b) => [...Array(dims).keys()].sort((i, j) => z[b * dims + j] - z[b * dims + i]));
-    const objectives = Array.from(
-      { length: params.targetCount },
-      (_, k): Objective =>
+    const objectives = rankedTargets(outputsOf(model, x), labels, dims, params.targetCount).map(
+      (targets): Objective =>
         (logits, rows) =>
           targetedDlrLoss(
             logits,
             Int32Array.from(rows, (b) => labels[b]),
-            Int32Array.from(rows, (b) => ranked[b][k + 1]),
+            Int32Array.from(rows, (b) => targets[b]),
           ),
     );
     return { adversarial: await apgdAttack(model, x, labels, params, objectives, seed, signal) };

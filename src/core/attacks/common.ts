@@ -82,6 +82,26 @@ export function inputGradient(model: tfl.LayersModel, x: tf.Tensor4D, weights: F
   });
 }
 
+/**
+ * Each row's classes by output, highest first; equal outputs in class order and NaN last, so that
+ * the order is the same on every run and platform.
+ */
+export function classesByOutput(z: ArrayLike<number>, dims: number): number[][] {
+  const key = (v: number) => (Number.isNaN(v) ? -Infinity : v);
+  return Array.from({ length: z.length / dims }, (_, b) => [...Array(dims).keys()].sort((i, j) => key(z[b * dims + j]) - key(z[b * dims + i]) || i - j));
+}
+
+/**
+ * The targets of AutoAttack's targeted attacks (APGD-T, FAB-T): for each k < count, the class with
+ * the (k + 1)-th highest clean output among those other than the true one, of every sample
+ * (targets[k][b]). Ties as in classesByOutput.
+ */
+export function rankedTargets(z: ArrayLike<number>, labels: Int32Array, dims: number, count: number): Int32Array[] {
+  if (count > dims - 1) throw new RangeError(`${count} targets asked of ${dims} classes`);
+  const others = classesByOutput(z, dims).map((order, b) => order.filter((c) => c !== labels[b]));
+  return Array.from({ length: count }, (_, k) => Int32Array.from(others, (order) => order[k]));
+}
+
 /** One-hot rows [B, D] of `classes`, as weights for inputGradient. */
 export function oneHotRows(classes: ArrayLike<number>, dims: number): Float32Array {
   const rows = new Float32Array(classes.length * dims);

@@ -15,7 +15,7 @@ import * as tf from '../tf';
 import { UserError } from '../errors';
 import { argmaxRows } from '../metrics/classification';
 import { Random } from '../random';
-import { ResolvedParams, ThreatModel, cancelled, classCount, defineAttack, outputsOf, rowsTensor } from './common';
+import { ResolvedParams, ThreatModel, cancelled, classCount, defineAttack, outputsOf, rankedTargets, rowsTensor } from './common';
 import { ballRadius, project, randomPoint } from './gradientCore';
 import { tiledInputGradients } from './packed';
 
@@ -216,8 +216,7 @@ export const fabTargeted = defineAttack<'fab-t'>({
     const clean = x.dataSync() as Float32Array;
     const z = outputsOf(model, x);
     const predicted = argmaxRows(z, dims);
-    // Classes by clean output, highest first; rank 0 is the true class of every sample attacked.
-    const ranked = Array.from(labels, (_, b) => [...Array(dims).keys()].sort((i, j) => z[b * dims + j] - z[b * dims + i]));
+    const ranked = rankedTargets(z, labels, dims, params.targetCount);
     const radiusTensor = ballRadius(x, params.norm, params.eps);
     const radius = Float64Array.from(radiusTensor.dataSync());
     const best = Float32Array.from(clean);
@@ -225,14 +224,14 @@ export const fabTargeted = defineAttack<'fab-t'>({
     const broken = (b: number) => predicted[b] !== labels[b] || bestNorm[b] <= radius[b];
     const random = new Random(seed);
     let stopped = false;
-    for (let k = 1; k <= params.targetCount && !stopped; k++) {
+    for (let k = 0; k < params.targetCount && !stopped; k++) {
       for (let restart = 0; restart < params.restarts && !stopped; restart++) {
         const rows = [...Array(count).keys()].filter((b) => !broken(b));
         if (rows.length === 0) break;
         const input: RunInput = {
           x: gatherRows(clean, rows, size),
           labels: Int32Array.from(rows, (b) => labels[b]),
-          targets: Int32Array.from(rows, (b) => ranked[b][k]),
+          targets: Int32Array.from(rows, (b) => ranked[k][b]),
           shape,
         };
         const start =

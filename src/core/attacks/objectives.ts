@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { UserError } from '../errors';
 import { argmaxRows } from '../metrics/classification';
-import { AttackLoss, TargetRule, classCount, outputsOf } from './common';
+import { AttackLoss, TargetRule, classCount, classesByOutput, outputsOf } from './common';
 
 /**
  * Per-sample loss [B] of z [B, D] with respect to `classes` [B]; larger means further from that
@@ -46,10 +46,9 @@ function bestOther(z: tf.Tensor2D, oneHot: tf.Tensor): tf.Tensor1D {
  * order is read from z's values (no gradient flows through a sort).
  */
 function sortedOutputs(z: tf.Tensor2D, k: number): tf.Tensor1D[] {
-  const [rows, dims] = z.shape;
+  const dims = z.shape[1];
   if (dims < k) throw new UserError(`the DLR loss needs at least ${k} classes (the model has ${dims})`);
-  const values = z.dataSync();
-  const order = Array.from({ length: rows }, (_, b) => [...Array(dims).keys()].sort((i, j) => values[b * dims + j] - values[b * dims + i]));
+  const order = classesByOutput(z.dataSync(), dims);
   return Array.from({ length: k }, (_, rank) =>
     tf.sum(
       tf.mul(
