@@ -106,19 +106,13 @@ export function readResultsFile(file: string): ResultsFile {
 }
 
 /**
- * The results already in `file` for the sweep whose configHash is `configHash` and whose cells are
- * `cellIds`. A non-empty file is an error unless resuming (results are never overwritten). When
- * resuming, every complete line must be a result of this sweep, and a partial last line must begin
- * as this sweep's lines do (it was cut short by a crash, and is cut off so that the next append
- * starts a line of its own); anything else is refused with the file left as it was.
+ * `file` as a resumed run of the sweep whose configHash is `configHash` and whose cells are
+ * `cellIds` finds it, read only: every complete line must be a result of this sweep, and a partial
+ * last line must begin as this sweep's lines do (a line cut short by a crash); anything else is a
+ * UserError. What the time estimate of a resumed sweep counts from, and what openResults keeps.
  */
-export function openResults(file: string, configHash: string, resume: boolean, cellIds: ReadonlySet<string>): CellResult[] {
+export function resumableResults(file: string, configHash: string, cellIds: ReadonlySet<string>): ResultsFile {
   const existing = readResultsFile(file);
-  if (existing.bytes === 0) {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    return [];
-  }
-  if (!resume) throw new UserError(`${file} already holds results: pass --resume to continue that sweep, or write to another --out file`);
   existing.results.forEach((result, i) => {
     if (result.configHash !== configHash) {
       throw new UserError(`${file} holds results of another sweep configuration (configHash ${result.configHash}, this one is ${configHash}): write to another --out file`);
@@ -130,6 +124,22 @@ export function openResults(file: string, configHash: string, resume: boolean, c
   if (tail.length && !(tail.length < start.length ? start.subarray(0, tail.length).equals(tail) : tail.subarray(0, start.length).equals(start))) {
     throw new UserError(`${file} does not end in a result line of this sweep (its last ${tail.length} bytes have no newline): write to another --out file`);
   }
-  if (tail.length) fs.truncateSync(file, existing.completeBytes);
+  return existing;
+}
+
+/**
+ * The results already in `file` for the sweep whose configHash is `configHash` and whose cells are
+ * `cellIds`. A non-empty file is an error unless resuming (results are never overwritten). When
+ * resuming, the file must be one resumableResults accepts, else it is refused with the file left
+ * as it was; a partial last line is cut off so that the next append starts a line of its own.
+ */
+export function openResults(file: string, configHash: string, resume: boolean, cellIds: ReadonlySet<string>): CellResult[] {
+  const existing = resume ? resumableResults(file, configHash, cellIds) : readResultsFile(file);
+  if (existing.bytes === 0) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    return [];
+  }
+  if (!resume) throw new UserError(`${file} already holds results: pass --resume to continue that sweep, or write to another --out file`);
+  if (existing.tail.length) fs.truncateSync(file, existing.completeBytes);
   return existing.results;
 }

@@ -81,10 +81,13 @@ export function pickNeedsEps(picked: readonly Pick<AttackPickItem, 'label' | 'gr
 /** The buttons of the dialog that shows the estimate (Cancel is the dialog's own). */
 export const ESTIMATE_CHOICES = { start: 'Start', fewer: 'Fewer Samples…' } as const;
 
-/** The dialog's message and detail: the estimate, how it was made, and that fewer samples take proportionally less. */
-export function estimateDialog(estimate: Estimate): { message: string; detail: string } {
+/**
+ * The dialog's message and detail: the estimate (of `what`: the cells, or those a resumed sweep
+ * still runs), how it was made, and that fewer samples take proportionally less.
+ */
+export function estimateDialog(estimate: Estimate, what = 'cells'): { message: string; detail: string } {
   return {
-    message: `GCCS: ${formatEstimate(estimate)}`,
+    message: `GCCS: ${formatEstimate(estimate, what)}`,
     detail: `Estimated from the ${estimateBasis(estimate)}. The time grows with the samples: ${ESTIMATE_CHOICES.fewer} asks for a smaller number.`,
   };
 }

@@ -1,9 +1,9 @@
 /**
- * GCCS: Evaluate Robustness: asks for the model, presets and attacks, ε grid and sample count, shows
- * how long it will take (the model timed in a worker, src/core/sweep/estimate.ts) with Start or
- * Fewer Samples…, writes the sweep configuration and runs the sweep as a job, in this process on
- * the engine's pool of workers (src/core/sweep/pool.ts, typed messages); the robustness panel shows
- * the results it received.
+ * GCCS: Evaluate Robustness: asks for the model, presets and attacks, ε grid, whether to resume
+ * earlier results, and the sample count, shows how long the cells still to run will take (the model
+ * timed in a worker, src/core/sweep/estimate.ts) with Start or Fewer Samples…, writes the sweep
+ * configuration and runs the sweep as a job, in this process on the engine's pool of workers
+ * (src/core/sweep/pool.ts, typed messages); the robustness panel shows the results it received.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -68,29 +68,36 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
     if (entered === undefined) return;
     eps = entered.trim();
   }
-  const $schema = vscode.Uri.joinPath(deps.extensionUri, 'schema', 'sweep.schema.json').toString();
-  const configOf = (count: number): SweepConfig => ({ models: [model], ...(data && { data }), ...pickedSweepEntries(picked, eps), count });
-  const config = await confirmedConfig(deps, settings, configOf);
-  if (!config) return;
-
   const name = modelName(model);
   const resultsFile = path.join(settings.resultsFolder, `${name}.jsonl`);
   const reportFile = path.join(settings.resultsFolder, `${name}.html`);
   const configFile = path.join(settings.resultsFolder, `${name}.sweep.json`);
-  let resume = false;
-  if (fs.existsSync(resultsFile) && fs.statSync(resultsFile).size > 0) {
-    const choice = await vscode.window.showWarningMessage(
-      `GCCS: ${vscode.workspace.asRelativePath(resultsFile)} already has results.`,
-      { modal: true, detail: 'Resume runs only the missing cells (same attacks, grid and samples); Start Over deletes the old results.' },
-      'Resume',
-      'Start Over',
-    );
-    if (!choice) return;
-    if (choice === 'Start Over') fs.rmSync(resultsFile);
-    resume = choice === 'Resume';
-  }
+  // Asked before the estimate, which then counts only the cells that will run.
+  const earlier = await earlierResultsChoice(resultsFile);
+  if (earlier === undefined) return;
+  const resume = earlier === 'Resume';
+  const $schema = vscode.Uri.joinPath(deps.extensionUri, 'schema', 'sweep.schema.json').toString();
+  const configOf = (count: number): SweepConfig => ({ models: [model], ...(data && { data }), ...pickedSweepEntries(picked, eps), count });
+  const config = await confirmedConfig(deps, settings, configOf, resume ? resultsFile : undefined);
+  if (!config) return;
+  // Start Over deletes the old results only now: cancelled at the estimate, they stay.
+  if (earlier === 'Start Over') fs.rmSync(resultsFile, { force: true });
   fs.writeFileSync(configFile, JSON.stringify({ $schema, ...config }, null, 2) + '\n');
   await deps.runner.enqueue(sweepJob(deps, settings, name, { configFile, resultsFile, reportFile }, resume));
+}
+
+/** What to do with the results `resultsFile` already holds: 'none' when it holds none, undefined when the user cancelled. */
+async function earlierResultsChoice(resultsFile: string): Promise<'none' | 'Resume' | 'Start Over' | undefined> {
+  if (!(fs.existsSync(resultsFile) && fs.statSync(resultsFile).size > 0)) return 'none';
+  return vscode.window.showWarningMessage(
+    `GCCS: ${vscode.workspace.asRelativePath(resultsFile)} already has results.`,
+    {
+      modal: true,
+      detail: 'Resume runs only the missing cells (same attacks, grid and samples); Start Over deletes the old results when the new sweep starts.',
+    },
+    'Resume',
+    'Start Over',
+  );
 }
 
 /** The picker's items with a separator before the presets and one before the attacks. */
@@ -102,9 +109,15 @@ function withSeparators(items: AttackPickItem[]): (AttackPickItem | vscode.Quick
 
 /**
  * Asks for the sample count and shows the time estimate of the sweep with that many (its model
- * timed in a worker) until the user starts it (the sweep configuration) or cancels (undefined).
+ * timed in a worker; resuming `resumeFrom`, only the cells it lacks, and no dialog when it lacks
+ * none) until the user starts it (the sweep configuration) or cancels (undefined).
  */
-async function confirmedConfig(deps: CommandDeps, settings: Settings, configOf: (count: number) => SweepConfig): Promise<SweepConfig | undefined> {
+async function confirmedConfig(
+  deps: CommandDeps,
+  settings: Settings,
+  configOf: (count: number) => SweepConfig,
+  resumeFrom: string | undefined,
+): Promise<SweepConfig | undefined> {
   for (let count = settings.sampleCount; ;) {
     const countText = await vscode.window.showInputBox({
       title: 'GCCS: samples',
@@ -118,14 +131,15 @@ async function confirmedConfig(deps: CommandDeps, settings: Settings, configOf: 
     let estimate;
     try {
       estimate = await vscode.window.withProgress({ location: { viewId: VIEW_ID }, title: 'GCCS: timing the model for the estimate' }, () =>
-        estimateSweep(config, { workers: settings.workers, backend: settings.backend, env: nativeEnv(deps.nativeDir, deps.log) }),
+        estimateSweep(config, { workers: settings.workers, backend: settings.backend, env: nativeEnv(deps.nativeDir, deps.log), resumeFrom }),
       );
     } catch (error) {
       deps.log.error(`time estimate: ${(error as Error).message}`);
       void vscode.window.showErrorMessage(`GCCS: ${(error as Error).message}`);
       return undefined;
     }
-    const { message, detail } = estimateDialog(estimate);
+    if (estimate.runs === 0) return config;
+    const { message, detail } = estimateDialog(estimate, resumeFrom === undefined ? 'cells' : 'cells not yet in the results file');
     const choice = await vscode.window.showInformationMessage(message, { modal: true, detail }, ESTIMATE_CHOICES.start, ESTIMATE_CHOICES.fewer);
     if (choice === ESTIMATE_CHOICES.start) return config;
     if (choice !== ESTIMATE_CHOICES.fewer) return undefined;
