@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../src/core/tf';
 import { attackBatch, resolveAttackParams } from '../../src/core/attacks';
+import { initBackend } from '../../src/core/backend';
 import { loadDataset } from '../../src/core/data';
 import { loadModelDir } from '../../src/core/io/modelDir';
 import { GraphBuilder, b64, ints, writeGraphModelOf } from '../helpers/graphModel';
@@ -53,6 +54,7 @@ async function layersAndGraph(name: string, options: Parameters<typeof writeGrap
 }
 
 test("mnist-ce as a graph model (4 shards, nodes in reverse order): the LayersModel's logits and input gradients", { skip: noMnist }, async () => {
+  await initBackend('wasm');
   const { layers, graph } = await layersAndGraph('cnn', { shardBytes: 300_000, shuffle: true });
   assert.deepEqual(graph.outputs[0].shape, [null, 10]);
   assert.deepEqual(graph.inputs[0].shape, [null, 28, 28, 1]);
@@ -68,6 +70,7 @@ test("mnist-ce as a graph model (4 shards, nodes in reverse order): the LayersMo
 });
 
 test('mnist-ce as a graph model: the same accuracy on MNIST 8000–8999, and the same FGSM and PGD results', { skip: noMnist }, async () => {
+  await initBackend('wasm');
   const { layers, graph } = await layersAndGraph('cnn-mnist');
   const { x, labels } = await mnist(8000, 9000);
   const accuracy = (model: tfl.LayersModel, input: tf.Tensor4D) =>
@@ -111,6 +114,7 @@ test('mnist-ce as a graph model: the same accuracy on MNIST 8000–8999, and the
  * layout NCHW the graph takes [N, 1, 28, 28] and transposes it back first.
  */
 test('the preprocessing sidecar (range 255, mean, std; NHWC and NCHW) is applied inside the model', { skip: noMnist }, async () => {
+  await initBackend('wasm');
   const layers = (await loadModelDir(MODEL())).model;
   const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 5);
   for (const layout of ['NHWC', 'NCHW'] as const) {
@@ -158,6 +162,8 @@ test('the preprocessing sidecar (range 255, mean, std; NHWC and NCHW) is applied
 const random = (shape: number[], seed: number, scale = 0.3) => tf.randomNormal(shape, 0, scale, 'float32', seed).dataSync() as Float32Array;
 
 test('the other ops (depthwise, batch norm, pads, concat, pools, reductions, elementwise) equal the same tf ops, gradients too', async () => {
+  // On cpu: the wasm backend has no DepthwiseConv2dNativeBackpropInput, which the input gradient through the depthwise convolution needs.
+  await initBackend('cpu');
   const g = new GraphBuilder('image', [12, 12, 3]);
   const w = {
     depthwise: random([3, 3, 3, 2], 1),
