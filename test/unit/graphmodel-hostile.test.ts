@@ -5,15 +5,18 @@
  * cut short, unknown and control-flow ops, functions, cycles, dangling inputs, and graphs of a few
  * nodes whose tensors would take terabytes (a tensor concatenated with itself, broadcasts, paddings).
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
+// The module object itself (not a namespace copy), so that mock.method reaches the engine's calls.
+import fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/core/errors';
+import { saveLayersModel } from '../../src/core/io/layersModelFiles';
 import { loadModelDir } from '../../src/core/io/modelDir';
 import { modelProblem } from '../../src/host/workspace/preflight';
 import { GraphBuilder, GraphModelJson, GraphNodeJson, b64, ints } from '../helpers/graphModel';
+import { linearModel } from '../helpers/linearModel';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-graphmodel-hostile-'));
 const SECRET = 'graph-model-secret-7f3a';
@@ -82,6 +85,23 @@ test('the valid model loads (the hostile cases below each change one thing)', as
   const { model } = await loadModelDir(dir);
   assert.deepEqual(model.outputs[0].shape, [null, 3]);
   model.dispose();
+});
+
+test('model.json is opened once per load and per preflight, whatever its format (its "format" is read from the same parse)', async () => {
+  const layers = path.join(root, 'layers-once');
+  await saveLayersModel(linearModel([[1], [-1], [0.5]], [0, 0, 0], 1), layers);
+  for (const dir of [hostile(() => undefined), layers]) {
+    const modelJson = fs.realpathSync(path.join(dir, 'model.json'));
+    const open = mock.method(fs, 'openSync');
+    try {
+      (await loadModelDir(dir)).model.dispose();
+      assert.equal(modelProblem(dir), undefined);
+      const opened = open.mock.calls.filter((call) => call.arguments[0] === modelJson).length;
+      assert.equal(opened, 2, `${dir}: model.json opened ${opened} times by loadModelDir and modelProblem together`);
+    } finally {
+      open.mock.restore();
+    }
+  }
 });
 
 const CASES: [string, (json: GraphModelJson, dir: string) => GraphModelJson | string | void, RegExp][] = [

@@ -11,7 +11,7 @@ import { UserError } from '../errors';
 import { MODEL_LIMITS } from '../limits';
 import { JsonSchema, formatPath, validateJson } from '../sweep/jsonSchema';
 import { impliedWeights } from './layersTopology';
-import { FolderFile, checkWeightPath, formatBytes, quote, readFolderJson, realFolder } from './modelFolder';
+import { FolderFile, checkWeightPath, formatBytes, quote, readModelJson, realFolder } from './modelFolder';
 
 const LAYERS_MODEL_SCHEMA = SCHEMA as unknown as JsonSchema;
 
@@ -77,11 +77,12 @@ function checkWeightsAgainstTopology(modelJson: string, parsed: LayersModelJson)
  * Reads model.json and checks that it is a LayersModel whose topology, manifest and weight shards
  * agree, within MODEL_LIMITS, with every shard a regular file inside the model's folder; a
  * UserError naming the file and the problem otherwise. Reads nothing but model.json (or the
- * text a committed save holds for it: atomic.ts).
+ * text a committed save holds for it: atomic.ts), and not that either when the caller passes
+ * the `content` it read (readModelJson).
  */
-export function readLayersModelJson(modelJson: string): CheckedLayersModel {
+export function readLayersModelJson(modelJson: string, content: unknown = readModelJson(modelJson)): CheckedLayersModel {
   const folder = realFolder(path.dirname(modelJson), modelJson);
-  const parsed = readFolderJson(modelJson, folder, MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes') as Record<string, unknown>;
+  const parsed = content as Record<string, unknown>;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UserError(`${modelJson}: not a TensorFlow.js LayersModel (not a JSON object)`);
   if (parsed.format === 'graph-model') {
     throw new UserError(`${modelJson}: a TensorFlow.js graph model; only LayersModels (tf.layers / Keras) can be trained and attacked`);

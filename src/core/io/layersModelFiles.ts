@@ -50,12 +50,12 @@ export function sha256(bytes: Uint8Array | string): string {
 }
 
 /**
- * Reads model.json and its weight shards, with a one-line error for anything that is not a
- * complete LayersModel: everything is checked (readLayersModelJson) before the one buffer of
- * exactly the weights' size is allocated and filled from the shards.
+ * Reads model.json (unless the caller passes the `content` it read) and its weight shards, with a
+ * one-line error for anything that is not a complete LayersModel: everything is checked
+ * (readLayersModelJson) before the one buffer of exactly the weights' size is allocated and filled from the shards.
  */
-export function readLayersModelArtifacts(modelJson: string): io.ModelArtifacts {
-  const checked = readLayersModelJson(modelJson);
+export function readLayersModelArtifacts(modelJson: string, content?: unknown): io.ModelArtifacts {
+  const checked = readLayersModelJson(modelJson, content);
   const weights = new Uint8Array(checked.weightBytes);
   const names = checked.weightsManifest.flatMap((group) => group.paths);
   let offset = 0;
@@ -71,8 +71,8 @@ export function readLayersModelArtifacts(modelJson: string): io.ModelArtifacts {
   };
 }
 
-export async function loadLayersModelFile(modelJson: string): Promise<tfl.LayersModel> {
-  const artifacts = readLayersModelArtifacts(modelJson);
+export async function loadLayersModelFile(modelJson: string, content?: unknown): Promise<tfl.LayersModel> {
+  const artifacts = readLayersModelArtifacts(modelJson, content);
   try {
     return await tfl.loadLayersModel(io.fromMemory(artifacts));
   } catch (error) {

@@ -4,7 +4,8 @@ import { jsonText } from './atomic';
 import { loadLayersModelFile, saveLayersModel } from './layersModelFiles';
 import { META_FILE, ModelMeta, readModelMeta, resolveModelJson } from './modelLocation';
 import { loadGraphModelFile } from './graphModel/model';
-import { graphModelJsonOf } from './graphModel/read';
+import { isGraphModelJson } from './graphModel/read';
+import { readModelJson } from './modelFolder';
 import { loadOnnxModel } from './onnx/model';
 
 export { META_FILE, readModelMeta, resolveModelJson };
@@ -26,10 +27,11 @@ export async function loadModelDir(location: string): Promise<LoadedModel> {
   // An ONNX classifier (README › Evaluating ONNX models): no gccs.json, the dataset comes from flags.
   if (location.toLowerCase().endsWith('.onnx')) return { model: loadOnnxModel(location).model, meta: null, modelJson: location };
   const modelJson = resolveModelJson(location);
+  // Read once: its "format" tells the loader, which checks this same content.
+  const content = readModelJson(modelJson);
   // A TensorFlow.js graph model (README › GraphModels): as an ONNX model, the dataset comes from flags.
-  const graph = graphModelJsonOf(modelJson);
-  if (graph !== undefined) return { model: (await loadGraphModelFile(modelJson, graph)).model, meta: null, modelJson };
-  const model = await loadLayersModelFile(modelJson);
+  if (isGraphModelJson(content)) return { model: (await loadGraphModelFile(modelJson, content)).model, meta: null, modelJson };
+  const model = await loadLayersModelFile(modelJson, content);
   const meta = readModelMeta(modelJson);
   const width = model.outputs[0].shape[1];
   if (meta && width !== meta.numClasses) {

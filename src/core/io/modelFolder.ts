@@ -176,3 +176,11 @@ export function readFolderJson(file: string, folderReal: string, maxBytes: numbe
   }
   return parseFolderJson(pending ?? readFolderText(checkFolderFile(file, folderReal, 'the file', file, { bytes: maxBytes, name: capName }), file), file);
 }
+
+/**
+ * A model's model.json, read and parsed once under MODEL_LIMITS.modelJsonBytes (size checked
+ * before the read): the loaders tell its format from this value and check it, without reading it again.
+ */
+export function readModelJson(modelJson: string): unknown {
+  return readFolderJson(modelJson, realFolder(path.dirname(modelJson), modelJson), MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes');
+}

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../core/errors';
 import { readLayersModelJson } from '../../core/io/layersModelCheck';
-import { graphModelJsonOf, readGraphModel } from '../../core/io/graphModel/read';
+import { isGraphModelJson, readGraphModel } from '../../core/io/graphModel/read';
+import { readModelJson } from '../../core/io/modelFolder';
 import { META_FILE, ONNX_SIDECAR_SUFFIX, isModelSidecar, isOnnxFile, readModelMeta } from '../../core/io/modelLocation';
 
 /** A model folder, its model.json, gccs.json or model.json.gccs.json → the model.json path; an .onnx file or its sidecar → the .onnx file. */
@@ -29,8 +30,8 @@ function checkOnnx(file: string): void {
 }
 
 /** The engine's checks of a TensorFlow.js graph model (weights against their shapes, ops, the sidecar) before it runs it. */
-function checkGraphModel(modelJson: string, parsed: unknown): void {
-  const { input } = readGraphModel(modelJson, parsed);
+function checkGraphModel(modelJson: string, content: unknown): void {
+  const { input } = readGraphModel(modelJson, content);
   // The sidecar's reader shares the ONNX reader's module: deferred like checkOnnx.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (see checkOnnx)
   (require('../../core/io/graphModel/sidecar') as typeof import('../../core/io/graphModel/sidecar')).readGraphPreprocessing(modelJson, input.shape);
@@ -58,12 +59,13 @@ export function modelProblem(model: string): string | undefined {
       checkOnnx(modelJson);
       return undefined;
     }
-    const graph = graphModelJsonOf(modelJson);
-    if (graph) {
-      checkGraphModel(modelJson, graph);
+    // Read once: its "format" tells which checks apply, and they check this same content.
+    const content = readModelJson(modelJson);
+    if (isGraphModelJson(content)) {
+      checkGraphModel(modelJson, content);
       return undefined;
     }
-    const parsed = readLayersModelJson(modelJson);
+    const parsed = readLayersModelJson(modelJson, content);
     const meta = readModelMeta(modelJson);
     if (!meta) return undefined;
     const shape = topologyInputShape(parsed.modelTopology);

@@ -64,11 +64,11 @@ async function converterModel(checked: CheckedGraphModel): Promise<GraphModel> {
 
 /**
  * Loads a graph model's folder (its model.json, weights and preprocessing sidecar) as a LayersModel
- * taking NHWC pixels in [0, 1] and giving the graph's output as logits. `parsed` is model.json's
- * content when the caller has read it already.
+ * taking NHWC pixels in [0, 1] and giving the graph's output as logits. `content` is model.json's
+ * parsed content when the caller has read it already (readModelJson).
  */
-export async function loadGraphModelFile(modelJson: string, parsed?: unknown): Promise<LoadedGraphModel> {
-  const checked = readGraphModel(modelJson, parsed);
+export async function loadGraphModelFile(modelJson: string, content?: unknown): Promise<LoadedGraphModel> {
+  const checked = readGraphModel(modelJson, content);
   const { preprocessing, sidecar, imageShape } = readGraphPreprocessing(modelJson, checked.input.shape);
   let graph: GraphModel | undefined;
   try {

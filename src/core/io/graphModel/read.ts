@@ -6,14 +6,13 @@
  * manifest's sizes against the shards, and the shape of every tensor the graph would make
  * (shapes.ts). No TensorFlow.js here, so the extension host can run the same checks.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import LAYERS_SCHEMA from '../../../../schema/layers-model.schema.json';
 import { UserError } from '../../errors';
 import { DATA_LIMITS, GRAPH_MODEL_LIMITS, MODEL_LIMITS } from '../../limits';
 import { JsonSchema, formatPath, validateJson } from '../../sweep/jsonSchema';
 import type { WeightSpec } from '../layersModelCheck';
-import { FolderFile, checkWeightPath, formatBytes, quote, readFolderFile, readFolderJson, realFolder } from '../modelFolder';
+import { FolderFile, checkWeightPath, formatBytes, quote, readFolderFile, readModelJson, realFolder } from '../modelFolder';
 import { CONTROL_FLOW_OPS, GraphNode, SUPPORTED_OPS, inferShapes } from './shapes';
 
 export type { GraphNode };
@@ -69,13 +68,6 @@ const specBytes = (spec: WeightSpec) => BYTES_PER_VALUE[spec.quantization?.dtype
 /** Whether a parsed model.json is a graph model (the converter's "format"). */
 export function isGraphModelJson(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as Record<string, unknown>).format === 'graph-model';
-}
-
-/** model.json's content when it is a graph model's (read under MODEL_LIMITS), else undefined (a LayersModel's, or no file). */
-export function graphModelJsonOf(modelJson: string): unknown {
-  if (!fs.lstatSync(modelJson, { throwIfNoEntry: false })) return undefined;
-  const value = readFolderJson(modelJson, realFolder(path.dirname(modelJson), modelJson), MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes');
-  return isGraphModelJson(value) ? value : undefined;
 }
 
 /** The input's name without an output index (":0"); other outputs and control inputs ("^x") are refused. */
@@ -250,13 +242,14 @@ function inputShape(node: GraphNode, fail: (problem: string) => UserError): numb
 }
 
 /**
- * Reads a graph model's model.json and weights, checked as the module comment says; a UserError
- * naming the file and the problem otherwise. Reads nothing outside the model's folder.
+ * Reads a graph model's model.json (unless the caller passes the `content` it read: readModelJson)
+ * and weights, checked as the module comment says; a UserError naming the file and the problem
+ * otherwise. Reads nothing outside the model's folder.
  */
-export function readGraphModel(modelJson: string, parsed?: unknown): CheckedGraphModel {
+export function readGraphModel(modelJson: string, content: unknown = readModelJson(modelJson)): CheckedGraphModel {
   const fail = (problem: string) => new UserError(`${modelJson}: ${problem}`);
   const folder = realFolder(path.dirname(modelJson), modelJson);
-  const value = (parsed ?? readFolderJson(modelJson, folder, MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes')) as Record<string, unknown>;
+  const value = content as Record<string, unknown>;
   if (!isGraphModelJson(value)) throw fail('not a TensorFlow.js graph model ("format" is not "graph-model")');
   const topology = value.modelTopology;
   if (typeof topology !== 'object' || topology === null || Array.isArray(topology)) throw fail('a TensorFlow.js graph model without a modelTopology object');
