@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { initBackend } from '../src/core/backend';
-import { setWasmThreads } from '../src/core/backend/threaded';
+import { setWasmThreads } from '../src/core/backend/threadCount';
 import { parallelStats } from '../src/core/backend/kernels/simd/parallel';
 import { RoundSummary, ratio, round, summarize } from './benchStats';
 

@@ -25,7 +25,7 @@ import { ProgressBar } from './progress';
 /** Flags every command has. */
 export const COMMON_FLAGS: FlagSpecs = {
   backend: { type: 'string', choices: [...BACKEND_NAMES], description: 'compute backend', default: 'auto' },
-  threads: { type: 'integer', description: 'wasm backend: threads in one process, inherited by worker processes (README › Performance)', default: '1, or GCCS_WASM_THREADS' },
+  threads: { type: 'integer', description: 'wasm backend: threads in one process, inherited by worker processes (README › Performance)', default: 'GCCS_WASM_THREADS, or the cores, shared among worker processes' },
   json: { type: 'boolean', description: 'print one JSON object on stdout (for machines); no progress bar' },
   verbose: { type: 'boolean', description: 'print stack traces with errors' },
   help: { type: 'boolean', description: 'show this help' },

@@ -1,5 +1,5 @@
 import { initBackend, BackendName } from '../core/backend';
-import { setWasmThreads } from '../core/backend/threaded';
+import { setWasmThreads, wasmThreadsShare } from '../core/backend/threadCount';
 import { UserError } from '../core/errors';
 import { ENGINE_VERSION } from '../core/version';
 import { FlagSpecs, ParsedFlags, helpText, parseFlags } from './args';
@@ -130,11 +130,14 @@ function commandOf(argv: string[]): { name: string; command: Command; rest: stri
 }
 
 /** Picks the backend of a computing command and says which, in one short line (what it is made of with --verbose). */
-async function startBackend(flags: ParsedFlags, log: (line: string) => void): Promise<string> {
-  if (flags.threads !== undefined) {
-    setWasmThreads(flags.threads as number);
+async function startBackend(name: string, flags: ParsedFlags, log: (line: string) => void): Promise<string> {
+  // `train --workers N`: this process computes beside N − 1 replicas, so it takes its share of the cores too.
+  const replicas = name === 'train' && !process.env.GCCS_WASM_THREADS ? ((flags.workers as number | undefined) ?? 1) : 1;
+  const threads = flags.threads ?? (replicas > 1 ? wasmThreadsShare(replicas) : undefined);
+  if (threads !== undefined) {
+    setWasmThreads(threads as number);
     // Sweep workers and data-parallel replicas read it.
-    process.env.GCCS_WASM_THREADS = String(flags.threads);
+    process.env.GCCS_WASM_THREADS = String(threads);
   }
   const info = await initBackend((flags.backend as BackendName | undefined) ?? 'auto');
   log(`backend: ${info.name}${flags.verbose ? ` (${info.detail})` : ''}`);
@@ -166,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const log = (line: string) => process.stderr.write(line + '\n');
-    const backend = command.computes ? await startBackend(flags, log) : undefined;
+    const backend = command.computes ? await startBackend(name, flags, log) : undefined;
     const result = await command.run({ flags, backend: backend ?? 'none', log: flags.json ? () => undefined : log });
     if (flags.json) process.stdout.write(JSON.stringify({ backend, ...(result as object) }) + '\n');
     return 0;

@@ -2,12 +2,13 @@
 // thread pool, the C kernels cut across helper threads): every kernel whose work is cut, and
 // whole-model first and second derivatives, equal the 1-thread backend bit for bit (each output
 // element is computed by one thread in the same order) and match the cpu backend.
+import * as os from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../src/core/backend';
-import { setWasmThreads, wasmThreads } from '../../src/core/backend/threaded';
+import { setWasmThreads, wasmThreads, wasmThreadsShare, workerThreadsEnv } from '../../src/core/backend/threadCount';
 import { parallelStats, runParts } from '../../src/core/backend/kernels/simd/parallel';
 import { UserError } from '../../src/core/errors';
 import { createModel } from '../../src/core/models';
@@ -93,6 +94,29 @@ test('a bad thread count is one line naming where it came from', () => {
     process.env.GCCS_WASM_THREADS = '2';
     assert.equal(wasmThreads(), 2);
   } finally {
+    if (saved === undefined) delete process.env.GCCS_WASM_THREADS;
+    else process.env.GCCS_WASM_THREADS = saved;
+  }
+});
+
+test('unless told, each process takes its share of the cores, and worker processes split them', () => {
+  const cores = os.availableParallelism();
+  const saved = process.env.GCCS_WASM_THREADS;
+  try {
+    delete process.env.GCCS_WASM_THREADS;
+    setWasmThreads(undefined);
+    assert.equal(wasmThreads(), Math.min(8, cores));
+    assert.equal(wasmThreadsShare(2), Math.max(1, Math.min(8, Math.floor(cores / 2))));
+    assert.equal(wasmThreadsShare(cores + 1), 1);
+    assert.deepEqual(workerThreadsEnv(2), { GCCS_WASM_THREADS: String(wasmThreadsShare(2)) });
+    // A chosen count goes to every worker; one from the environment is inherited as it is.
+    setWasmThreads(3);
+    assert.deepEqual(workerThreadsEnv(2), { GCCS_WASM_THREADS: '3' });
+    setWasmThreads(undefined);
+    process.env.GCCS_WASM_THREADS = '1';
+    assert.deepEqual(workerThreadsEnv(2), {});
+  } finally {
+    setWasmThreads(undefined);
     if (saved === undefined) delete process.env.GCCS_WASM_THREADS;
     else process.env.GCCS_WASM_THREADS = saved;
   }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../../src/core/backend';
+import { wasmThreadsShare } from '../../src/core/backend/threadCount';
 import { UserError } from '../../src/core/errors';
 import { lossConfig } from '../../src/core/loss';
 import { CellResult, SweepCancelled, SweepConfig, SweepEvent, formatSummary, readResultsFile, runSweep, summarizeSweep } from '../../src/core/sweep';
@@ -144,8 +145,19 @@ test('two workers give the same results as one', async () => {
   };
   const one = await runSweep(config, { workers: 1, backend: 'wasm' });
   const pids = new Set<number>();
-  const two = await runSweep(config, { workers: 2, backend: 'wasm', onEvent: (e) => e.type === 'cellStart' && pids.add(e.pid) });
+  const details: string[] = [];
+  const two = await runSweep(config, {
+    workers: 2,
+    backend: 'wasm',
+    onEvent: (e) => {
+      if (e.type === 'cellStart') pids.add(e.pid);
+      if (e.type === 'workerReady') details.push(e.detail);
+    },
+  });
   assert.equal(pids.size, 2, 'both workers ran cells');
+  // Unless told otherwise, the two workers split the cores (one thread each on a 2-core machine).
+  const share = process.env.GCCS_WASM_THREADS ? Number(process.env.GCCS_WASM_THREADS) : wasmThreadsShare(2);
+  assert.deepEqual(details.map((detail) => detail.match(/, (\d+) threads?\)/)?.[1]), [String(share), String(share)]);
   assert.equal(two.cells.length, 10);
   assert.deepEqual(measured(two.results), measured(one.results));
 });

@@ -8,7 +8,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../errors';
 import { customKernelNames, registerCustomKernels } from './kernels/register';
 import { nativeModulesSearchPath } from './nativeInstall';
-import { registerWasmBackend, wasmThreads, wasmThreadsChanged } from './threaded';
+import { wasmThreads } from './threadCount';
+import { registerWasmBackend, wasmThreadsChanged } from './threaded';
 
 /** The backends a user may ask for (CLI --backend, the gccs.backend setting): the one list. */
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;

@@ -3,11 +3,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { UserError } from '../errors';
-import { WASM_LIMITS } from '../limits';
+import { wasmThreads } from './threadCount';
 
-/** Threads of the wasm backend when neither --threads nor GCCS_WASM_THREADS says (README › Performance). */
-export const WASM_DEFAULT_THREADS = 1;
 
 /**
  * tfjs-backend-wasm's threaded SIMD build under Node: XNNPACK's thread pool on Emscripten
@@ -78,28 +75,6 @@ let singleThreadedFactory: (() => tf.KernelBackend | Promise<tf.KernelBackend>) 
 const WASM_PRIORITY = 2;
 /** What tfjs-backend-wasm registers on import: its single-threaded loader. */
 let registeredThreads = 1;
-let requestedThreads: number | undefined;
-
-/** One line naming the source of a bad thread count. */
-function checkThreads(value: number, source: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > WASM_LIMITS.maxThreads) {
-    throw new UserError(`${source}: the wasm backend's threads must be a whole number from 1 to ${WASM_LIMITS.maxThreads}`);
-  }
-  return value;
-}
-
-/** The wasm backend's thread count for the next initBackend (the CLI's --threads); undefined: back to the default. */
-export function setWasmThreads(threads: number | undefined): void {
-  requestedThreads = threads === undefined ? undefined : checkThreads(threads, `--threads ${threads}`);
-}
-
-/** setWasmThreads's count, else GCCS_WASM_THREADS (inherited by worker processes), else WASM_DEFAULT_THREADS. */
-export function wasmThreads(): number {
-  if (requestedThreads !== undefined) return requestedThreads;
-  const fromEnvironment = process.env.GCCS_WASM_THREADS;
-  if (fromEnvironment === undefined || fromEnvironment === '') return WASM_DEFAULT_THREADS;
-  return checkThreads(Number(fromEnvironment), `GCCS_WASM_THREADS=${fromEnvironment}`);
-}
 
 /** Whether the 'wasm' backend registered now runs a different thread count than wasmThreads() asks for. */
 export function wasmThreadsChanged(): boolean {

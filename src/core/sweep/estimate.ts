@@ -3,6 +3,7 @@
  * timed in one worker, as the sweep's workers will run them; a resumed sweep counts only the cells
  * its results file lacks. No TensorFlow.js here.
  */
+import { workerThreadsEnv } from '../backend/threadCount';
 import { Estimate, sweepEstimate } from '../robustness/estimate';
 import { WorkerJobOptions, runWorkerJob } from '../workerClient';
 import { planSweep } from './config';
@@ -18,7 +19,9 @@ export async function estimateCells(cells: SweepCell[], options: SweepEstimateOp
   const workers = options.workers ?? defaultWorkerCount();
   if (cells.length === 0) return sweepEstimate([], new Map(), workers);
   const models = [...new Set(cells.map((cell) => cell.model))];
-  const { times } = await runWorkerJob({ type: 'calibrate', models, batchSize: cells[0].batchSize }, 'calibrated', 'timing the model', options);
+  // Timed on the threads each of the sweep's workers will get.
+  const timing = { ...options, env: { ...workerThreadsEnv(workers), ...options.env } };
+  const { times } = await runWorkerJob({ type: 'calibrate', models, batchSize: cells[0].batchSize }, 'calibrated', 'timing the model', timing);
   return sweepEstimate(cells, new Map(models.map((model, i) => [model, times[i]])), workers);
 }
 

@@ -6,6 +6,7 @@
  */
 import * as os from 'node:os';
 import type { BackendName } from '../backend';
+import { workerThreadsEnv } from '../backend/threadCount';
 import { UserError } from '../errors';
 import { CONFIG_LIMITS } from '../limits';
 import type { WorkerMessage } from '../protocol';
@@ -167,7 +168,8 @@ class Pool {
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     for (let i = 0; i < size; i++) {
       const worker = { ready: false } as Worker;
-      worker.client = new WorkerClient(options.process ?? {}, {
+      // Each worker its share of the cores, unless the user chose the threads.
+      worker.client = new WorkerClient({ ...options.process, env: { ...workerThreadsEnv(size), ...options.process?.env } }, {
         onMessage: (message) => {
           try {
             this.onMessage(worker, message);

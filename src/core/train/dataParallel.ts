@@ -12,6 +12,7 @@ import { makeBatch } from '../data/batches';
 import type { Random } from '../random';
 import type { Examples } from '../data/types';
 import type { BackendName } from '../backend';
+import { workerThreadsEnv } from '../backend/threadCount';
 import type { LossConfig } from '../loss';
 import { Optimizer } from './optimizer';
 import type { OptimizerConfig } from './options';
@@ -91,7 +92,7 @@ export class ReplicaGroup {
       const replica = {} as Replica;
       // 'advanced' serialization sends typed arrays as bytes, not JSON.
       replica.client = new WorkerClient(
-        { serialization: 'advanced', heartbeatTimeoutMs: options.heartbeatTimeoutMs },
+        { serialization: 'advanced', heartbeatTimeoutMs: options.heartbeatTimeoutMs, env: workerThreadsEnv(options.processes) },
         { onMessage: (message) => group.onMessage(replica, message), onExit: (end) => group.onExit(replica, end) },
       );
       replica.pid = replica.client.pid;

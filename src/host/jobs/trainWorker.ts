@@ -4,6 +4,7 @@
  * last epoch checkpoint stays). Panels that follow trainings (latent, training) are told each event.
  * No vscode import: the extension host and the tests both use it.
  */
+import { workerThreadsEnv } from '../../core/backend/threadCount';
 import type { TrainConfig, TrainEvent } from '../../core/train/trainer';
 import { JobCancelled, WorkerJobOptions, runWorkerJob } from '../../core/workerClient';
 
@@ -28,6 +29,8 @@ export async function runTrainWorker(config: TrainConfig, options: TrainWorkerOp
   try {
     const done = await runWorkerJob({ type: 'train', config }, 'trainDone', 'training', {
       ...options,
+      // A data-parallel training's process computes beside its replicas: its share of the cores too.
+      env: { ...((config.workers ?? 1) > 1 && workerThreadsEnv(config.workers!)), ...options.env },
       onMessage: (message) => {
         options.onMessage?.(message);
         if (message.type !== 'trainEvent') return;
