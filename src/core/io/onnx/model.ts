@@ -1,14 +1,13 @@
 /**
- * An ONNX classifier as a TensorFlow.js LayersModel: one custom layer whose call() runs the ONNX
- * graph on tf ops, so predict, apply and tf.grad work as for any model here and the attacks need
- * no change. The layer takes what every model here takes, NHWC pixels in [0, 1], and applies the
- * preprocessing of the sidecar (model.onnx.gccs.json) inside: value range, mean and std per
- * channel, layout. So ε means the same for every model.
+ * An ONNX classifier as a TensorFlow.js LayersModel (foreignLayer.ts): its executor runs the ONNX
+ * graph node by node on tf ops; the layer applies the preprocessing of the sidecar
+ * (model.onnx.gccs.json) first: value range, mean and std per channel, layout.
  */
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf';
 import { UserError } from '../../errors';
+import { ForeignExecutor, foreignGraphModel, probeOutputShape } from '../foreignLayer';
 import { quote } from '../modelFolder';
 import { OnnxOp, Preprocessing, readCheckedOnnx } from './check';
 import { OPS } from './ops';
@@ -54,61 +53,25 @@ export function runGraph(graph: OnnxGraph, constants: Map<string, tf.Tensor>, in
   return output;
 }
 
-class OnnxGraphLayer extends tfl.layers.Layer {
-  static className = 'OnnxGraph';
-
-  constructor(
-    private readonly graph: OnnxGraph,
-    private readonly constants: Map<string, tf.Tensor>,
-    private readonly preprocessing: Preprocessing,
-    private readonly classes: number,
-  ) {
-    super({ name: 'onnx_graph', trainable: false });
-  }
-
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return [(inputShape as tfl.Shape)[0], this.classes];
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return tf.tidy(() => runGraph(this.graph, this.constants, preprocess(x, this.preprocessing)));
-  }
-
-  override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
-    const result = super.dispose();
-    if (result.refCountAfterDispose === 0) this.constants.forEach((t) => t.dispose());
-    return result;
-  }
-}
-
-/** NHWC pixels in [0, 1] → the graph's input: scaled to the range, normalised, in its layout (graph models use it too). */
-export function preprocess(x: tf.Tensor, p: Preprocessing): tf.Tensor {
-  const channels = x.shape[3] as number;
-  const perChannel = (v: number[]) => tf.tensor4d(v.length === 1 ? Array(channels).fill(v[0]) : v, [1, 1, 1, channels]);
-  const scaled = p.range[1] === 1 ? x : tf.mul(x, p.range[1]);
-  const normalised = tf.div(tf.sub(scaled, perChannel(p.mean)), perChannel(p.std));
-  return p.layout === 'NCHW' ? tf.transpose(normalised, [0, 3, 1, 2]) : normalised;
-}
-
 /** Loads an .onnx file (with its sidecar if any) as a LayersModel taking NHWC pixels in [0, 1]. */
 export function loadOnnxModel(file: string): LoadedOnnx {
   const { graph, preprocessing, sidecar, inputShape } = readCheckedOnnx(file);
   const [height, width, channels] = inputShape;
   const dims = graph.input.dims;
   const constants = graphConstants(graph);
+  const executor: ForeignExecutor = {
+    run: (input) => runGraph(graph, constants, input),
+    dispose: () => constants.forEach((t) => t.dispose()),
+  };
   try {
     // One batch (of the declared size, else 1) through the graph: it checks every node and gives the number of classes.
-    const probe = tf.tidy(() => runGraph(graph, constants, preprocess(tf.zeros([dims[0] > 0 ? dims[0] : 1, height, width, channels]), preprocessing)));
-    const outputShape = probe.shape;
-    probe.dispose();
+    const outputShape = probeOutputShape(executor, preprocessing, [dims[0] > 0 ? dims[0] : 1, height, width, channels]);
     if (outputShape.length !== 2) throw new UserError(`${file}: the graph output has shape ${quote(outputShape)}; a classifier's is (batch, classes)`);
-    const layer = new OnnxGraphLayer(graph, constants, preprocessing, outputShape[1]);
-    const input = tfl.input({ shape: [height, width, channels] });
-    const model = tfl.model({ inputs: input, outputs: layer.apply(input) as tfl.SymbolicTensor, name: path.basename(file) });
+    const kind = { className: 'OnnxGraph', layerName: 'onnx_graph' };
+    const model = foreignGraphModel(kind, executor, preprocessing, outputShape[1], [height, width, channels], path.basename(file));
     return { model, preprocessing, sidecar };
   } catch (error) {
-    constants.forEach((t) => t.dispose());
+    executor.dispose();
     throw error;
   }
 }
