@@ -179,6 +179,13 @@ test('a run cancelled mid-training resumes; the report equals gccs eval and gccs
       /Table 3 — r_AB[\s\S]*Table 4[\s\S]*Table 5[\s\S]*Table 6[\s\S]*Table 7[\s\S]*Table 8[\s\S]*worst case/,
     );
     assert.match(fs.readFileSync(files.html, 'utf8'), /<caption>Table 6 — DeepFool ρ/);
+    // Table 8 compares seconds per epoch: the 2-epoch fine-tuning with cross-entropy's regular epochs.
+    const ce = outcome.models.find((m) => m.model.id === 'ce')!;
+    const perEpoch = (m: typeof ce) => m.meta.trainingSeconds / m.meta.epochs.length;
+    const overhead = (100 * (perEpoch(fineTuned) - perEpoch(ce))) / perEpoch(ce);
+    const cell = `${fineTuned.meta.trainingSeconds.toFixed(1)} s, ${perEpoch(fineTuned).toFixed(1)} s/epoch (${overhead >= 0 ? '+' : ''}${overhead.toFixed(0)}%)`;
+    const gccsRow = fs.readFileSync(files.markdown, 'utf8').split('Table 8')[1].split('\n').find((line) => line.startsWith('| GCCS |'))!;
+    assert.equal(gccsRow.split(' | ')[2], cell);
 
     // Figure 3: the regular models' latent plots, clean and under FGSM, PGD-5, TGSM-5 and JSMA, one scatter each.
     assert.deepEqual(
