@@ -66,11 +66,11 @@ function onnxModel(name: string, folder = 'nets'): string {
 const memento = (values: Record<string, unknown> = {}) =>
   ({ get: (key: string) => values[key], update: async (key: string, value: unknown) => void (values[key] = value) }) as never;
 
-test('preflight: an .onnx file (or its sidecar) is the model; a good one has no problem', () => {
+test('preflight: an .onnx file (or its sidecar) is the model; a good one has no problem', async () => {
   const file = onnxModel('good.onnx');
   assert.equal(modelJsonOf(file), file);
   assert.equal(modelJsonOf(`${file}.gccs.json`), file);
-  assert.equal(modelProblem(file), undefined);
+  assert.equal(await modelProblem(file), undefined);
 });
 
 test("preflight: each hostile .onnx is the engine's own one line naming the file, before anything is allocated", async () => {
@@ -109,7 +109,7 @@ test("preflight: each hostile .onnx is the engine's own one line naming the file
   ];
   fs.writeFileSync(truncated, fs.readFileSync(fixture).subarray(0, 1000));
   for (const [file, pattern] of cases) {
-    const problem = modelProblem(file);
+    const problem = await modelProblem(file);
     assert.ok(problem, file);
     assert.ok(problem.startsWith(`${file}: `) && !problem.includes('\n'), problem);
     assert.match(problem, pattern);
@@ -118,12 +118,12 @@ test("preflight: each hostile .onnx is the engine's own one line naming the file
   }
 });
 
-test('preflight: a bad sidecar is one line naming the sidecar', () => {
+test('preflight: a bad sidecar is one line naming the sidecar', async () => {
   const file = onnxModel('badsidecar.onnx');
   fs.writeFileSync(`${file}.gccs.json`, JSON.stringify({ layout: 'NCHW', mean: [0.5, 0.5, 0.5] }));
-  assert.equal(modelProblem(file), `${file}.gccs.json: mean has 3 values for 1 channels`);
+  assert.equal(await modelProblem(file), `${file}.gccs.json: mean has 3 values for 1 channels`);
   fs.writeFileSync(`${file}.gccs.json`, JSON.stringify({ scale: 2 }));
-  assert.equal(modelProblem(file), `${file}.gccs.json: unknown key "scale" (known: layout, range, mean, std, classNames)`);
+  assert.equal(await modelProblem(file), `${file}.gccs.json: unknown key "scale" (known: layout, range, mean, std, classNames)`);
 });
 
 /** A when clause of package.json in the Explorer's context: `a == b`, `a =~ /re/flags` and bare keys, joined by && and ||. */

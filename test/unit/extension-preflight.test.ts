@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { GraphBuilder } from '../helpers/graphModel';
 import { sampleModelMeta } from '../helpers/modelMeta';
 import { folderWriteProblem, modelJsonOf, modelProblem } from '../../src/host/workspace/preflight';
 
@@ -33,15 +34,15 @@ function tinyModel(): string {
   return dir;
 }
 
-test('a complete model has no problem, whichever of its files is named', () => {
+test('a complete model has no problem, whichever of its files is named', async () => {
   const dir = tinyModel();
   for (const location of [dir, path.join(dir, 'model.json'), path.join(dir, 'gccs.json')]) {
     assert.equal(modelJsonOf(location), path.join(dir, 'model.json'));
-    assert.equal(modelProblem(location), undefined, location);
+    assert.equal(await modelProblem(location), undefined, location);
   }
 });
 
-test('each way a model folder can be broken is one line naming the file and the problem', () => {
+test('each way a model folder can be broken is one line naming the file and the problem', async () => {
   const cases: [string, (dir: string) => void, RegExp][] = [
     ['missing model.json', (dir) => fs.rmSync(path.join(dir, 'model.json')), /model\.json: the file is missing$/],
     ['corrupt model.json', (dir) => fs.writeFileSync(path.join(dir, 'model.json'), '{"format": "layers-mo'), /model\.json: not valid JSON/],
@@ -67,13 +68,38 @@ test('each way a model folder can be broken is one line naming the file and the 
   for (const [name, damage, expected] of cases) {
     const dir = tinyModel();
     damage(dir);
-    const problem = modelProblem(dir);
+    const problem = await modelProblem(dir);
     assert.ok(problem, name);
     assert.ok(problem.startsWith(dir), `${name}: names the file (${problem})`);
     assert.match(problem, expected, name);
     assert.doesNotMatch(problem, /\n/, name);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the preflight reads on fs.promises: the event loop runs on while a large graph model is read', async () => {
+  // 32×32×3 pixels → dense 1024 → 10 logits: 12 MiB of weights in 4 MiB shards, all read by the checks.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gccs-preflight-large-'));
+  const float = { type: 'DT_FLOAT' };
+  const matMul = { T: float, transpose_a: { b: false }, transpose_b: { b: false } };
+  const g = new GraphBuilder('x', [32, 32, 3]);
+  const flat = g.op('flat', 'Reshape', ['x', g.constant('shape', [2], new Int32Array([-1, 3072]))], { T: float, Tshape: { type: 'DT_INT32' } });
+  const hidden = g.op('hidden', 'MatMul', [flat, g.constant('w1', [3072, 1024], new Float32Array(3072 * 1024).fill(0.001))], matMul);
+  g.write(dir, g.op('logits', 'MatMul', [hidden, g.constant('w2', [1024, 10], new Float32Array(10240).fill(0.01))], matMul));
+  // Counts the turns of the event loop (its check phase) until the preflight is done: a synchronous read allows none.
+  let turns = 0;
+  let done = false;
+  const turn = () => {
+    if (done) return;
+    turns++;
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  const problem = await modelProblem(dir);
+  done = true;
+  assert.equal(problem, undefined);
+  assert.ok(turns > 0, 'a setImmediate callback ran before the preflight finished');
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('a writable results folder is created and left without the probe file', () => {

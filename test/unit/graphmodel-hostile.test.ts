@@ -59,7 +59,7 @@ function hostile(mutate: (json: GraphModelJson, dir: string) => GraphModelJson |
 async function refused(dir: string, problem: RegExp): Promise<void> {
   const rss = process.memoryUsage().rss;
   // The extension's preflight (no TensorFlow.js) gives the engine's own line, before anything is asked.
-  const preflight = modelProblem(dir);
+  const preflight = await modelProblem(dir);
   await assert.rejects(loadModelDir(dir), (error: Error) => {
     assert.equal(preflight, error.message, 'the preflight names the same problem');
     assert.ok(error instanceof UserError, `a UserError, not ${error.stack}`);
@@ -80,8 +80,8 @@ const outputFrom = (json: GraphModelJson, name: string) => (node(json, 'Identity
 
 test('the valid model loads (the hostile cases below each change one thing)', async () => {
   const dir = hostile(() => undefined);
-  assert.equal(modelProblem(dir), undefined, 'the preflight finds nothing');
-  assert.equal(modelProblem(path.join(dir, 'model.json.gccs.json')), undefined, 'named by its sidecar, the model is its folder');
+  assert.equal(await modelProblem(dir), undefined, 'the preflight finds nothing');
+  assert.equal(await modelProblem(path.join(dir, 'model.json.gccs.json')), undefined, 'named by its sidecar, the model is its folder');
   const { model } = await loadModelDir(dir);
   assert.deepEqual(model.outputs[0].shape, [null, 3]);
   model.dispose();
@@ -92,14 +92,18 @@ test('model.json is opened once per load and per preflight, whatever its format 
   await saveLayersModel(linearModel([[1], [-1], [0.5]], [0, 0, 0], 1), layers);
   for (const dir of [hostile(() => undefined), layers]) {
     const modelJson = fs.realpathSync(path.join(dir, 'model.json'));
-    const open = mock.method(fs, 'openSync');
+    // The engine reads with fs.openSync, the preflight with fs.promises.open (the host's event loop runs on).
+    const openSync = mock.method(fs, 'openSync');
+    const openAsync = mock.method(fs.promises, 'open');
+    const opens = (calls: { arguments: unknown[] }[]) => calls.filter((call) => call.arguments[0] === modelJson).length;
     try {
       (await loadModelDir(dir)).model.dispose();
-      assert.equal(modelProblem(dir), undefined);
-      const opened = open.mock.calls.filter((call) => call.arguments[0] === modelJson).length;
-      assert.equal(opened, 2, `${dir}: model.json opened ${opened} times by loadModelDir and modelProblem together`);
+      assert.equal(await modelProblem(dir), undefined);
+      assert.equal(opens(openSync.mock.calls), 1, `${dir}: model.json opened ${opens(openSync.mock.calls)} times by loadModelDir`);
+      assert.equal(opens(openAsync.mock.calls), 1, `${dir}: model.json opened ${opens(openAsync.mock.calls)} times by modelProblem`);
     } finally {
-      open.mock.restore();
+      openSync.mock.restore();
+      openAsync.mock.restore();
     }
   }
 });

@@ -91,11 +91,11 @@ test('in process: every hostile case is one UserError naming its file and proble
   }
 });
 
-test("the extension host's check (modelProblem) gives the same one line for every case, without TensorFlow.js", (t) => {
+test("the extension host's check (modelProblem) gives the same one line for every case, without TensorFlow.js", async (t) => {
   const seconds: string[] = [];
   for (const hostile of cases) {
     const started = process.hrtime.bigint();
-    const problem = modelProblem(hostile.model);
+    const problem = await modelProblem(hostile.model);
     seconds.push(`${hostile.name} ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(3)} s`);
     if (hostile.expect === 'loads') {
       assert.equal(problem, undefined, hostile.name);

@@ -81,6 +81,11 @@ export function checkWeightPath(shard: unknown, folderReal: string, owner: strin
   return checkFolderFile(path.join(folderReal, shard), folderReal, label, owner, { bytes: MODEL_LIMITS.weightBytes, name: 'MODEL_LIMITS.weightBytes' });
 }
 
+/** Opened without following a final symlink and without blocking (see readFolderFile). */
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
+const cannotRead = (owner: string, label: string, error: unknown) => new UserError(`${owner}: ${label} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+const changedWhileRead = (owner: string, label: string) => new UserError(`${owner}: ${label} changed while it was being read`);
+
 /**
  * Reads exactly `file.bytes` bytes of a checked file into `target` at `offset`. Opened without
  * following a final symlink and without blocking (a FIFO swapped in after the check cannot hang
@@ -89,22 +94,51 @@ export function checkWeightPath(shard: unknown, folderReal: string, owner: strin
 export function readFolderFile(file: FolderFile, owner: string, label: string, target: Uint8Array = new Uint8Array(file.bytes), offset = 0): Uint8Array {
   let fd: number;
   try {
-    fd = fs.openSync(file.real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(file.real, OPEN_FLAGS);
   } catch (error) {
-    throw new UserError(`${owner}: ${label} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    throw cannotRead(owner, label, error);
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile() || stat.size !== file.bytes) throw new UserError(`${owner}: ${label} changed while it was being read`);
+    if (!stat.isFile() || stat.size !== file.bytes) throw changedWhileRead(owner, label);
     let done = 0;
     while (done < file.bytes) {
       const read = fs.readSync(fd, target, offset + done, file.bytes - done, done);
-      if (read === 0) throw new UserError(`${owner}: ${label} changed while it was being read`);
+      if (read === 0) throw changedWhileRead(owner, label);
       done += read;
     }
     return target;
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** readFolderFile with fs.promises, for the extension host: its event loop runs on while the bytes come in. */
+export async function readFolderFileAsync(
+  file: FolderFile,
+  owner: string,
+  label: string,
+  target: Uint8Array = new Uint8Array(file.bytes),
+  offset = 0,
+): Promise<Uint8Array> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file.real, OPEN_FLAGS);
+  } catch (error) {
+    throw cannotRead(owner, label, error);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size !== file.bytes) throw changedWhileRead(owner, label);
+    let done = 0;
+    while (done < file.bytes) {
+      const { bytesRead } = await handle.read(target, offset + done, file.bytes - done, done);
+      if (bytesRead === 0) throw changedWhileRead(owner, label);
+      done += bytesRead;
+    }
+    return target;
+  } finally {
+    await handle.close();
   }
 }
 
@@ -142,11 +176,7 @@ function jsonCostProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** The text of a checked file. */
-function readFolderText(file: FolderFile, name: string): string {
-  const bytes = readFolderFile(file, name, 'the file');
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-}
+const utf8 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /**
  * Parses the text of a JSON file of a model folder (whose size has been capped) with the engine's
@@ -162,11 +192,11 @@ function parseFolderJson(text: string, name: string): unknown {
 }
 
 /**
- * The committed JSON of a model folder's file (model.json, gccs.json): the text that a save cut
- * short after its commit point holds for it (atomic.ts pendingText), else the file, checked
- * (checkFolderFile) and read; then parsed (parseFolderJson).
+ * Where the committed JSON of a model folder's file (model.json, gccs.json) is: the text that a
+ * save cut short after its commit point holds for it (atomic.ts pendingText), else the file,
+ * checked (checkFolderFile) and not yet read.
  */
-export function readFolderJson(file: string, folderReal: string, maxBytes: number, capName: string): unknown {
+function folderJsonSource(file: string, folderReal: string, maxBytes: number, capName: string): { text: string } | { checked: FolderFile } {
   // The journal is a file of the folder like any other: never one outside it, a FIFO or a device.
   const journal = path.join(path.dirname(file), COMMIT_JOURNAL);
   if (fs.lstatSync(journal, { throwIfNoEntry: false })) checkFolderFile(journal, folderReal, COMMIT_JOURNAL, file);
@@ -174,13 +204,30 @@ export function readFolderJson(file: string, folderReal: string, maxBytes: numbe
   if (pending !== null && Buffer.byteLength(pending) > maxBytes) {
     throw new UserError(`${file}: ${formatBytes(Buffer.byteLength(pending))} in the pending save, more than the ${formatBytes(maxBytes)} cap (${capName}, README › Limits)`);
   }
-  return parseFolderJson(pending ?? readFolderText(checkFolderFile(file, folderReal, 'the file', file, { bytes: maxBytes, name: capName }), file), file);
+  return pending !== null ? { text: pending } : { checked: checkFolderFile(file, folderReal, 'the file', file, { bytes: maxBytes, name: capName }) };
 }
+
+/** The committed JSON of a model folder's file (folderJsonSource), read and parsed (parseFolderJson). */
+export function readFolderJson(file: string, folderReal: string, maxBytes: number, capName: string): unknown {
+  const source = folderJsonSource(file, folderReal, maxBytes, capName);
+  return parseFolderJson('text' in source ? source.text : utf8(readFolderFile(source.checked, file, 'the file')), file);
+}
+
+/** Where a model's model.json is (folderJsonSource), under MODEL_LIMITS.modelJsonBytes. */
+const modelJsonSource = (modelJson: string) =>
+  folderJsonSource(modelJson, realFolder(path.dirname(modelJson), modelJson), MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes');
 
 /**
  * A model's model.json, read and parsed once under MODEL_LIMITS.modelJsonBytes (size checked
  * before the read): the loaders tell its format from this value and check it, without reading it again.
  */
 export function readModelJson(modelJson: string): unknown {
-  return readFolderJson(modelJson, realFolder(path.dirname(modelJson), modelJson), MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes');
+  const source = modelJsonSource(modelJson);
+  return parseFolderJson('text' in source ? source.text : utf8(readFolderFile(source.checked, modelJson, 'the file')), modelJson);
+}
+
+/** readModelJson with the read on fs.promises (readFolderFileAsync), for the extension host. */
+export async function readModelJsonAsync(modelJson: string): Promise<unknown> {
+  const source = modelJsonSource(modelJson);
+  return parseFolderJson('text' in source ? source.text : utf8(await readFolderFileAsync(source.checked, modelJson, 'the file')), modelJson);
 }

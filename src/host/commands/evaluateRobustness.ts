@@ -42,7 +42,7 @@ export async function evaluateRobustnessCommand(deps: CommandDeps, uri?: vscode.
   if (!picked0) return;
   // The model's folder: results and charts are labelled by its name.
   const model = modelFolderOf(picked0);
-  const problem = modelProblem(model);
+  const problem = await modelProblem(model);
   if (problem) return errorWithFile(deps, `cannot load the model: ${problem}`, modelJsonOf(model));
   const settings = readSettings();
   if (!(await deps.consent.allow(settings.resultsFolder, 'GCCS: Evaluate Robustness would write its results, sweep configuration and report there (the gccs.resultsFolder setting).'))) return;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { UserError } from '../../core/errors';
 import { readLayersModelJson } from '../../core/io/layersModelCheck';
 import { isGraphModelJson, readGraphModel } from '../../core/io/graphModel/read';
-import { readModelJson } from '../../core/io/modelFolder';
+import { readModelJsonAsync } from '../../core/io/modelFolder';
 import { META_FILE, ONNX_SIDECAR_SUFFIX, isModelSidecar, isOnnxFile, readModelMeta } from '../../core/io/modelLocation';
 
 /** A model folder, its model.json, gccs.json or model.json.gccs.json → the model.json path; an .onnx file or its sidecar → the .onnx file. */
@@ -24,14 +24,14 @@ export function modelJsonOf(model: string): string {
  * The engine's checks of an .onnx file before it runs the graph. The ONNX reader (protobufjs and its
  * schema) is loaded on the first .onnx checked, not when the extension activates.
  */
-function checkOnnx(file: string): void {
+async function checkOnnx(file: string): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (see above)
-  (require('../../core/io/onnx/check') as typeof import('../../core/io/onnx/check')).readCheckedOnnx(file);
+  await (require('../../core/io/onnx/check') as typeof import('../../core/io/onnx/check')).readCheckedOnnxAsync(file);
 }
 
 /** The engine's checks of a TensorFlow.js graph model (weights against their shapes, ops, the sidecar) before it runs it. */
-function checkGraphModel(modelJson: string, content: unknown): void {
-  const { input } = readGraphModel(modelJson, content);
+async function checkGraphModel(modelJson: string, content: unknown): Promise<void> {
+  const { input } = await readGraphModel(modelJson, content);
   // The sidecar's reader shares the ONNX reader's module: deferred like checkOnnx.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (see checkOnnx)
   (require('../../core/io/graphModel/sidecar') as typeof import('../../core/io/graphModel/sidecar')).readGraphPreprocessing(modelJson, input.shape);
@@ -50,19 +50,20 @@ function topologyInputShape(topology: Record<string, unknown>): (number | null)[
  * input shape that contradicts gccs.json; for an .onnx file or a TensorFlow.js graph model, the
  * engine's checks before it runs the graph: the files, weight sizes, ops, its sidecar), or undefined.
  * Bounded like the engine's own checks (MODEL_LIMITS, ONNX_LIMITS: sizes are checked before
- * anything is read), so it cannot stall the host.
+ * anything is read), and the large files (the .onnx file, model.json, a graph model's weights) are
+ * read on fs.promises, so the host's event loop runs on meanwhile.
  */
-export function modelProblem(model: string): string | undefined {
+export async function modelProblem(model: string): Promise<string | undefined> {
   const modelJson = modelJsonOf(model);
   try {
     if (isOnnxFile(modelJson)) {
-      checkOnnx(modelJson);
+      await checkOnnx(modelJson);
       return undefined;
     }
     // Read once: its "format" tells which checks apply, and they check this same content.
-    const content = readModelJson(modelJson);
+    const content = await readModelJsonAsync(modelJson);
     if (isGraphModelJson(content)) {
-      checkGraphModel(modelJson, content);
+      await checkGraphModel(modelJson, content);
       return undefined;
     }
     const parsed = readLayersModelJson(modelJson, content);

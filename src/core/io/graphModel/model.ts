@@ -39,7 +39,7 @@ async function converterModel(checked: CheckedGraphModel): Promise<GraphModel> {
  * parsed content when the caller has read it already (readModelJson).
  */
 export async function loadGraphModelFile(modelJson: string, content?: unknown): Promise<LoadedGraphModel> {
-  const checked = readGraphModel(modelJson, content);
+  const checked = await readGraphModel(modelJson, content);
   const { preprocessing, sidecar, imageShape } = readGraphPreprocessing(modelJson, checked.input.shape);
   let executor: ForeignExecutor | undefined;
   try {

@@ -12,7 +12,7 @@ import { UserError } from '../../errors';
 import { DATA_LIMITS, GRAPH_MODEL_LIMITS, MODEL_LIMITS } from '../../limits';
 import { JsonSchema, formatPath, validateJson } from '../../sweep/jsonSchema';
 import type { WeightSpec } from '../layersModelCheck';
-import { FolderFile, checkWeightPath, formatBytes, quote, readFolderFile, readModelJson, realFolder } from '../modelFolder';
+import { FolderFile, checkWeightPath, formatBytes, quote, readFolderFileAsync, readModelJsonAsync, realFolder } from '../modelFolder';
 import { CONTROL_FLOW_OPS, GraphNode, SUPPORTED_OPS, inferShapes } from './shapes';
 
 export type { GraphNode };
@@ -164,14 +164,17 @@ function inputAndOutput(parsed: Record<string, unknown>, nodes: GraphNode[], fai
   return { input: placeholders[0], output };
 }
 
-/** The manifest checked against the graph and the shards: sizes first, then the shard files, then one buffer of exactly the declared size. */
-function readWeights(
+/**
+ * The manifest checked against the graph and the shards: sizes first, then the shard files, then
+ * one buffer of exactly the declared size, filled on fs.promises (the extension host's event loop runs on meanwhile).
+ */
+async function readWeights(
   modelJson: string,
   folder: string,
   manifest: unknown,
   nodes: GraphNode[],
   fail: (problem: string) => UserError,
-): { specs: WeightSpec[]; data: ArrayBuffer } {
+): Promise<{ specs: WeightSpec[]; data: ArrayBuffer }> {
   const problem = validateJson(manifest, MANIFEST_SCHEMA, LAYERS_SCHEMA as unknown as JsonSchema, ['weightsManifest']);
   if (problem) throw fail(`${formatPath(problem.path)}: ${problem.message}`);
   const groups = manifest as { paths: string[]; weights: WeightSpec[] }[];
@@ -204,7 +207,7 @@ function readWeights(
   const data = new Uint8Array(declared);
   let offset = 0;
   for (const { file, name } of shards) {
-    readFolderFile(file, modelJson, `weight file ${quote(name)}`, data, offset);
+    await readFolderFileAsync(file, modelJson, `weight file ${quote(name)}`, data, offset);
     offset += file.bytes;
   }
   return { specs, data: data.buffer };
@@ -244,12 +247,12 @@ function inputShape(node: GraphNode, fail: (problem: string) => UserError): numb
 /**
  * Reads a graph model's model.json (unless the caller passes the `content` it read: readModelJson)
  * and weights, checked as the module comment says; a UserError naming the file and the problem
- * otherwise. Reads nothing outside the model's folder.
+ * otherwise. Reads nothing outside the model's folder, and reads on fs.promises.
  */
-export function readGraphModel(modelJson: string, content: unknown = readModelJson(modelJson)): CheckedGraphModel {
+export async function readGraphModel(modelJson: string, content?: unknown): Promise<CheckedGraphModel> {
   const fail = (problem: string) => new UserError(`${modelJson}: ${problem}`);
+  const value = (content === undefined ? await readModelJsonAsync(modelJson) : content) as Record<string, unknown>;
   const folder = realFolder(path.dirname(modelJson), modelJson);
-  const value = content as Record<string, unknown>;
   if (!isGraphModelJson(value)) throw fail('not a TensorFlow.js graph model ("format" is not "graph-model")');
   const topology = value.modelTopology;
   if (typeof topology !== 'object' || topology === null || Array.isArray(topology)) throw fail('a TensorFlow.js graph model without a modelTopology object');
@@ -259,7 +262,7 @@ export function readGraphModel(modelJson: string, content: unknown = readModelJs
   const nodes = topologicalOrder(checkNodes(topology as Record<string, unknown>, fail), fail);
   const { input, output } = inputAndOutput(value, nodes, fail);
   const shape = inputShape(input, fail);
-  const { specs, data } = readWeights(modelJson, folder, value.weightsManifest, nodes, fail);
+  const { specs, data } = await readWeights(modelJson, folder, value.weightsManifest, nodes, fail);
   const outputShape = inferShapes(
     nodes,
     input.name,

@@ -9,7 +9,7 @@ import { UserError } from '../../errors';
 import { ONNX_LIMITS } from '../../limits';
 import { quote, readFolderJson, realFolder } from '../modelFolder';
 import { onnxSidecarOf } from '../modelLocation';
-import { OnnxGraph, readOnnxFile } from './parse';
+import { OnnxGraph, readOnnxFile, readOnnxFileAsync } from './parse';
 
 /** The ops the graph runs on (ops.ts implements exactly these: its OPS is a Record over them). */
 export const ONNX_OPS = [
@@ -80,7 +80,16 @@ function checkSidecar(value: unknown, fail: (problem: string) => UserError, defa
 
 /** Reads an .onnx file and its sidecar and checks all that can be checked without running the graph; each problem one line naming the file. */
 export function readCheckedOnnx(file: string): CheckedOnnx {
-  const graph = readOnnxFile(file);
+  return checkOnnxGraph(file, readOnnxFile(file));
+}
+
+/** readCheckedOnnx with the .onnx file read on fs.promises (readOnnxFileAsync), for the extension host. */
+export async function readCheckedOnnxAsync(file: string): Promise<CheckedOnnx> {
+  return checkOnnxGraph(file, await readOnnxFileAsync(file));
+}
+
+/** The checks of readCheckedOnnx on the file's graph: its ops, its sidecar (read here) and its input. */
+function checkOnnxGraph(file: string, graph: OnnxGraph): CheckedOnnx {
   const supported = new Set<string>(ONNX_OPS);
   const unsupported = graph.nodes.find((node) => !supported.has(node.opType));
   if (unsupported) {

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { ONNX_LIMITS } from '../../limits';
-import { checkFolderFile, checkWeightPath, formatBytes, quote, readFolderFile, realFolder } from '../modelFolder';
+import { FolderFile, checkFolderFile, checkWeightPath, formatBytes, quote, readFolderFile, readFolderFileAsync, realFolder } from '../modelFolder';
 import { AttributeMessage, GraphMessage, MODEL_PROTO, ModelMessage, NodeMessage, TensorMessage, int64 } from './schema';
 
 /** A tensor of the file: float types become float32, integer types int32 (shape arithmetic). */
@@ -54,10 +54,28 @@ const ELEMENT_TYPES: Record<number, { name: string; bytes: number; dtype: 'float
 /** AttributeProto.AttributeType values of subgraphs (GRAPH, GRAPHS), which the reader refuses. */
 const SUBGRAPH_ATTRIBUTES = new Set([5, 10]);
 
-export function readOnnxFile(file: string): OnnxGraph {
+/** The .onnx file checked (a regular file inside its folder, within ONNX_LIMITS.fileBytes), not yet read. */
+function checkOnnxFile(file: string): { folderReal: string; checked: FolderFile } {
   const folderReal = realFolder(path.dirname(file), file);
-  const checked = checkFolderFile(file, folderReal, 'the file', file, { bytes: ONNX_LIMITS.fileBytes, name: 'ONNX_LIMITS.fileBytes' });
-  const bytes = readFolderFile(checked, file, 'the file');
+  return { folderReal, checked: checkFolderFile(file, folderReal, 'the file', file, { bytes: ONNX_LIMITS.fileBytes, name: 'ONNX_LIMITS.fileBytes' }) };
+}
+
+export function readOnnxFile(file: string): OnnxGraph {
+  const { folderReal, checked } = checkOnnxFile(file);
+  return decodeOnnx(file, folderReal, readFolderFile(checked, file, 'the file'));
+}
+
+/**
+ * readOnnxFile with the file read on fs.promises (readFolderFileAsync), for the extension host: its
+ * event loop runs on during the read. External data files (rare) are still read synchronously.
+ */
+export async function readOnnxFileAsync(file: string): Promise<OnnxGraph> {
+  const { folderReal, checked } = checkOnnxFile(file);
+  return decodeOnnx(file, folderReal, await readFolderFileAsync(checked, file, 'the file'));
+}
+
+/** The bytes of the file (checkOnnxFile) → its graph, every tensor checked before it is made. */
+function decodeOnnx(file: string, folderReal: string, bytes: Uint8Array): OnnxGraph {
   let model: ModelMessage;
   try {
     model = MODEL_PROTO.decode(bytes) as unknown as ModelMessage;
