@@ -4,6 +4,8 @@ import {
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
   FusedConv2D,
   getKernel,
   Identity,
@@ -18,6 +20,8 @@ import { makeBatchMatMul } from './batch_mat_mul';
 import { makeConv2D, makeFusedConv2D } from './conv2d';
 import { conv2DBackpropFilter } from './conv2d_backprop_filter';
 import { makeConv2DBackpropInput } from './conv2d_backprop_input';
+import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filter';
+import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input';
 import { identity, makeCast } from './identity';
 import { maxPoolGrad } from './max_pool_grad';
 import { makeSum } from './sum';
@@ -27,6 +31,8 @@ import { makeTile } from './tile';
 const added: Record<string, KernelFunc> = {
   [Conv2DBackpropFilter]: conv2DBackpropFilter,
   [MaxPoolGrad]: maxPoolGrad,
+  [DepthwiseConv2dNativeBackpropInput]: depthwiseConv2dBackpropInput,
+  [DepthwiseConv2dNativeBackpropFilter]: depthwiseConv2dBackpropFilter,
   [Identity]: identity,
 };
 
