@@ -162,8 +162,8 @@ test('the preprocessing sidecar (range 255, mean, std; NHWC and NCHW) is applied
 const random = (shape: number[], seed: number, scale = 0.3) => tf.randomNormal(shape, 0, scale, 'float32', seed).dataSync() as Float32Array;
 
 test('the other ops (depthwise, batch norm, pads, concat, pools, reductions, elementwise) equal the same tf ops, gradients too', async () => {
-  // On cpu: the wasm backend has no DepthwiseConv2dNativeBackpropInput, which the input gradient through the depthwise convolution needs.
-  await initBackend('cpu');
+  // On wasm, the default: the input gradient through the depthwise convolution runs the project's own kernel (kernels-depthwise.test.ts).
+  await initBackend('wasm');
   const g = new GraphBuilder('image', [12, 12, 3]);
   const w = {
     depthwise: random([3, 3, 3, 2], 1),
