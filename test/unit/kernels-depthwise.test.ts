@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '../../src/core/tf';
 import { initBackend } from '../../src/core/backend';
 import { Random } from '../../src/core/random';
+import { relativeError } from '../helpers/relativeError';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -24,19 +25,6 @@ function normal(shape: number[], seed: number): Float32Array {
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
   return data;
-}
-
-/** max |a − b| / max |b|, with b the reference. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  assert.ok(scale > 0, 'the reference is all zeros');
-  return diff / scale;
 }
 
 function dyShape(c: Case, dilations: [number, number] = [1, 1]): Shape4 {

@@ -14,6 +14,7 @@ import { UserError } from '../../src/core/errors';
 import { createModel } from '../../src/core/models';
 import { crossLipschitzPenalty, Forward, inputGradientPenalty, jacobianProjectionPenalty } from '../../src/core/loss/defences';
 import { Random } from '../../src/core/random';
+import { relativeError } from '../helpers/relativeError';
 
 type Values = Record<string, { data: Float32Array; shape: number[] }>;
 type Tensors = Record<string, tf.Tensor>;
@@ -24,18 +25,6 @@ function normal(shape: number[], seed: number, scale = 1): { data: Float32Array;
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = scale * rng.normal();
   return { data, shape };
-}
-
-/** max |a − b| / max |b|. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / (scale || 1);
 }
 
 async function use(setting: Setting): Promise<void> {

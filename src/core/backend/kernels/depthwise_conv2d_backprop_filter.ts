@@ -1,5 +1,6 @@
-import { backend_util, DepthwiseConv2dNativeBackpropFilterAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { DepthwiseConv2dNativeBackpropFilterAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { depthwiseGeometry, Shape4 } from './depthwise_geometry';
 
 /**
  * dW of a depthwise convolution (NHWC, any strides, pads and dilations, channel multiplier), in
@@ -9,19 +10,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  */
 export const depthwiseConv2dBackpropFilter: KernelFunc = (args) => {
   const backend = args.backend as BackendWasm;
-  const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  const attrs = args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  const { filterShape } = attrs;
   const x = args.inputs.x as TensorInfo;
   const dy = args.inputs.dy as TensorInfo;
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') {
-    throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm supports only float32');
-  }
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode, true);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
-  const { strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const multiplier = outChannels / inChannels;
+  const geometry = depthwiseGeometry('DepthwiseConv2dNativeBackpropFilter', x.shape as Shape4, filterShape, attrs, [x.dtype, dy.dtype]);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = geometry;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, top, left, multiplier } = geometry;
   const dW = backend.makeOutput(filterShape, 'float32');
   // Views taken after the allocation: growing the heap detaches earlier ones.
   const dwValues = backend.typedArrayFromHeap(dW) as Float32Array;

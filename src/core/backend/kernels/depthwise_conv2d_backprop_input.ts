@@ -1,5 +1,6 @@
-import { backend_util, DepthwiseConv2dNativeBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { DepthwiseConv2dNativeBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { depthwiseGeometry, Shape4 } from './depthwise_geometry';
 
 /**
  * dx of a depthwise convolution (NHWC, any strides, pads and dilations, channel multiplier), in
@@ -9,19 +10,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  */
 export const depthwiseConv2dBackpropInput: KernelFunc = (args) => {
   const backend = args.backend as BackendWasm;
-  const { strides, dilations, pad, dimRoundingMode, inputShape } = args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  const attrs = args.attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  const { inputShape } = attrs;
   const dy = args.inputs.dy as TensorInfo;
   const filter = args.inputs.filter as TensorInfo;
-  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') {
-    throw new Error('DepthwiseConv2dNativeBackpropInput on wasm supports only float32');
-  }
-  const info = backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
-  const { strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const multiplier = outChannels / inChannels;
+  const geometry = depthwiseGeometry('DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape as Shape4, attrs, [dy.dtype, filter.dtype]);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = geometry;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, top, left, multiplier } = geometry;
   const dx = backend.makeOutput(inputShape, 'float32');
   // Views taken after the allocation: growing the heap detaches earlier ones.
   const dxValues = backend.typedArrayFromHeap(dx) as Float32Array;
