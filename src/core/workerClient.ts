@@ -57,7 +57,9 @@ export class WorkerClient {
   private readonly child;
   private stderr = '';
   private heardAt = Date.now();
-  /** The worker's CPU time (ticks) when it was last heard from, or last found computing. */
+  /** Heard from since the watchdog's last check: that check takes a new CPU baseline. */
+  private heardSinceCheck = true;
+  /** The worker's CPU time (ticks) at the first check after it was last heard from, or last found computing. */
   private cpuAtHeard: number | undefined;
   private hung = false;
   private ended = false;
@@ -79,10 +81,11 @@ export class WorkerClient {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.pid = this.child.pid ?? -1;
-    this.cpuAtHeard = cpuTicks(this.pid);
     this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-2000)));
     this.child.on('message', (message: WorkerMessage) => {
-      this.heard();
+      // No /proc read per message (progress events are many): the watchdog's next check takes the baseline.
+      this.heardAt = Date.now();
+      this.heardSinceCheck = true;
       handlers.onMessage(message);
     });
     this.child.on('error', (error) => {
@@ -121,18 +124,22 @@ export class WorkerClient {
     if (!this.ended) this.child.kill('SIGTERM');
   }
 
-  private heard(): void {
-    this.heardAt = Date.now();
-    this.cpuAtHeard = cpuTicks(this.pid);
-  }
-
   private checkHeartbeat(): void {
-    if (this.ended || this.hung || Date.now() - this.heardAt <= this.heartbeatTimeoutMs) return;
+    if (this.ended || this.hung) return;
+    if (this.heardSinceCheck) {
+      this.heardSinceCheck = false;
+      this.cpuAtHeard = cpuTicks(this.pid);
+    }
+    if (Date.now() - this.heardAt <= this.heartbeatTimeoutMs) return;
     // Silent but computing is not hung: one synchronous step can outlast the timeout (the cpu
     // backend, a huge packed batch on a loaded machine). It must have used a tenth of the timeout in
     // CPU time since it was last heard from; where that cannot be read (no /proc), silence decides.
     const cpu = cpuTicks(this.pid);
-    if (cpu !== undefined && this.cpuAtHeard !== undefined && (cpu - this.cpuAtHeard) * TICK_MS >= this.heartbeatTimeoutMs / 10) return this.heard();
+    if (cpu !== undefined && this.cpuAtHeard !== undefined && (cpu - this.cpuAtHeard) * TICK_MS >= this.heartbeatTimeoutMs / 10) {
+      this.heardAt = Date.now();
+      this.cpuAtHeard = cpu;
+      return;
+    }
     this.hung = true;
     this.child.kill('SIGKILL');
   }

@@ -213,21 +213,18 @@ export function readFolderJson(file: string, folderReal: string, maxBytes: numbe
   return parseFolderJson('text' in source ? source.text : utf8(readFolderFile(source.checked, file, 'the file')), file);
 }
 
-/** Where a model's model.json is (folderJsonSource), under MODEL_LIMITS.modelJsonBytes. */
-const modelJsonSource = (modelJson: string) =>
-  folderJsonSource(modelJson, realFolder(path.dirname(modelJson), modelJson), MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes');
+/** A model's model.json as readFolderJson and folderJsonSource take it: in its folder, under MODEL_LIMITS.modelJsonBytes. */
+const modelJsonFile = (modelJson: string) =>
+  [modelJson, realFolder(path.dirname(modelJson), modelJson), MODEL_LIMITS.modelJsonBytes, 'MODEL_LIMITS.modelJsonBytes'] as const;
 
 /**
- * A model's model.json, read and parsed once under MODEL_LIMITS.modelJsonBytes (size checked
- * before the read): the loaders tell its format from this value and check it, without reading it again.
+ * A model's model.json, read and parsed once (size checked before the read): the loaders tell its
+ * format from this value and check it, without reading it again.
  */
-export function readModelJson(modelJson: string): unknown {
-  const source = modelJsonSource(modelJson);
-  return parseFolderJson('text' in source ? source.text : utf8(readFolderFile(source.checked, modelJson, 'the file')), modelJson);
-}
+export const readModelJson = (modelJson: string): unknown => readFolderJson(...modelJsonFile(modelJson));
 
 /** readModelJson with the read on fs.promises (readFolderFileAsync), for the extension host. */
 export async function readModelJsonAsync(modelJson: string): Promise<unknown> {
-  const source = modelJsonSource(modelJson);
+  const source = folderJsonSource(...modelJsonFile(modelJson));
   return parseFolderJson('text' in source ? source.text : utf8(await readFolderFileAsync(source.checked, modelJson, 'the file')), modelJson);
 }

@@ -93,9 +93,15 @@ export const onnxSidecarOf = (file: string) => `${file}${ONNX_SIDECAR_SUFFIX}`;
  */
 export const isModelSidecar = (location: string) => /\.(onnx|json)\.gccs\.json$/i.test(location);
 
+/** A training experiment (*.gccs.json), not a model's sidecar (net.onnx.gccs.json, model.json.gccs.json). */
+export const isExperimentFile = (file: string | undefined): file is string => !!file?.endsWith('.gccs.json') && !isModelSidecar(file);
+
+/** A sidecar → the model it describes (net.onnx or model.json); any other path as it is. */
+export const withoutSidecar = (location: string) => (isModelSidecar(location) ? location.slice(0, -ONNX_SIDECAR_SUFFIX.length) : location);
+
 /** A model folder, its model.json, gccs.json or model.json.gccs.json → the folder; an .onnx file or its sidecar → the .onnx file. */
 export function modelFolderOf(location: string): string {
-  const model = isModelSidecar(location) ? location.slice(0, -ONNX_SIDECAR_SUFFIX.length) : location;
+  const model = withoutSidecar(location);
   return ['model.json', META_FILE].includes(path.basename(model)) ? path.dirname(model) : model;
 }
 

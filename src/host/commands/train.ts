@@ -9,14 +9,14 @@ import { folderWriteProblem } from '../workspace/preflight';
 import { readSettings } from '../workspace/settings';
 import { runTrainWorker } from '../jobs/trainWorker';
 import type { TrainEvent } from '../../core/train/trainer';
-import { isModelSidecar } from '../../core/io/modelLocation';
+import { isExperimentFile } from '../../core/io/modelLocation';
 import { newExperimentWizard } from './newExperiment';
 import { CommandDeps, errorWithFile } from './deps';
 
 /** An existing experiment: the only one in the workspace, a pick among several, or a file dialog when there is none. */
 async function pickExperimentFile(): Promise<vscode.Uri | undefined> {
   // A model's sidecar (net.onnx.gccs.json, model.json.gccs.json) is not an experiment.
-  const found = (await vscode.workspace.findFiles('**/*.gccs.json', '**/node_modules/**', 50)).filter((uri) => !isModelSidecar(uri.fsPath));
+  const found = (await vscode.workspace.findFiles('**/*.gccs.json', '**/node_modules/**', 50)).filter((uri) => isExperimentFile(uri.fsPath));
   if (found.length === 0) {
     const picked = await vscode.window.showOpenDialog({
       title: 'GCCS: experiment to train',
@@ -38,7 +38,7 @@ async function pickExperimentFile(): Promise<vscode.Uri | undefined> {
 async function experimentFile(uri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
   if (uri instanceof vscode.Uri) return uri;
   const active = vscode.window.activeTextEditor?.document;
-  if (active && active.uri.scheme === 'file' && active.fileName.endsWith('.gccs.json') && !isModelSidecar(active.fileName)) {
+  if (active && active.uri.scheme === 'file' && isExperimentFile(active.fileName)) {
     if (active.isDirty) await active.save();
     return active.uri;
   }

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SIDEBAR_LIMITS } from '../../core/limits';
-import { isModelSidecar, onnxSidecarOf } from '../../core/io/modelLocation';
+import { isExperimentFile, onnxSidecarOf } from '../../core/io/modelLocation';
 import { readSettings } from '../workspace/settings';
 import { EntryKind, SidebarEntry, checkpointFolder, experimentEntry, modelEntry, resultEntry, resultLocations } from './entries';
 
@@ -90,7 +90,7 @@ export class GccsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Dis
     ]);
     const results = resultLocations(resultsFolder, max);
     // A model's sidecar (net.onnx.gccs.json, model.json.gccs.json) is not an experiment; the .onnx file is a model.
-    const experiments = found.filter((uri) => !isModelSidecar(uri.fsPath));
+    const experiments = found.filter((uri) => isExperimentFile(uri.fsPath));
     const folders = metas.map((uri) => path.dirname(uri.fsPath)).filter((folder) => fs.existsSync(path.join(folder, 'model.json')));
     const models = [...folders, ...onnxFiles.map((uri) => uri.fsPath)].slice(0, max);
     const all: SidebarEntry[] = [

@@ -9,11 +9,11 @@ import { UserError } from '../../core/errors';
 import { readLayersModelJson } from '../../core/io/layersModelCheck';
 import { isGraphModelJson, readGraphModel } from '../../core/io/graphModel/read';
 import { readModelJsonAsync } from '../../core/io/modelFolder';
-import { META_FILE, ONNX_SIDECAR_SUFFIX, isModelSidecar, isOnnxFile, readModelMeta } from '../../core/io/modelLocation';
+import { META_FILE, isOnnxFile, readModelMeta, withoutSidecar } from '../../core/io/modelLocation';
 
 /** A model folder, its model.json, gccs.json or model.json.gccs.json → the model.json path; an .onnx file or its sidecar → the .onnx file. */
 export function modelJsonOf(model: string): string {
-  const named = isModelSidecar(model) ? model.slice(0, -ONNX_SIDECAR_SUFFIX.length) : model;
+  const named = withoutSidecar(model);
   if (isOnnxFile(named)) return named;
   const base = path.basename(named);
   if (base === META_FILE) return path.join(path.dirname(named), 'model.json');

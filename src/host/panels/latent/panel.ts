@@ -19,7 +19,7 @@ import { FeatureMessage, Panels, ReadyMessage } from '../panel';
 import { TrainingNotice, onTraining } from '../../jobs/trainWorker';
 import { UserError } from '../../../core/errors';
 import { JobCancelled } from '../../../core/workerClient';
-import { META_FILE, isOnnxFile, isModelSidecar, modelFolderOf, onnxSidecarOf } from '../../../core/io/modelLocation';
+import { META_FILE, isExperimentFile, isOnnxFile, modelFolderOf, onnxSidecarOf } from '../../../core/io/modelLocation';
 import { ModelDataMemory, needsData } from '../../workspace/modelData';
 import { modelData } from '../../commands/modelData';
 
@@ -239,9 +239,6 @@ function modelFilesVersion(model: string): string {
   const [folder, files] = modelFiles(model);
   return files.map((file) => fs.statSync(path.join(folder, file), { throwIfNoEntry: false })?.mtimeMs ?? 0).join(':');
 }
-
-/** A training experiment (*.gccs.json), not a model's sidecar (net.onnx.gccs.json, model.json.gccs.json). */
-const isExperimentFile = (file: string | undefined): file is string => !!file?.endsWith('.gccs.json') && !isModelSidecar(file);
 
 /** The model folder of an experiment file (its outDir); throws naming the file when it was not trained yet. */
 function experimentModel(file: string): string {
