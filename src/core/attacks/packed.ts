@@ -6,6 +6,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { ATTACK_PACKING } from '../limits';
+import { chainInputGradients } from './chainBackward';
 import { logitsOf } from './common';
 
 /** Rows of `size` input values each that fit in one packed pass of `valuesPerPass` values (at least 1). */
@@ -21,10 +22,10 @@ export interface TiledGradients {
 }
 
 /**
- * The input gradients of K weightings w_k [A·D] of the outputs of the same A samples x, from
- * forward and backward passes over the class-tiled batch (row k·A + b is sample b, weighted by
- * w_k's row b): one pass instead of K when it fits. With one-hot rows, w_k picks one class per
- * sample, so this is the Jacobian rows that DeepFool and JSMA need. `valuesPerPass` bounds a pass.
+ * The input gradients of K weightings w_k [A·D] of the outputs of the same A samples x. With
+ * one-hot rows, w_k picks one class per sample, so this is the Jacobian rows that DeepFool and JSMA
+ * need. A chain of common layers takes one forward and a K-fold backward (chainBackward.ts); any
+ * other model the class-tiled pass. `valuesPerPass` bounds a backward pass.
  */
 export function tiledInputGradients(
   model: tfl.LayersModel,
@@ -32,6 +33,15 @@ export function tiledInputGradients(
   weights: Float32Array[],
   valuesPerPass: number = ATTACK_PACKING.inputValuesPerPass,
 ): TiledGradients {
+  const samplesPerPass = Math.max(1, Math.floor(rowsPerPass(x.size / x.shape[0], valuesPerPass) / weights.length));
+  return chainInputGradients(model, x, weights, samplesPerPass) ?? classTiledInputGradients(model, x, weights, valuesPerPass);
+}
+
+/**
+ * tiledInputGradients from forward and backward passes over the class-tiled batch (row k·A + b is
+ * sample b, weighted by w_k's row b): one pass instead of K when it fits, for any model.
+ */
+export function classTiledInputGradients(model: tfl.LayersModel, x: tf.Tensor4D, weights: Float32Array[], valuesPerPass: number): TiledGradients {
   const count = x.shape[0];
   const size = x.size / count;
   const dims = weights[0].length / count;
