@@ -14,7 +14,10 @@ import { classTiledInputGradients, tiledInputGradients } from '../../src/core/at
 import { Random } from '../../src/core/random';
 import { relativeError } from '../helpers/relativeError';
 
-const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }), biasInitializer: tfl.initializers.randomNormal({ seed: seed + 100 }) });
+const init = (seed: number) => ({
+  kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+  biasInitializer: tfl.initializers.randomNormal({ seed: seed + 100 }),
+});
 
 /** The reference CNN's layer kinds: valid convolutions with ReLU, 2×2 pooling, dense ReLU, dropout, linear head. */
 function referenceLike(): tfl.Sequential {
@@ -97,8 +100,11 @@ test('layers and topologies the chain does not know are left to the class-tiled 
     return model;
   };
   const input = tfl.input({ shape: [8, 8, 1] });
-  const functional = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 4, ...init(12) }).apply(tfl.layers.flatten().apply(input)) as tfl.SymbolicTensor });
-  const dilated = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, dilationRate: 2, ...init(13) }), tfl.layers.flatten(), tfl.layers.dense({ units: 4, ...init(14) })] });
+  const flat = tfl.layers.flatten().apply(input);
+  const functional = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 4, ...init(12) }).apply(flat) as tfl.SymbolicTensor });
+  const dilated = tfl.sequential({
+    layers: [tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, dilationRate: 2, ...init(13) }), tfl.layers.flatten(), tfl.layers.dense({ units: 4, ...init(14) })],
+  });
   const cases: [string, tfl.LayersModel][] = [
     ['batch normalisation', withLayer(tfl.layers.batchNormalization())],
     ['ReLU capped at 6', withLayer(tfl.layers.reLU({ maxValue: 6 }))],

@@ -58,8 +58,10 @@ function backwardOf(layer: tfl.layers.Layer): ChainStep['backward'] | undefined 
       const dilation = [config.dilationRate ?? 1].flat();
       if (!activation || dilation.some((d) => d !== 1)) return undefined;
       const { strides, padding } = layer.getConfig() as { strides: [number, number]; padding: 'valid' | 'same' };
-      return (dy, x, y, copies) =>
-        tf.conv2dTranspose(activation(dy, y, copies) as tf.Tensor4D, kernelOf(layer) as tf.Tensor4D, [copies * x.shape[0], ...x.shape.slice(1)] as [number, number, number, number], strides, padding);
+      return (dy, x, y, copies) => {
+        const inputShape = [copies * x.shape[0], ...x.shape.slice(1)] as [number, number, number, number];
+        return tf.conv2dTranspose(activation(dy, y, copies) as tf.Tensor4D, kernelOf(layer) as tf.Tensor4D, inputShape, strides, padding);
+      };
     }
     case 'MaxPooling2D': {
       const { poolSize, strides, padding } = layer.getConfig() as { poolSize: [number, number]; strides: [number, number]; padding: 'valid' | 'same' };
@@ -104,7 +106,12 @@ function stacked(t: tf.Tensor, copies: number): tf.Tensor {
  * are ∇_x Σ_j w_k[b, j]·z_bj) and z [A·D], with samplesPerPass samples (K·samplesPerPass rows) per
  * backward pass. Undefined when the model is not a chain chainBackward knows.
  */
-export function chainInputGradients(model: tfl.LayersModel, x: tf.Tensor4D, weights: Float32Array[], samplesPerPass: number): { gradients: Float32Array; z: Float32Array } | undefined {
+export function chainInputGradients(
+  model: tfl.LayersModel,
+  x: tf.Tensor4D,
+  weights: Float32Array[],
+  samplesPerPass: number,
+): { gradients: Float32Array; z: Float32Array } | undefined {
   const steps = chainOf(model);
   if (!steps) return undefined;
   const count = x.shape[0];
