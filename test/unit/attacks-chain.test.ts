@@ -103,7 +103,11 @@ test('layers and topologies the chain does not know are left to the class-tiled 
   const flat = tfl.layers.flatten().apply(input);
   const functional = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 4, ...init(12) }).apply(flat) as tfl.SymbolicTensor });
   const dilated = tfl.sequential({
-    layers: [tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, dilationRate: 2, ...init(13) }), tfl.layers.flatten(), tfl.layers.dense({ units: 4, ...init(14) })],
+    layers: [
+      tfl.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, dilationRate: 2, ...init(13) }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 4, ...init(14) }),
+    ],
   });
   const cases: [string, tfl.LayersModel][] = [
     ['batch normalisation', withLayer(tfl.layers.batchNormalization())],
