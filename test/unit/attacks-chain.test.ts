@@ -33,13 +33,18 @@ function referenceLike(): tfl.Sequential {
   return model;
 }
 
-/** Strided 'same' convolutions, overlapping 'same' pooling, ReLU and Activation layers, colour input. */
+/**
+ * Colour input; a strided 'same' convolution with relu and an overlapping 'same' pooling, then a
+ * convolution without activation and its pooling (both pairs take ConvPoolBackprop on wasm); ReLU
+ * and Activation layers.
+ */
 function stridedColour(): tfl.Sequential {
   const model = tfl.sequential();
-  model.add(tfl.layers.conv2d({ inputShape: [9, 9, 3], filters: 5, kernelSize: 3, strides: 2, padding: 'same', ...init(5) }));
-  model.add(tfl.layers.reLU());
+  model.add(tfl.layers.conv2d({ inputShape: [9, 9, 3], filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', ...init(5) }));
   model.add(tfl.layers.maxPooling2d({ poolSize: 3, strides: 1, padding: 'same' }));
   model.add(tfl.layers.conv2d({ filters: 4, kernelSize: [2, 3], strides: [1, 2], ...init(6) }));
+  model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tfl.layers.reLU());
   model.add(tfl.layers.activation({ activation: 'relu' }));
   model.add(tfl.layers.flatten());
   model.add(tfl.layers.dense({ units: 7, ...init(7) }));

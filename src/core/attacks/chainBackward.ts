@@ -4,20 +4,27 @@
  * pooling, flatten, dropout at inference), the forward's ReLU masks and pooling choices serve all K
  * weightings: the forward runs on A rows and only the backward on K·A. A class-tiled pass
  * (packed.ts) would run the same forward K times. The backward uses the kernels TensorFlow.js's own
- * gradients use (Conv2DBackpropInput, MaxPoolGrad, a transposed product), so the results are those
- * of tf.grad. Any other layer or topology: undefined, and the caller takes the class-tiled pass.
+ * gradients use (Conv2DBackpropInput, MaxPoolGrad, a transposed product), or on wasm, for a
+ * convolution followed by max pooling, ConvPoolBackprop, which visits only the values the pooling
+ * passes back. Any other layer or topology: undefined, and the caller takes the class-tiled pass.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
+import { ConvPoolBackprop, ConvPoolBackpropAttrs } from '../backend/kernels/conv_pool_backprop';
 
-/** One layer: its forward on A rows, and the input gradient of K stacked cotangents [K·A, ...]. */
+/**
+ * One layer, or a convolution and the max pooling after it: the input gradient of K stacked
+ * cotangents dy [K·A, ...] given the step's activations on the A rows (its input, then each of
+ * its layers' outputs).
+ */
 interface ChainStep {
-  layer: tfl.layers.Layer;
-  /** dx [K·A, ...x] from dy [K·A, ...y]; x and y are this layer's input and output on the A rows. */
-  backward(dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor, copies: number): tf.Tensor;
+  layers: tfl.layers.Layer[];
+  backward(dy: tf.Tensor, activations: tf.Tensor[], copies: number): tf.Tensor;
 }
 
 type LayerConfig = { activation?: string; dataFormat?: string; dilationRate?: number | number[]; maxValue?: number | null };
+type WindowConfig = { strides: [number, number]; padding: 'valid' | 'same' };
+type LayerBackward = (dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor, copies: number) => tf.Tensor;
 
 const chains = new WeakMap<tfl.LayersModel, ChainStep[] | null>();
 
@@ -29,17 +36,47 @@ function chainOf(model: tfl.LayersModel): ChainStep[] | null {
 
 function buildChain(model: tfl.LayersModel): ChainStep[] | null {
   if (model.getClassName() !== 'Sequential') return null;
+  const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
   const steps: ChainStep[] = [];
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    const backward = backwardOf(layer);
+  for (let i = 0; i < layers.length; i++) {
+    const backward = backwardOf(layers[i]);
     if (!backward) return null;
-    steps.push({ layer, backward });
+    const next = layers[i + 1];
+    const poolBackward = next && next.getClassName() === 'MaxPooling2D' ? backwardOf(next) : undefined;
+    if (layers[i].getClassName() === 'Conv2D' && poolBackward) {
+      steps.push({ layers: [layers[i], next], backward: convPoolBackward(layers[i], next, backward, poolBackward) });
+      i++;
+    } else {
+      steps.push({ layers: [layers[i]], backward: (dy, [x, y], copies) => backward(dy, x, y, copies) });
+    }
   }
   return steps;
 }
 
-function backwardOf(layer: tfl.layers.Layer): ChainStep['backward'] | undefined {
+/**
+ * A convolution and its max pooling: one ConvPoolBackprop (wasm: it visits only the values the
+ * pooling passes back) where the backend has it, else the two layers' backwards in turn.
+ */
+function convPoolBackward(
+  conv: tfl.layers.Layer,
+  pool: tfl.layers.Layer,
+  convBackward: LayerBackward,
+  poolBackward: LayerBackward,
+): ChainStep['backward'] {
+  const { strides: convStrides, padding: convPad, activation } = conv.getConfig() as WindowConfig & { activation: string };
+  const { poolSize, strides: poolStrides, padding: poolPad } = pool.getConfig() as WindowConfig & { poolSize: [number, number] };
+  return (dy, [x, y, pooled], copies) => {
+    if (!tf.getKernel(ConvPoolBackprop, tf.getBackend())) return convBackward(poolBackward(dy, y, pooled, copies), x, y, copies);
+    const attrs: ConvPoolBackpropAttrs = {
+      inputShape: [copies * x.shape[0], ...x.shape.slice(1)] as [number, number, number, number],
+      convStrides, convPad, poolSize, poolStrides, poolPad, relu: activation === 'relu',
+    };
+    const inputs = { dy, y, filter: kernelOf(conv) };
+    return tf.engine().runKernel(ConvPoolBackprop, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  };
+}
+
+function backwardOf(layer: tfl.layers.Layer): LayerBackward | undefined {
   const config = layer.getConfig() as LayerConfig;
   if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') return undefined;
   const activation = activationOf(layer.getClassName(), config);
@@ -57,14 +94,14 @@ function backwardOf(layer: tfl.layers.Layer): ChainStep['backward'] | undefined 
     case 'Conv2D': {
       const dilation = [config.dilationRate ?? 1].flat();
       if (!activation || dilation.some((d) => d !== 1)) return undefined;
-      const { strides, padding } = layer.getConfig() as { strides: [number, number]; padding: 'valid' | 'same' };
+      const { strides, padding } = layer.getConfig() as WindowConfig;
       return (dy, x, y, copies) => {
         const inputShape = [copies * x.shape[0], ...x.shape.slice(1)] as [number, number, number, number];
         return tf.conv2dTranspose(activation(dy, y, copies) as tf.Tensor4D, kernelOf(layer) as tf.Tensor4D, inputShape, strides, padding);
       };
     }
     case 'MaxPooling2D': {
-      const { poolSize, strides, padding } = layer.getConfig() as { poolSize: [number, number]; strides: [number, number]; padding: 'valid' | 'same' };
+      const { poolSize, strides, padding } = layer.getConfig() as WindowConfig & { poolSize: [number, number] };
       return (dy, x, y, copies) =>
         tf.engine().runKernel('MaxPoolGrad', { dy, input: stacked(x, copies), output: stacked(y, copies) }, { filterSize: poolSize, strides, pad: padding });
     }
@@ -123,13 +160,20 @@ export function chainInputGradients(
   for (let start = 0; start < count; start += samplesPerPass) {
     const rows = Math.min(samplesPerPass, count - start);
     tf.tidy(() => {
-      const activations: tf.Tensor[] = [rows === count ? x : tf.slice(x, start, rows)];
-      for (const { layer } of steps) activations.push(layer.apply(activations[activations.length - 1], { training: false }) as tf.Tensor);
-      z.set(activations[steps.length].dataSync(), start * dims);
+      // Per step: its input, then each of its layers' outputs (the next step's input is the last).
+      const activations: tf.Tensor[][] = [];
+      let input: tf.Tensor = rows === count ? x : tf.slice(x, start, rows);
+      for (const step of steps) {
+        const outputs = [input];
+        for (const layer of step.layers) outputs.push(layer.apply(outputs[outputs.length - 1], { training: false }) as tf.Tensor);
+        activations.push(outputs);
+        input = outputs[outputs.length - 1];
+      }
+      z.set(input.dataSync(), start * dims);
       const cotangents = new Float32Array(copies * rows * dims);
       weights.forEach((w, k) => cotangents.set(w.subarray(start * dims, (start + rows) * dims), k * rows * dims));
       let dy: tf.Tensor = tf.tensor2d(cotangents, [copies * rows, dims]);
-      for (let i = steps.length - 1; i >= 0; i--) dy = steps[i].backward(dy, activations[i], activations[i + 1], copies);
+      for (let i = steps.length - 1; i >= 0; i--) dy = steps[i].backward(dy, activations[i], copies);
       const dx = dy.dataSync();
       for (let k = 0; k < copies; k++) gradients.set(dx.subarray(k * rows * size, (k + 1) * rows * size), (k * count + start) * size);
     });

@@ -19,6 +19,7 @@ import {
 import { makeBatchMatMul } from './batch_mat_mul';
 import { makeConv2D, makeFusedConv2D } from './conv2d';
 import { conv2DBackpropFilter } from './conv2d_backprop_filter';
+import { ConvPoolBackprop, convPoolBackprop } from './conv_pool_backprop';
 import { makeConv2DBackpropInput } from './conv2d_backprop_input';
 import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input';
@@ -34,6 +35,7 @@ const added: Record<string, KernelFunc> = {
   [DepthwiseConv2dNativeBackpropInput]: depthwiseConv2dBackpropInput,
   [DepthwiseConv2dNativeBackpropFilter]: depthwiseConv2dBackpropFilter,
   [Identity]: identity,
+  [ConvPoolBackprop]: convPoolBackprop,
 };
 
 /** Built-in kernels replaced by faster (or correct) compositions that fall back to the original. */

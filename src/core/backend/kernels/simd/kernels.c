@@ -312,3 +312,99 @@ void EXPORT(winograd_output_transform)(float *const *m, const float *bias, int r
     }
   }
 }
+
+// The pooling routes of a convolution's output y [batch, height, width, channels] (after its
+// activation) for the fused backward below: for each window of the max pooling that follows and
+// each channel, the index (row·width + col) of the window's first maximum, as max_pool_grad
+// routes it (NaN never wins); -1 where the gradient stops: a window with no maximum, or under
+// relu a maximum ≤ 0 (relu's gradient there, step(y), is 0).
+void EXPORT(pool_routes)(const float *y, int *routes, int batch, int height, int width, int channels,
+                         int out_height, int out_width, int filter_height, int filter_width, int stride_height,
+                         int stride_width, int pad_top, int pad_left, int relu) {
+  v128_t floor = wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff());
+  for (int n = 0; n < batch; n++) {
+    const float *image = y + n * height * width * channels;
+    for (int r = 0; r < out_height; r++) {
+      int row_start = max_int(0, r * stride_height - pad_top);
+      int row_end = min_int(height, r * stride_height - pad_top + filter_height);
+      for (int c = 0; c < out_width; c++, routes += channels) {
+        int col_start = max_int(0, c * stride_width - pad_left);
+        int col_end = min_int(width, c * stride_width - pad_left + filter_width);
+        int ch = 0;
+        for (; ch + 4 <= channels; ch += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t at = wasm_i32x4_splat(-1);
+          for (int xr = row_start; xr < row_end; xr++) {
+            for (int xc = col_start; xc < col_end; xc++) {
+              v128_t v = wasm_v128_load(image + (xr * width + xc) * channels + ch);
+              v128_t wins = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, wins);
+              at = wasm_v128_bitselect(wasm_i32x4_splat(xr * width + xc), at, wins);
+            }
+          }
+          wasm_v128_store(routes + ch, wasm_v128_bitselect(at, wasm_i32x4_splat(-1), wasm_f32x4_gt(best, floor)));
+        }
+        for (; ch < channels; ch++) {
+          float best = -__builtin_inff();
+          int at = -1;
+          for (int xr = row_start; xr < row_end; xr++) {
+            for (int xc = col_start; xc < col_end; xc++) {
+              float v = image[(xr * width + xc) * channels + ch];
+              if (v > best) {
+                best = v;
+                at = xr * width + xc;
+              }
+            }
+          }
+          routes[ch] = relu && !(best > 0.0f) ? -1 : at;
+        }
+      }
+    }
+  }
+}
+
+// The input gradient of convolution → (relu) → max pooling, from the pooled gradient dy
+// [rows, out_height, out_width, filters] and the routes of pool_routes: each pooled value goes
+// back along its route to one output pixel of the convolution and from there through the filter,
+// as a scatter of the filter's taps onto dx [rows, height, width, channels]:
+//   dx[n, p·sh + i − top, q·sw + j − left, :] += dy[n, window, f] · w[f, i, j, :]
+// with (p, q) the route of (window, f) in sample n mod samples (rows hold several weightings of
+// the same samples); w is the filter as [filters, fh, fw, channels]. Only the pooled values that
+// reach the input are visited: a quarter of the convolution's outputs or fewer, where the dense
+// form (MaxPoolGrad, the relu mask, Conv2DBackpropInput) multiplies the zeros as well.
+void EXPORT(conv_pool_backprop)(const float *dy, const int *routes, const float *w, float *dx, int first_row,
+                                int rows, int samples, int out_height, int out_width, int filters, int conv_width,
+                                int height, int width, int channels, int filter_height, int filter_width,
+                                int stride_height, int stride_width, int pad_top, int pad_left) {
+  int pooled = out_height * out_width * filters;
+  int taps = filter_height * filter_width * channels;
+  zero(dx, rows * height * width * channels);
+  for (int n = 0; n < rows; n++) {
+    const float *g = dy + n * pooled;
+    const int *route = routes + ((first_row + n) % samples) * pooled;
+    float *image = dx + n * height * width * channels;
+    for (int k = 0; k < pooled; k++) {
+      float value = g[k];
+      int at = route[k];
+      if (at < 0 || value == 0.0f) continue;
+      int f = k % filters;
+      int p = at / conv_width;
+      int q = at % conv_width;
+      const float *tap = w + f * taps;
+      for (int i = 0; i < filter_height; i++) {
+        int xr = p * stride_height - pad_top + i;
+        for (int j = 0; j < filter_width; j++, tap += channels) {
+          int xc = q * stride_width - pad_left + j;
+          if (xr < 0 || xr >= height || xc < 0 || xc >= width) continue;
+          float *pixel = image + (xr * width + xc) * channels;
+          v128_t scale = wasm_f32x4_splat(value);
+          int ch = 0;
+          for (; ch + 4 <= channels; ch += 4) {
+            wasm_v128_store(pixel + ch, wasm_f32x4_add(wasm_v128_load(pixel + ch), wasm_f32x4_mul(scale, wasm_v128_load(tap + ch))));
+          }
+          for (; ch < channels; ch++) pixel[ch] += value * tap[ch];
+        }
+      }
+    }
+  }
+}

@@ -27,6 +27,13 @@ export interface SimdKernels {
   col2im(taps: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number,
     outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
     padTop: number, padLeft: number): void;
+  pool_routes(y: number, routes: number, batch: number, height: number, width: number, channels: number,
+    outHeight: number, outWidth: number, filterHeight: number, filterWidth: number, strideHeight: number,
+    strideWidth: number, padTop: number, padLeft: number, relu: number): void;
+  conv_pool_backprop(dy: number, routes: number, w: number, dx: number, firstRow: number, rows: number, samples: number,
+    outHeight: number, outWidth: number, filters: number, convWidth: number, height: number, width: number,
+    channels: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
+    padTop: number, padLeft: number): void;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
