@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../../src/core/tf';
 import { initBackend } from '../../src/core/backend';
-import { outputsOf } from '../../src/core/attacks/common';
+import { logitsOf, outputsOf } from '../../src/core/attacks/common';
+import { lossAndGradient } from '../../src/core/attacks/gradientCore';
+import { attackLoss } from '../../src/core/attacks/objectives';
 import { chainInputGradients } from '../../src/core/attacks/chainBackward';
 import { classTiledInputGradients, tiledInputGradients } from '../../src/core/attacks/packed';
 import { Random } from '../../src/core/random';
@@ -93,6 +95,30 @@ for (const backend of ['wasm', 'cpu'] as const) {
     }
   });
 }
+
+test("gradient attacks' loss gradient through the chain equals tf.grad's over the model (cross-entropy and DLR)", async () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await initBackend(backend);
+    for (const build of [referenceLike, stridedColour]) {
+      const model = build();
+      const { x } = randomInputs(model, 6, 30);
+      const labels = Int32Array.from({ length: 6 }, (_, b) => b % 5);
+      for (const loss of ['crossentropy', 'dlr'] as const) {
+        const lossOf = (z: tf.Tensor2D) => attackLoss(loss, z, labels, 0);
+        const before = tf.memory().numTensors;
+        const chained = lossAndGradient(model, x, lossOf);
+        const reference = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(lossOf(logitsOf(model, input))))(x).dataSync() as Float32Array);
+        const err = relativeError(chained.gradient.dataSync(), reference);
+        assert.ok(err < 1e-5, `${backend}, ${model.layers.length} layers, ${loss}: relative error ${err}`);
+        assert.ok(relativeError(chained.loss, tf.tidy(() => lossOf(logitsOf(model, x)).dataSync())) < 1e-6, `${backend}, ${loss}: the losses`);
+        chained.gradient.dispose();
+        assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+      }
+      x.dispose();
+      model.dispose();
+    }
+  }
+});
 
 test('layers and topologies the chain does not know are left to the class-tiled pass, which tiledInputGradients then takes', async () => {
   await initBackend('wasm');

@@ -138,10 +138,42 @@ function stacked(t: tf.Tensor, copies: number): tf.Tensor {
   return tf.reshape(tf.tile(tf.reshape(t, [1, t.size]), [copies, 1]), [copies * t.shape[0], ...t.shape.slice(1)]);
 }
 
+/** A chain model's forward pass at x [A, ...], kept for its backward (make and use it inside tf.tidy). */
+export interface ChainLinearization {
+  /** z [A, D]. */
+  z: tf.Tensor2D;
+  /** The input gradients dx [K·A, ...] of cotangents dz [K·A, D]: row k·A + b is ∇_x Σ_j dz[k·A + b, j]·z_bj. */
+  inputGradient(dz: tf.Tensor2D): tf.Tensor;
+}
+
+/** The forward pass of x through the model, or undefined when the model is not a chain this module knows. */
+export function linearize(model: tfl.LayersModel, x: tf.Tensor): ChainLinearization | undefined {
+  const steps = chainOf(model);
+  if (!steps) return undefined;
+  // Per step: its input, then each of its layers' outputs (the next step's input is the last).
+  const activations: tf.Tensor[][] = [];
+  let input = x;
+  for (const step of steps) {
+    const outputs = [input];
+    for (const layer of step.layers) outputs.push(layer.apply(outputs[outputs.length - 1], { training: false }) as tf.Tensor);
+    activations.push(outputs);
+    input = outputs[outputs.length - 1];
+  }
+  return {
+    z: input as tf.Tensor2D,
+    inputGradient: (dz) => {
+      const copies = dz.shape[0] / x.shape[0];
+      let dy: tf.Tensor = dz;
+      for (let i = steps.length - 1; i >= 0; i--) dy = steps[i].backward(dy, activations[i], copies);
+      return dy;
+    },
+  };
+}
+
 /**
  * For x [A, ...] and K weightings w_k [A·D]: the input gradients [K·A·size] (rows k·A … (k+1)·A − 1
  * are ∇_x Σ_j w_k[b, j]·z_bj) and z [A·D], with samplesPerPass samples (K·samplesPerPass rows) per
- * backward pass. Undefined when the model is not a chain chainBackward knows.
+ * backward pass. Undefined when the model is not a chain this module knows.
  */
 export function chainInputGradients(
   model: tfl.LayersModel,
@@ -149,8 +181,7 @@ export function chainInputGradients(
   weights: Float32Array[],
   samplesPerPass: number,
 ): { gradients: Float32Array; z: Float32Array } | undefined {
-  const steps = chainOf(model);
-  if (!steps) return undefined;
+  if (!chainOf(model)) return undefined;
   const count = x.shape[0];
   const size = x.size / count;
   const dims = weights[0].length / count;
@@ -160,21 +191,11 @@ export function chainInputGradients(
   for (let start = 0; start < count; start += samplesPerPass) {
     const rows = Math.min(samplesPerPass, count - start);
     tf.tidy(() => {
-      // Per step: its input, then each of its layers' outputs (the next step's input is the last).
-      const activations: tf.Tensor[][] = [];
-      let input: tf.Tensor = rows === count ? x : tf.slice(x, start, rows);
-      for (const step of steps) {
-        const outputs = [input];
-        for (const layer of step.layers) outputs.push(layer.apply(outputs[outputs.length - 1], { training: false }) as tf.Tensor);
-        activations.push(outputs);
-        input = outputs[outputs.length - 1];
-      }
-      z.set(input.dataSync(), start * dims);
+      const chain = linearize(model, rows === count ? x : tf.slice(x, start, rows))!;
+      z.set(chain.z.dataSync(), start * dims);
       const cotangents = new Float32Array(copies * rows * dims);
       weights.forEach((w, k) => cotangents.set(w.subarray(start * dims, (start + rows) * dims), k * rows * dims));
-      let dy: tf.Tensor = tf.tensor2d(cotangents, [copies * rows, dims]);
-      for (let i = steps.length - 1; i >= 0; i--) dy = steps[i].backward(dy, activations[i], copies);
-      const dx = dy.dataSync();
+      const dx = chain.inputGradient(tf.tensor2d(cotangents, [copies * rows, dims])).dataSync();
       for (let k = 0; k < copies; k++) gradients.set(dx.subarray(k * rows * size, (k + 1) * rows * size), (k * count + start) * size);
     });
   }

@@ -10,6 +10,7 @@ import * as tf from '../tf';
 import { argmaxRows } from '../metrics/classification';
 import { Random } from '../random';
 import { ResolvedParams, ThreatModel, cancelled, classCount, logitsOf, outputsOf } from './common';
+import { linearize } from './chainBackward';
 import { attackLoss } from './objectives';
 
 export type GradientConfig = Pick<ResolvedParams, 'eps' | 'norm' | 'steps' | 'stepSize' | 'randomStart' | 'restarts' | 'loss' | 'muT'> & {
@@ -58,7 +59,11 @@ export function normalizeGradient(gradient: tf.Tensor4D, norm: ThreatModel): tf.
   return tf.tidy(() => (norm === 'linf' ? tf.sign(gradient) : tf.div(gradient, tf.add(l2Norm(gradient), TINY)))) as tf.Tensor4D;
 }
 
-/** The outputs z, the per-sample losses and their input gradient at x, from one forward and one backward pass. */
+/**
+ * The outputs z, the per-sample losses and their input gradient at x, from one forward and one
+ * backward pass: for a chain of common layers the chain's own (chainBackward.ts: the loss's
+ * gradient with respect to z, then the chain's backward), for any other model tf.grad's.
+ */
 export function lossAndGradient(
   model: tfl.LayersModel,
   x: tf.Tensor4D,
@@ -67,11 +72,16 @@ export function lossAndGradient(
   let z: tf.Tensor2D | undefined;
   let loss: tf.Tensor1D | undefined;
   // Summing the per-sample losses keeps each sample's gradient its own.
-  const gradient = tf.grad((input: tf.Tensor) => {
-    z = tf.keep(logitsOf(model, input));
+  const total = (outputs: tf.Tensor) => {
+    z = tf.keep(outputs as tf.Tensor2D);
     loss = tf.keep(lossOf(z));
     return tf.sum(loss);
-  })(x) as tf.Tensor4D;
+  };
+  const gradient = tf.tidy(() => {
+    const chain = linearize(model, x);
+    if (!chain) return tf.grad((input: tf.Tensor) => total(logitsOf(model, input)))(x);
+    return chain.inputGradient(tf.grad(total)(chain.z) as tf.Tensor2D);
+  }) as tf.Tensor4D;
   const values = { z: z!.dataSync() as Float32Array, loss: loss!.dataSync() as Float32Array, gradient };
   tf.dispose([z!, loss!]);
   return values;
