@@ -74,20 +74,21 @@ function estimateGradient(model: tfl.LayersModel, base: tf.Tensor4D, labels: num
   const pairsPerPass = Math.max(1, Math.floor(rowsPerPass(size) / (2 * count)));
   for (let first = 0; first < samples; first += pairsPerPass) {
     const pairs = Math.min(pairsPerPass, samples - first);
-    const directions = new Float32Array(pairs * base.size).map(() => (random.next() < 0.5 ? -1 : 1));
-    const losses = tf.tidy(() => {
+    const directions = random.signs(new Float32Array(pairs * base.size));
+    const marginLosses = tf.tidy(() => {
       const offsets = tf.mul(tf.tensor3d(directions, [pairs, 1, base.size]), delta);
       const centre = tf.reshape(base, [1, 1, base.size]);
       const points = tf.reshape(tf.concat([tf.add(centre, offsets), tf.sub(centre, offsets)], 1), [pairs * 2 * count, ...base.shape.slice(1)]);
       const pairLabels = Int32Array.from({ length: pairs * 2 * count }, (_, row) => labels[row % count]);
-      return attackLoss('margin', logitsOf(model, points), pairLabels, 0).dataSync();
+      return attackLoss('margin', logitsOf(model, points), pairLabels, 0);
     });
+    const losses = marginLosses.dataSync();
+    marginLosses.dispose();
     for (let k = 0; k < pairs; k++) {
-      const direction = directions.subarray(k * base.size, (k + 1) * base.size);
-      labels.forEach((_, i) => {
+      for (let i = 0; i < count; i++) {
         const scale = (losses[2 * k * count + i] - losses[(2 * k + 1) * count + i]) / (2 * delta * samples);
-        for (let p = i * size; p < (i + 1) * size; p++) gradient[p] += scale * direction[p];
-      });
+        for (let p = i * size; p < (i + 1) * size; p++) gradient[p] += scale * directions[k * base.size + p];
+      }
     }
   }
   return gradient;
