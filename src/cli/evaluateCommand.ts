@@ -138,7 +138,7 @@ export async function evaluateCommand({ flags, log }: CommandContext) {
   const bar = flags.json ? null : new ProgressBar();
   try {
     // First, before anything long: how long it will take (one batch of the model timed here).
-    log(`estimated time: ${formatEstimate(estimateEvaluation(model, examples.labels.length, options), 'attack runs')}`);
+    log(`estimated time: ${formatEstimate(estimateEvaluation(model, examples.labels.length, options), 'attack run')}`);
     log(
       `${modelJson}${trainedWith}: ${examples.labels.length} test samples of ${dataset.source}; preset ${plan.name} (${plan.attacks.map((a) => a.label).join(', ')}${missing}); ε ${eps.join(', ')}`,
     );

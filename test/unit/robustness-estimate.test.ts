@@ -198,12 +198,12 @@ test('an evaluation: every attack at every ε, those without ε once, the clean 
   const probes = 200 * (0.001 + 0.003 + 6 * (3 * 0.001 + 20 * 0.003) + (3 * 0.001 + 5 * 0.003) + (3 * 0.001 + 10 * 0.003));
   assert.ok(Math.abs(probed.seconds - plain.seconds - probes) < 1e-9);
   const cascade = evaluationEstimate({ ...base, cascade: true }, TIMES);
-  assert.ok(formatEstimate(cascade, 'attack runs').includes('a cascade counted as if every attack attacked every sample'));
+  assert.ok(formatEstimate(cascade, 'attack run').includes('a cascade counted as if every attack attacked every sample'));
 });
 
 test('the estimate line: "about N min on W workers for M samples × K ε (…)"', () => {
   const estimate = sweepEstimate([cell('b', 'pgd', { eps: 0.1, steps: 100 }, 0.1, 1000)], new Map([['/m', TIMES]]), 2);
-  assert.equal(formatEstimate(estimate), 'about 5 min on 1 worker for 1000 samples × 1 ε (1 cells; every attack runs its full length)');
+  assert.equal(formatEstimate(estimate), 'about 5 min on 1 worker for 1000 samples × 1 ε (1 cell; every attack runs its full length)');
   assert.deepEqual([formatDuration(0.2), formatDuration(59), formatDuration(90), formatDuration(7200)], ['1 s', '59 s', '2 min', '2.0 h']);
 });
 

@@ -12,6 +12,7 @@
 import { AttackName, AttackParams, ResolvedAttackParams, resolveAttackParams } from '../catalog';
 import type { SweepCell } from '../sweep/types';
 import { DIAGNOSTIC_DEFAULTS } from './checks';
+import { counted } from '../text';
 
 /** Passes of one sample through the model. */
 export interface PassCount {
@@ -212,15 +213,14 @@ export function formatDuration(seconds: number): string {
 const ms = (seconds: number) => `${(1000 * seconds).toPrecision(2)} ms`;
 
 /** The estimate's first line: "about 12 min on 2 workers for 1000 samples × 3 ε (6 cells; at most: …)". */
-export function formatEstimate(estimate: Estimate, what = 'cells'): string {
-  const workers = `${estimate.workers} worker${estimate.workers === 1 ? '' : 's'}`;
+export function formatEstimate(estimate: Estimate, noun = 'cell', qualifier = ''): string {
   const eps = estimate.epsValues ? ` × ${estimate.epsValues} ε` : '';
   const bound = estimate.cascade
     ? 'at most: a cascade counted as if every attack attacked every sample'
     : estimate.exact
       ? 'every attack runs its full length'
       : 'at most: attacks that stop once a sample is broken counted as never stopping';
-  return `about ${formatDuration(estimate.seconds)} on ${workers} for ${estimate.samples} samples${eps} (${estimate.runs} ${what}; ${bound})`;
+  return `about ${formatDuration(estimate.seconds)} on ${counted(estimate.workers, 'worker')} for ${estimate.samples} samples${eps} (${counted(estimate.runs, noun)}${qualifier}; ${bound})`;
 }
 
 /** How the estimate was made, for a second line or a dialog's detail. */

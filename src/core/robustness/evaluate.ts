@@ -18,6 +18,7 @@ import { Estimate, evaluationEstimate } from './estimate';
 import { PAPER_GRADIENT_ATTACKS, PlannedAttack, Preset, planAttack, planPreset } from './presets';
 import { attackSamples, cleanCorrect, fractionOf } from './samples';
 import { worstCase } from './worstCase';
+import { counted } from '../text';
 
 export interface EvaluationOptions {
   /** A preset's name (PRESET_NAMES) or a preset of one's own. */
@@ -267,7 +268,7 @@ function probeContext(
 
 function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: string[], otherNorm: string[], norm: ThreatModel): string[] {
   const lines = perEps.map(({ eps, runs, worstAccuracy, paper }) => {
-    const worst = `the worst case over ${runs.length} attack${runs.length === 1 ? '' : 's'} is ${pct(worstAccuracy)}`;
+    const worst = `the worst case over ${counted(runs.length, 'attack')} is ${pct(worstAccuracy)}`;
     if (paper && paper.accuracy > worstAccuracy + DIAGNOSTIC_DEFAULTS.tolerance)
       return `ε = ${eps}: the paper's attacks report ${pct(paper.accuracy)} (${paper.label}); ${worst}`;
     return `ε = ${eps}: robust accuracy ${pct(worstAccuracy)} (${worst}${paper ? "; the paper's attacks agree" : ''})`;
@@ -275,7 +276,7 @@ function verdict(perEps: EpsEvaluation[], diagnostics: Diagnostic[], missing: st
   const flagged = diagnostics.filter((d) => !d.ok).length;
   if (flagged)
     lines.push(
-      `${flagged} diagnostic${flagged === 1 ? '' : 's'} flag${flagged === 1 ? 's' : ''} signs of gradient masking or weak attacks: read these numbers as upper bounds`,
+      `${counted(flagged, 'diagnostic')} flag${flagged === 1 ? 's' : ''} signs of gradient masking or weak attacks: read these numbers as upper bounds`,
     );
   if (missing.length) lines.push(`not in this build, left out: ${missing.join(', ')}`);
   if (otherNorm.length) lines.push(`no ${norm.toUpperCase()} version, left out: ${otherNorm.join(', ')}`);

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import { CONFIG_LIMITS } from '../limits';
+import { counted } from '../text';
 
 export interface JsonSchema {
   $schema?: string;
@@ -203,7 +204,7 @@ function messageOf(error: ErrorObject): string {
     case 'pattern':
       return schema.examples ? `must look like ${schema.examples.join(' or ')} (got ${describe(value)})` : `must match ${schema.pattern} (got ${describe(value)})`;
     case 'minItems':
-      return `needs at least ${params.limit} item${params.limit === 1 ? '' : 's'}`;
+      return `needs at least ${counted(Number(params.limit), 'item')}`;
     case 'maxItems':
       return `takes at most ${params.limit} items`;
     case 'required':

@@ -16,6 +16,7 @@ import { writeReport } from './report';
 import { appendResult, openResults } from './results';
 import { SweepSummary, summarizeSweep } from './summary';
 import type { CellEvaluation, CellResult, SweepCell, SweepConfig, SweepEvent } from './types';
+import { counted } from '../text';
 
 export type { SweepEvent } from './types';
 
@@ -24,7 +25,7 @@ export function sweepEventLine(event: SweepEvent, resultsFile?: string): string 
   switch (event.type) {
     case 'start':
       if (event.finished === event.total) return `all ${event.total} cells are already in ${resultsFile}`;
-      return `${event.total} cells${event.finished ? ` (${event.finished} already in ${resultsFile})` : ''} on ${event.workers} worker${event.workers === 1 ? '' : 's'}`;
+      return `${counted(event.total, 'cell')}${event.finished ? ` (${event.finished} already in ${resultsFile})` : ''} on ${counted(event.workers, 'worker')}`;
     case 'cellDone': {
       const { cell, accuracy, seconds } = event.result;
       return `[${event.finished}/${event.total}] ${describeCell(cell)}: accuracy ${(100 * accuracy).toFixed(2)}% (${seconds.toFixed(1)} s)`;

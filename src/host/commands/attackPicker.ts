@@ -82,12 +82,12 @@ export function pickNeedsEps(picked: readonly Pick<AttackPickItem, 'label' | 'gr
 export const ESTIMATE_CHOICES = { start: 'Start', fewer: 'Fewer Samples…' } as const;
 
 /**
- * The dialog's message and detail: the estimate (of `what`: the cells, or those a resumed sweep
- * still runs), how it was made, and that fewer samples take proportionally less.
+ * The dialog's message and detail: the estimate (of the cells, or with `qualifier` those a resumed
+ * sweep still runs), how it was made, and that fewer samples take proportionally less.
  */
-export function estimateDialog(estimate: Estimate, what = 'cells'): { message: string; detail: string } {
+export function estimateDialog(estimate: Estimate, qualifier = ''): { message: string; detail: string } {
   return {
-    message: `GCCS: ${formatEstimate(estimate, what)}`,
+    message: `GCCS: ${formatEstimate(estimate, 'cell', qualifier)}`,
     detail: `Estimated from the ${estimateBasis(estimate)}. The time grows with the samples: ${ESTIMATE_CHOICES.fewer} asks for a smaller number.`,
   };
 }

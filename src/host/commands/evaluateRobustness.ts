@@ -139,7 +139,7 @@ async function confirmedConfig(
       return undefined;
     }
     if (estimate.runs === 0) return config;
-    const { message, detail } = estimateDialog(estimate, resumeFrom === undefined ? 'cells' : 'cells not yet in the results file');
+    const { message, detail } = estimateDialog(estimate, resumeFrom === undefined ? '' : ' not yet in the results file');
     const choice = await vscode.window.showInformationMessage(message, { modal: true, detail }, ESTIMATE_CHOICES.start, ESTIMATE_CHOICES.fewer);
     if (choice === ESTIMATE_CHOICES.start) return config;
     if (choice !== ESTIMATE_CHOICES.fewer) return undefined;

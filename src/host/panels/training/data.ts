@@ -12,6 +12,7 @@ import { MODEL_LIMITS } from '../../../core/limits';
 import { convergedLossNote } from '../../../core/loss/converged';
 import type { TrainingLoss } from '../../../core/catalog/losses';
 import type { TrainingData } from './messages';
+import { counted } from '../../../core/text';
 
 export class TrainingInputError extends Error {
   constructor(message: string) {
@@ -30,7 +31,7 @@ function asPanelInput<T>(read: () => T): T {
   }
 }
 
-export const epochCount = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
+export const epochCount = (n: number) => counted(n, 'epoch');
 
 /** A GCCS run's `converged` line (none for cross-entropy). */
 export function convergedField(loss: TrainingLoss, numClasses: number, batchSize: number, workers = 1): Pick<TrainingData, 'converged'> {
