@@ -53,8 +53,10 @@ export const convPoolBackprop: KernelFunc = (args) => {
   const taps = runWasm(Transpose, backend, { x: filter }, { perm: [3, 0, 1, 2] });
   const dx = backend.makeOutput(attrs.inputShape, 'float32');
   const image = height * width * channels * FLOAT_BYTES;
-  // Rows are independent: cut across the backend's threads.
-  runParts(backend, 'conv_pool_backprop', shares(rows, partsFor(rows * image / FLOAT_BYTES, rows)).map(([first, end]) => [
+  // Rows are independent: cut across the backend's threads, by the work (each pooled value scatters
+  // fh·fw·C products), which for a 1-channel input is ~10× its output values.
+  const work = rows * pooled * conv.filterHeight * conv.filterWidth * channels;
+  runParts(backend, 'conv_pool_backprop', shares(rows, partsFor(work, rows)).map(([first, end]) => [
     address(backend, dy) + first * pooled * FLOAT_BYTES, address(backend, routes), address(backend, taps),
     address(backend, dx) + first * image, first, end - first, samples, pool.outHeight, pool.outWidth, filters,
     conv.outWidth, height, width, channels, conv.filterHeight, conv.filterWidth, conv.strideHeight, conv.strideWidth,
