@@ -15,6 +15,24 @@ static void zero(float *out, int count) {
   for (; i < count; i++) out[i] = 0.0f;
 }
 
+// The first maximum above `floor` of 4 channels (from ch) over a window of an NHWC image: each
+// lane's pixel index (row·width + col), or -1 where no value exceeds the floor. Strict comparison:
+// ties go to the first in row-major order, NaN never wins.
+static v128_t first_max4(const float *image, int width, int channels, int ch, int row_start, int row_end,
+                         int col_start, int col_end, float floor) {
+  v128_t best = wasm_f32x4_splat(floor);
+  v128_t at = wasm_i32x4_splat(-1);
+  for (int xr = row_start; xr < row_end; xr++) {
+    for (int xc = col_start; xc < col_end; xc++) {
+      v128_t v = wasm_v128_load(image + (xr * width + xc) * channels + ch);
+      v128_t wins = wasm_f32x4_gt(v, best);
+      best = wasm_v128_bitselect(v, best, wins);
+      at = wasm_v128_bitselect(wasm_i32x4_splat(xr * width + xc), at, wins);
+    }
+  }
+  return at;
+}
+
 // MaxPoolGrad, NHWC, any window, stride and padding. Each output pixel's dy goes to the first
 // maximum of its window in row-major order (strict comparison: ties go to the first, NaN and
 // padding never win), as TensorFlow and the cpu backend do; overlapping windows accumulate.
@@ -37,24 +55,12 @@ void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int batch
         int col_end = min_int(width, c * stride_width - pad_left + filter_width);
         int ch = 0;
         for (; ch + 4 <= channels; ch += 4) {
-          // Which window position (row-major index) holds each lane's first maximum; -1 if none.
-          v128_t best = wasm_f32x4_splat(-__builtin_inff());
-          v128_t at = wasm_i32x4_splat(-1);
-          int k = 0;
-          for (int xr = row_start; xr < row_end; xr++) {
-            for (int xc = col_start; xc < col_end; xc++, k++) {
-              v128_t v = wasm_v128_load(image + (xr * width + xc) * channels + ch);
-              v128_t wins = wasm_f32x4_gt(v, best);
-              best = wasm_v128_bitselect(v, best, wins);
-              at = wasm_v128_bitselect(wasm_i32x4_splat(k), at, wins);
-            }
-          }
+          v128_t at = first_max4(image, width, channels, ch, row_start, row_end, col_start, col_end, -__builtin_inff());
           v128_t g = wasm_v128_load(dy_pixel + ch);
-          k = 0;
           for (int xr = row_start; xr < row_end; xr++) {
-            for (int xc = col_start; xc < col_end; xc++, k++) {
+            for (int xc = col_start; xc < col_end; xc++) {
               float *target = grad + (xr * width + xc) * channels + ch;
-              v128_t share = wasm_v128_and(g, wasm_i32x4_eq(at, wasm_i32x4_splat(k)));
+              v128_t share = wasm_v128_and(g, wasm_i32x4_eq(at, wasm_i32x4_splat(xr * width + xc)));
               wasm_v128_store(target, tiled ? share : wasm_f32x4_add(wasm_v128_load(target), share));
             }
           }
@@ -321,7 +327,8 @@ void EXPORT(winograd_output_transform)(float *const *m, const float *bias, int r
 void EXPORT(pool_routes)(const float *y, int *routes, int batch, int height, int width, int channels,
                          int out_height, int out_width, int filter_height, int filter_width, int stride_height,
                          int stride_width, int pad_top, int pad_left, int relu) {
-  v128_t floor = wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff());
+  // Under relu the gradient stops where the maximum is ≤ 0 (relu's gradient there, step(y), is 0).
+  float floor = relu ? 0.0f : -__builtin_inff();
   for (int n = 0; n < batch; n++) {
     const float *image = y + n * height * width * channels;
     for (int r = 0; r < out_height; r++) {
@@ -332,20 +339,10 @@ void EXPORT(pool_routes)(const float *y, int *routes, int batch, int height, int
         int col_end = min_int(width, c * stride_width - pad_left + filter_width);
         int ch = 0;
         for (; ch + 4 <= channels; ch += 4) {
-          v128_t best = wasm_f32x4_splat(-__builtin_inff());
-          v128_t at = wasm_i32x4_splat(-1);
-          for (int xr = row_start; xr < row_end; xr++) {
-            for (int xc = col_start; xc < col_end; xc++) {
-              v128_t v = wasm_v128_load(image + (xr * width + xc) * channels + ch);
-              v128_t wins = wasm_f32x4_gt(v, best);
-              best = wasm_v128_bitselect(v, best, wins);
-              at = wasm_v128_bitselect(wasm_i32x4_splat(xr * width + xc), at, wins);
-            }
-          }
-          wasm_v128_store(routes + ch, wasm_v128_bitselect(at, wasm_i32x4_splat(-1), wasm_f32x4_gt(best, floor)));
+          wasm_v128_store(routes + ch, first_max4(image, width, channels, ch, row_start, row_end, col_start, col_end, floor));
         }
         for (; ch < channels; ch++) {
-          float best = -__builtin_inff();
+          float best = floor;
           int at = -1;
           for (int xr = row_start; xr < row_end; xr++) {
             for (int xc = col_start; xc < col_end; xc++) {
@@ -356,7 +353,7 @@ void EXPORT(pool_routes)(const float *y, int *routes, int batch, int height, int
               }
             }
           }
-          routes[ch] = relu && !(best > 0.0f) ? -1 : at;
+          routes[ch] = at;
         }
       }
     }
