@@ -8,28 +8,25 @@ export class Random {
 
   /** Uniform in [0, 1). */
   next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /**
+   * Fills `out` with ±1: the draws `next() < 0.5 ? -1 : 1` would give, without the division (SPSA
+   * draws a sign per input value of every ± pair, tens of millions per attack).
+   */
+  signs(out: Float32Array): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.nextUint32() < 2147483648 ? -1 : 1;
+    return out;
+  }
+
+  /** The next 32-bit output of mulberry32. */
+  private nextUint32(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /**
-   * Fills `out` with ±1: the draws `next() < 0.5 ? -1 : 1` would give, in one tight loop (SPSA draws
-   * a sign per input value of every ± pair, tens of millions per attack).
-   */
-  signs(out: Float32Array): Float32Array {
-    let state = this.state;
-    for (let i = 0; i < out.length; i++) {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(state ^ (state >>> 15), state | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      // next() < 0.5 exactly when the top bit of its 32-bit value is clear, i.e. as an int32 it is ≥ 0.
-      out[i] = (t ^ (t >>> 14)) >= 0 ? -1 : 1;
-    }
-    this.state = state;
-    return out;
+    return (t ^ (t >>> 14)) >>> 0;
   }
 
   /** Integer in [0, n). */
