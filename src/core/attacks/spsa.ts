@@ -9,10 +9,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '../tf';
 import { argmaxRows } from '../metrics/classification';
 import { Random } from '../random';
-import { cancelled, classCount, defineAttack, logitsOf, rowOutputs, rowsTensor } from './common';
+import { cancelled, classCount, defineAttack, rowOutputs, rowsTensor } from './common';
 import { maxAbs, project } from './gradientCore';
 import { attackLoss } from './objectives';
 import { rowsPerPass } from './packed';
+import { signPairLogits } from './signPairs';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -76,11 +77,8 @@ function estimateGradient(model: tfl.LayersModel, base: tf.Tensor4D, labels: num
     const pairs = Math.min(pairsPerPass, samples - first);
     const directions = random.signs(new Float32Array(pairs * base.size));
     const marginLosses = tf.tidy(() => {
-      const offsets = tf.mul(tf.tensor3d(directions, [pairs, 1, base.size]), delta);
-      const centre = tf.reshape(base, [1, 1, base.size]);
-      const points = tf.reshape(tf.concat([tf.add(centre, offsets), tf.sub(centre, offsets)], 1), [pairs * 2 * count, ...base.shape.slice(1)]);
       const pairLabels = Int32Array.from({ length: pairs * 2 * count }, (_, row) => labels[row % count]);
-      return attackLoss('margin', logitsOf(model, points), pairLabels, 0);
+      return attackLoss('margin', signPairLogits(model, base, directions, pairs, delta), pairLabels, 0);
     });
     const losses = marginLosses.dataSync();
     marginLosses.dispose();

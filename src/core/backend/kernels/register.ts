@@ -25,6 +25,7 @@ import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filte
 import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input';
 import { identity, makeCast } from './identity';
 import { maxPoolGrad } from './max_pool_grad';
+import { SignPairConvPool, signPairConvPool } from './sign_pair_conv_pool';
 import { makeSum } from './sum';
 import { makeTile } from './tile';
 
@@ -36,6 +37,7 @@ const added: Record<string, KernelFunc> = {
   [DepthwiseConv2dNativeBackpropFilter]: depthwiseConv2dBackpropFilter,
   [Identity]: identity,
   [ConvPoolBackprop]: convPoolBackprop,
+  [SignPairConvPool]: signPairConvPool,
 };
 
 /** Built-in kernels replaced by faster (or correct) compositions that fall back to the original. */

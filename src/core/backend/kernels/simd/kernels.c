@@ -405,3 +405,67 @@ void EXPORT(conv_pool_backprop)(const float *dy, const int *routes, const float 
     }
   }
 }
+
+// SPSA's first layer at x ± δ·v for sign directions v (±1 per input value) when it is a
+// convolution of one input channel, stride 1, no padding: conv(x ± δv) = conv(x) ± δ·conv(v), and
+// δ·conv(v) at an output pixel depends only on the signs under the filter, one of 2^taps filter
+// sums. This tabulates them: table[p·filters + f] = δ·Σ_t ±w[t·filters + f], + where bit t of p
+// is set (tap t = row·filter_width + col).
+void EXPORT(sign_sum_table)(const float *w, float *table, int taps, int filters, float delta) {
+  for (int p = 0; p < (1 << taps); p++, table += filters) {
+    for (int f = 0; f < filters; f++) {
+      float sum = 0.0f;
+      for (int t = 0; t < taps; t++) sum += (p >> t & 1) ? w[t * filters + f] : -w[t * filters + f];
+      table[f] = delta * sum;
+    }
+  }
+}
+
+// Then per row r of signs [rows, height, width] (sample r mod samples of centre, the convolution's
+// output at x with its bias [samples, conv_height, conv_width, filters]): centre ± the table's sum
+// for each pixel's sign pattern, (relu,) max pooling (window pool_height × pool_width, its stride,
+// no padding), written to out [2·rows, out_height, out_width, filters]: the + row of pair
+// k = r / samples at (2k)·samples + r mod samples, the − row at (2k + 1)·samples + r mod samples.
+// relu(max) = max(relu): starting each maximum at 0 applies relu. filters is a multiple of 4.
+void EXPORT(sign_pair_conv_pool)(const float *centre, const float *signs, const float *table, float *out,
+                                 int first_row, int rows, int samples, int height, int width, int filter_height,
+                                 int filter_width, int filters, int conv_width, int out_height, int out_width,
+                                 int pool_height, int pool_width, int stride_height, int stride_width, int relu) {
+  int pooled = out_height * out_width * filters;
+  int conv_image = (height - filter_height + 1) * conv_width * filters;
+  for (int n = first_row; n < first_row + rows; n++) {
+    int sample = n % samples;
+    int pair = n / samples;
+    const float *image = signs + n * height * width;
+    const float *base = centre + sample * conv_image;
+    float *plus = out + ((2 * pair) * samples + sample) * pooled;
+    float *minus = out + ((2 * pair + 1) * samples + sample) * pooled;
+    for (int pr = 0; pr < out_height; pr++) {
+      for (int pc = 0; pc < out_width; pc++, plus += filters, minus += filters) {
+        for (int a = 0; a < pool_height; a++) {
+          for (int b = 0; b < pool_width; b++) {
+            int row = pr * stride_height + a;
+            int col = pc * stride_width + b;
+            int pattern = 0;
+            for (int i = 0, t = 0; i < filter_height; i++) {
+              for (int j = 0; j < filter_width; j++, t++) pattern |= (image[(row + i) * width + col + j] > 0.0f) << t;
+            }
+            const float *sum = table + pattern * filters;
+            const float *c = base + (row * conv_width + col) * filters;
+            int first = a == 0 && b == 0;
+            for (int f = 0; f < filters; f += 4) {
+              v128_t s = wasm_v128_load(sum + f);
+              v128_t x = wasm_v128_load(c + f);
+              v128_t up = wasm_f32x4_add(x, s);
+              v128_t down = wasm_f32x4_sub(x, s);
+              v128_t best_up = first ? wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff()) : wasm_v128_load(plus + f);
+              v128_t best_down = first ? wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff()) : wasm_v128_load(minus + f);
+              wasm_v128_store(plus + f, wasm_f32x4_pmax(best_up, up));
+              wasm_v128_store(minus + f, wasm_f32x4_pmax(best_down, down));
+            }
+          }
+        }
+      }
+    }
+  }
+}

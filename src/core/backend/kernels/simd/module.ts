@@ -34,6 +34,11 @@ export interface SimdKernels {
     outHeight: number, outWidth: number, filters: number, convWidth: number, height: number, width: number,
     channels: number, filterHeight: number, filterWidth: number, strideHeight: number, strideWidth: number,
     padTop: number, padLeft: number): void;
+  sign_sum_table(w: number, table: number, taps: number, filters: number, delta: number): void;
+  sign_pair_conv_pool(centre: number, signs: number, table: number, out: number, firstRow: number, rows: number,
+    samples: number, height: number, width: number, filterHeight: number, filterWidth: number, filters: number,
+    convWidth: number, outHeight: number, outWidth: number, poolHeight: number, poolWidth: number, strideHeight: number,
+    strideWidth: number, relu: number): void;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
