@@ -5,7 +5,11 @@ Loads a TensorFlow.js LayersModel (model.json + weight shards) of the project's 
 types (Conv2D, MaxPooling2D, Flatten, Dense, Dropout, Activation) into PyTorch, checks that its
 outputs equal the project's own (`gccs latent --json`) on the same test images, runs the peer's
 attacks with AutoAttack's "standard" settings, runs ours through `gccs attack --json`, and prints
-one table, with the samples that only one side broke. The project's L∞ ε is relative (‖n‖∞ ≤ ε·‖x‖∞);
+one table, with the samples that only one side broke. `autoattack` is the standard version as a
+cascade on both sides: the peer's four attacks above, each on the images the earlier ones left
+(torchattacks' own AutoAttack class runs 10 steps, not AutoAttack's 100), against
+`gccs evaluate --preset autoattack` (whose time also covers its paper-protocol FGSM, PGD-5 and
+TGSM-5; its cascade's outcome is compared). The project's L∞ ε is relative (‖n‖∞ ≤ ε·‖x‖∞);
 the peer takes an absolute ε, so each image gets its own ε·‖x‖∞ there too (MNIST digits have
 ‖x‖∞ = 1 or 254/255; images are attacked in groups of equal ‖x‖∞).
 
@@ -166,15 +170,18 @@ def peer_attack(peer, name, model, eps, classes):
     raise SystemExit(f'unknown attack {name}')
 
 
-def run_peer(peer, name, model, x, y, eps, classes, batch):
-    """The peer's accuracy with our budget: each image gets ε·‖x‖∞ (the peer takes one ε per call,
-    so images are attacked in groups of equal ‖x‖∞). Returns the accuracy, which samples stayed
-    classified correctly, and the seconds."""
-    started = time.perf_counter()
+# AutoAttack's standard version: each attack only on the images the earlier ones left.
+AUTOATTACK = ('apgd-ce', 'apgd-t', 'fab-t', 'square')
+
+
+def attack_peer(peer, name, model, x, y, eps, classes, batch, among):
+    """Which of the images `among` (a mask) stay classified correctly under the peer's attack, with
+    our budget: each image gets ε·‖x‖∞ (the peer takes one ε per call, so images are attacked in
+    groups of equal ‖x‖∞)."""
     robust = torch.zeros(len(y), dtype=torch.bool)
     peaks = x.amax(dim=(1, 2, 3))
-    for peak in torch.unique(peaks).tolist():
-        group = (peaks == peak).nonzero().flatten()
+    for peak in torch.unique(peaks[among]).tolist():
+        group = ((peaks == peak) & among).nonzero().flatten()
         budget = eps * peak
         attack = peer_attack(peer, name, model, budget, classes)
         for i in range(0, len(group), batch):
@@ -184,6 +191,20 @@ def run_peer(peer, name, model, x, y, eps, classes, batch):
             assert (adversarial - xb).abs().max().item() <= budget + 1e-6 and adversarial.min() >= 0 and adversarial.max() <= 1
             with torch.no_grad():
                 robust[index] = model(adversarial).argmax(1) == yb
+    return robust
+
+
+def run_peer(peer, name, model, x, y, eps, classes, batch):
+    """The peer's accuracy, which samples stayed classified correctly, and the seconds: one attack
+    on every image, or for `autoattack` the cascade, starting from the images classified correctly."""
+    started = time.perf_counter()
+    if name == 'autoattack':
+        with torch.no_grad():
+            robust = model(x).argmax(1) == y
+        for stage in AUTOATTACK:
+            robust = attack_peer(peer, stage, model, x, y, eps, classes, batch, robust)
+    else:
+        robust = attack_peer(peer, name, model, x, y, eps, classes, batch, torch.ones(len(y), dtype=torch.bool))
     return robust.float().mean().item(), robust.numpy(), time.perf_counter() - started
 
 
@@ -197,14 +218,26 @@ def gccs(args, *flags):
     raise SystemExit(1)
 
 
+def robust_bits(encoded, count):
+    """Our per-sample outcomes: base64 bitset, bit i of byte i // 8 is sample i (README › Robustness sweeps › Results)."""
+    return np.unpackbits(np.frombuffer(base64.b64decode(encoded), np.uint8), bitorder='little')[:count].astype(bool)
+
+
 def run_ours(args, name, eps):
     started = time.perf_counter()
+    if name == 'autoattack':
+        out = gccs(args, 'evaluate', '--model', args.model, '--preset', 'autoattack', '--eps', str(eps), '--count', str(args.count),
+                   '--skip-probes', '--seed', str(args.seed))
+        # The cascade's last attack holds its outcome (a sample an earlier attack broke is not attacked again).
+        [point] = out['eps']
+        cascade = [run for run in point['runs'] if run['protocol'] != 'paper']
+        assert [run['name'] for run in cascade] == list(AUTOATTACK), [run['name'] for run in cascade]
+        robust = robust_bits(cascade[-1]['robust'], args.count)
+        return robust.mean(), robust, time.perf_counter() - started
     out = gccs(args, 'attack', '--model', args.model, '--attack', name, '--eps', str(eps), '--count', str(args.count),
                '--workers', str(args.workers), '--seed', str(args.seed))
     [result] = out['results']
-    # `robust`: base64 bitset, bit i of byte i // 8 is sample i (README › Robustness sweeps › Results).
-    bits = np.unpackbits(np.frombuffer(base64.b64decode(result['robust']), np.uint8), bitorder='little')[:args.count]
-    return result['accuracy'], bits.astype(bool), time.perf_counter() - started
+    return result['accuracy'], robust_bits(result['robust'], args.count), time.perf_counter() - started
 
 
 def check_loader(args, model, x, y):
@@ -237,7 +270,7 @@ def main():
     parser.add_argument('--start', type=int, default=8000, help="first test image; must be the model's test split start")
     parser.add_argument('--count', type=int, default=1000)
     parser.add_argument('--eps', default='0.1', help='comma list')
-    parser.add_argument('--attacks', default='apgd-ce,apgd-t,square', help='comma list of apgd-ce, apgd-t, fab-t, square')
+    parser.add_argument('--attacks', default='apgd-ce,apgd-t,square', help='comma list of apgd-ce, apgd-t, fab-t, square, autoattack (the four as a cascade)')
     parser.add_argument('--workers', type=int, default=2, help="our sweep's worker processes")
     parser.add_argument('--threads', type=int, default=2, help="PyTorch's threads")
     parser.add_argument('--batch', type=int, default=100)
