@@ -433,6 +433,7 @@ void EXPORT(sign_pair_conv_pool)(const float *centre, const float *signs, const 
                                  int pool_height, int pool_width, int stride_height, int stride_width, int relu) {
   int pooled = out_height * out_width * filters;
   int conv_image = (height - filter_height + 1) * conv_width * filters;
+  v128_t floor = wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff());
   for (int n = first_row; n < first_row + rows; n++) {
     int sample = n % samples;
     int pair = n / samples;
@@ -458,8 +459,8 @@ void EXPORT(sign_pair_conv_pool)(const float *centre, const float *signs, const 
               v128_t x = wasm_v128_load(c + f);
               v128_t up = wasm_f32x4_add(x, s);
               v128_t down = wasm_f32x4_sub(x, s);
-              v128_t best_up = first ? wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff()) : wasm_v128_load(plus + f);
-              v128_t best_down = first ? wasm_f32x4_splat(relu ? 0.0f : -__builtin_inff()) : wasm_v128_load(minus + f);
+              v128_t best_up = first ? floor : wasm_v128_load(plus + f);
+              v128_t best_down = first ? floor : wasm_v128_load(minus + f);
               wasm_v128_store(plus + f, wasm_f32x4_pmax(best_up, up));
               wasm_v128_store(minus + f, wasm_f32x4_pmax(best_down, down));
             }
